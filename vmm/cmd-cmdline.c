@@ -1,0 +1,61 @@
+/* vmm cmdline PROFILE [--json]: prints the QEMU command line a profile produces. */
+#define _GNU_SOURCE
+#include <getopt.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "cmd.h"
+#include "plan.h"
+#include "util.h"
+
+/* Prints argv shell-quoted on one line, or as a JSON array of strings. */
+static void print_argv(const struct strv *argv, bool json)
+{
+	if (json) {
+		struct json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < argv->n; i++)
+			json_object_array_add(arr, json_object_new_string(argv->v[i]));
+		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+		return;
+	}
+	for (size_t i = 0; i < argv->n; i++) {
+		_cleanup_free_ char *q = shell_quote(argv->v[i]);
+		printf("%s%s", i ? " " : "", q);
+	}
+	putchar('\n');
+}
+
+/* The verb's handler. */
+static int cmd_cmdline(int argc, char **argv, struct verr *err)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	struct plan plan;
+	struct strv out = { 0 };
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cmd_usage_error(&cmd_cmdline_entry, err);
+		json = true;
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(&cmd_cmdline_entry, err);
+	if (plan_load(argv[optind], &plan, err) < 0)
+		return -1;
+	build_argv(&plan.config, &plan.launch, &out);
+	print_argv(&out, json);
+	strv_free(&out);
+	plan_free(&plan);
+	return 0;
+}
+
+const struct cmd_entry cmd_cmdline_entry = {
+	.name = "cmdline",
+	.usage = "PROFILE [--json]",
+	.help = "print the QEMU command line of a profile",
+	.exec = cmd_cmdline,
+};

@@ -1,0 +1,22 @@
+/* The verb table: each verb is one entry (name, usage, help, handler) in its
+ * own cmd-*.c file; vmm.c collects them and generates usage from them. */
+#ifndef VMM_CMD_H
+#define VMM_CMD_H
+
+#include "error.h"
+
+struct cmd_entry {
+	const char *name;
+	const char *usage; /* arguments after the verb */
+	const char *help;  /* one line */
+	/* Runs the verb; argv[0] is the verb. Returns the exit status, or -1 with err. */
+	int (*exec)(int argc, char **argv, struct verr *err);
+};
+
+extern const struct cmd_entry cmd_cmdline_entry;
+extern const struct cmd_entry cmd_run_entry;
+
+/* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */
+int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);
+
+#endif

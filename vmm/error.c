@@ -1,0 +1,60 @@
+#define _GNU_SOURCE
+#include "error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+/* Appends an already formatted line to the report. */
+static void verr_push(struct verr *e, char *line)
+{
+	e->lines = xrealloc(e->lines, (e->n + 1) * sizeof(*e->lines));
+	e->lines[e->n++] = line;
+}
+
+int verr_set(struct verr *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *line;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (errnum) {
+		line = xasprintf("%s: %s", msg, strerror(errnum));
+		free(msg);
+	} else
+		line = msg;
+	if (e->n == 0)
+		e->errnum = errnum;
+	verr_push(e, line);
+	return -1;
+}
+
+int verr_wrap(struct verr *e, const char *fmt, ...)
+{
+	va_list ap;
+	char *prefix;
+
+	va_start(ap, fmt);
+	prefix = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < e->n; i++) {
+		char *line = xasprintf("%s: %s", prefix, e->lines[i]);
+		free(e->lines[i]);
+		e->lines[i] = line;
+	}
+	free(prefix);
+	return -1;
+}
+
+void verr_clear(struct verr *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->lines[i]);
+	free(e->lines);
+	*e = (struct verr){ 0 };
+}

@@ -1,0 +1,25 @@
+/* One error report for the user: a list of lines, each a complete sentence.
+ * Library code fills it and returns -1; only main() prints it (crun's style). */
+#ifndef VMM_ERROR_H
+#define VMM_ERROR_H
+
+#include <stddef.h>
+
+struct verr {
+	int errnum;   /* errno of the first failure, 0 when none applies */
+	size_t n;     /* number of lines */
+	char **lines;
+};
+
+/* Adds one line (with ": strerror(errnum)" appended when errnum != 0); returns -1. */
+int verr_set(struct verr *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Prefixes every line with context ("profile 'x': ..."); returns -1. */
+int verr_wrap(struct verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Frees the lines; the report is empty again. */
+void verr_clear(struct verr *e);
+
+#define _cleanup_verr_ __attribute__((cleanup(verr_clear)))
+
+#endif

@@ -1,0 +1,49 @@
+/* Small helpers shared by every part of vmm: allocation that cannot fail,
+ * cleanup attributes, a NULL-terminated string vector. */
+#ifndef VMM_UTIL_H
+#define VMM_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+void *xmalloc(size_t n);
+void *xzalloc(size_t n);
+void *xrealloc(void *p, size_t n);
+char *xstrdup(const char *s);
+char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *xvasprintf(const char *fmt, va_list ap);
+
+/* Cleanup helpers: free or close what a variable holds when it goes out of scope. */
+static inline void freep(void *p) { free(*(void **)p); }
+static inline void closep(int *fd) { if (*fd >= 0) close(*fd); }
+#define _cleanup_free_ __attribute__((cleanup(freep)))
+#define _cleanup_close_ __attribute__((cleanup(closep)))
+
+/* Hands ownership out of a cleanup variable: `return steal_ptr(p);`. */
+#define steal_ptr(p) ({ __typeof__(p) _t = (p); (p) = NULL; _t; })
+#define steal_fd(fd) ({ int _t = (fd); (fd) = -1; _t; })
+
+/* A growable NULL-terminated array of owned strings (an argv). */
+struct strv {
+	char **v;
+	size_t n, cap;
+};
+
+void strv_push(struct strv *s, const char *str);
+void strv_pushf(struct strv *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void strv_free(struct strv *s);
+
+/* Parses "512M", "8G", "1T" (binary units; "K/M/G/T" with optional "iB" or "B"). */
+int parse_size(const char *s, uint64_t *bytes);
+
+/* Writes the whole buffer, retrying on EINTR and short writes. */
+int write_all(int fd, const void *buf, size_t n);
+
+/* Quotes one word for a POSIX shell, only when it needs quoting. */
+char *shell_quote(const char *word);
+
+#endif

@@ -1,0 +1,91 @@
+/* vmm: launches QEMU from VM profiles and supervises it over QMP. The CLI entry point. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+#ifndef VMM_VERSION
+#define VMM_VERSION "0"
+#endif
+
+static const struct cmd_entry *const cmd_table[] = {
+	&cmd_cmdline_entry,
+	&cmd_run_entry,
+	NULL,
+};
+
+/* Prints the list of verbs, generated from the table. */
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: vmm VERB [ARGS]\n\nverbs:\n");
+	for (size_t i = 0; cmd_table[i]; i++)
+		fprintf(out, "  %-8s %-26s %s\n", cmd_table[i]->name, cmd_table[i]->usage, cmd_table[i]->help);
+	fprintf(out, "  %-8s %-26s %s\n", "help", "", "show this list");
+	fprintf(out, "  %-8s %-26s %s\n", "version", "", "show the version of vmm");
+}
+
+int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)
+{
+	return verr_set(err, 0, "usage: vmm %s %s", cmd->name, cmd->usage);
+}
+
+/* Finds a verb by exact name or unambiguous prefix. */
+static const struct cmd_entry *find_cmd(const char *name, struct verr *err)
+{
+	const struct cmd_entry *found = NULL;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; cmd_table[i]; i++) {
+		if (!strcmp(cmd_table[i]->name, name))
+			return cmd_table[i];
+		if (n && !strncmp(cmd_table[i]->name, name, n)) {
+			if (found) {
+				verr_set(err, 0, "'%s' is ambiguous: %s or %s", name, found->name, cmd_table[i]->name);
+				return NULL;
+			}
+			found = cmd_table[i];
+		}
+	}
+	if (!found)
+		verr_set(err, 0, "unknown verb '%s' (see 'vmm help')", name);
+	return found;
+}
+
+/* Prints every line of an error report, "vmm: " first. */
+static void print_error(const struct verr *err)
+{
+	for (size_t i = 0; i < err->n; i++)
+		fprintf(stderr, "vmm: %s\n", err->lines[i]);
+}
+
+int main(int argc, char **argv)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	const struct cmd_entry *cmd;
+	int ret;
+
+	if (argc < 2) {
+		usage(stderr);
+		return 1;
+	}
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
+		printf("vmm %s\n", VMM_VERSION);
+		return 0;
+	}
+	cmd = find_cmd(argv[1], &err);
+	if (!cmd) {
+		print_error(&err);
+		return 1;
+	}
+	ret = cmd->exec(argc - 1, argv + 1, &err);
+	if (ret < 0) {
+		print_error(&err);
+		return 1;
+	}
+	return ret;
+}
