@@ -187,7 +187,7 @@ static void write_state(struct sup *s, const char *version)
 	json_object_object_add(st, "profile", json_object_new_string(s->plan->profile_path));
 	if (version)
 		json_object_object_add(st, "qemu_version", json_object_new_string(version));
-	if (rundir_write(&s->rd, "state.json", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY), &err) < 0)
+	if (rundir_write(&s->rd, "state.json", json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), &err) < 0)
 		say(s, "%s", err.lines[0]);
 	json_object_put(st);
 }

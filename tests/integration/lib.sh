@@ -1,0 +1,77 @@
+# Shared helpers of the integration tests: each test gets its own run dir and work dir,
+# boots the demo guest under TCG with the real QEMU, and cleans up whatever it started.
+set -euo pipefail
+
+: "${VMM:?VMM must name the vmm binary}"
+: "${SRCDIR:?SRCDIR must name the source tree}"
+export VMM_CACHE_DIR=${VMM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm}
+GUEST=$VMM_CACHE_DIR/guest
+PROFILES=$SRCDIR/tests/profiles
+
+# QEMU absent: the only reason to skip.
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+[ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initrd.img" ] ||
+	{ echo "FAIL: no test guest in $GUEST (run ./bootstrap.sh or tests/guest/build-guest.sh)"; exit 1; }
+
+T=$(mktemp -d /tmp/vmm-test.XXXXXX)
+export VMM_RUN_DIR=$T/run
+VMM_PIDS=()
+
+# Kills whatever the test left running and removes its files.
+cleanup() {
+	local p
+	for p in "${VMM_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	for f in "$VMM_RUN_DIR"/*/state.json; do
+		[ -f "$f" ] || continue
+		p=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$f")
+		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
+
+fail() { echo "FAIL: $*"; for f in "$T"/*.out "$T"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+pass() { echo "ok - $*"; }
+
+# Starts `vmm run PROFILE` in the background; output in $T/NAME.out and $T/NAME.err.
+start_vm() {
+	local name=$1 profile=$2
+	"$VMM" run "$profile" >"$T/$name.out" 2>"$T/$name.err" &
+	VMM_PID=$!
+	VMM_PIDS+=("$VMM_PID")
+}
+
+# Waits up to SECONDS for PATTERN (grep -E) to appear in FILE.
+wait_for() {
+	local file=$1 pattern=$2 seconds=${3:-30} i
+	for ((i = 0; i < seconds * 20; i++)); do
+		grep -Eq -- "$pattern" "$file" 2>/dev/null && return 0
+		sleep 0.05
+	done
+	fail "no '$pattern' in $file after $seconds s"
+}
+
+# Waits for the background vmm to exit; sets RC to its status.
+wait_exit() {
+	RC=0
+	wait "$VMM_PID" || RC=$?
+}
+
+# Reads a number field of the VM's state file.
+state_field() {
+	sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$VMM_RUN_DIR/$1/state.json"
+}
+
+# Fails unless the process is gone.
+assert_gone() {
+	local i
+	for ((i = 0; i < 40; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	fail "process $1 still exists"
+}
+
+# Fails unless the VM's run dir holds nothing but the console log.
+assert_clean_rundir() {
+	local left
+	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -v '^console.log$' || true)
+	[ -z "$left" ] || fail "left behind in the run dir: $left"
+}
