@@ -485,7 +485,8 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 
 	walk_qemu(&w, json, c);
 
-	if (!c->kernel && c->n_disks == 0)
+	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
+	    !json_object_object_get_ex(json, "disks", NULL))
 		problem(&w, "boot", "nothing to boot (expected boot.kernel or at least one disk)");
 
 	free(w.profile_dir);

@@ -98,8 +98,8 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 			jerr = json_tokener_error_parse_eof;
 		if (end > len)
 			end = len;
-		/* The tokener stops one past the offending character. */
-		offset_to_linecol(text, end ? end - 1 : 0, &line, &col);
+		/* The tokener stops at the offending character (or the end of the text). */
+		offset_to_linecol(text, end, &line, &col);
 		verr_set(err, 0, "%s:%d:%d: invalid JSON: %s", file, line, col, json_tokener_error_desc(jerr));
 		json_object_put(obj);
 		return NULL;

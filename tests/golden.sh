@@ -1,0 +1,42 @@
+#!/bin/bash
+# Golden tests of the real binary's output. `golden.sh cmdline`: each profile in
+# tests/cmdline (and examples/) → `vmm cmdline --json`, one argument per line, diffed
+# with NAME.argv. `golden.sh errors`: each broken profile in tests/errors → stderr and
+# exit status, diffed with NAME.err. UPDATE=1 rewrites the expected files.
+set -euo pipefail
+: "${VMM:?}" "${SRCDIR:?}"
+export VMM_RUN_DIR=/run/vmm-golden VMM_CACHE_DIR=/cache VMM_DATA_DIR=/data
+cd "$SRCDIR"
+failed=0 n=0
+
+# Compares actual output with the expected file (or rewrites it).
+check() {
+	local expected=$1 actual=$2
+	n=$((n + 1))
+	if [ "${UPDATE:-}" = 1 ]; then
+		printf '%s\n' "$actual" >"$expected"
+	elif diff -u "$expected" <(printf '%s\n' "$actual"); then
+		echo "ok $n - $expected"
+	else
+		echo "not ok $n - $expected"
+		failed=1
+	fi
+}
+
+case $1 in
+cmdline)
+	for p in tests/cmdline/*.json examples/*.json; do
+		out=$("$VMM" cmdline --json "$p" 2>&1) || { echo "not ok - $p: $out"; failed=1; continue; }
+		check "tests/cmdline/$(basename "$p" .json).argv" \
+			"$(printf '%s\n' "$out" | sed -e 's/","/",\n"/g' -e "s|$SRCDIR|@SRCDIR@|g")"
+	done ;;
+errors)
+	for p in tests/errors/*.json; do
+		rc=0
+		out=$("$VMM" cmdline "$p" 2>&1 >/dev/null) || rc=$?
+		check "${p%.json}.err" "$out
+exit $rc"
+	done ;;
+esac
+echo "1..$n"
+exit $failed
