@@ -46,6 +46,8 @@ static int cmd_cmdline(int argc, char **argv, struct verr *err)
 		return cmd_usage_error(&cmd_cmdline_entry, err);
 	if (plan_load(argv[optind], &plan, err) < 0)
 		return -1;
+	if (plan.kvm_missing)
+		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
 	build_argv(&plan.config, &plan.launch, &out);
 	print_argv(&out, json);
 	strv_free(&out);

@@ -12,7 +12,8 @@
  * /etc/vmm/profiles, then the installed profiles. Returns a malloc'd path. */
 char *profile_find(const char *arg, struct verr *err);
 
-/* Parses a profile text; `file` names it in errors. Returns a new object or NULL. */
+/* Parses a profile text of len bytes followed by a NUL (text[len] == 0); `file`
+ * names it in errors. Returns a new object or NULL. */
 struct json_object *profile_parse(const char *text, size_t len, const char *file, struct verr *err);
 
 /* Reads and parses a profile file. Returns a new object or NULL. */

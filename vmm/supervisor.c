@@ -460,7 +460,7 @@ int supervise(const struct plan *p, struct verr *err)
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (p->kvm_missing)
-		say(&s, "warning: KVM is not usable here (/dev/kvm), running under TCG (slow)");
+		say(&s, "warning: KVM is not usable here (/dev/kvm), using TCG (slow)");
 	s.base = event_base_new();
 	if (!s.base)
 		abort();
