@@ -1,5 +1,6 @@
 /* vmm: launches QEMU from VM profiles and supervises it over QMP. The CLI entry point. */
 #define _GNU_SOURCE
+#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -77,6 +78,7 @@ int main(int argc, char **argv)
 		printf("vmm %s\n", VMM_VERSION);
 		return 0;
 	}
+	opterr = 0; /* a bad option becomes the verb's usage line, not getopt's message */
 	cmd = find_cmd(argv[1], &err);
 	if (!cmd) {
 		print_error(&err);
