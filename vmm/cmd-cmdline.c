@@ -37,14 +37,14 @@ static int cmd_cmdline(int argc, char **argv, struct verr *err)
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c != 'j')
 			return cmd_usage_error(&cmd_cmdline_entry, err);
 		json = true;
 	}
 	if (optind != argc - 1)
 		return cmd_usage_error(&cmd_cmdline_entry, err);
-	if (plan_load(argv[optind], &plan, err) < 0)
+	if (plan_load(argv[optind], NULL, &plan, err) < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);

@@ -15,6 +15,19 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_cmdline_entry;
 extern const struct cmd_entry cmd_run_entry;
+extern const struct cmd_entry cmd_start_entry;
+extern const struct cmd_entry cmd_attach_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_status_entry;
+extern const struct cmd_entry cmd_stop_entry;
+extern const struct cmd_entry cmd_kill_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_resume_entry;
+extern const struct cmd_entry cmd_reset_entry;
+extern const struct cmd_entry cmd_qmp_entry;
+extern const struct cmd_entry cmd_events_entry;
+extern const struct cmd_entry cmd_console_entry;
+extern const struct cmd_entry cmd_logs_entry;
 
 /* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

@@ -11,6 +11,7 @@
 
 const char *const machine_names[] = { "q35", "pc", NULL };
 const char *const accel_names[] = { "auto", "kvm", "tcg", NULL };
+const char *const restart_names[] = { "no", "on-crash", "always", NULL };
 static const char *const firmware_names[] = { "bios", NULL };
 static const char *const bus_names[] = { "virtio-blk", "scsi", NULL };
 static const char *const format_names[] = { "raw", "qcow2", NULL };
@@ -24,7 +25,7 @@ static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", 
 static const char *const memory_keys[] = { "size", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const disk_keys[] = { "id", "file", "format", "bus", "cache", "aio", "readonly", NULL };
-static const char *const lifecycle_keys[] = { "shutdown_timeout", NULL };
+static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
 /* The state of one validation pass: where errors go and how paths resolve. */
@@ -298,6 +299,11 @@ static bool valid_id(const char *s, size_t max)
 	return true;
 }
 
+bool vm_name_valid(const char *name)
+{
+	return valid_id(name, 64);
+}
+
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
 {
@@ -482,6 +488,10 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 
 	life = section(&w, json, "lifecycle", lifecycle_keys);
 	get_uint(&w, life, "lifecycle", "shutdown_timeout", 1, 3600, &c->shutdown_timeout);
+	v = c->restart;
+	get_enum(&w, life, "lifecycle", "restart", restart_names, &v);
+	c->restart = v;
+	get_bool(&w, life, "lifecycle", "protected", &c->protected);
 
 	walk_qemu(&w, json, c);
 

@@ -17,6 +17,7 @@ enum disk_bus { BUS_VIRTIO_BLK, BUS_SCSI };
 enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
+enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
 
 struct disk_config {
 	char *id;
@@ -40,6 +41,8 @@ struct vm_config {
 	struct disk_config *disks;
 	size_t n_disks;
 	unsigned shutdown_timeout; /* seconds */
+	enum restart_policy restart;
+	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
 };
@@ -53,6 +56,10 @@ struct config_dirs {
 /* Names of the enum values, as written in profiles. */
 extern const char *const accel_names[];
 extern const char *const machine_names[];
+extern const char *const restart_names[];
+
+/* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
+bool vm_name_valid(const char *name);
 
 /* Validates `json` (loaded from `file`) into *out. Every problem becomes one
  * line "FILE: PATH: what was expected" in err; returns 0 or -1. */

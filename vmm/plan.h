@@ -13,12 +13,18 @@ struct plan {
 	struct vm_config config;
 	struct launch launch;
 	char *profile_path;
+	struct json_object *profile; /* the resolved profile the config came from */
 	char *run_dir;
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
 };
 
-/* Finds, reads and validates a profile and resolves the launch facts. */
-int plan_load(const char *profile_arg, struct plan *p, struct verr *err);
+/* Finds, reads and validates a profile and resolves the launch facts; name (may be NULL)
+ * replaces the profile's name. */
+int plan_load(const char *profile_arg, const char *name, struct plan *p, struct verr *err);
+
+/* The same from an already resolved profile (consumed) that was read from path. */
+int plan_from_json(const char *path, struct json_object *json, const char *name, struct plan *p,
+		   struct verr *err);
 
 void plan_free(struct plan *p);
 

@@ -17,7 +17,8 @@
 #include "util.h"
 
 /* Files a supervisor leaves in the directory while it runs. */
-static const char *const transient_files[] = { "monitor.sock", "console.sock", "state.json", "lock", NULL };
+static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock",
+							       "state.json", "lock", NULL };
 
 char *rundir_path(const char *name, struct verr *err)
 {
@@ -41,8 +42,7 @@ static int make_private_dir(const char *path, struct verr *err)
 	return 0;
 }
 
-/* Returns the QEMU pid recorded by a previous supervisor when that QEMU still runs. */
-static pid_t stale_qemu(const char *dir, const char *name)
+pid_t rundir_orphan(const char *dir, const char *name)
 {
 	_cleanup_free_ char *state = xasprintf("%s/state.json", dir), *proc = NULL, *needle = NULL;
 	struct json_object *json = json_object_from_file(state), *v;
@@ -72,7 +72,7 @@ static pid_t stale_qemu(const char *dir, const char *name)
 	return strstr(cmdline, needle) ? pid : 0;
 }
 
-int rundir_open(struct rundir *rd, const char *name, struct verr *err)
+int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err)
 {
 	_cleanup_free_ char *base = run_base_dir(err), *path = NULL, *lock = NULL;
 	_cleanup_close_ int fd = -1;
@@ -94,10 +94,12 @@ int rundir_open(struct rundir *rd, const char *name, struct verr *err)
 			return verr_set(err, 0, "VM '%s' is already running (its supervisor holds '%s')", name, lock);
 		return verr_set(err, errno, "cannot lock '%s'", lock);
 	}
-	pid = stale_qemu(path, name);
-	if (pid)
-		return verr_set(err, 0, "VM '%s' has a QEMU still running without its supervisor (pid %d)", name,
-				pid);
+	pid = rundir_orphan(path, name);
+	if (pid && !orphan)
+		return verr_set(err, 0, "VM '%s' has a QEMU still running without its supervisor (pid %d): "
+				"'vmm attach %s' reconnects to it", name, pid, name);
+	if (orphan)
+		*orphan = pid;
 	rd->path = steal_ptr(path);
 	rd->lock_fd = steal_fd(fd);
 	return 0;

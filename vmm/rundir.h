@@ -16,8 +16,12 @@ struct rundir {
 char *rundir_path(const char *name, struct verr *err);
 
 /* Creates/opens the run directory and takes its lock; refuses when another
- * supervisor holds it or a QEMU of this VM still runs without one. */
-int rundir_open(struct rundir *rd, const char *name, struct verr *err);
+ * supervisor holds it. A QEMU of this VM still running without a supervisor is
+ * an error when orphan is NULL, else its pid is stored there (0: none). */
+int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err);
+
+/* The QEMU pid a run directory's state file names when that QEMU (of this VM) still runs, else 0. */
+pid_t rundir_orphan(const char *dir, const char *name);
 
 /* Binds a listening unix socket NAME in the directory (mode 0600); returns the fd. */
 int rundir_listen(struct rundir *rd, const char *sock, struct verr *err);

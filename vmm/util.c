@@ -1,10 +1,12 @@
 #define _GNU_SOURCE
 #include "util.h"
 
+
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 
 /* Out of memory is not an error vmm can report meaningfully: abort like glib. */
 static void *oom(void)
@@ -156,4 +158,12 @@ char *shell_quote(const char *word)
 	*o++ = '\'';
 	*o = '\0';
 	return out;
+}
+
+bool peer_is_trusted(int fd)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+
+	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && (cred.uid == geteuid() || cred.uid == 0);
 }

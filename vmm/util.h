@@ -43,6 +43,9 @@ int parse_size(const char *s, uint64_t *bytes);
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
+/* True when the peer of a unix socket runs as our user or as root (vmd's SO_PEERCRED check). */
+bool peer_is_trusted(int fd);
+
 /* Quotes one word for a POSIX shell, only when it needs quoting. */
 char *shell_quote(const char *word);
 

@@ -13,6 +13,19 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_cmdline_entry,
 	&cmd_run_entry,
+	&cmd_start_entry,
+	&cmd_attach_entry,
+	&cmd_list_entry,
+	&cmd_status_entry,
+	&cmd_stop_entry,
+	&cmd_kill_entry,
+	&cmd_pause_entry,
+	&cmd_resume_entry,
+	&cmd_reset_entry,
+	&cmd_qmp_entry,
+	&cmd_events_entry,
+	&cmd_console_entry,
+	&cmd_logs_entry,
 	NULL,
 };
 
@@ -21,9 +34,8 @@ static void usage(FILE *out)
 {
 	fprintf(out, "usage: vmm VERB [ARGS]\n\nverbs:\n");
 	for (size_t i = 0; cmd_table[i]; i++)
-		fprintf(out, "  %-8s %-26s %s\n", cmd_table[i]->name, cmd_table[i]->usage, cmd_table[i]->help);
-	fprintf(out, "  %-8s %-26s %s\n", "help", "", "show this list");
-	fprintf(out, "  %-8s %-26s %s\n", "version", "", "show the version of vmm");
+		fprintf(out, "  %s %s\n      %s\n", cmd_table[i]->name, cmd_table[i]->usage, cmd_table[i]->help);
+	fprintf(out, "  help\n      show this list\n  version\n      show the version of vmm\n");
 }
 
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)

@@ -41,6 +41,33 @@ start_vm() {
 	VMM_PIDS+=("$VMM_PID")
 }
 
+# Starts VM NAME detached (`vmm start PROFILE --name NAME`) and waits for the guest's ready line.
+start_detached() {
+	local name=$1 profile=$2
+	"$VMM" start "$profile" --name "$name" >"$T/$name.start.out" 2>"$T/$name.start.err" ||
+		fail "vmm start $name failed"
+	wait_for "$VMM_RUN_DIR/$name/console.log" 'vmm-guest: ready' 60
+}
+
+# Runs vmm, expecting exit status RC; its stdout and stderr go to $T/last.out and $T/last.err.
+expect_rc() {
+	local rc=$1 got=0
+	shift
+	"$VMM" "$@" >"$T/last.out" 2>"$T/last.err" || got=$?
+	[ "$got" = "$rc" ] || fail "vmm $* exited $got, expected $rc: $(cat "$T/last.err")"
+}
+
+# Prints one top-level field of a JSON object read from stdin.
+json_field() {
+	python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1"
+}
+
+# Prints the guest's uptime in seconds, read on its serial console through `vmm console`.
+guest_uptime() {
+	python3 "$SRCDIR/tests/integration/console.py" "$VMM" "$1" 'cut -d" " -f1 /proc/uptime' '[0-9]+\.[0-9]+' |
+		tail -n 1
+}
+
 # Waits up to SECONDS for PATTERN (grep -E) to appear in FILE.
 wait_for() {
 	local file=$1 pattern=$2 seconds=${3:-30} i
@@ -69,9 +96,9 @@ assert_gone() {
 	fail "process $1 still exists"
 }
 
-# Fails unless the VM's run dir holds nothing but the console log.
+# Fails unless the VM's run dir holds nothing but the console and supervisor logs.
 assert_clean_rundir() {
 	local left
-	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -v '^console.log$' || true)
+	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console|vmm).log$' || true)
 	[ -z "$left" ] || fail "left behind in the run dir: $left"
 }

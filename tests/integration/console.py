@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Drives `vmm console NAME` through a pseudo-terminal like a person would: types a
+line, waits for a pattern in what the guest prints, prints the first match, then
+detaches with Ctrl-] and checks that vmm console exits 0."""
+import os
+import pty
+import re
+import select
+import sys
+import time
+
+vmm, name, line, pattern = sys.argv[1:5]
+timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 20
+
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(vmm, [vmm, "console", name])
+
+
+def read_until(regex, seconds):
+    out = b""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.1)
+        if ready:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            out += chunk
+            m = re.search(regex, out.decode(errors="replace"))
+            if m:
+                return m
+    sys.exit(f"FAIL: no {regex!r} within {seconds} s; got {out[-400:]!r}")
+
+
+read_until(r"console connected", 5)
+os.write(fd, line.encode() + b"\r")
+print(read_until(pattern, timeout).group(0))
+os.write(fd, b"\x1d")
+read_until(r"detached", 5)
+_, status = os.waitpid(pid, 0)
+if os.waitstatus_to_exitcode(status) != 0:
+    sys.exit(f"FAIL: vmm console exited with {os.waitstatus_to_exitcode(status)}")

@@ -1,0 +1,41 @@
+#!/bin/bash
+# A protected VM refuses stop, kill, reset (also quit through qmp.sock); bad names,
+# missing VMs and dead sockets give one clear error each.
+. "$(dirname "$0")/lib.sh"
+
+start_detached g1 "$PROFILES/guest-protected.json"
+qemu=$(state_field g1 qemu_pid)
+for verb in stop kill reset; do
+	expect_rc 1 "$verb" g1
+	grep -q "$verb refused: the VM is protected (lifecycle.protected in '.*guest-protected.json')" "$T/last.err" ||
+		fail "$verb of a protected VM: $(cat "$T/last.err")"
+done
+expect_rc 1 qmp g1 quit
+grep -q "the VM is protected" "$T/last.err" || fail "quit through the proxy: $(cat "$T/last.err")"
+kill -0 "$qemu" || fail "the protected VM died"
+expect_rc 0 pause g1
+expect_rc 0 resume g1
+pass "protected: stop, kill, reset and QMP quit refused; pause and resume allowed"
+kill -TERM "$(state_field g1 supervisor_pid)"
+assert_gone "$qemu"
+
+expect_rc 1 status 'bad/name'
+[ "$(cat "$T/last.err")" = "vmm: 'bad/name' is not a valid VM name (a letter, then up to 63 letters, digits, '-', '_' or '.')" ] ||
+	fail "bad name: $(cat "$T/last.err")"
+expect_rc 1 stop nosuch
+[ "$(cat "$T/last.err")" = "vmm: no VM named 'nosuch' is running (no '$VMM_RUN_DIR/nosuch')" ] ||
+	fail "missing VM: $(cat "$T/last.err")"
+mkdir -p "$VMM_RUN_DIR/dead"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$VMM_RUN_DIR/dead/ctl.sock"
+python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.bind(sys.argv[1])' "$VMM_RUN_DIR/dead/qmp.sock"
+expect_rc 1 status dead
+[ "$(cat "$T/last.err")" = "vmm: VM 'dead' is not running (nobody listens on '$VMM_RUN_DIR/dead/ctl.sock')" ] ||
+	fail "dead socket: $(cat "$T/last.err")"
+expect_rc 1 qmp dead query-status
+grep -q "nobody listens on '$VMM_RUN_DIR/dead/qmp.sock'" "$T/last.err" || fail "dead qmp.sock: $(cat "$T/last.err")"
+expect_rc 1 stop
+grep -q "^vmm: usage: vmm stop NAME" "$T/last.err" || fail "usage: $(cat "$T/last.err")"
+expect_rc 1 start "$PROFILES/guest.json" --name 'x,y'
+grep -q "'x,y' is not a valid VM name" "$T/last.err" || fail "start --name: $(cat "$T/last.err")"
+[ ! -e "$VMM_RUN_DIR/x,y" ] || fail "a bad name left a run dir"
+pass "bad names, missing VMs, dead sockets and usage errors: one clear line each"
