@@ -23,6 +23,7 @@ struct control_conn {
 	struct bufferevent *bev;
 	bool busy;     /* a request is being handled: later lines wait */
 	bool gone;     /* disconnected: a late reply is dropped */
+	bool held;     /* the reply comes after the handler returned */
 	unsigned refs; /* one while connected, one while held */
 };
 
@@ -54,9 +55,12 @@ static void conn_drop(struct control_conn *c)
 	conn_unref(c);
 }
 
-/* Writes one reply line (msg consumed) and lets the next request in. */
+/* Writes one reply line (msg consumed), lets the next request in, and releases a hold. */
 static void conn_answer(struct control_conn *c, struct json_object *msg)
 {
+	bool held = c->held;
+
+	c->held = false;
 	if (!c->gone) {
 		const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 		struct evbuffer *out = bufferevent_get_output(c->bev);
@@ -66,6 +70,8 @@ static void conn_answer(struct control_conn *c, struct json_object *msg)
 		conn_read_cb(c->bev, c);
 	}
 	json_object_put(msg);
+	if (held)
+		conn_unref(c);
 }
 
 void control_reply(struct control_conn *c, struct json_object *ret)
@@ -91,6 +97,7 @@ void control_fail(struct control_conn *c, const char *fmt, ...)
 
 void control_hold(struct control_conn *c)
 {
+	c->held = true;
 	c->refs++;
 }
 

@@ -2,6 +2,7 @@
 #include "proxy.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <string.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
@@ -55,14 +56,19 @@ static void pclient_unref(struct pclient *c)
 /* Disconnects a client; its memory lives on while commands are in flight. */
 static void pclient_drop(struct pclient *c)
 {
+	struct proxy *p = c->p;
+
 	if (c->gone)
 		return;
 	c->gone = true;
-	TAILQ_REMOVE(&c->p->clients, c, entry);
-	c->p->n--;
+	TAILQ_REMOVE(&p->clients, c, entry);
+	p->n--;
 	bufferevent_free(c->bev);
 	json_tokener_free(c->tok);
 	pclient_unref(c);
+	/* A burst of pipelined commands grew the heap: give it back once nobody is connected. */
+	if (p->n == 0)
+		malloc_trim(0);
 }
 
 /* Writes one message as a QMP line; drops a client that stopped reading. */

@@ -1,7 +1,6 @@
 #define _GNU_SOURCE
 #include "util.h"
 
-
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>

@@ -89,10 +89,15 @@ state_field() {
 	sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$VMM_RUN_DIR/$1/state.json"
 }
 
-# Fails unless the process is gone.
+# Fails unless the process is gone within 5 s (a zombie counts as gone: an orphaned
+# supervisor is reaped by whoever adopted it, which may be slow in a container).
 assert_gone() {
 	local i
-	for ((i = 0; i < 40; i++)); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.05; done
+	for ((i = 0; i < 100; i++)); do
+		kill -0 "$1" 2>/dev/null || return 0
+		[ "$(awk '{print $3}' "/proc/$1/stat" 2>/dev/null)" = Z ] && return 0
+		sleep 0.05
+	done
 	fail "process $1 still exists"
 }
 
@@ -101,4 +106,6 @@ assert_clean_rundir() {
 	local left
 	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console|vmm).log$' || true)
 	[ -z "$left" ] || fail "left behind in the run dir: $left"
+	! grep -Eq 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log" 2>/dev/null ||
+		fail "the supervisor's log has a sanitizer report: $(grep -A8 -E 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log")"
 }
