@@ -245,7 +245,11 @@ static int cmd_events(int argc, char **argv, struct verr *err)
 		}
 		if (matches(ev, want, &match)) {
 			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-			fflush(stdout);
+			if (fflush(stdout) != 0) { /* the reader went away (`vmm events | head -1`) */
+				json_object_put(ev);
+				ret = 0;
+				break;
+			}
 			if (want) {
 				json_object_put(ev);
 				ret = 0;

@@ -151,9 +151,6 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 /* A new client (our own user or root only). */
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-	struct control *ctl = arg;
-	struct control_conn *c;
-
 	(void)l;
 	(void)sa;
 	(void)salen;
@@ -161,9 +158,16 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
-	c = xzalloc(sizeof(*c));
+	control_add_client(arg, fd);
+}
+
+void control_add_client(struct control *ctl, int fd)
+{
+	struct control_conn *c = xzalloc(sizeof(*c));
+
 	c->ctl = ctl;
 	c->refs = 1;
+	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev)
 		abort();
@@ -180,6 +184,8 @@ struct control *control_new(struct event_base *base, int listen_fd, control_requ
 	ctl->fn = fn;
 	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
+	if (listen_fd < 0)
+		return ctl;
 	evutil_make_socket_nonblocking(listen_fd);
 	ctl->listener = evconnlistener_new(base, accept_cb, ctl, LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
 	if (!ctl->listener)
@@ -210,6 +216,7 @@ void control_free(struct control *ctl)
 		conn_flush(c);
 		conn_drop(c);
 	}
-	evconnlistener_free(ctl->listener);
+	if (ctl->listener)
+		evconnlistener_free(ctl->listener);
 	free(ctl);
 }

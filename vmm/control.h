@@ -18,8 +18,11 @@ struct control_conn;
 typedef void (*control_request_fn)(struct control_conn *conn, const char *request, struct json_object *args,
 				   void *arg);
 
-/* Serves clients of listen_fd (a listening socket, not owned). */
+/* Serves clients of listen_fd (a listening socket, not owned; -1 for none). */
 struct control *control_new(struct event_base *base, int listen_fd, control_request_fn fn, void *arg);
+
+/* Adopts a connected client socket (owned). */
+void control_add_client(struct control *ctl, int fd);
 
 /* Answers the request being handled on conn with ret (consumed; NULL means {}). */
 void control_reply(struct control_conn *conn, struct json_object *ret);

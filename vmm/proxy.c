@@ -264,13 +264,9 @@ static void pclient_event_cb(struct bufferevent *bev, short what, void *arg)
 		pclient_drop(arg);
 }
 
-/* A new client: greet it with QEMU's own greeting. */
+/* A new client: check who it is, then adopt it. */
 static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
 {
-	struct proxy *p = arg;
-	struct pclient *c;
-	const char *greeting;
-
 	(void)l;
 	(void)sa;
 	(void)salen;
@@ -278,12 +274,21 @@ static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct socka
 		close(fd);
 		return;
 	}
+	proxy_add_client(arg, fd);
+}
+
+void proxy_add_client(struct proxy *p, int fd)
+{
+	struct pclient *c;
+	const char *greeting;
+
 	c = xzalloc(sizeof(*c));
 	c->p = p;
 	c->refs = 1;
 	c->tok = json_tokener_new_ex(64);
 	if (!c->tok)
 		abort();
+	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev)
 		abort();
@@ -322,12 +327,14 @@ struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_clien
 	p->qmp = qmp;
 	p->policy = policy;
 	TAILQ_INIT(&p->clients);
+	p->backoff = evtimer_new(base, backoff_cb, p);
+	if (listen_fd < 0)
+		return p;
 	evutil_make_socket_nonblocking(listen_fd);
 	p->listener = evconnlistener_new(base, accept_cb, p, LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
 	if (!p->listener)
 		abort();
 	evconnlistener_set_error_cb(p->listener, accept_error_cb);
-	p->backoff = evtimer_new(base, backoff_cb, p);
 	return p;
 }
 
@@ -357,7 +364,8 @@ void proxy_free(struct proxy *p)
 		return;
 	while ((c = TAILQ_FIRST(&p->clients)))
 		pclient_drop(c);
-	evconnlistener_free(p->listener);
+	if (p->listener)
+		evconnlistener_free(p->listener);
 	event_free(p->backoff);
 	free(p);
 }

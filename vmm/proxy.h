@@ -18,10 +18,13 @@ struct proxy_policy {
 	const char *why;            /* the error description given for a refused command */
 };
 
-/* Starts serving clients that connect to listen_fd (a listening socket, not owned)
- * over the ready QMP connection qmp. */
+/* Starts serving clients that connect to listen_fd (a listening socket, not owned;
+ * -1 for none) over the ready QMP connection qmp. */
 struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_client *qmp,
 			const struct proxy_policy *policy);
+
+/* Adopts a connected client socket (owned): it is greeted at once. */
+void proxy_add_client(struct proxy *p, int fd);
 
 /* Sends one QEMU event to every negotiated client. */
 void proxy_event(struct proxy *p, struct json_object *msg);

@@ -1,6 +1,7 @@
 /* vmm: launches QEMU from VM profiles and supervises it over QMP. The CLI entry point. */
 #define _GNU_SOURCE
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	opterr = 0; /* a bad option becomes the verb's usage line, not getopt's message */
+	/* A closed socket or pipe is an error to report (EPIPE), not a silent death. */
+	signal(SIGPIPE, SIG_IGN);
 	cmd = find_cmd(argv[1], &err);
 	if (!cmd) {
 		print_error(&err);

@@ -4,10 +4,13 @@
 Each client negotiates like any QMP tool, pipelines COMMANDS commands with ids of its own
 (strings, numbers and objects), and checks that it gets exactly one reply per id and none of
 another client's. With --events, every client then waits for the events named (sent by
-whoever triggers them once "negotiated N" is printed). Exit 0 when every check held."""
+whoever triggers them once "negotiated N" is printed). With --slow, one more client asks
+for large replies and never reads them: the others must not be held up, and the proxy
+must disconnect it. Exit 0 when every check held."""
 import argparse
 import asyncio
 import json
+import socket
 import sys
 
 
@@ -56,17 +59,50 @@ async def client(n, path, commands, events, negotiated, all_negotiated):
     return n
 
 
+def slow_client(path, commands):
+    """Sends commands with large replies and never reads them: a plain socket, since an
+    asyncio stream would keep reading into its own buffer behind the test's back."""
+    sock = socket.socket(socket.AF_UNIX)
+    sock.connect(path)
+    f = sock.makefile("rb", buffering=0)
+    f.readline()
+    sock.sendall(b'{"execute": "qmp_capabilities"}\n')
+    f.readline()
+    sock.sendall(b'{"execute": "query-qmp-schema"}\n' * commands)
+    return sock
+
+
+def dropped(sock, commands):
+    """True when the stream ends before every reply came (the proxy gave up on it)."""
+    sock.settimeout(30)
+    replies = 0
+    try:
+        for line in sock.makefile("rb"):
+            replies += b'"return"' in line
+            if replies == commands:
+                return False
+    except (ConnectionError, socket.timeout):
+        pass
+    return True
+
+
 async def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("socket")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--commands", type=int, default=200)
     ap.add_argument("--events", default="")
+    ap.add_argument("--slow", action="store_true")
     a = ap.parse_args()
     events = [e for e in a.events.split(",") if e]
     negotiated = []
+    slow = slow_client(a.socket, 200) if a.slow else None
     done = await asyncio.gather(*(client(n, a.socket, a.commands, events, negotiated, a.clients)
                                   for n in range(a.clients)))
+    if slow:
+        await asyncio.sleep(2)  # QEMU answers the 200 commands meanwhile
+        assert dropped(slow, 200), "the proxy kept a client that does not read"
+        print("ok: a client that does not read was dropped without holding up the others")
     print(f"ok: {len(done)} clients x {a.commands} commands, events {events} seen by all")
 
 

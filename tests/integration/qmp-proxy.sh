@@ -2,7 +2,8 @@
 # The QMP proxy (qmp.sock): 20 concurrent plain-QMP clients each pipelining 200 commands
 # get every reply with their own ids and no foreign ones; events reach every client;
 # vmm qmp types its arguments and reports QMP errors; a QEMU frozen with SIGSTOP makes
-# commands time out while vmm status still answers.
+# commands time out while vmm status still answers; a client that never reads its replies
+# is dropped without holding up anyone else.
 . "$(dirname "$0")/lib.sh"
 
 start_detached p1 "$PROFILES/guest.json"
@@ -21,6 +22,13 @@ expect_rc 0 pause p1
 expect_rc 0 resume p1
 wait "$clients" || fail "events: $(cat "$T/events.out")"
 pass "STOP and RESUME reach all 20 clients"
+
+python3 "$SRCDIR/tests/integration/qmp-clients.py" "$sock" --clients 5 --commands 100 --slow >"$T/slow.out" 2>&1 ||
+	fail "slow client: $(cat "$T/slow.out")"
+expect_rc 0 qmp p1 query-status
+expect_rc 0 status p1 --json
+[ "$(json_field qmp_clients <"$T/last.out")" = 0 ] || fail "clients left connected: $(cat "$T/last.out")"
+pass "a client that never reads is dropped; the others, QEMU and the supervisor carry on"
 
 expect_rc 0 qmp p1 qom-get path=/machine property=type
 grep -Eq '^"pc-q35-[0-9.]+-machine"$' "$T/last.out" || fail "qom-get: $(cat "$T/last.out")"

@@ -1,0 +1,36 @@
+#!/bin/bash
+# kill -9 of QEMU is reported as crashed, and lifecycle.restart on-crash starts it again;
+# vmm kill ends it for good.
+. "$(dirname "$0")/lib.sh"
+
+start_detached r1 "$PROFILES/guest-restart.json"
+qemu=$(state_field r1 qemu_pid)
+sup=$(state_field r1 supervisor_pid)
+kill -9 "$qemu"
+wait_for "$VMM_RUN_DIR/r1/vmm.log" "QEMU crashed: killed by SIGKILL" 5
+pass "kill -9 of QEMU is reported as crashed"
+
+wait_for "$VMM_RUN_DIR/r1/vmm.log" "restarting in" 5
+for ((i = 0; i < 200; i++)); do
+	new=$(state_field r1 qemu_pid)
+	[ -n "$new" ] && [ "$new" != "$qemu" ] && kill -0 "$new" 2>/dev/null && break
+	sleep 0.05
+done
+[ "$new" != "$qemu" ] || fail "no new QEMU after the crash"
+for ((i = 0; i < 600; i++)); do
+	[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/r1/console.log")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$i" -lt 600 ] || fail "the restarted guest did not boot"
+expect_rc 0 status r1 --json
+[ "$(json_field restarts <"$T/last.out")" = 1 ] || fail "status: $(cat "$T/last.out")"
+[ "$(json_field last_end <"$T/last.out")" = crashed ] || fail "status: $(cat "$T/last.out")"
+[ "$(json_field supervisor_pid <"$T/last.out")" = "$sup" ] || fail "the supervisor changed"
+pass "on-crash restarts it (same supervisor, new QEMU, guest boots, restarts=1)"
+
+expect_rc 0 kill r1
+grep -q "forced off: killed (vmm kill)" "$T/last.err" || fail "kill: $(cat "$T/last.err")"
+assert_gone "$new"
+assert_gone "$sup"
+assert_clean_rundir r1
+pass "vmm kill ends it without a restart"
