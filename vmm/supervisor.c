@@ -634,17 +634,19 @@ int supervise(struct plan *p, const struct sup_options *o, struct verr *err)
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		run_loop(&s, orphan);
-		sup_answer_waiters(&s);
 	}
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	clear_instance(&s);
-	control_free(s.ctl);
-	teardown_events(&s);
 	if (s.qmp_listen >= 0)
 		close(s.qmp_listen);
 	if (s.ctl_listen >= 0)
 		close(s.ctl_listen);
+	/* The run directory is released before stop and kill are answered, so a script
+	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);
+	sup_answer_waiters(&s);
+	control_free(s.ctl);
+	teardown_events(&s);
 	event_base_free(s.base);
 	free(s.waiters);
 	return s.end;

@@ -55,9 +55,9 @@ pass "reset reboots the guest in the same QEMU"
 
 expect_rc 0 stop d1
 grep -q "guest powered off" "$T/last.err" || fail "stop: $(cat "$T/last.err")"
+assert_clean_rundir d1
 assert_gone "$qemu"
 assert_gone "$sup"
-assert_clean_rundir d1
 grep -q "guest powered off" "$VMM_RUN_DIR/d1/vmm.log" || fail "vmm.log does not tell how the VM ended"
 pass "stop powers the guest off; QEMU and supervisor gone, run dir clean"
 
@@ -68,3 +68,10 @@ grep -q "vmm-guest: ready" "$T/last.out" || fail "vmm logs shows no console outp
 expect_rc 0 logs d1 --supervisor
 grep -q "guest powered off" "$T/last.out" || fail "vmm logs --supervisor: $(cat "$T/last.out")"
 pass "a stopped VM: status says not running, logs remain"
+
+start_detached d1 "$PROFILES/guest.json"
+expect_rc 3 stop d1 --timeout 0
+grep -q "forced off: QEMU quit before the guest powered off" "$T/last.err" || fail "stop --timeout 0: $(cat "$T/last.err")"
+expect_rc 0 start "$PROFILES/guest.json" --name d1
+expect_rc 0 kill d1
+pass "stop --timeout 0 forces the VM off (exit 3); the VM can be started again at once"
