@@ -1,6 +1,7 @@
 #!/bin/bash
 # kill -9 of QEMU is reported as crashed, and lifecycle.restart on-crash starts it again;
-# vmm kill ends it for good.
+# vmm kill ends it for good. restart "always" also starts a guest that powered itself off,
+# but not one stopped with vmm stop.
 . "$(dirname "$0")/lib.sh"
 
 start_detached r1 "$PROFILES/guest-restart.json"
@@ -34,3 +35,20 @@ assert_gone "$new"
 assert_gone "$sup"
 assert_clean_rundir r1
 pass "vmm kill ends it without a restart"
+
+sed 's/"on-crash"/"always"/' "$PROFILES/guest-restart.json" >"$T/always.json"
+start_detached r2 "$T/always.json"
+qemu=$(state_field r2 qemu_pid)
+expect_rc 0 qmp r2 system_powerdown
+wait_for "$VMM_RUN_DIR/r2/vmm.log" "guest powered off" 20
+wait_for "$VMM_RUN_DIR/r2/vmm.log" "restarting in .* \(lifecycle.restart is always\)" 5
+for ((i = 0; i < 600; i++)); do
+	[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/r2/console.log")" -ge 2 ] && break
+	sleep 0.1
+done
+[ "$i" -lt 600 ] || fail "the guest was not started again after it powered off"
+[ "$(state_field r2 qemu_pid)" != "$qemu" ] || fail "no new QEMU"
+expect_rc 0 stop r2
+grep -q "guest powered off" "$T/last.err" || fail "stop: $(cat "$T/last.err")"
+assert_clean_rundir r2
+pass "restart always: a guest power-off restarts it; vmm stop does not"
