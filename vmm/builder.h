@@ -15,6 +15,8 @@ struct launch {
 	enum accel accel;     /* resolved: ACCEL_KVM or ACCEL_TCG */
 	const char *run_dir;  /* the VM's run directory (console log lives there) */
 	const char *binary;   /* resolved QEMU binary path */
+	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
+	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
 };
 
 /* Appends the whole QEMU argv for config c to *argv (argv[0] = l->binary). */

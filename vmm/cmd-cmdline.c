@@ -30,21 +30,26 @@ static void print_argv(const struct strv *argv, bool json)
 /* The verb's handler. */
 static int cmd_cmdline(int argc, char **argv, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
+	struct plan_options po = { 0 };
 	struct plan plan;
 	struct strv out = { 0 };
 	bool json = false;
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
+		if (plan_option(c, optarg, &po))
+			continue;
 		if (c != 'j')
-			return cmd_usage_error(&cmd_cmdline_entry, err);
+			return plan_options_free(&po), cmd_usage_error(&cmd_cmdline_entry, err);
 		json = true;
 	}
 	if (optind != argc - 1)
-		return cmd_usage_error(&cmd_cmdline_entry, err);
-	if (plan_load(argv[optind], NULL, &plan, err) < 0)
+		return plan_options_free(&po), cmd_usage_error(&cmd_cmdline_entry, err);
+	c = plan_load(argv[optind], &po, &plan, err);
+	plan_options_free(&po);
+	if (c < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
@@ -57,7 +62,7 @@ static int cmd_cmdline(int argc, char **argv, struct verr *err)
 
 const struct cmd_entry cmd_cmdline_entry = {
 	.name = "cmdline",
-	.usage = "PROFILE [--json]",
+	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "print the QEMU command line of a profile",
 	.exec = cmd_cmdline,
 };

@@ -86,19 +86,18 @@ static int print_status(const char *name, struct verr *err)
 	return 0;
 }
 
-/* Parses "[--name NAME] [--json]" and one operand. */
-static int parse(const struct cmd_entry *entry, int argc, char **argv, bool allow_name, const char **name,
-		 bool *json, struct verr *err)
+/* Parses "[--json]", the profile options when po is not NULL, and one operand. */
+static int parse(const struct cmd_entry *entry, int argc, char **argv, struct plan_options *po, bool *json,
+		 struct verr *err)
 {
-	static const struct option opts[] = { { "name", required_argument, NULL, 'n' },
-					      { "json", no_argument, NULL, 'j' }, { 0 } };
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'n' && allow_name)
-			*name = optarg;
-		else if (c == 'j')
+	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
+		if (po && plan_option(c, optarg, po))
+			continue;
+		if (c == 'j')
 			*json = true;
 		else
 			return cmd_usage_error(entry, err);
@@ -121,15 +120,15 @@ static int launch(struct plan *plan, enum sup_attach attach, bool json, struct v
 /* vmm start's handler. */
 static int cmd_start(int argc, char **argv, struct verr *err)
 {
-	const char *name = NULL;
+	struct plan_options po = { 0 };
 	bool json = false;
 	struct plan plan;
+	int r = parse(&cmd_start_entry, argc, argv, &po, &json, err);
 
-	if (parse(&cmd_start_entry, argc, argv, true, &name, &json, err) < 0)
-		return -1;
-	if (plan_load(argv[optind], name, &plan, err) < 0)
-		return -1;
-	return launch(&plan, ATTACH_ORPHAN, json, err);
+	if (r == 0)
+		r = plan_load(argv[optind], &po, &plan, err);
+	plan_options_free(&po);
+	return r < 0 ? -1 : launch(&plan, ATTACH_ORPHAN, json, err);
 }
 
 /* vmm attach's handler: the profile comes from the state file of the running QEMU. */
@@ -142,7 +141,7 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 	struct plan plan;
 	int r;
 
-	if (parse(&cmd_attach_entry, argc, argv, false, &name, &json, err) < 0)
+	if (parse(&cmd_attach_entry, argc, argv, NULL, &json, err) < 0)
 		return -1;
 	name = argv[optind];
 	if (!vm_name_valid(name))
@@ -160,7 +159,7 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 		json_object_put(st);
 		return verr_set(err, 0, "'%s' does not record the VM's profile", state);
 	}
-	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, &plan, err);
+	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, NULL, &plan, err);
 	json_object_put(st);
 	if (r < 0)
 		return -1;
@@ -169,7 +168,7 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
-	.usage = "PROFILE [--name NAME] [--json]",
+	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised)",
 	.exec = cmd_start,
 };

@@ -3,6 +3,9 @@
 #ifndef VMM_CMD_H
 #define VMM_CMD_H
 
+#include <getopt.h>
+#include <stdbool.h>
+
 #include "error.h"
 
 struct cmd_entry {
@@ -28,6 +31,19 @@ extern const struct cmd_entry cmd_qmp_entry;
 extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
+
+/* The options of every verb that takes a PROFILE: -p A,B (more profiles on top),
+ * --set KEY=VALUE (one value), --name NAME. For a verb's getopt_long tables. */
+#define PLAN_SHORTOPTS "p:"
+#define PLAN_LONGOPTS                                                                                   \
+	{ "profile", required_argument, NULL, 'p' }, { "set", required_argument, NULL, 's' },           \
+	{ "name", required_argument, NULL, 'n' }
+#define PLAN_USAGE "[-p PROFILE,...] [--set KEY=VALUE ...] [--name NAME]"
+
+struct plan_options;
+
+/* Takes one of the PLAN_LONGOPTS into o; returns false when c is not one of them. */
+bool plan_option(int c, const char *arg, struct plan_options *o);
 
 /* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

@@ -8,6 +8,7 @@
 
 #include "builder.h"
 #include "config.h"
+#include "firmware.h"
 
 struct plan {
 	struct vm_config config;
@@ -16,15 +17,29 @@ struct plan {
 	struct json_object *profile; /* the resolved profile the config came from */
 	char *run_dir;
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
+	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */
+	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 };
 
-/* Finds, reads and validates a profile and resolves the launch facts; name (may be NULL)
- * replaces the profile's name. */
-int plan_load(const char *profile_arg, const char *name, struct plan *p, struct verr *err);
+/* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template. */
+int plan_prepare(const struct plan *p, struct verr *err);
 
-/* The same from an already resolved profile (consumed) that was read from path. */
-int plan_from_json(const char *path, struct json_object *json, const char *name, struct plan *p,
-		   struct verr *err);
+/* What the CLI adds to a profile: -p layers, --set overrides, --name. */
+struct plan_options {
+	struct strv layers, sets;
+	const char *name; /* NULL: the profile's */
+};
+
+/* Frees the lists of plan options. */
+void plan_options_free(struct plan_options *o);
+
+/* Finds, composes (resolve.h) and validates a profile and resolves the launch facts. */
+int plan_load(const char *profile_arg, const struct plan_options *o, struct plan *p, struct verr *err);
+
+/* The same from an already resolved profile (consumed) that was read from path; origins
+ * (may be NULL) tell which file set which value; name (may be NULL) replaces the profile's. */
+int plan_from_json(const char *path, struct json_object *json, struct json_object *origins, const char *name,
+		   struct plan *p, struct verr *err);
 
 void plan_free(struct plan *p);
 

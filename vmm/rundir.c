@@ -17,7 +17,7 @@
 #include "util.h"
 
 /* Files a supervisor leaves in the directory while it runs. */
-static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock",
+static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock", "agent.sock", "vnc.sock",
 							       "state.json", "lock", NULL };
 
 char *rundir_path(const char *name, struct verr *err)

@@ -312,6 +312,16 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
+/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
+static const char *without_timestamp(const char *line)
+{
+	const char *z = strchr(line, 'Z');
+
+	if (strlen(line) > 28 && line[4] == '-' && line[10] == 'T' && z && z - line < 32 && z[1] == ' ')
+		return z + 2;
+	return line;
+}
+
 /* Names a signal for the verdict line. */
 static const char *signame(int sig)
 {
@@ -347,7 +357,7 @@ static void verdict_start(struct sup *s)
 	else if (s->start_timed_out)
 		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
 	else if (s->last_output[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", s->last_output);
+		ended(s, VM_START_FAILED, "failed to start: %s", without_timestamp(s->last_output));
 	else if (!s->child)
 		ended(s, VM_START_FAILED, "failed to reconnect: QEMU exited");
 	else if (WIFSIGNALED(st))
@@ -371,7 +381,7 @@ static void verdict(struct sup *s)
 		ended(s, VM_CRASHED, "QEMU crashed: killed by %s", signame(WTERMSIG(st)));
 	else if (s->child && WEXITSTATUS(st) != 0)
 		ended(s, VM_CRASHED, "QEMU crashed: exited with status %d%s%s", WEXITSTATUS(st),
-		      s->last_output[0] ? ": " : "", s->last_output);
+		      s->last_output[0] ? ": " : "", without_timestamp(s->last_output));
 	else if (!strcmp(s->reason, "guest-shutdown"))
 		ended(s, VM_POWERED_OFF, "guest powered off");
 	else if (!strcmp(s->reason, "host-qmp-quit"))
@@ -417,7 +427,7 @@ static int launch(struct sup *s, struct verr *err)
 	int fds[2], r;
 
 	path = find_program(s->plan->launch.binary, err);
-	if (!path)
+	if (!path || plan_prepare(s->plan, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)

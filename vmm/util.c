@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 
 /* Out of memory is not an error vmm can report meaningfully: abort like glib. */
 static void *oom(void)
@@ -165,4 +166,19 @@ bool peer_is_trusted(int fd)
 	socklen_t len = sizeof(cred);
 
 	return getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0 && (cred.uid == geteuid() || cred.uid == 0);
+}
+
+int mkdir_parents(const char *dir, mode_t mode)
+{
+	_cleanup_free_ char *p = xstrdup(dir);
+
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, mode) < 0 && errno != EEXIST)
+			return -1;
+		*s = '/';
+	}
+	return mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 void *xmalloc(size_t n);
@@ -39,6 +40,9 @@ void strv_free(struct strv *s);
 
 /* Parses "512M", "8G", "1T" (binary units; "K/M/G/T" with optional "iB" or "B"). */
 int parse_size(const char *s, uint64_t *bytes);
+
+/* mkdir -p: creates dir and its missing parents with mode. */
+int mkdir_parents(const char *dir, mode_t mode);
 
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "plan.h"
 
 #ifndef VMM_VERSION
 #define VMM_VERSION "0"
@@ -37,6 +38,28 @@ static void usage(FILE *out)
 	for (size_t i = 0; cmd_table[i]; i++)
 		fprintf(out, "  %s %s\n      %s\n", cmd_table[i]->name, cmd_table[i]->usage, cmd_table[i]->help);
 	fprintf(out, "  help\n      show this list\n  version\n      show the version of vmm\n");
+}
+
+bool plan_option(int c, const char *arg, struct plan_options *o)
+{
+	switch (c) {
+	case 'p':
+		for (const char *p = arg; *p;) {
+			size_t n = strcspn(p, ",");
+			if (n)
+				strv_pushf(&o->layers, "%.*s", (int)n, p);
+			p += n + (p[n] == ',');
+		}
+		return true;
+	case 's':
+		strv_push(&o->sets, arg);
+		return true;
+	case 'n':
+		o->name = arg;
+		return true;
+	default:
+		return false;
+	}
 }
 
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)

@@ -22,7 +22,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 
 	if (json) {
-		if (config_from_json(json, "/fuzz/in.json", &dirs, &c, &err) == 0)
+		if (config_from_json(json, "/fuzz/in.json", &dirs, NULL, &c, &err) == 0)
 			config_free(&c);
 		json_object_put(json);
 	}
