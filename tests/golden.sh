@@ -5,7 +5,8 @@
 # exit status, diffed with NAME.err. UPDATE=1 rewrites the expected files.
 set -euo pipefail
 : "${VMM:?}" "${SRCDIR:?}"
-export VMM_RUN_DIR=/run/vmm-golden VMM_CACHE_DIR=/cache VMM_DATA_DIR=/data
+# Fixed directories, and a 16-CPU host, so the output is the same on every machine.
+export VMM_RUN_DIR=/run/vmm-golden VMM_CACHE_DIR=/cache VMM_DATA_DIR=/data VMM_HOST_CPUS=16
 cd "$SRCDIR"
 failed=0 n=0
 
@@ -25,16 +26,22 @@ check() {
 
 case $1 in
 cmdline)
-	for p in tests/cmdline/*.json examples/*.json; do
-		out=$("$VMM" cmdline --json "$p" 2>&1) || { echo "not ok - $p: $out"; failed=1; continue; }
-		check "tests/cmdline/$(basename "$p" .json).argv" \
+	# Profiles and examples as they are; bundled profiles (layers) on top of a small base.
+	for p in tests/cmdline/*.json examples/*.json profiles/*.json; do
+		case $p in
+		profiles/*) args=(tests/cmdline/layer-base.json -p "$p") name=profile-$(basename "$p" .json) ;;
+		tests/cmdline/layer-base.json) continue ;;
+		*) args=("$p") name=$(basename "$p" .json) ;;
+		esac
+		out=$("$VMM" cmdline --json "${args[@]}" 2>&1) || { echo "not ok - $p: $out"; failed=1; continue; }
+		check "tests/cmdline/$name.argv" \
 			"$(printf '%s\n' "$out" | sed -e 's/","/",\n"/g' -e "s|$SRCDIR|@SRCDIR@|g")"
 	done ;;
 errors)
 	for p in tests/errors/*.json; do
 		rc=0
 		out=$("$VMM" cmdline "$p" 2>&1 >/dev/null) || rc=$?
-		check "${p%.json}.err" "$out
+		check "${p%.json}.err" "$(printf '%s\n' "$out" | sed "s|$SRCDIR|@SRCDIR@|g")
 exit $rc"
 	done ;;
 esac

@@ -225,6 +225,11 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	strv_pushf(argv, "%s%s%s%s", machine_names[c->machine],
 		   l->fw_code ? ",pflash0=fw-code,pflash1=fw-vars" : "",
 		   c->firmware == FIRMWARE_OVMF_SECBOOT ? ",smm=on" : "", one_backend ? ",memory-backend=ram0" : "");
+	if (c->firmware == FIRMWARE_OVMF_SECBOOT) {
+		/* Only code running in SMM may write the vars: what makes Secure Boot secure. */
+		strv_push(argv, "-global");
+		strv_push(argv, "driver=cfi.pflash01,property=secure,value=on");
+	}
 	strv_push(argv, "-accel");
 	strv_push(argv, accel_names[l->accel]);
 	cpu = xstrdup(c->cpu_model ? c->cpu_model : l->accel == ACCEL_KVM ? "host" : "max");

@@ -48,7 +48,12 @@ static struct json_object *typed_value(const char *s)
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
 
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	char *end = NULL;
+
+	/* json-c takes "0-3" for the number 0: a number must be the whole word. */
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		(void)strtod(s, &end);
+	if (json_tokener_get_error(tok) != json_tokener_success || (end && *end)) {
 		json_object_put(v);
 		v = json_object_new_string(s);
 	}

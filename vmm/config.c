@@ -5,6 +5,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "resolve.h"
@@ -309,6 +310,15 @@ static bool valid_id(const char *s, size_t max)
 		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
 			return false;
 	return true;
+}
+
+/* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
+static long host_cpus(void)
+{
+	const char *v = getenv("VMM_HOST_CPUS");
+	long n = v ? atol(v) : 0;
+
+	return n > 0 ? n : sysconf(_SC_NPROCESSORS_CONF);
 }
 
 bool vm_name_valid(const char *name)
@@ -637,6 +647,9 @@ static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_con
 	if (c->max_cpus && c->max_cpus < config_vcpus(c))
 		problem(w, "hotplug.max_cpus", "%u is fewer than the %u vCPUs the VM boots with", c->max_cpus,
 			config_vcpus(c));
+	else if (c->max_cpus > config_vcpus(c) && c->max_cpus % (c->cores * c->threads))
+		problem(w, "hotplug.max_cpus", "%u is not a whole number of sockets (cores x threads = %u)", c->max_cpus,
+			c->cores * c->threads);
 	if (c->max_memory && c->max_memory <= c->memory)
 		problem(w, "hotplug.max_memory", "must be more than memory.size (%lluM)",
 			(unsigned long long)(c->memory >> 20));
@@ -780,8 +793,7 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 		     struct json_object *origins, struct vm_config *c, struct verr *err)
 {
 	_cleanup_free_ char *copy = xstrdup(file), *real = NULL;
-	struct walk w = { .err = err, .file = file, .dirs = dirs, .origins = origins,
-			  .host_cpus = sysconf(_SC_NPROCESSORS_CONF) };
+	struct walk w = { .err = err, .file = file, .dirs = dirs, .origins = origins, .host_cpus = host_cpus() };
 	struct json_object *machine, *cpu, *mem, *boot, *life;
 	size_t before = err->n;
 	int v;

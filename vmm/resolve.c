@@ -216,14 +216,20 @@ static char *dir_of(const char *file)
 	return xstrdup(dirname(copy));
 }
 
-/* Finds an include: a path (relative to the including file's dir) or a name on the search path. */
+/* Finds an include: a path (relative to the including file's dir), or a name: first
+ * NAME.json next to the including file (bundled profiles find each other), then the search path. */
 static char *find_include(const char *name, const char *dir, struct verr *err)
 {
 	size_t len = strlen(name);
 	char *path;
 
-	if (!strchr(name, '/') && !(len > 5 && !strcmp(name + len - 5, ".json")))
+	if (!strchr(name, '/') && !(len > 5 && !strcmp(name + len - 5, ".json"))) {
+		path = xasprintf("%s/%s.json", dir, name);
+		if (name[0] != '.' && access(path, F_OK) == 0)
+			return path;
+		free(path);
 		return profile_find(name, err);
+	}
 	path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", dir, name);
 	if (access(path, F_OK) < 0) {
 		verr_set(err, 0, "no profile file '%s'", path);
@@ -316,7 +322,12 @@ static struct json_object *typed(const char *s)
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
 
-	if (json_tokener_get_error(tok) != json_tokener_success) {
+	char *end = NULL;
+
+	/* json-c takes "0-3" for the number 0: a number must be the whole word. */
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		(void)strtod(s, &end);
+	if (json_tokener_get_error(tok) != json_tokener_success || (end && *end)) {
 		json_object_put(v);
 		v = json_object_new_string(s);
 	}

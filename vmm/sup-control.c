@@ -62,6 +62,7 @@ struct json_object *sup_status(struct sup *s)
 	json_object_object_add(o, "restarts", json_object_new_int(s->restarts));
 	json_object_object_add(o, "protected", json_object_new_boolean(s->plan->config.protected));
 	json_object_object_add(o, "restart", json_object_new_string(restart_names[s->plan->config.restart]));
+	json_object_object_add(o, "pinned", json_object_new_boolean(s->pinned));
 	json_object_object_add(o, "qmp_clients", json_object_new_int(s->proxy ? proxy_clients(s->proxy) : 0));
 	if (s->end >= 0) {
 		json_object_object_add(o, "last_end", json_object_new_string(vm_end_name(s->end)));

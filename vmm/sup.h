@@ -54,6 +54,9 @@ struct sup {
 	char reason[32];        /* the SHUTDOWN event's reason, "" when none came */
 	char version[32];
 	char last_output[512];  /* QEMU's last line of output */
+	char start_error[256];  /* why vmm gave up on a start (pinning), "" when it did not */
+	struct json_object *vcpus; /* query-cpus-fast, for pinning */
+	bool pinned;
 	size_t partial;         /* bytes of an unfinished line in last_output */
 	struct bufferevent *console, *output;
 
@@ -74,6 +77,15 @@ void say(struct sup *s, const char *fmt, ...) __attribute__((format(printf, 2, 3
 
 /* Moves a stop one step on: power button, then quit, then SIGKILL. */
 void stop_step(struct sup *s);
+
+/* True when the profile pins vCPUs, iothreads or emulator threads. */
+bool sup_wants_pinning(const struct sup *s);
+
+/* Pins QEMU's threads as the profile says, then calls sup_pinned() (or kills QEMU). */
+void sup_pin(struct sup *s);
+
+/* Pinning is done: go on with the start (supervisor.c). */
+void sup_pinned(struct sup *s);
 
 /* Handles one control request (the control_request_fn of ctl.sock). */
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg);

@@ -223,10 +223,21 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	}
 }
 
-/* QMP is negotiated: ask for the run state. */
+void sup_pinned(struct sup *s)
+{
+	qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
+}
+
+/* QMP is negotiated: pin the threads when asked, then ask for the run state. */
 static void qmp_ready_cb(struct qmp_client *c, void *arg)
 {
-	qmp_send(c, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, arg);
+	struct sup *s = arg;
+
+	(void)c;
+	if (sup_wants_pinning(s))
+		sup_pin(s);
+	else
+		sup_pinned(s);
 }
 
 /* Events from QEMU: track the run state, remember why it shut down, pass them to proxy clients. */
@@ -352,7 +363,9 @@ static void verdict_start(struct sup *s)
 {
 	int st = s->wstatus;
 
-	if (s->stop_before_ready)
+	if (s->start_error[0])
+		ended(s, VM_START_FAILED, "failed to start: %s", s->start_error);
+	else if (s->stop_before_ready)
 		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");
 	else if (s->start_timed_out)
 		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
@@ -498,7 +511,10 @@ static void clear_instance(struct sup *s)
 	s->stop_before_ready = s->start_timed_out = s->killed = false;
 	s->stop = STOP_NONE;
 	s->wstatus = 0;
-	s->reason[0] = s->last_output[0] = '\0';
+	s->reason[0] = s->last_output[0] = s->start_error[0] = '\0';
+	json_object_put(s->vcpus);
+	s->vcpus = NULL;
+	s->pinned = false;
 	s->partial = 0;
 	snprintf(s->runstate, sizeof(s->runstate), "%s", s->end == VM_CRASHED ? "crashed" : "off");
 }

@@ -1,0 +1,46 @@
+#!/bin/bash
+# vmm pins vCPUs, an iothread and the emulator threads after launch, from the thread ids
+# QMP reports; each thread's affinity is read back from /proc. Also: an include plus
+# --set compose the profile.
+. "$(dirname "$0")/lib.sh"
+
+truncate -s 64M "$T/scratch.raw"
+"$VMM" start "$PROFILES/guest-pinned.json" --name pin1 --set "disks[scratch].file=$T/scratch.raw" \
+	>"$T/start.out" 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
+qemu=$(state_field pin1 qemu_pid)
+expect_rc 0 status pin1 --json
+[ "$(json_field pinned <"$T/last.out")" = True ] || [ "$(json_field pinned <"$T/last.out")" = true ] ||
+	fail "status does not say pinned: $(cat "$T/last.out")"
+
+affinity() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$qemu/task/$1/status"; }
+expect_rc 0 qmp pin1 query-cpus-fast
+mapfile -t vcpu_tids < <(python3 -c 'import json,sys; [print(c["thread-id"]) for c in sorted(json.load(sys.stdin), key=lambda c: c["cpu-index"])]' <"$T/last.out")
+[ "${#vcpu_tids[@]}" = 2 ] || fail "expected 2 vCPUs: $(cat "$T/last.out")"
+[ "$(affinity "${vcpu_tids[0]}")" = 1 ] || fail "vCPU 0 runs on $(affinity "${vcpu_tids[0]}"), expected 1"
+[ "$(affinity "${vcpu_tids[1]}")" = 0 ] || fail "vCPU 1 runs on $(affinity "${vcpu_tids[1]}"), expected 0"
+expect_rc 0 qmp pin1 query-iothreads
+io=$(python3 -c 'import json,sys; print([t["thread-id"] for t in json.load(sys.stdin) if t["id"] == "io-scratch"][0])' <"$T/last.out")
+[ "$(affinity "$io")" = 1 ] || fail "iothread runs on $(affinity "$io"), expected 1"
+others=0
+for task in /proc/"$qemu"/task/*; do
+	tid=${task##*/}
+	[[ " ${vcpu_tids[*]} $io " == *" $tid "* ]] && continue
+	# Thread-pool workers come and go, inheriting the affinity of whoever started them.
+	[ "$(cat "$task/comm")" = worker ] && continue
+	[ "$(affinity "$tid")" = 0 ] || fail "emulator thread $tid ($(cat "$task/comm")) runs on $(affinity "$tid"), expected 0"
+	others=$((others + 1))
+done
+[ "$others" -ge 2 ] || fail "found only $others emulator threads"
+pass "vCPUs pinned 1,0; iothread on 1; the $others other QEMU threads on 0 (read back from /proc)"
+
+expect_rc 0 qmp pin1 qom-get path=/machine/peripheral/scratch-scsi property=iothread
+grep -q 'io-scratch' "$T/last.out" || fail "the scsi controller does not use its iothread: $(cat "$T/last.out")"
+pass "the included profile, the --set disk file and the disk's own iothread all reached QEMU"
+expect_rc 0 kill pin1
+
+expect_rc 1 cmdline "$PROFILES/guest-pinned.json" --set 'cpu.pin=[0,1,1]' --set cpu.emulator_pin=0-63
+grep -q "^vmm: --set: cpu.pin: pins 3 vCPUs, but the VM has 2 (sockets x cores x threads)$" "$T/last.err" ||
+	fail "pinning more vCPUs: $(cat "$T/last.err")"
+grep -q "^vmm: --set: cpu.emulator_pin: CPU [0-9]* does not exist (the host has $(nproc --all): " "$T/last.err" ||
+	fail "pinning CPUs the host lacks: $(cat "$T/last.err")"
+pass "pinning more vCPUs than the VM has, or CPUs the host lacks, is refused before anything starts"
