@@ -2,7 +2,8 @@
 # Golden tests of the real binary's output. `golden.sh cmdline`: each profile in
 # tests/cmdline (and examples/) → `vmm cmdline --json`, one argument per line, diffed
 # with NAME.argv. `golden.sh errors`: each broken profile in tests/errors → stderr and
-# exit status, diffed with NAME.err. UPDATE=1 rewrites the expected files.
+# exit status, diffed with NAME.err. `golden.sh lint`: each profile in tests/lint → vmm lint's
+# output (text and --json) and exit status. UPDATE=1 rewrites the expected files.
 set -euo pipefail
 : "${VMM:?}" "${SRCDIR:?}"
 # Fixed directories, and a 16-CPU host, so the output is the same on every machine.
@@ -36,6 +37,17 @@ cmdline)
 		out=$("$VMM" cmdline --json "${args[@]}" 2>&1) || { echo "not ok - $p: $out"; failed=1; continue; }
 		check "tests/cmdline/$name.argv" \
 			"$(printf '%s\n' "$out" | sed -e 's/","/",\n"/g' -e "s|$SRCDIR|@SRCDIR@|g")"
+	done ;;
+lint)
+	# vmm lint on a stand-in host (tests/lint/sys for /sys), as text and as JSON.
+	export VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys
+	for p in tests/lint/*.json; do
+		for mode in text json; do
+			rc=0
+			out=$("$VMM" lint "$p" $([ $mode = json ] && echo --json) 2>&1) || rc=$?
+			check "${p%.json}.lint-$mode" "$out
+exit $rc"
+		done
 	done ;;
 errors)
 	for p in tests/errors/*.json; do

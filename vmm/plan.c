@@ -24,7 +24,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 
 	char *real = realpath(path, NULL);
 
-	*p = (struct plan){ .profile_path = real ? real : xstrdup(path), .profile = json };
+	*p = (struct plan){ .profile_path = real ? real : xstrdup(path), .profile = json,
+			    .origins = json_object_get(origins) };
 	if (name) {
 		if (!vm_name_valid(name)) {
 			verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
@@ -113,6 +114,7 @@ void plan_free(struct plan *p)
 	free(p->fw_vars);
 	config_free(&p->config);
 	json_object_put(p->profile);
+	json_object_put(p->origins);
 	free(p->profile_path);
 	free(p->run_dir);
 	*p = (struct plan){ 0 };

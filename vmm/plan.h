@@ -15,6 +15,7 @@ struct plan {
 	struct launch launch;
 	char *profile_path;
 	struct json_object *profile; /* the resolved profile the config came from */
+	struct json_object *origins; /* which file set which value (resolve.h), or NULL */
 	char *run_dir;
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
 	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */

@@ -221,7 +221,7 @@ static char *dir_of(const char *file)
 static char *find_include(const char *name, const char *dir, struct verr *err)
 {
 	size_t len = strlen(name);
-	char *path;
+	char *path, *real;
 
 	if (!strchr(name, '/') && !(len > 5 && !strcmp(name + len - 5, ".json"))) {
 		path = xasprintf("%s/%s.json", dir, name);
@@ -235,6 +235,11 @@ static char *find_include(const char *name, const char *dir, struct verr *err)
 		verr_set(err, 0, "no profile file '%s'", path);
 		free(path);
 		return NULL;
+	}
+	real = realpath(path, NULL);
+	if (real) {
+		free(path);
+		path = real;
 	}
 	return path;
 }
