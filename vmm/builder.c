@@ -367,9 +367,11 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 	strv_push(argv, "-nodefaults");
 	strv_push(argv, "-msg");
 	strv_push(argv, "timestamp=on");
-	strv_push(argv, "-sandbox");
-	strv_pushf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=%s,resourcecontrol=deny",
-		   needs_spawn(c) ? "allow" : "deny");
+	if (!l->no_sandbox) {
+		strv_push(argv, "-sandbox");
+		strv_pushf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=%s,resourcecontrol=deny",
+			   needs_spawn(c) ? "allow" : "deny");
+	}
 	if (l->fw_code)
 		build_firmware(l, argv);
 	build_machine(c, l, argv);

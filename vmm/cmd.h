@@ -18,6 +18,7 @@ struct cmd_entry {
 
 extern const struct cmd_entry cmd_cmdline_entry;
 extern const struct cmd_entry cmd_lint_entry;
+extern const struct cmd_entry cmd_probe_entry;
 extern const struct cmd_entry cmd_run_entry;
 extern const struct cmd_entry cmd_start_entry;
 extern const struct cmd_entry cmd_attach_entry;

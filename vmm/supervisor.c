@@ -13,6 +13,7 @@
 #include <event2/bufferevent.h>
 
 #include "host.h"
+#include "probe.h"
 #include "spawn.h"
 #include "util.h"
 
@@ -436,11 +437,17 @@ static int launch(struct sup *s, struct verr *err)
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1;
 	_cleanup_free_ char *path = NULL;
 	struct strv argv = { 0 };
+	struct qemu_caps caps;
 	struct spawned child;
 	int fds[2], r;
 
 	path = find_program(s->plan->launch.binary, err);
-	if (!path || plan_prepare(s->plan, err) < 0)
+	if (!path || probe_qemu(path, &caps, err) < 0)
+		return -1;
+	r = caps_check(&caps, &s->plan->config, err);
+	s->plan->launch.no_sandbox = !caps_has_sandbox(&caps);
+	qemu_caps_free(&caps);
+	if (r < 0 || plan_prepare(s->plan, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)

@@ -15,6 +15,7 @@
 static const struct cmd_entry *const cmd_table[] = {
 	&cmd_cmdline_entry,
 	&cmd_lint_entry,
+	&cmd_probe_entry,
 	&cmd_run_entry,
 	&cmd_start_entry,
 	&cmd_attach_entry,
