@@ -6,10 +6,12 @@
 # path with ',' and '=' opening exactly that file.
 . "$(dirname "$0")/lib.sh"
 
-# 2 MiB huge pages for the huge-page profiles (restored afterwards).
-old_pages=$(cat /proc/sys/vm/nr_hugepages)
-echo $((old_pages + 160)) >/proc/sys/vm/nr_hugepages || fail "cannot reserve huge pages"
-trap 'echo "$old_pages" >/proc/sys/vm/nr_hugepages; cleanup' EXIT
+# Huge pages for the huge-page profiles: 160 of 2 MiB and one of 1 GiB (restored afterwards).
+gig=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
+old_pages=$(cat /proc/sys/vm/nr_hugepages) old_gig=$(cat $gig)
+trap 'echo "$old_pages" >/proc/sys/vm/nr_hugepages; echo "$old_gig" >$gig; cleanup' EXIT
+echo $((old_pages + 160)) >/proc/sys/vm/nr_hugepages || fail "cannot reserve 2M huge pages"
+echo $((old_gig + 1)) >$gig || fail "cannot reserve a 1G huge page"
 export VMM_DATA_DIR=$T/data
 
 paused=(--set machine.accel=tcg --set 'qemu.extra_args=["-S"]')
@@ -78,6 +80,20 @@ expect_rc 0 kill workstation
 	"['net0', 'vser0']" ] || fail "NIC and agent channel: $(cat "$T/q.out")"
 pass "windows: Secure Boot OVMF with SMM, virtio NIC and agent channel"
 expect_rc 0 kill win
+
+# A GPU-passthrough VM on 1 GiB pages: no emulated display, no balloon, 8 root ports.
+"$VMM" start "$SRCDIR/tests/profiles/guest.json" -p "$SRCDIR/profiles/gpu-passthrough.json" \
+	-p "$SRCDIR/profiles/hugepages-1g.json" "${paused[@]}" --set memory.size=1G --name gpu >/dev/null 2>"$T/gpu.err" ||
+	fail "gpu-passthrough: $(cat "$T/gpu.err")"
+[ "$(q gpu 'sum(1 for b in r for d in b["devices"] if d.get("qdev_id", "").startswith("rp"))' query-pci)" = 8 ] ||
+	fail "root ports: $(cat "$T/q.out")"
+[ "$(q gpu 'sorted({d["class_info"]["class"] for b in r for d in b["devices"]} & {0x0300, 0x00ff})' query-pci)" = "[]" ] ||
+	fail "an emulated display or balloon is present: $(cat "$T/q.out")"
+[ "$(q gpu r qom-get path=/objects/ram0 property=hugetlbsize)" = 1073741824 ] || fail "not on 1G pages"
+[ "$(q gpu '[m["prealloc"] for m in r]' query-memdev)" = "[True]" ] || fail "prealloc: $(cat "$T/q.out")"
+expect_rc 1 qmp gpu query-balloon
+pass "gpu-passthrough + hugepages-1g: 8 root ports, no display, no balloon, RAM on a preallocated 1G page"
+expect_rc 0 kill gpu
 
 # A disk whose path has ',' and '=': QEMU opens exactly that file.
 mkdir -p "$T/a,b=c"
