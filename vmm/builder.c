@@ -347,6 +347,60 @@ static void build_nics(const struct vm_config *c, struct strv *argv)
 	}
 }
 
+/* The root port each passed-through device goes on: functions of one slot share one when
+ * multifunction, every other device gets its own. Returns how many ports there are. */
+static size_t passthrough_ports(const struct vm_config *c, size_t *port_of)
+{
+	size_t ports = 0;
+
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		const struct passthrough_config *p = &c->passthrough[i];
+		size_t j = 0;
+
+		while (j < i && !(p->multifunction && c->passthrough[j].multifunction &&
+				  !strncmp(c->passthrough[j].host, p->host, 10)))
+			j++;
+		port_of[i] = j < i ? port_of[j] : ports++;
+	}
+	return ports;
+}
+
+/* The host PCI devices: vfio-pci, on root ports of their own after the hotplug ones (q35). */
+static void build_passthrough(const struct vm_config *c, struct strv *argv)
+{
+	_cleanup_free_ size_t *port_of = xzalloc((c->n_passthrough + 1) * sizeof(size_t));
+	size_t ports = passthrough_ports(c, port_of);
+
+	for (size_t k = 0; c->machine == MACHINE_Q35 && k < ports; k++) {
+		_cleanup_free_ char *id = xasprintf("pt-rp%zu", k);
+		struct json_object *rp = device("pcie-root-port", id);
+		put_str(rp, "bus", "pcie.0");
+		put_int(rp, "chassis", (int64_t)(c->root_ports + k + 1));
+		put_int(rp, "port", (int64_t)(0x10 + c->root_ports + k));
+		push_json(argv, "-device", rp);
+	}
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		const struct passthrough_config *p = &c->passthrough[i];
+		_cleanup_free_ char *id = xasprintf("hostdev%zu", i), *bus = xasprintf("pt-rp%zu", port_of[i]);
+		struct json_object *dev = device("vfio-pci", id);
+		unsigned fn = (unsigned)(p->host[11] - '0');
+
+		put_str(dev, "host", p->host);
+		if (c->machine == MACHINE_Q35) {
+			_cleanup_free_ char *addr = xasprintf("0x0.%u", p->multifunction ? fn : 0);
+			put_str(dev, "bus", bus);
+			put_str(dev, "addr", addr);
+			if (p->multifunction && fn == 0)
+				put_bool(dev, "multifunction", true);
+		}
+		if (p->x_vga)
+			put_bool(dev, "x-vga", true);
+		if (p->rom)
+			put_str(dev, "romfile", p->rom);
+		push_json(argv, "-device", dev);
+	}
+}
+
 /* True when a NIC needs QEMU to start a helper program (the bridge helper). */
 static bool needs_spawn(const struct vm_config *c)
 {
@@ -399,6 +453,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 	for (size_t i = 0; i < c->n_disks; i++)
 		build_disk(c, &c->disks[i], &slots, argv);
 	build_nics(c, argv);
+	build_passthrough(c, argv);
 	if (c->balloon)
 		push_json(argv, "-device", device("virtio-balloon-pci", "balloon0"));
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)

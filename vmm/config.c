@@ -24,7 +24,7 @@ static const char *const format_names[] = { "raw", "qcow2", NULL };
 static const char *const cache_names[] = { "none", "writeback", "writethrough", "directsync", "unsafe", NULL };
 static const char *const aio_names[] = { "threads", "native", "io_uring", NULL };
 
-static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics",
+static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "agent", "hotplug", "lifecycle", "qemu", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
@@ -32,6 +32,7 @@ static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", 
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
+static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
 static const char *const hotplug_keys[] = { "root_ports", "max_cpus", "max_memory", "mem_slots", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const disk_keys[] = { "id", "file", "format", "bus", "cache", "aio", "readonly", "iothread",
@@ -635,6 +636,63 @@ static void walk_nics(struct walk *w, struct json_object *json, struct vm_config
 	}
 }
 
+bool pci_address_parse(const char *s, char out[13])
+{
+	unsigned dom = 0, bus, dev, fn;
+	int n = 0;
+
+	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && !s[n] && n == 12)
+		;
+	else if (sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 && !s[n] && n == 7)
+		dom = 0;
+	else
+		return false;
+	if (dev > 0x1f || fn > 7)
+		return false;
+	snprintf(out, 13, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
+	return true;
+}
+
+/* Validates "passthrough": host PCI devices, each at most once. */
+static void walk_passthrough(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *list = member(w, json, "", "passthrough", json_type_array, "a list of host PCI devices");
+
+	if (!list)
+		return;
+	c->n_passthrough = json_object_array_length(list);
+	c->passthrough = xzalloc((c->n_passthrough ? c->n_passthrough : 1) * sizeof(*c->passthrough));
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		struct json_object *d = json_object_array_get_idx(list, i);
+		struct passthrough_config *p = &c->passthrough[i];
+		_cleanup_free_ char *path = xasprintf("passthrough[%zu]", i), *hpath = xasprintf("%s.host", path);
+		char *raw = NULL, bdf[13];
+
+		if (!json_object_is_type(d, json_type_object)) {
+			problem(w, path, "expected an object");
+			continue;
+		}
+		check_keys(w, d, path, passthrough_keys);
+		get_string(w, d, path, "host", &raw);
+		get_bool(w, d, path, "with_group", &p->with_group);
+		get_path(w, d, path, "rom", &p->rom);
+		get_bool(w, d, path, "x_vga", &p->x_vga);
+		get_bool(w, d, path, "multifunction", &p->multifunction);
+		if (!raw)
+			problem(w, hpath, "missing (the device's PCI address, such as \"0000:01:00.0\")");
+		else if (!pci_address_parse(raw, bdf))
+			problem(w, hpath, "'%s' is not a PCI address (expected DOMAIN:BUS:SLOT.FUNCTION such as "
+				"\"0000:01:00.0\")", raw);
+		else {
+			p->host = xstrdup(bdf);
+			for (size_t j = 0; j < i; j++)
+				if (c->passthrough[j].host && !strcmp(c->passthrough[j].host, bdf))
+					problem(w, hpath, "%s is already passthrough[%zu]", bdf, j);
+		}
+		free(raw);
+	}
+}
+
 /* Validates "hotplug": spare root ports, CPUs and memory to add later. */
 static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_config *c)
 {
@@ -852,6 +910,7 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 			problem(&w, p, "'ide' needs machine.type pc (q35 has no IDE controller: use sata)");
 		}
 	walk_nics(&w, json, c);
+	walk_passthrough(&w, json, c);
 	walk_hotplug(&w, json, c);
 	walk_devices(&w, json, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
@@ -898,6 +957,11 @@ void config_free(struct vm_config *c)
 		free(c->nics[i].mac);
 	}
 	free(c->nics);
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		free(c->passthrough[i].host);
+		free(c->passthrough[i].rom);
+	}
+	free(c->passthrough);
 	for (size_t i = 0; i < c->n_numa; i++)
 		free(c->numa[i].cpus.cpus);
 	free(c->numa);

@@ -52,6 +52,15 @@ struct nic_config {
 	char *mac;                /* NULL: QEMU picks */
 };
 
+/* A host PCI device given to the VM (see passthrough/). */
+struct passthrough_config {
+	char *host;               /* "0000:01:00.0" */
+	bool with_group;          /* also every other endpoint of its IOMMU group */
+	char *rom;                /* an option ROM file to use instead of the device's own */
+	bool x_vga;               /* legacy VGA ranges (a primary GPU for old guests) */
+	bool multifunction;       /* its slot's functions go to the guest as one device */
+};
+
 /* One guest NUMA node. */
 struct numa_config {
 	struct cpulist cpus;      /* guest vCPUs */
@@ -78,6 +87,8 @@ struct vm_config {
 	uint64_t max_memory;
 	struct nic_config *nics;
 	size_t n_nics;
+	struct passthrough_config *passthrough;
+	size_t n_passthrough;
 	enum display display;
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
@@ -106,6 +117,10 @@ extern const char *const bus_names[];
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);
+
+/* Normalizes a PCI address ("01:00.0" or "0000:01:00.0") to "0000:01:00.0" in out
+ * (13 bytes); returns false when it is not one. */
+bool pci_address_parse(const char *s, char out[13]);
 
 /* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
 bool vm_name_valid(const char *name);

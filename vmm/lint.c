@@ -49,6 +49,7 @@ void host_facts_read(struct host_facts *h)
 	if (!root || !*root)
 		root = "/sys";
 	*h = (struct host_facts){ .cpus = cpus && atol(cpus) > 0 ? atol(cpus) : sysconf(_SC_NPROCESSORS_CONF) };
+	snprintf(h->sysfs, sizeof(h->sysfs), "%s", root);
 	for (unsigned n = 0; n < 1024; n++) {
 		_cleanup_free_ char *p = xasprintf("%s/devices/system/node/node%u", root, n);
 		if (access(p, F_OK) < 0)
@@ -61,6 +62,7 @@ void host_facts_read(struct host_facts *h)
 }
 
 struct linter {
+	const struct host_facts *host;
 	struct json_object *findings;
 	const char *file;
 	struct json_object *origins;
@@ -183,14 +185,59 @@ static void lint_cpu(struct linter *l, const struct vm_config *c, const struct h
 			"vCPUs are pinned but QEMU's other threads may still run on their CPUs");
 }
 
+/* The PCI class of a host device ("0x030000"), or -1 when the device is not there. */
+static long pci_class(const struct host_facts *h, const char *bdf)
+{
+	_cleanup_free_ char *p = xasprintf("%s/bus/pci/devices/%s/class", h->sysfs, bdf);
+	FILE *f = fopen(p, "re");
+	long cls = -1;
+
+	if (f) {
+		if (fscanf(f, "%li", &cls) != 1)
+			cls = -1;
+		fclose(f);
+	}
+	return cls;
+}
+
+/* Passthrough: devices that are not there, GPUs without q35 + UEFI or with an emulated
+ * display left on, a balloon next to passthrough. */
+static void lint_passthrough(struct linter *l, const struct vm_config *c)
+{
+	bool gpu = false;
+
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		_cleanup_free_ char *path = xasprintf("passthrough[%zu].host", i);
+		long cls = pci_class(l->host, c->passthrough[i].host);
+		if (cls < 0) {
+			finding(l, "error", path, "check the address with vmm vfio list (or lspci -D)",
+				"there is no PCI device %s on this host", c->passthrough[i].host);
+			continue;
+		}
+		if ((cls >> 16) != 0x03)
+			continue;
+		gpu = true;
+		if (c->machine != MACHINE_Q35 || c->firmware == FIRMWARE_BIOS)
+			finding(l, "warning", path, "include the q35-ovmf profile",
+				"a passed-through GPU wants q35 (PCIe) and UEFI (its option ROM, resizable BAR)");
+	}
+	if (gpu && c->display != DISPLAY_NONE)
+		finding(l, "warning", "display", "set \"display\": \"none\" (the GPU is the display)",
+			"an emulated VGA is left on next to the passed-through GPU: the guest sees two displays");
+	if (c->n_passthrough && c->balloon)
+		finding(l, "warning", "memory.balloon", "set \"balloon\": false",
+			"passthrough pins all guest memory for DMA: the balloon cannot give any back");
+}
+
 struct json_object *lint(const struct vm_config *c, const char *file, struct json_object *origins,
 			 const struct host_facts *h)
 {
-	struct linter l = { .findings = json_object_new_array(), .file = file, .origins = origins };
+	struct linter l = { .host = h, .findings = json_object_new_array(), .file = file, .origins = origins };
 
 	lint_cpu(&l, c, h);
 	lint_memory(&l, c, h);
 	lint_disks(&l, c);
 	lint_nics(&l, c);
+	lint_passthrough(&l, c);
 	return l.findings;
 }

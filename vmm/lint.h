@@ -16,6 +16,7 @@ struct host_facts {
 	unsigned numa_nodes;
 	uint64_t memory;          /* bytes, all nodes */
 	uint64_t free_2m, free_1g; /* free huge pages of each size */
+	char sysfs[256];          /* where the host's sysfs is */
 };
 
 /* Reads the host's facts. */

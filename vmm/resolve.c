@@ -15,7 +15,7 @@
 #define MAX_DEPTH 16
 
 /* Where relative paths may appear ("[]" stands for any list index). */
-static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", NULL };
+static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", "passthrough[].rom", NULL };
 
 struct resolver {
 	struct verr *err;

@@ -3,7 +3,8 @@
  * JSON object. Merging: objects merge key by key; lists of objects with an "id" merge
  * element by element by that id (new ids are appended); any other value, list included,
  * replaces what was there; null removes a key. Relative paths (boot.kernel, boot.initrd,
- * disks[].file) and ${PROFILE_DIR} are made absolute against the file that wrote them.
+ * disks[].file, passthrough[].rom) and ${PROFILE_DIR} are made absolute against the file
+ * that wrote them.
  * Each value remembers the file it came from, so errors can name it. */
 #ifndef VMM_RESOLVE_H
 #define VMM_RESOLVE_H

@@ -12,6 +12,7 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "../passthrough/pci.h"
 #include "host.h"
 #include "probe.h"
 #include "spawn.h"
@@ -445,6 +446,9 @@ static int launch(struct sup *s, struct verr *err)
 	if (!path || probe_qemu(path, &caps, err) < 0)
 		return -1;
 	r = caps_check(&caps, &s->plan->config, err);
+	for (size_t i = 0; i < s->plan->config.n_passthrough; i++)
+		if (pci_check_vfio((const char *const[]){ s->plan->config.passthrough[i].host }, 1, err) < 0)
+			r = -1;
 	s->plan->launch.no_sandbox = !caps_has_sandbox(&caps);
 	qemu_caps_free(&caps);
 	if (r < 0 || plan_prepare(s->plan, err) < 0)
