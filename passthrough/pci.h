@@ -1,18 +1,35 @@
 /* Host PCI devices as sysfs shows them ($VMM_SYSFS_ROOT, default /sys, so tests can use a
- * fake tree). The start of the VFIO work: what a device is and which driver has it. */
+ * fake tree): identity, class, driver, IOMMU group, reset methods, boot VGA. */
 #ifndef PASSTHROUGH_PCI_H
 #define PASSTHROUGH_PCI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "../vmm/error.h"
 
+struct pci_dev {
+	char bdf[13];           /* "0000:01:00.0" */
+	unsigned vendor, device;
+	unsigned class;         /* 24 bits: class, subclass, prog-if */
+	char driver[64];        /* "" when none */
+	int group;              /* IOMMU group, -1 when none (IOMMU off) */
+	bool bridge;            /* a PCI bridge (may stay with the host) */
+	bool boot_vga;          /* the firmware's boot display */
+	char reset[96];         /* reset_method contents, "" when none */
+};
+
 /* The sysfs root in use. */
 const char *pci_sysfs_root(void);
 
-/* Writes the name of the driver bound to device bdf into drv ("" when none).
- * Returns 0, or -1 with err when the device does not exist. */
-int pci_driver(const char *bdf, char *drv, size_t size, struct verr *err);
+/* Reads one device. Returns 0, or -1 with err when it does not exist. */
+int pci_read(const char *bdf, struct pci_dev *out, struct verr *err);
+
+/* Reads every device, sorted by IOMMU group, then address. */
+int pci_list(struct pci_dev **out, size_t *n, struct verr *err);
+
+/* The devices of IOMMU group g, sorted by address. */
+int pci_group(int g, struct pci_dev **out, size_t *n, struct verr *err);
 
 /* Checks that every device is bound to vfio-pci, one error line per device that is not. */
 int pci_check_vfio(const char *const *bdfs, size_t n, struct verr *err);

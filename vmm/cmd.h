@@ -33,6 +33,7 @@ extern const struct cmd_entry cmd_qmp_entry;
 extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_vfio_entry;
 
 /* The options of every verb that takes a PROFILE: -p A,B (more profiles on top),
  * --set KEY=VALUE (one value), --name NAME. For a verb's getopt_long tables. */

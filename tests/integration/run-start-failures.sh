@@ -38,6 +38,6 @@ expect_failure "$T/broken.json" 1 "^vmm: $T/broken.json:[0-9]+:[0-9]+: invalid J
 sed 's|"lifecycle"|"passthrough": [{ "host": "01:00.0" }, { "host": "01:00.1" }], "lifecycle"|' \
 	"$PROFILES/guest.json" >"$T/unbound.json"
 VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys expect_failure "$T/unbound.json" 2 \
-	"^vmm: unbound: failed to start: 0000:01:00.1 is not bound to vfio-pci \(its driver is snd_hda_intel\)"
+	"^vmm: unbound: failed to start: 0000:01:00.1 is not bound to vfio-pci \(its driver is snd_hda_intel\): bind it with .vmm vfio bind 0000:01:00.1."
 grep -q "failed to start: 0000:01:00.0 is not bound to vfio-pci (it has no driver)" "$T/f.err" ||
 	fail "unbound GPU: $(cat "$T/f.err")"

@@ -1,0 +1,33 @@
+/* Giving host PCI devices to VMs and back: viability and host-safety checks, and a
+ * journaled bind to vfio-pci (driver_override + unbind + drivers_probe, never new_id)
+ * whose every device's original driver is written down before it is touched; restore
+ * binds each device back to that driver. A failure part-way undoes what was done. */
+#ifndef PASSTHROUGH_VFIO_H
+#define PASSTHROUGH_VFIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <json-c/json.h>
+
+#include "../vmm/error.h"
+
+/* Checks whether the devices can go to a VM together. Returns a report:
+ * {"viable": bool, "groups": [{"group", "devices": [{"bdf", "driver", "class", "bridge",
+ * "requested"}]}], "problems": [{"severity": "refuse"|"warning", "bdf", "why"}]}.
+ * force turns refusals that may be overridden into warnings. NULL with err when a device
+ * does not exist or the IOMMU is off. */
+struct json_object *vfio_check(const char *const *bdfs, size_t n, bool force, struct verr *err);
+
+/* Binds the devices, and every other endpoint of their IOMMU groups, to vfio-pci;
+ * refuses what vfio_check refuses. Returns 0, or -1 with err and nothing changed. */
+int vfio_bind(const char *const *bdfs, size_t n, bool force, struct verr *err);
+
+/* Gives the devices (and the rest of their groups) back to the drivers the journal
+ * recorded; n == 0 restores everything the journal holds. */
+int vfio_restore(const char *const *bdfs, size_t n, struct verr *err);
+
+/* The journal's path: $VMM_RUN_DIR's parent run base, vfio-journal.json. */
+char *vfio_journal_path(struct verr *err);
+
+#endif
