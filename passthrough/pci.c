@@ -54,7 +54,7 @@ static void link_name(const char *bdf, const char *name, char *buf, size_t size)
 
 int pci_read(const char *bdf, struct pci_dev *d, struct verr *err)
 {
-	_cleanup_free_ char *dir = xasprintf("%s/bus/pci/devices/%s", pci_sysfs_root(), bdf);
+	_cleanup_free_ char *dir = NULL;
 	char buf[128];
 	struct stat st;
 
@@ -62,6 +62,7 @@ int pci_read(const char *bdf, struct pci_dev *d, struct verr *err)
 	if (!pci_address_parse(bdf, d->bdf))
 		return verr_set(err, 0, "'%s' is not a PCI address (expected DOMAIN:BUS:SLOT.FUNCTION such as 0000:01:00.0)",
 				bdf);
+	dir = xasprintf("%s/bus/pci/devices/%s", pci_sysfs_root(), d->bdf);
 	if (stat(dir, &st) < 0)
 		return verr_set(err, 0, "there is no PCI device %s on this host", d->bdf);
 	attr(d->bdf, "vendor", buf, sizeof(buf));

@@ -77,8 +77,9 @@ static void check_group(struct json_object *report, int g, const char *const *bd
 		if (d->bridge)
 			continue;
 		if (!asked && strcmp(d->driver, "vfio-pci")) {
-			snprintf(why, sizeof(why), "%s is in the same IOMMU group %d (driver %s): the whole group must go "
-				 "to the VM together", d->bdf, g, d->driver[0] ? d->driver : "none");
+			snprintf(why, sizeof(why), "it shares IOMMU group %d with the devices asked for and still has "
+				 "its driver (%s): the whole group must go to the VM together", g,
+				 d->driver[0] ? d->driver : "none");
 			problem(report, "refuse", d->bdf, why);
 		}
 		h = host_hazard(d, why, sizeof(why));

@@ -1,0 +1,114 @@
+#!/bin/bash
+# VFIO on a stand-in host (tests/vfio/fake-host.sh), the kernel's part played by
+# tests/vfio/fakekernel.c: listing, group viability, host safety, the exact order of sysfs
+# writes, the journal, rollback when a write fails half-way, restore after a crash, and
+# bad input changing nothing.
+set -euo pipefail
+: "${VMM:?}" "${SRCDIR:?}" "${FAKEKERNEL:?}"
+T=$(mktemp -d /tmp/vmm-vfio.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok - $*"; }
+
+bash "$SRCDIR/tests/vfio/fake-host.sh" "$T/host"
+host=$(realpath "$T/host")
+export VMM_SYSFS_ROOT=$host/sys VMM_PROC_ROOT=$host/proc VMM_DEV_ROOT=$host/dev VMM_RUN_DIR=$T/run
+export FAKE_SYSFS=$host/sys FAKE_DEV=$host/dev FAKE_LOG=$T/writes.log
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0
+journal=$T/run/vfio-journal.json
+
+# Runs vmm with the fake kernel; expects exit status $1; output in $T/out, $T/err.
+v() {
+	local want=$1 rc=0
+	shift
+	: >"$FAKE_LOG"
+	LD_PRELOAD=$FAKEKERNEL "$VMM" "$@" >"$T/out" 2>"$T/err" || rc=$?
+	[ "$rc" = "$want" ] || fail "vmm $* exited $rc, expected $want: $(cat "$T/err" "$T/out")"
+}
+driver() { basename "$(readlink "$host/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
+override() { cat "$host/sys/bus/pci/devices/$1/driver_override"; }
+
+v 0 vfio list
+grep -q "^IOMMU group 1$" "$T/out" && grep -Eq "0000:01:00.0  10de:1b80 .*\[030000\]  nouveau" "$T/out" ||
+	fail "list: $(cat "$T/out")"
+v 0 vfio list --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert [x["iommu_group"] for x in d if x["bdf"]=="0000:04:00.0"]==[4] and [x["boot_vga"] for x in d if x["bdf"]=="0000:04:00.0"]==[True]' "$T/out" ||
+	fail "list --json"
+VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys v 0 vfio list
+grep -q "the IOMMU is off: .*intel_iommu=on" "$T/err" || fail "IOMMU off: $(cat "$T/err")"
+pass "vfio list: devices by IOMMU group, names from pci.ids, driver, boot VGA; says when the IOMMU is off"
+
+v 1 vfio check 01:00.0
+grep -q "^refuse: 0000:01:00.1: it shares IOMMU group 1 with the devices asked for and still has its driver (snd_hda_intel)" "$T/out" ||
+	fail "group: $(cat "$T/out")"
+v 0 vfio check 01:00.0 01:00.1
+[ "$(tail -n1 "$T/out")" = viable ] || fail "pair: $(cat "$T/out")"
+v 1 vfio check --force 02:00.0
+grep -q "^refuse: 0000:02:00.0: it holds /dev/nvme0n1p1, mounted on /$" "$T/out" || fail "root disk: $(cat "$T/out")"
+v 1 vfio check 03:00.0
+grep -q "^refuse: 0000:03:00.0: it carries the host's default route (eth0)" "$T/out" || fail "route: $(cat "$T/out")"
+v 0 vfio check --force 03:00.0
+grep -q "^warning: 0000:03:00.0: it carries the host's default route" "$T/out" || fail "forced route: $(cat "$T/out")"
+v 1 vfio check 04:00.0
+grep -q "^refuse: 0000:04:00.0: it is the host's boot display" "$T/out" &&
+	grep -q "^warning: 0000:04:00.0: 1002:67df has a known reset bug" "$T/out" || fail "boot GPU: $(cat "$T/out")"
+v 0 vfio check 05:00.0 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["viable"] and "no reset method" in d["problems"][0]["why"]' "$T/out" ||
+	fail "no reset: $(cat "$T/out")"
+pass "vfio check: whole groups, root disk never, default-route NIC and boot GPU unless --force, reset warnings"
+
+v 0 vfio bind 01:00.0 01:00.1
+cat >"$T/expected" <<EOF2
+bus/pci/devices/0000:01:00.0/driver_override vfio-pci
+bus/pci/drivers/nouveau/unbind 0000:01:00.0
+bus/pci/drivers_probe 0000:01:00.0
+bus/pci/devices/0000:01:00.1/driver_override vfio-pci
+bus/pci/drivers/snd_hda_intel/unbind 0000:01:00.1
+bus/pci/drivers_probe 0000:01:00.1
+EOF2
+diff -u "$T/expected" "$FAKE_LOG" || fail "bind wrote something else"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1) $(driver 0000:00:01.0)" = "vfio-pci vfio-pci pcieport" ] ||
+	fail "drivers after bind"
+[ -e "$host/dev/vfio/1" ] || fail "no /dev/vfio/1"
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))["devices"]; assert [(x["bdf"], x["driver"], x["group"]) for x in d] == [("0000:01:00.0","nouveau",1),("0000:01:00.1","snd_hda_intel",1)], d' "$journal" ||
+	fail "journal: $(cat "$journal")"
+pass "bind: driver_override, unbind, drivers_probe per device in order; journal holds the original drivers; /dev/vfio/1"
+
+v 0 vfio unbind 01:00.0
+cat >"$T/expected" <<EOF2
+bus/pci/drivers/vfio-pci/unbind 0000:01:00.1
+bus/pci/devices/0000:01:00.1/driver_override 
+bus/pci/drivers/snd_hda_intel/bind 0000:01:00.1
+bus/pci/drivers/vfio-pci/unbind 0000:01:00.0
+bus/pci/devices/0000:01:00.0/driver_override 
+bus/pci/drivers/nouveau/bind 0000:01:00.0
+EOF2
+diff -u "$T/expected" "$FAKE_LOG" || fail "unbind wrote something else"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] || fail "drivers after unbind"
+[ "$(override 0000:01:00.0) $(override 0000:01:00.1)" = "(null) (null)" ] || fail "driver_override not cleared"
+[ ! -e "$journal" ] && [ ! -e "$host/dev/vfio/1" ] || fail "journal or /dev/vfio/1 left"
+pass "unbind: the whole group back to the recorded drivers (not a reprobe), overrides cleared, journal gone"
+
+FAKE_FAIL=drivers_probe FAKE_FAIL_AT=2 v 1 vfio bind 01:00.0 01:00.1
+grep -q "cannot write '0000:01:00.1' to '.*drivers_probe'" "$T/err" || fail "rollback error: $(cat "$T/err")"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] || fail "rollback left $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
+[ "$(override 0000:01:00.0) $(override 0000:01:00.1)" = "(null) (null)" ] && [ ! -e "$journal" ] ||
+	fail "rollback left state behind"
+pass "a write failing half-way: everything done is undone, journal gone"
+
+FAKE_CRASH=drivers_probe FAKE_FAIL_AT=2 v 137 vfio bind 01:00.0 01:00.1
+[ -e "$journal" ] || fail "no journal after the crash"
+[ "$(driver 0000:01:00.0)" = vfio-pci ] || fail "the crash came too early"
+v 0 vfio unbind --all
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
+	fail "recovery: $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
+pass "a crash mid-bind: the journal survives and vfio unbind --all finishes the restore"
+
+for bad in "vfio bind 1:2:3" "vfio bind 0000:09:00.0" "vfio bind 02:00.0" "vfio bind 03:00.0" "vfio bind 01:00.0"; do
+	v 1 $bad
+	[ ! -s "$FAKE_LOG" ] || fail "$bad wrote to sysfs: $(cat "$FAKE_LOG")"
+	[ "$(wc -l <"$T/err")" -ge 1 ] || fail "$bad: no message"
+done
+VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys v 1 vfio bind 01:00.0
+grep -q "has no IOMMU group: the IOMMU is off" "$T/err" || fail "IOMMU off: $(cat "$T/err")"
+pass "malformed address, absent device, root disk, route NIC, partial group, IOMMU off: refused, nothing written"
