@@ -126,18 +126,3 @@ int pci_group(int g, struct pci_dev **out, size_t *n, struct verr *err)
 	_cleanup_free_ char *dir = xasprintf("%s/kernel/iommu_groups/%d/devices", pci_sysfs_root(), g);
 	return read_dir(dir, out, n, err);
 }
-
-int pci_check_vfio(const char *const *bdfs, size_t n, struct verr *err)
-{
-	size_t before = err->n;
-	struct pci_dev d;
-
-	for (size_t i = 0; i < n; i++) {
-		if (pci_read(bdfs[i], &d, err) < 0)
-			continue;
-		if (strcmp(d.driver, "vfio-pci"))
-			verr_set(err, 0, "%s is not bound to vfio-pci (%s%s): bind it with 'vmm vfio bind %s'", d.bdf,
-				 d.driver[0] ? "its driver is " : "it has no driver", d.driver, d.bdf);
-	}
-	return err->n > before ? -1 : 0;
-}

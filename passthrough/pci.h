@@ -31,7 +31,4 @@ int pci_list(struct pci_dev **out, size_t *n, struct verr *err);
 /* The devices of IOMMU group g, sorted by address. */
 int pci_group(int g, struct pci_dev **out, size_t *n, struct verr *err);
 
-/* Checks that every device is bound to vfio-pci, one error line per device that is not. */
-int pci_check_vfio(const char *const *bdfs, size_t n, struct verr *err);
-
 #endif

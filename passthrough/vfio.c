@@ -307,7 +307,20 @@ static int check_allows(const char *const *bdfs, size_t n, bool force, struct ve
 	return err->n > before ? -1 : 0;
 }
 
-int vfio_bind(const char *const *bdfs, size_t n, bool force, struct verr *err)
+int vfio_group_endpoints(const char *const *bdfs, size_t n, struct strv *out, struct verr *err)
+{
+	struct pci_dev *devs;
+	size_t count;
+
+	if (endpoints(bdfs, n, &devs, &count, err) < 0)
+		return -1;
+	for (size_t i = 0; i < count; i++)
+		strv_push(out, devs[i].bdf);
+	free(devs);
+	return 0;
+}
+
+int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, struct verr *err)
 {
 	_cleanup_free_ char *path = NULL;
 	struct pci_dev *devs = NULL;
@@ -333,6 +346,7 @@ int vfio_bind(const char *const *bdfs, size_t n, bool force, struct verr *err)
 		json_object_object_add(e, "bdf", json_object_new_string(devs[i].bdf));
 		json_object_object_add(e, "driver", json_object_new_string(devs[i].driver));
 		json_object_object_add(e, "group", json_object_new_int(devs[i].group));
+		json_object_object_add(e, "vm", json_object_new_string(owner ? owner : ""));
 		json_object_array_add(json_object_object_get(j, "devices"), e);
 	}
 	if (journal_write(path, j, err) < 0)
@@ -363,12 +377,13 @@ out:
 	return ret;
 }
 
-int vfio_restore(const char *const *bdfs, size_t n, struct verr *err)
+int vfio_restore(const char *const *bdfs, size_t n, const char *owner, struct verr *err)
 {
 	_cleanup_free_ char *path = vfio_journal_path(err);
 	struct json_object *j, *devices;
 	struct pci_dev *devs = NULL;
 	size_t count = 0, before = err->n;
+	int restored = 0;
 
 	if (!path || (n && endpoints(bdfs, n, &devs, &count, err) < 0)) {
 		free(devs);
@@ -383,14 +398,17 @@ int vfio_restore(const char *const *bdfs, size_t n, struct verr *err)
 	for (size_t i = json_object_array_length(devices); i-- > 0;) {
 		struct json_object *e = json_object_array_get_idx(devices, i);
 		const char *bdf = json_object_get_string(json_object_object_get(e, "bdf"));
-		bool wanted = n == 0;
+		const char *vm = json_object_get_string(json_object_object_get(e, "vm"));
+		bool wanted = n == 0 && (!owner || !strcmp(owner, vm ? vm : ""));
 		for (size_t k = 0; k < count && !wanted; k++)
 			wanted = !strcmp(devs[k].bdf, bdf);
-		if (wanted && restore_one(bdf, json_object_get_string(json_object_object_get(e, "driver")), err) == 0)
+		if (wanted && restore_one(bdf, json_object_get_string(json_object_object_get(e, "driver")), err) == 0) {
 			json_object_array_del_idx(devices, i, 1);
+			restored++;
+		}
 	}
 	journal_write(path, j, err);
 	json_object_put(j);
 	free(devs);
-	return err->n > before ? -1 : 0;
+	return err->n > before ? -1 : restored;
 }

@@ -11,6 +11,7 @@
 #include <json-c/json.h>
 
 #include "../vmm/error.h"
+#include "../vmm/util.h"
 
 /* Checks whether the devices can go to a VM together. Returns a report:
  * {"viable": bool, "groups": [{"group", "devices": [{"bdf", "driver", "class", "bridge",
@@ -20,12 +21,17 @@
 struct json_object *vfio_check(const char *const *bdfs, size_t n, bool force, struct verr *err);
 
 /* Binds the devices, and every other endpoint of their IOMMU groups, to vfio-pci;
- * refuses what vfio_check refuses. Returns 0, or -1 with err and nothing changed. */
-int vfio_bind(const char *const *bdfs, size_t n, bool force, struct verr *err);
+ * refuses what vfio_check refuses. The journal records each device's original driver and
+ * owner (a VM's name, or "" for a bind by hand). Returns 0, or -1 with err and nothing changed. */
+int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, struct verr *err);
 
 /* Gives the devices (and the rest of their groups) back to the drivers the journal
- * recorded; n == 0 restores everything the journal holds. */
-int vfio_restore(const char *const *bdfs, size_t n, struct verr *err);
+ * recorded; n == 0 restores every device the journal holds for owner (NULL: for anyone).
+ * Returns how many devices went back, or -1 with err. */
+int vfio_restore(const char *const *bdfs, size_t n, const char *owner, struct verr *err);
+
+/* The endpoints (bridges excepted) of the IOMMU groups of the devices, as addresses. */
+int vfio_group_endpoints(const char *const *bdfs, size_t n, struct strv *out, struct verr *err);
 
 /* The journal's path: $VMM_RUN_DIR's parent run base, vfio-journal.json. */
 char *vfio_journal_path(struct verr *err);

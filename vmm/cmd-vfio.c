@@ -125,9 +125,9 @@ static int cmd_vfio(int argc, char **argv, struct verr *err)
 	else if (!strcmp(sub, "check") && optind < argc)
 		ret = vfio_check_cmd(argv + optind, argc - optind, force, json, err);
 	else if (!strcmp(sub, "bind") && optind < argc)
-		ret = vfio_bind((const char *const *)argv + optind, (size_t)(argc - optind), force, err);
+		ret = vfio_bind((const char *const *)argv + optind, (size_t)(argc - optind), force, "", err);
 	else if (!strcmp(sub, "unbind") && (optind < argc) != all)
-		ret = vfio_restore((const char *const *)argv + optind, (size_t)(argc - optind), err);
+		ret = vfio_restore((const char *const *)argv + optind, (size_t)(argc - optind), NULL, err) < 0 ? -1 : 0;
 	else
 		ret = cmd_usage_error(&cmd_vfio_entry, err);
 	pci_names_free();

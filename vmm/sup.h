@@ -87,6 +87,12 @@ void sup_pin(struct sup *s);
 /* Pinning is done: go on with the start (supervisor.c). */
 void sup_pinned(struct sup *s);
 
+/* Binds the profile's passthrough devices to vfio-pci (journaled under the VM's name). */
+int sup_bind_passthrough(struct sup *s, struct verr *err);
+
+/* Gives the VM's passthrough devices back to their host drivers; says what failed. */
+void sup_restore_passthrough(struct sup *s);
+
 /* Handles one control request (the control_request_fn of ctl.sock). */
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg);
 

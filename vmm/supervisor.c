@@ -12,7 +12,6 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
-#include "../passthrough/pci.h"
 #include "host.h"
 #include "probe.h"
 #include "spawn.h"
@@ -446,12 +445,9 @@ static int launch(struct sup *s, struct verr *err)
 	if (!path || probe_qemu(path, &caps, err) < 0)
 		return -1;
 	r = caps_check(&caps, &s->plan->config, err);
-	for (size_t i = 0; i < s->plan->config.n_passthrough; i++)
-		if (pci_check_vfio((const char *const[]){ s->plan->config.passthrough[i].host }, 1, err) < 0)
-			r = -1;
 	s->plan->launch.no_sandbox = !caps_has_sandbox(&caps);
 	qemu_caps_free(&caps);
-	if (r < 0 || plan_prepare(s->plan, err) < 0)
+	if (r < 0 || plan_prepare(s->plan, err) < 0 || sup_bind_passthrough(s, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)
@@ -621,6 +617,8 @@ static void run_loop(struct sup *s, pid_t orphan)
 			snprintf(s->end_text, sizeof(s->end_text), "failed to start: %s", err.lines[0]);
 			s->end = VM_START_FAILED;
 			verr_clear(&err);
+			if (!orphan)
+				sup_restore_passthrough(s);
 			return;
 		}
 		orphan = 0;
@@ -633,8 +631,10 @@ static void run_loop(struct sup *s, pid_t orphan)
 		}
 		verdict(s);
 		clear_instance(s);
-		if (!restart_due(s, &delay))
+		if (!restart_due(s, &delay)) {
+			sup_restore_passthrough(s);
 			return;
+		}
 		s->restarts++;
 		s->restarting = true;
 		arm_ms(s->restart_timer, delay);

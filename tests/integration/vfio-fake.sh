@@ -112,3 +112,27 @@ done
 VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys v 1 vfio bind 01:00.0
 grep -q "has no IOMMU group: the IOMMU is off" "$T/err" || fail "IOMMU off: $(cat "$T/err")"
 pass "malformed address, absent device, root disk, route NIC, partial group, IOMMU off: refused, nothing written"
+
+# A VM with the GPU (and, with_group, its audio): bound before QEMU starts, under the VM's
+# name; QEMU (real, on the real kernel) cannot open the stand-in devices and fails; the
+# devices go back to their drivers.
+command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: no QEMU for the VM part"; exit 0; }
+export VMM_CACHE_DIR=${VMM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm}
+sed 's|"lifecycle"|"passthrough": [{ "host": "01:00.0", "with_group": true, "multifunction": true }], "lifecycle"|' \
+	"$SRCDIR/tests/profiles/guest.json" >"$T/gpu.json"
+v 2 run "$T/gpu.json"
+grep -q "^vmm: gpu: failed to start: .*vfio" "$T/err" || fail "QEMU did not get the devices: $(cat "$T/err")"
+grep -q "^vmm: gpu: 2 passthrough devices given back to their host drivers$" "$T/err" || fail "no restore: $(cat "$T/err")"
+head -n 6 "$FAKE_LOG" >"$T/bind.log"
+cat >"$T/expected" <<EOF2
+bus/pci/devices/0000:01:00.0/driver_override vfio-pci
+bus/pci/drivers/nouveau/unbind 0000:01:00.0
+bus/pci/drivers_probe 0000:01:00.0
+bus/pci/devices/0000:01:00.1/driver_override vfio-pci
+bus/pci/drivers/snd_hda_intel/unbind 0000:01:00.1
+bus/pci/drivers_probe 0000:01:00.1
+EOF2
+diff -u "$T/expected" "$T/bind.log" || fail "vmm run bound something else"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
+	fail "after the VM: $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
+pass "vmm run binds the GPU and its group before QEMU and gives them back when the VM ends"

@@ -121,6 +121,12 @@ static void act(const char *root, const char *rel, const char *data)
 	}
 }
 
+/* Programs vmm starts (QEMU) run on the real kernel: they do not inherit the shim. */
+static void __attribute__((constructor)) not_for_children(void)
+{
+	unsetenv("LD_PRELOAD");
+}
+
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	const char *root = getenv("FAKE_SYSFS"), *fail = getenv("FAKE_FAIL"), *crash = getenv("FAKE_CRASH");
