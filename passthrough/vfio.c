@@ -271,8 +271,13 @@ static int endpoints(const char *const *bdfs, size_t n, struct pci_dev **out, si
 	*count = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct pci_dev d, *group;
-		size_t g;
-		if (pci_read(bdfs[i], &d, err) < 0 || pci_group(d.group, &group, &g, err) < 0)
+		size_t g = 1;
+		if (pci_read(bdfs[i], &d, err) < 0)
+			return -1;
+		/* Without an IOMMU group (IOMMU off) a device stands alone. */
+		if (d.group < 0)
+			group = xmemdup(&d, sizeof(d));
+		else if (pci_group(d.group, &group, &g, err) < 0)
 			return -1;
 		for (size_t k = 0; k < g; k++) {
 			bool dup = group[k].bridge;

@@ -1,7 +1,8 @@
 /* Passthrough around a VM's life: before QEMU starts, the devices (and, with with_group,
  * the rest of their IOMMU groups) are checked and bound to vfio-pci under the VM's name in
- * the journal; when the VM has ended for good they go back to their drivers. A supervisor
- * that died leaves the journal; the one that reattaches restores at the end instead. */
+ * the journal; when the VM has ended for good, its devices (also those bound by hand
+ * before) go back to the drivers the journal recorded. A supervisor that died leaves the
+ * journal; the one that reattaches restores at the end instead. */
 #define _GNU_SOURCE
 #include "sup.h"
 
@@ -55,12 +56,17 @@ int sup_bind_passthrough(struct sup *s, struct verr *err)
 
 void sup_restore_passthrough(struct sup *s)
 {
+	const struct vm_config *c = &s->plan->config;
 	_cleanup_verr_ struct verr err = { 0 };
+	struct strv bdfs = { 0 };
 	int n;
 
-	if (!s->plan->config.n_passthrough)
+	if (!c->n_passthrough)
 		return;
-	n = vfio_restore(NULL, 0, s->name, &err);
+	for (size_t i = 0; i < c->n_passthrough; i++)
+		strv_push(&bdfs, c->passthrough[i].host);
+	n = vfio_restore((const char *const *)bdfs.v, bdfs.n, NULL, &err);
+	strv_free(&bdfs);
 	for (size_t i = 0; i < err.n; i++)
 		say(s, "restoring passthrough devices: %s", err.lines[i]);
 	if (n > 0)

@@ -34,6 +34,11 @@ void *xrealloc(void *p, size_t n)
 	return p ? p : oom();
 }
 
+void *xmemdup(const void *p, size_t n)
+{
+	return memcpy(xmalloc(n), p, n);
+}
+
 char *xstrdup(const char *s)
 {
 	char *p = strdup(s);

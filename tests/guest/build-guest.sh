@@ -36,8 +36,11 @@ chmod 0755 "$root/etc/acpi/PWRF/00000080"
 mods=$(ls -d "$work"/k/lib/modules/*/kernel)
 for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev \
 	virtio/virtio_pci char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/virtio_scsi \
-	net/virtio_net char/virtio_console input/evdev acpi/button; do
+	net/virtio_net char/virtio_console input/evdev acpi/button \
+	vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd ../virt/lib/irqbypass vfio/pci/vfio-pci-core \
+	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs; do
 	f=$(find "$mods" -path "*drivers/$m.ko*" | head -n1)
+	[ -n "$f" ] || f=$(find "$mods" -path "*/${m#../}.ko*" | head -n1)
 	[ -n "$f" ] || { echo "build-guest: module $m not found in $kpkg" >&2; exit 1; }
 	case "$f" in
 	*.xz) xz -dc "$f" > "$root/lib/modules/$(basename "$m").ko" ;;

@@ -1,0 +1,67 @@
+#!/bin/bash
+# Runs inside the vfio-real.sh guest (the host's / through virtiofs, a real kernel with an
+# IOMMU): list, check, bind, a nested VM with the devices, restore; kill -9 of the
+# supervisor, reattach, restore; an NVMe bound and given back. Its last argument is the
+# host's env file (VMM, SRCDIR, GUEST).
+set -euo pipefail
+. "${1:?}"
+export PATH=/usr/sbin:/usr/bin:/sbin:/bin VMM_RUN_DIR=/run/vmm VMM_CACHE_DIR=/run/cache VMM_DATA_DIR=/run/data
+T=/run/t
+mkdir -p "$T"
+fail() { echo "FAIL: $*"; exit 1; }
+pass() { echo "ok - $*"; }
+drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
+pair=(0000:00:05.0 0000:00:05.1)
+
+"$VMM" vfio list >"$T/list" || fail "vfio list: $(cat "$T/list")"
+grep -q "^IOMMU group" "$T/list" && grep -Eq "0000:00:05.1  1af4:(1005|1044)" "$T/list" || fail "list: $(cat "$T/list")"
+pass "vfio list shows the real IOMMU groups"
+
+rc=0
+"$VMM" vfio check 0000:00:05.0 >"$T/check" || rc=$?
+[ "$rc" = 1 ] && grep -q "refuse: 0000:00:05.1: it shares IOMMU group .* (virtio-pci)" "$T/check" ||
+	fail "check of one function: rc $rc: $(cat "$T/check")"
+pass "vfio check refuses a group with one function still on its host driver"
+
+"$VMM" vfio bind "${pair[@]}" || fail "bind"
+group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:05.0/iommu_group)")
+[ -c "/dev/vfio/$group" ] || fail "no /dev/vfio/$group"
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "vfio-pci vfio-pci" ] || fail "not on vfio-pci"
+pass "vfio bind: both functions on vfio-pci, /dev/vfio/$group appears"
+
+cat >"$T/nested.json" <<EOF2
+{ "name": "nested", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
+  "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" },
+  "passthrough": [{ "host": "00:05.0", "multifunction": true }, { "host": "00:05.1", "multifunction": true }],
+  "lifecycle": { "shutdown_timeout": 5 }, "qemu": { "extra_args": ["-S"] } }
+EOF2
+"$VMM" start "$T/nested.json" 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
+# Before the firmware runs (-S) query-pci cannot see behind the root port: ask the devices.
+for i in 0 1; do
+	"$VMM" qmp nested qom-get path=/machine/peripheral/hostdev$i property=host >"$T/host$i" ||
+		fail "hostdev$i: $(cat "$T/host$i")"
+	grep -q "\"${pair[$i]}\"" "$T/host$i" || fail "hostdev$i is $(cat "$T/host$i")"
+done
+pass "a nested VM (vmm start) has both passed-through functions as vfio-pci devices"
+"$VMM" stop nested --timeout 1 >/dev/null 2>&1 || true
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] ||
+	fail "after stop: $(drv "${pair[0]}") $(drv "${pair[1]}")"
+pass "vmm stop: both devices back on virtio-pci"
+
+"$VMM" start "$T/nested.json" 2>"$T/start.err" || fail "start 2: $(cat "$T/start.err")"
+[ "$(drv "${pair[0]}")" = vfio-pci ] || fail "start did not bind"
+kill -9 "$(sed -n 's/.*"supervisor_pid": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/nested/state.json")"
+sleep 0.5
+"$VMM" attach nested 2>"$T/attach.err" || fail "attach: $(cat "$T/attach.err")"
+"$VMM" stop nested --timeout 1 >/dev/null 2>&1 || true
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] ||
+	fail "after kill -9, attach, stop: $(drv "${pair[0]}") $(drv "${pair[1]}")"
+pass "kill -9 of the supervisor, reattach, stop: drivers restored"
+
+[ -e /sys/class/nvme/nvme0 ] || fail "no nvme0 to begin with"
+"$VMM" vfio bind 0000:00:06.0 || fail "bind nvme"
+[ ! -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = vfio-pci ] || fail "nvme not taken"
+"$VMM" vfio unbind 0000:00:06.0 || fail "unbind nvme"
+for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
+[ -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = nvme ] || fail "nvme0 did not come back"
+pass "an NVMe bound to vfio-pci and given back comes back as nvme0"
