@@ -90,6 +90,13 @@ static void check_group(struct json_object *report, int g, const char *const *bd
 		if (device_warning(d, why, sizeof(why)))
 			problem(report, "warning", d->bdf, why);
 	}
+	for (size_t i = 1; i < count; i++)
+		if (!devs[i].bridge && !devs[0].bridge && strncmp(devs[i].bdf, devs[0].bdf, 10)) {
+			snprintf(why, sizeof(why), "IOMMU group %d spans %s and %s: the platform does not isolate them "
+				 "(no ACS), so they can only go to a VM together", g, devs[0].bdf, devs[i].bdf);
+			problem(report, "warning", devs[i].bdf, why);
+			break;
+		}
 	json_object_object_add(group, "devices", devices);
 	json_object_array_add(json_object_object_get(report, "groups"), group);
 	free(devs);

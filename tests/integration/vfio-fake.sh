@@ -55,7 +55,10 @@ grep -q "^refuse: 0000:04:00.0: it is the host's boot display" "$T/out" &&
 v 0 vfio check 05:00.0 --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["viable"] and "no reset method" in d["problems"][0]["why"]' "$T/out" ||
 	fail "no reset: $(cat "$T/out")"
-pass "vfio check: whole groups, root disk never, default-route NIC and boot GPU unless --force, reset warnings"
+v 0 vfio check 07:00.0 08:00.0
+grep -q "^warning: 0000:08:00.0: IOMMU group 7 spans 0000:07:00.0 and 0000:08:00.0: the platform does not isolate them (no ACS)" "$T/out" ||
+	fail "ACS: $(cat "$T/out")"
+pass "vfio check: whole groups, root disk never, default-route NIC and boot GPU unless --force, reset and ACS warnings"
 
 v 0 vfio bind 01:00.0 01:00.1
 cat >"$T/expected" <<EOF2
@@ -111,7 +114,14 @@ for bad in "vfio bind 1:2:3" "vfio bind 0000:09:00.0" "vfio bind 02:00.0" "vfio 
 done
 VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys v 1 vfio bind 01:00.0
 grep -q "has no IOMMU group: the IOMMU is off" "$T/err" || fail "IOMMU off: $(cat "$T/err")"
-pass "malformed address, absent device, root disk, route NIC, partial group, IOMMU off: refused, nothing written"
+chmod 755 "$T"
+: >"$FAKE_LOG"
+rc=0
+LD_PRELOAD=$FAKEKERNEL setpriv --reuid=nobody --regid=nogroup --clear-groups "$VMM" vfio bind 05:00.0 \
+	>"$T/out" 2>"$T/err" || rc=$?
+[ "$rc" = 1 ] && grep -q "Permission denied" "$T/err" || fail "as nobody: rc $rc: $(cat "$T/err")"
+[ ! -s "$FAKE_LOG" ] && [ "$(driver 0000:05:00.0)" = e1000e ] || fail "a refused bind changed something"
+pass "malformed address, absent device, root disk, route NIC, partial group, IOMMU off, no permission: refused, nothing changed"
 
 # A VM with the GPU (and, with_group, its audio): bound before QEMU starts, under the VM's
 # name; QEMU (real, on the real kernel) cannot open the stand-in devices and fails; the

@@ -4,7 +4,7 @@
 # ROOT/dev. Group 1: a bridge, a GPU and its HDMI audio (the passthrough pair); group 2:
 # the NVMe holding / ; group 3: the NIC of the default route; group 4: the boot GPU with a
 # framebuffer console (a reset-bug model); group 5: a NIC without a reset method; group 6:
-# a multifunction virtio pair.
+# a multifunction virtio pair; group 7: two NICs in different slots (no ACS between them).
 set -euo pipefail
 root=$1
 sys=$root/sys
@@ -41,6 +41,8 @@ device 0000:04:00.0 1002 67df 030000 4 amdgpu "bus" 1
 device 0000:05:00.0 8086 10d3 020000 5 e1000e ""
 device 0000:06:00.0 1af4 1041 020000 6 virtio-pci "flr"
 device 0000:06:00.1 1af4 1044 00ff00 6 virtio-pci "flr"
+device 0000:07:00.0 8086 10d3 020000 7 e1000e "flr"
+device 0000:08:00.0 8086 10d3 020000 7 e1000e "flr"
 
 # The NVMe's disk and partitions; / is on its first partition.
 disk=$sys/bus/pci/devices/0000:02:00.0/nvme/nvme0/nvme0n1
