@@ -30,26 +30,11 @@ static void print_argv(const struct strv *argv, bool json)
 /* The verb's handler. */
 static int cmd_cmdline(int argc, char **argv, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
-	struct plan_options po = { 0 };
 	struct plan plan;
 	struct strv out = { 0 };
 	bool json = false;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
-		if (plan_option(c, optarg, &po))
-			continue;
-		if (c != 'j')
-			return plan_options_free(&po), cmd_usage_error(&cmd_cmdline_entry, err);
-		json = true;
-	}
-	if (optind != argc - 1)
-		return plan_options_free(&po), cmd_usage_error(&cmd_cmdline_entry, err);
-	c = plan_load(argv[optind], &po, &plan, err);
-	plan_options_free(&po);
-	if (c < 0)
+	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, &plan, err) < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);

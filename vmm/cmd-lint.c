@@ -16,28 +16,13 @@ static const char *str(struct json_object *o, const char *key)
 /* The verb's handler. */
 static int cmd_lint(int argc, char **argv, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
-	struct plan_options po = { 0 };
 	struct json_object *findings;
 	struct host_facts host;
 	struct plan plan;
 	bool json = false;
 	size_t n;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
-		if (plan_option(c, optarg, &po))
-			continue;
-		if (c != 'j')
-			return plan_options_free(&po), cmd_usage_error(&cmd_lint_entry, err);
-		json = true;
-	}
-	if (optind != argc - 1)
-		return plan_options_free(&po), cmd_usage_error(&cmd_lint_entry, err);
-	c = plan_load(argv[optind], &po, &plan, err);
-	plan_options_free(&po);
-	if (c < 0)
+	if (cmd_load_profile(&cmd_lint_entry, argc, argv, &json, &plan, err) < 0)
 		return -1;
 	host_facts_read(&host);
 	findings = lint(&plan.config, plan.profile_path, plan.origins, &host);

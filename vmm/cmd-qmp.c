@@ -9,6 +9,7 @@
 
 #include "../qmp/qmp-sync.h"
 #include "cmd.h"
+#include "resolve.h"
 #include "util.h"
 #include "vmref.h"
 
@@ -42,25 +43,6 @@ static struct qmp_sync *open_vm(const char *name, struct verr *err)
 	return s;
 }
 
-/* A value typed like qmp-shell: JSON when it parses as JSON, else a string. */
-static struct json_object *typed_value(const char *s)
-{
-	struct json_tokener *tok = json_tokener_new();
-	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
-
-	char *end = NULL;
-
-	/* json-c takes "0-3" for the number 0: a number must be the whole word. */
-	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-		(void)strtod(s, &end);
-	if (json_tokener_get_error(tok) != json_tokener_success || (end && *end)) {
-		json_object_put(v);
-		v = json_object_new_string(s);
-	}
-	json_tokener_free(tok);
-	return v;
-}
-
 /* Builds {"execute": COMMAND, "arguments": {key: value...}} from the command line. */
 static struct json_object *command_from_args(char **words, int n, struct verr *err)
 {
@@ -77,7 +59,7 @@ static struct json_object *command_from_args(char **words, int n, struct verr *e
 			return NULL;
 		}
 		key = strndup(words[i], (size_t)(eq - words[i]));
-		json_object_object_add(args, key, typed_value(eq + 1));
+		json_object_object_add(args, key, json_from_word(eq + 1));
 	}
 	json_object_object_add(cmd, "arguments", args);
 	return cmd;

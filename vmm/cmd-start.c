@@ -86,17 +86,14 @@ static int print_status(const char *name, struct verr *err)
 	return 0;
 }
 
-/* Parses "[--json]", the profile options when po is not NULL, and one operand. */
-static int parse(const struct cmd_entry *entry, int argc, char **argv, struct plan_options *po, bool *json,
-		 struct verr *err)
+/* Parses "[--json]" and one operand. */
+static int parse(const struct cmd_entry *entry, int argc, char **argv, bool *json, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
 	int c;
 
 	optind = 1;
-	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
-		if (po && plan_option(c, optarg, po))
-			continue;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		if (c == 'j')
 			*json = true;
 		else
@@ -120,15 +117,12 @@ static int launch(struct plan *plan, enum sup_attach attach, bool json, struct v
 /* vmm start's handler. */
 static int cmd_start(int argc, char **argv, struct verr *err)
 {
-	struct plan_options po = { 0 };
 	bool json = false;
 	struct plan plan;
-	int r = parse(&cmd_start_entry, argc, argv, &po, &json, err);
 
-	if (r == 0)
-		r = plan_load(argv[optind], &po, &plan, err);
-	plan_options_free(&po);
-	return r < 0 ? -1 : launch(&plan, ATTACH_ORPHAN, json, err);
+	if (cmd_load_profile(&cmd_start_entry, argc, argv, &json, &plan, err) < 0)
+		return -1;
+	return launch(&plan, ATTACH_ORPHAN, json, err);
 }
 
 /* vmm attach's handler: the profile comes from the state file of the running QEMU. */
@@ -141,7 +135,7 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 	struct plan plan;
 	int r;
 
-	if (parse(&cmd_attach_entry, argc, argv, NULL, &json, err) < 0)
+	if (parse(&cmd_attach_entry, argc, argv, &json, err) < 0)
 		return -1;
 	name = argv[optind];
 	if (!vm_name_valid(name))

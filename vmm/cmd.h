@@ -43,10 +43,12 @@ extern const struct cmd_entry cmd_vfio_entry;
 	{ "name", required_argument, NULL, 'n' }
 #define PLAN_USAGE "[-p PROFILE,...] [--set KEY=VALUE ...] [--name NAME]"
 
-struct plan_options;
+struct plan;
 
-/* Takes one of the PLAN_LONGOPTS into o; returns false when c is not one of them. */
-bool plan_option(int c, const char *arg, struct plan_options *o);
+/* Parses "PROFILE [--json] [plan options]" (--json only when json is not NULL) and loads
+ * the plan. Returns 0, or -1 with err. */
+int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, struct plan *plan,
+		     struct verr *err);
 
 /* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

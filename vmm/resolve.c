@@ -321,8 +321,7 @@ static int load(struct resolver *r, const char *file, struct json_object *dst)
 	return ret;
 }
 
-/* A --set value typed like qmp-shell: JSON when it parses as JSON, else a string. */
-static struct json_object *typed(const char *s)
+struct json_object *json_from_word(const char *s)
 {
 	struct json_tokener *tok = json_tokener_new();
 	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
@@ -384,7 +383,7 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 		free(path);
 		path = steal_ptr(p);
 		if (!sel && !next_tok) {
-			struct json_object *v = typed(eq + 1);
+			struct json_object *v = json_from_word(eq + 1);
 			if (is_path_key(path)) {
 				struct json_object *abs = absolute(v, cwd);
 				json_object_put(v);

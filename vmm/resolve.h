@@ -31,4 +31,8 @@ const char *origin_of(struct json_object *origins, const char *path, const char 
 
 void resolved_free(struct resolved *r);
 
+/* A word typed like qmp-shell (--set values, vmm qmp arguments): JSON when the whole word
+ * is JSON (numbers, booleans, objects, lists, quoted strings), else the word as a string. */
+struct json_object *json_from_word(const char *s);
+
 #endif

@@ -43,7 +43,8 @@ static void usage(FILE *out)
 	fprintf(out, "  help\n      show this list\n  version\n      show the version of vmm\n");
 }
 
-bool plan_option(int c, const char *arg, struct plan_options *o)
+/* Takes one of the PLAN_LONGOPTS into o; returns false when c is not one of them. */
+static bool plan_option(int c, const char *arg, struct plan_options *o)
 {
 	switch (c) {
 	case 'p':
@@ -63,6 +64,32 @@ bool plan_option(int c, const char *arg, struct plan_options *o)
 	default:
 		return false;
 	}
+}
+
+int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, struct plan *plan,
+		     struct verr *err)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
+	struct plan_options po = { 0 };
+	int c, r;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, PLAN_SHORTOPTS, opts, NULL)) != -1) {
+		if (plan_option(c, optarg, &po))
+			continue;
+		if (c != 'j' || !json) {
+			plan_options_free(&po);
+			return cmd_usage_error(cmd, err);
+		}
+		*json = true;
+	}
+	if (optind != argc - 1) {
+		plan_options_free(&po);
+		return cmd_usage_error(cmd, err);
+	}
+	r = plan_load(argv[optind], &po, plan, err);
+	plan_options_free(&po);
+	return r;
 }
 
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)
