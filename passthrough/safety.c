@@ -153,6 +153,71 @@ static bool has_fbcon(const struct pci_dev *d, char *why, size_t size)
 	return found;
 }
 
+/* True when a process holds one of the device nodes named in names (as "/dev/dri/X"). */
+static bool node_held(const struct strv *names, char *why, size_t size)
+{
+	DIR *proc = opendir(proc_root());
+	struct dirent *p;
+	bool found = false;
+
+	while (proc && !found && (p = readdir(proc))) {
+		_cleanup_free_ char *fds = NULL;
+		DIR *fd;
+		struct dirent *f;
+
+		if (p->d_name[0] < '1' || p->d_name[0] > '9')
+			continue;
+		fds = xasprintf("%s/%s/fd", proc_root(), p->d_name);
+		fd = opendir(fds);
+		while (fd && !found && (f = readdir(fd))) {
+			_cleanup_free_ char *link = xasprintf("%s/%s", fds, f->d_name);
+			char target[PATH_MAX], comm[64] = "?";
+			ssize_t n = readlink(link, target, sizeof(target) - 1);
+			if (n <= 0)
+				continue;
+			target[n] = '\0';
+			for (size_t i = 0; i < names->n && !found; i++)
+				if (!strcmp(target, names->v[i])) {
+					_cleanup_free_ char *c = xasprintf("%s/%s/comm", proc_root(), p->d_name);
+					FILE *cf = fopen(c, "re");
+					if (cf) {
+						if (fgets(comm, sizeof(comm), cf))
+							comm[strcspn(comm, "\n")] = '\0';
+						fclose(cf);
+					}
+					snprintf(why, size, "its DRM device %s is open in %s (pid %s)", target, comm, p->d_name);
+					found = true;
+				}
+		}
+		if (fd)
+			closedir(fd);
+	}
+	if (proc)
+		closedir(proc);
+	return found;
+}
+
+/* True when a process uses the device's DRM nodes (a desktop session on that GPU). */
+static bool drm_in_use(const struct pci_dev *d, char *why, size_t size)
+{
+	_cleanup_free_ char *dir = xasprintf("%s/class/drm", pci_sysfs_root());
+	struct strv nodes = { 0 };
+	DIR *drm = opendir(dir);
+	struct dirent *e;
+	bool used;
+
+	while (drm && (e = readdir(drm))) {
+		_cleanup_free_ char *dev = xasprintf("%s/%s/device", dir, e->d_name);
+		if (!strchr(e->d_name, '-') && e->d_name[0] != '.' && below(dev, d->bdf))
+			strv_pushf(&nodes, "/dev/dri/%s", e->d_name);
+	}
+	if (drm)
+		closedir(drm);
+	used = nodes.n && node_held(&nodes, why, size);
+	strv_free(&nodes);
+	return used;
+}
+
 /* True when the device is the NIC of the host's default route. */
 static bool has_default_route(const struct pci_dev *d, char *why, size_t size)
 {
@@ -183,7 +248,7 @@ enum hazard host_hazard(const struct pci_dev *d, char *why, size_t size)
 		snprintf(why, size, "it is the host's boot display");
 		return HAZARD_FORCEABLE;
 	}
-	if (has_fbcon(d, why, size) || has_default_route(d, why, size))
+	if (has_fbcon(d, why, size) || drm_in_use(d, why, size) || has_default_route(d, why, size))
 		return HAZARD_FORCEABLE;
 	return HAZARD_NONE;
 }

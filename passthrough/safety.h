@@ -1,6 +1,7 @@
 /* Host-safety: what must never (or only with --force) go to a VM because the host is
  * using it: a device under a mounted filesystem or active swap (never), the boot display
- * or the framebuffer console, the NIC carrying the default route. Reads sysfs
+ * or the framebuffer console, a GPU whose DRM device a process holds open (a desktop
+ * session), the NIC carrying the default route. Reads sysfs
  * ($VMM_SYSFS_ROOT) and /proc ($VMM_PROC_ROOT), so tests can stand in for both. */
 #ifndef PASSTHROUGH_SAFETY_H
 #define PASSTHROUGH_SAFETY_H

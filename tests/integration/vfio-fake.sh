@@ -55,10 +55,13 @@ grep -q "^refuse: 0000:04:00.0: it is the host's boot display" "$T/out" &&
 v 0 vfio check 05:00.0 --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["viable"] and "no reset method" in d["problems"][0]["why"]' "$T/out" ||
 	fail "no reset: $(cat "$T/out")"
+v 1 vfio check 09:00.0
+grep -q "^refuse: 0000:09:00.0: its DRM device /dev/dri/card1 is open in Xorg (pid 4242)" "$T/out" ||
+	fail "DRM in use: $(cat "$T/out")"
 v 0 vfio check 07:00.0 08:00.0
 grep -q "^warning: 0000:08:00.0: IOMMU group 7 spans 0000:07:00.0 and 0000:08:00.0: the platform does not isolate them (no ACS)" "$T/out" ||
 	fail "ACS: $(cat "$T/out")"
-pass "vfio check: whole groups, root disk never, default-route NIC and boot GPU unless --force, reset and ACS warnings"
+pass "vfio check: whole groups, root disk never, default-route NIC, boot GPU and a GPU in use unless --force, reset and ACS warnings"
 
 v 0 vfio bind 01:00.0 01:00.1
 cat >"$T/expected" <<EOF2

@@ -4,7 +4,8 @@
 # ROOT/dev. Group 1: a bridge, a GPU and its HDMI audio (the passthrough pair); group 2:
 # the NVMe holding / ; group 3: the NIC of the default route; group 4: the boot GPU with a
 # framebuffer console (a reset-bug model); group 5: a NIC without a reset method; group 6:
-# a multifunction virtio pair; group 7: two NICs in different slots (no ACS between them).
+# a multifunction virtio pair; group 7: two NICs in different slots (no ACS between them);
+# group 9: a second GPU whose DRM device Xorg holds open.
 set -euo pipefail
 root=$1
 sys=$root/sys
@@ -43,6 +44,7 @@ device 0000:06:00.0 1af4 1041 020000 6 virtio-pci "flr"
 device 0000:06:00.1 1af4 1044 00ff00 6 virtio-pci "flr"
 device 0000:07:00.0 8086 10d3 020000 7 e1000e "flr"
 device 0000:08:00.0 8086 10d3 020000 7 e1000e "flr"
+device 0000:09:00.0 10de 1c82 030000 9 nouveau "flr bus"
 
 # The NVMe's disk and partitions; / is on its first partition.
 disk=$sys/bus/pci/devices/0000:02:00.0/nvme/nvme0/nvme0n1
@@ -64,6 +66,10 @@ mkdir -p "$sys/class/net/eth0" "$sys/class/net/eth1" "$sys/class/graphics/fb0"
 ln -s ../../../bus/pci/devices/0000:03:00.0 "$sys/class/net/eth0/device"
 ln -s ../../../bus/pci/devices/0000:05:00.0 "$sys/class/net/eth1/device"
 ln -s ../../../bus/pci/devices/0000:04:00.0 "$sys/class/graphics/fb0/device"
+mkdir -p "$sys/class/drm/card1" "$sys/class/drm/card1-HDMI-A-1" "$root/proc/4242/fd"
+ln -s ../../../bus/pci/devices/0000:09:00.0 "$sys/class/drm/card1/device"
+ln -s /dev/dri/card1 "$root/proc/4242/fd/7"
+echo Xorg >"$root/proc/4242/comm"
 cat >"$root/proc/net/route" <<EOM
 Iface	Destination	Gateway 	Flags	RefCnt	Use	Metric	Mask		MTU	Window	IRTT
 eth0	00000000	0100A8C0	0003	0	0	0	00000000	0	0	0
