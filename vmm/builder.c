@@ -32,17 +32,19 @@ static void push_json(struct strv *argv, const char *option, struct json_object 
 	json_object_put(obj);
 }
 
-/* Shorthands for building JSON objects. */
+/* Adds a string member (these put_* shorthands build the JSON options). */
 static void put_str(struct json_object *o, const char *k, const char *v)
 {
 	json_object_object_add(o, k, json_object_new_string(v));
 }
 
+/* Adds a boolean member. */
 static void put_bool(struct json_object *o, const char *k, bool v)
 {
 	json_object_object_add(o, k, json_object_new_boolean(v));
 }
 
+/* Adds an integer member. */
 static void put_int(struct json_object *o, const char *k, int64_t v)
 {
 	json_object_object_add(o, k, json_object_new_int64(v));
