@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "host.h"
 #include "resolve.h"
 #include "util.h"
 
@@ -311,15 +312,6 @@ static bool valid_id(const char *s, size_t max)
 		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
 			return false;
 	return true;
-}
-
-/* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
-static long host_cpus(void)
-{
-	const char *v = getenv("VMM_HOST_CPUS");
-	long n = v ? atol(v) : 0;
-
-	return n > 0 ? n : sysconf(_SC_NPROCESSORS_CONF);
 }
 
 bool vm_name_valid(const char *name)
@@ -851,7 +843,7 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 		     struct json_object *origins, struct vm_config *c, struct verr *err)
 {
 	_cleanup_free_ char *copy = xstrdup(file), *real = NULL;
-	struct walk w = { .err = err, .file = file, .dirs = dirs, .origins = origins, .host_cpus = host_cpus() };
+	struct walk w = { .err = err, .file = file, .dirs = dirs, .origins = origins, .host_cpus = host_cpu_count() };
 	struct json_object *machine, *cpu, *mem, *boot, *life;
 	size_t before = err->n;
 	int v;

@@ -102,3 +102,11 @@ char *data_dir(void)
 	xdg = xdg_dir("XDG_DATA_HOME", ".local/share");
 	return xasprintf("%s/vmm", xdg);
 }
+
+long host_cpu_count(void)
+{
+	const char *v = getenv("VMM_HOST_CPUS");
+	long n = v ? atol(v) : 0;
+
+	return n > 0 ? n : sysconf(_SC_NPROCESSORS_CONF);
+}

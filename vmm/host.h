@@ -9,6 +9,9 @@
 /* True when /dev/kvm opens read-write, speaks API version 12 and can create a VM. */
 bool kvm_usable(void);
 
+/* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
+long host_cpu_count(void);
+
 /* Resolves a program name through $PATH (a name with '/' is taken as is).
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);

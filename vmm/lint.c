@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../passthrough/pci.h"
+#include "host.h"
 #include "resolve.h"
 #include "util.h"
 
@@ -43,12 +45,9 @@ static uint64_t node_memory(const char *root, unsigned node)
 
 void host_facts_read(struct host_facts *h)
 {
-	const char *root = getenv("VMM_SYSFS_ROOT");
-	const char *cpus = getenv("VMM_HOST_CPUS");
+	const char *root = pci_sysfs_root();
 
-	if (!root || !*root)
-		root = "/sys";
-	*h = (struct host_facts){ .cpus = cpus && atol(cpus) > 0 ? atol(cpus) : sysconf(_SC_NPROCESSORS_CONF) };
+	*h = (struct host_facts){ .cpus = host_cpu_count() };
 	snprintf(h->sysfs, sizeof(h->sysfs), "%s", root);
 	for (unsigned n = 0; n < 1024; n++) {
 		_cleanup_free_ char *p = xasprintf("%s/devices/system/node/node%u", root, n);

@@ -10,7 +10,7 @@
 
 #include "config.h"
 
-/* What lint needs to know about the host, read from sysfs ($VMM_SYSFS_ROOT, default /sys). */
+/* What lint needs to know about the host, read from sysfs (pci_sysfs_root(): $VMM_SYSFS_ROOT or /sys). */
 struct host_facts {
 	long cpus;
 	unsigned numa_nodes;
