@@ -6,9 +6,12 @@
 #include <getopt.h>
 #include <poll.h>
 #include <stdio.h>
+#include <string.h>
 #include <termios.h>
 
 #include "cmd.h"
+#include <json-c/json.h>
+
 #include "config.h"
 #include "rundir.h"
 #include "util.h"
@@ -83,22 +86,29 @@ static int cmd_console(int argc, char **argv, struct verr *err)
 	return ret;
 }
 
-/* vmm logs's handler. */
+/* vmm logs's handler: the log as it is, or with --json as {"path", "text"}. */
 static int cmd_logs(int argc, char **argv, struct verr *err)
 {
-	static const struct option opts[] = { { "supervisor", no_argument, NULL, 's' }, { 0 } };
+	static const struct option opts[] = { { "supervisor", no_argument, NULL, 's' },
+					      { "json", no_argument, NULL, 'j' }, { 0 } };
 	_cleanup_free_ char *dir = NULL, *path = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *file = "console.log";
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	bool json = false;
 	char buf[65536];
 	ssize_t n;
 	int c;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 's')
+		if (c == 's')
+			file = "vmm.log";
+		else if (c == 'j')
+			json = true;
+		else
 			return cmd_usage_error(&cmd_logs_entry, err);
-		file = "vmm.log";
 	}
 	if (optind != argc - 1)
 		return cmd_usage_error(&cmd_logs_entry, err);
@@ -111,9 +121,23 @@ static int cmd_logs(int argc, char **argv, struct verr *err)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return verr_set(err, errno == ENOENT ? 0 : errno, "VM '%s' has no log '%s'", argv[optind], path);
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
-			break;
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (!json) {
+			if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+			continue;
+		}
+		text = xrealloc(text, len + (size_t)n);
+		memcpy(text + len, buf, (size_t)n);
+		len += (size_t)n;
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "text", json_object_new_string_len(text ? text : "", (int)len));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
 	return 0;
 }
 
@@ -126,7 +150,7 @@ const struct cmd_entry cmd_console_entry = {
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.usage = "NAME [--supervisor]",
+	.usage = "NAME [--supervisor] [--json]",
 	.help = "print the VM's console log (or its supervisor's log)",
 	.exec = cmd_logs,
 };

@@ -67,6 +67,9 @@ expect_rc 0 logs d1
 grep -q "vmm-guest: ready" "$T/last.out" || fail "vmm logs shows no console output"
 expect_rc 0 logs d1 --supervisor
 grep -q "guest powered off" "$T/last.out" || fail "vmm logs --supervisor: $(cat "$T/last.out")"
+expect_rc 0 logs d1 --json
+[ "$(python3 -c 'import json,sys; print("vmm-guest: ready" in json.load(sys.stdin)["text"])' <"$T/last.out")" = True ] ||
+	fail "vmm logs --json: $(head -c 300 "$T/last.out")"
 pass "a stopped VM: status says not running, logs remain"
 
 start_detached d1 "$PROFILES/guest.json"
