@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
+#include "listener.h"
 #include "util.h"
 
 /* Longest request line accepted. */
@@ -29,7 +28,7 @@ struct control_conn {
 
 struct control {
 	struct event_base *base;
-	struct evconnlistener *listener;
+	struct listener *listener;
 	control_request_fn fn;
 	void *arg;
 	TAILQ_HEAD(, control_conn) conns;
@@ -148,19 +147,6 @@ static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
 		conn_drop(arg);
 }
 
-/* A new client (our own user or root only). */
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	(void)l;
-	(void)sa;
-	(void)salen;
-	if (!peer_is_trusted(fd)) {
-		close(fd);
-		return;
-	}
-	control_add_client(arg, fd);
-}
-
 void control_add_client(struct control *ctl, int fd)
 {
 	struct control_conn *c = xzalloc(sizeof(*c));
@@ -176,6 +162,12 @@ void control_add_client(struct control *ctl, int fd)
 	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
 }
 
+/* The listener's callback: a trusted client connected. */
+static void adopt(void *arg, int fd)
+{
+	control_add_client(arg, fd);
+}
+
 struct control *control_new(struct event_base *base, int listen_fd, control_request_fn fn, void *arg)
 {
 	struct control *ctl = xzalloc(sizeof(*ctl));
@@ -184,12 +176,8 @@ struct control *control_new(struct event_base *base, int listen_fd, control_requ
 	ctl->fn = fn;
 	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
-	if (listen_fd < 0)
-		return ctl;
-	evutil_make_socket_nonblocking(listen_fd);
-	ctl->listener = evconnlistener_new(base, accept_cb, ctl, LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
-	if (!ctl->listener)
-		abort();
+	if (listen_fd >= 0)
+		ctl->listener = listener_new(base, listen_fd, adopt, ctl);
 	return ctl;
 }
 
@@ -216,7 +204,6 @@ void control_free(struct control *ctl)
 		conn_flush(c);
 		conn_drop(c);
 	}
-	if (ctl->listener)
-		evconnlistener_free(ctl->listener);
+	listener_free(ctl->listener);
 	free(ctl);
 }

@@ -5,13 +5,12 @@
 #include <malloc.h>
 #include <string.h>
 #include <sys/queue.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
-#include <event2/listener.h>
 
+#include "listener.h"
 #include "util.h"
 
 /* A client that has this much unread output is dropped. */
@@ -32,8 +31,7 @@ struct pclient {
 
 struct proxy {
 	struct event_base *base;
-	struct evconnlistener *listener;
-	struct event *backoff;
+	struct listener *listener;
 	struct qmp_client *qmp;
 	const struct proxy_policy *policy;
 	TAILQ_HEAD(, pclient) clients;
@@ -264,19 +262,6 @@ static void pclient_event_cb(struct bufferevent *bev, short what, void *arg)
 		pclient_drop(arg);
 }
 
-/* A new client: check who it is, then adopt it. */
-static void accept_cb(struct evconnlistener *l, evutil_socket_t fd, struct sockaddr *sa, int salen, void *arg)
-{
-	(void)l;
-	(void)sa;
-	(void)salen;
-	if (!peer_is_trusted(fd)) {
-		close(fd);
-		return;
-	}
-	proxy_add_client(arg, fd);
-}
-
 void proxy_add_client(struct proxy *p, int fd)
 {
 	struct pclient *c;
@@ -300,22 +285,10 @@ void proxy_add_client(struct proxy *p, int fd)
 	pclient_write(c, greeting, strlen(greeting));
 }
 
-/* The back-off after EMFILE is over: accept again. */
-static void backoff_cb(evutil_socket_t fd, short what, void *arg)
+/* The listener's callback: a trusted client connected. */
+static void adopt(void *arg, int fd)
 {
-	(void)fd;
-	(void)what;
-	evconnlistener_enable(((struct proxy *)arg)->listener);
-}
-
-/* accept() failed (EMFILE, ENFILE, ENOMEM): pause accepting for a second (vmd's back-off). */
-static void accept_error_cb(struct evconnlistener *l, void *arg)
-{
-	struct proxy *p = arg;
-	struct timeval second = { 1, 0 };
-
-	evconnlistener_disable(l);
-	evtimer_add(p->backoff, &second);
+	proxy_add_client(arg, fd);
 }
 
 struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_client *qmp,
@@ -327,14 +300,8 @@ struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_clien
 	p->qmp = qmp;
 	p->policy = policy;
 	TAILQ_INIT(&p->clients);
-	p->backoff = evtimer_new(base, backoff_cb, p);
-	if (listen_fd < 0)
-		return p;
-	evutil_make_socket_nonblocking(listen_fd);
-	p->listener = evconnlistener_new(base, accept_cb, p, LEV_OPT_CLOSE_ON_EXEC, 0, listen_fd);
-	if (!p->listener)
-		abort();
-	evconnlistener_set_error_cb(p->listener, accept_error_cb);
+	if (listen_fd >= 0)
+		p->listener = listener_new(base, listen_fd, adopt, p);
 	return p;
 }
 
@@ -364,8 +331,6 @@ void proxy_free(struct proxy *p)
 		return;
 	while ((c = TAILQ_FIRST(&p->clients)))
 		pclient_drop(c);
-	if (p->listener)
-		evconnlistener_free(p->listener);
-	event_free(p->backoff);
+	listener_free(p->listener);
 	free(p);
 }
