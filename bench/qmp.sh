@@ -19,14 +19,9 @@ work=$(mktemp -d)
 export VMM_RUN_DIR=$work/run
 trap '"$vmm" kill bench-vmm >/dev/null 2>&1 || true; pkill -9 -f "guest=bench-raw," 2>/dev/null || true; rm -rf "$work"' EXIT
 
-eval "argv=($("$vmm" cmdline "$profile"))"
-for i in "${!argv[@]}"; do
-	case ${argv[$i]} in
-	guest=*) argv[$i]="guest=bench-raw,debug-threads=on" ;;
-	socket,id=monitor,fd=3,*) argv[$i]="socket,id=monitor,path=$work/raw-mon.sock,server=on,wait=off" ;;
-	socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off" ;;
-	esac
-done
+# The profile's argv with the two fd chardevs turned into socket paths.
+. bench/lib.sh
+raw_argv "$profile" "$work"
 "${argv[@]}" >/dev/null 2>&1 &
 "$vmm" start "$profile" --name bench-vmm 2>/dev/null
 raw=$work/raw-mon.sock proxy=$VMM_RUN_DIR/bench-vmm/qmp.sock

@@ -16,14 +16,8 @@ export VMM_RUN_DIR=$work/run
 trap 'pkill -9 -f "guest=bench-raw," 2>/dev/null; rm -rf "$work"' EXIT
 
 # The profile's argv with the two fd chardevs turned into socket paths.
-eval "argv=($("$vmm" cmdline "$profile"))"
-for i in "${!argv[@]}"; do
-	case ${argv[$i]} in
-	guest=*) argv[$i]="guest=bench-raw,debug-threads=on" ;;
-	socket,id=monitor,fd=3,*) argv[$i]="socket,id=monitor,path=$work/raw-mon.sock,server=on,wait=off" ;;
-	socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off,logfile=$work/raw.log" ;;
-	esac
-done
+. bench/lib.sh
+raw_argv "$profile" "$work"
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 

@@ -174,23 +174,15 @@ static void build_disk(const struct vm_config *c, const struct disk_config *d, s
 /* -numa node,nodeid=N,cpus=A,cpus=B,...,memdev=ram-nodeN for one guest NUMA node. */
 static void push_numa_node(const struct numa_config *n, size_t i, struct strv *argv)
 {
-	struct strv parts = { 0 };
-	size_t len = 0;
-	char *s;
+	char *s = xasprintf("node,nodeid=%zu", i), *longer;
 
-	strv_pushf(&parts, "node,nodeid=%zu", i);
-	for (size_t j = 0; j < n->cpus.n; j++)
-		strv_pushf(&parts, ",cpus=%u", n->cpus.cpus[j]);
-	strv_pushf(&parts, ",memdev=ram-node%zu", i);
-	for (size_t j = 0; j < parts.n; j++)
-		len += strlen(parts.v[j]);
-	s = xzalloc(len + 1);
-	for (size_t j = 0; j < parts.n; j++)
-		strcat(s, parts.v[j]);
+	for (size_t j = 0; j < n->cpus.n; j++, s = longer) {
+		longer = xasprintf("%s,cpus=%u", s, n->cpus.cpus[j]);
+		free(s);
+	}
 	strv_push(argv, "-numa");
-	strv_push(argv, s);
+	strv_pushf(argv, "%s,memdev=ram-node%zu", s, i);
 	free(s);
-	strv_free(&parts);
 }
 
 /* One RAM backend: hugetlb memfd for huge pages, else plain RAM; bound to a host node when asked. */

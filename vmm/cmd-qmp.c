@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "../qmp/qmp-sync.h"
 #include "cmd.h"
@@ -166,15 +165,6 @@ static bool matches(struct json_object *ev, const char *want, const struct strv 
 			return false;
 	}
 	return true;
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* vmm events's handler: a stream of JSON lines, or the one event waited for. */

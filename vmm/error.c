@@ -34,23 +34,6 @@ int verr_set(struct verr *e, int errnum, const char *fmt, ...)
 	return -1;
 }
 
-int verr_wrap(struct verr *e, const char *fmt, ...)
-{
-	va_list ap;
-	char *prefix;
-
-	va_start(ap, fmt);
-	prefix = xvasprintf(fmt, ap);
-	va_end(ap);
-	for (size_t i = 0; i < e->n; i++) {
-		char *line = xasprintf("%s: %s", prefix, e->lines[i]);
-		free(e->lines[i]);
-		e->lines[i] = line;
-	}
-	free(prefix);
-	return -1;
-}
-
 void verr_clear(struct verr *e)
 {
 	for (size_t i = 0; i < e->n; i++)

@@ -14,9 +14,6 @@ struct verr {
 /* Adds one line (with ": strerror(errnum)" appended when errnum != 0); returns -1. */
 int verr_set(struct verr *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Prefixes every line with context ("profile 'x': ..."); returns -1. */
-int verr_wrap(struct verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* Frees the lines; the report is empty again. */
 void verr_clear(struct verr *e);
 

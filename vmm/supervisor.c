@@ -301,6 +301,25 @@ static void eof_cb(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(bev, EV_READ);
 }
 
+/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
+static const char *without_timestamp(const char *line)
+{
+	const char *z = strchr(line, 'Z');
+
+	if (strlen(line) > 28 && line[4] == '-' && line[10] == 'T' && z && z - line < 32 && z[1] == ' ')
+		return z + 2;
+	return line;
+}
+
+/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict. */
+static void line_done(struct sup *s)
+{
+	const char *text = without_timestamp(s->last_output);
+
+	memmove(s->last_output, text, strlen(text) + 1);
+	s->partial = 0;
+}
+
 /* QEMU's own stdout/stderr: relayed to ours; the last line is kept for the verdict. */
 static void output_read_cb(struct bufferevent *bev, void *arg)
 {
@@ -314,24 +333,13 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 		for (int i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
 				if (s->partial)
-					s->last_output[s->partial] = '\0';
-				s->partial = 0;
+					line_done(s);
 			} else if (s->partial + 1 < sizeof(s->last_output)) {
 				s->last_output[s->partial++] = buf[i];
 				s->last_output[s->partial] = '\0';
 			}
 		}
 	}
-}
-
-/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
-static const char *without_timestamp(const char *line)
-{
-	const char *z = strchr(line, 'Z');
-
-	if (strlen(line) > 28 && line[4] == '-' && line[10] == 'T' && z && z - line < 32 && z[1] == ' ')
-		return z + 2;
-	return line;
 }
 
 /* Names a signal for the verdict line. */
@@ -371,7 +379,7 @@ static void verdict_start(struct sup *s)
 	else if (s->start_timed_out)
 		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
 	else if (s->last_output[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", without_timestamp(s->last_output));
+		ended(s, VM_START_FAILED, "failed to start: %s", s->last_output);
 	else if (!s->child)
 		ended(s, VM_START_FAILED, "failed to reconnect: QEMU exited");
 	else if (WIFSIGNALED(st))
@@ -395,7 +403,7 @@ static void verdict(struct sup *s)
 		ended(s, VM_CRASHED, "QEMU crashed: killed by %s", signame(WTERMSIG(st)));
 	else if (s->child && WEXITSTATUS(st) != 0)
 		ended(s, VM_CRASHED, "QEMU crashed: exited with status %d%s%s", WEXITSTATUS(st),
-		      s->last_output[0] ? ": " : "", without_timestamp(s->last_output));
+		      s->last_output[0] ? ": " : "", s->last_output);
 	else if (!strcmp(s->reason, "guest-shutdown"))
 		ended(s, VM_POWERED_OFF, "guest powered off");
 	else if (!strcmp(s->reason, "host-qmp-quit"))
@@ -628,6 +636,8 @@ static void run_loop(struct sup *s, pid_t orphan)
 			while (evbuffer_read(bufferevent_get_input(s->output), bufferevent_getfd(s->output), -1) > 0)
 				;
 			output_read_cb(s->output, s);
+			if (s->partial)
+				line_done(s);
 		}
 		verdict(s);
 		clear_instance(s);

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 
 /* Out of memory is not an error vmm can report meaningfully: abort like glib. */
 static void *oom(void)
@@ -186,4 +187,12 @@ int mkdir_parents(const char *dir, mode_t mode)
 		*s = '/';
 	}
 	return mkdir(p, mode) < 0 && errno != EEXIST ? -1 : 0;
+}
+
+int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }

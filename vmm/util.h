@@ -45,6 +45,9 @@ int parse_size(const char *s, uint64_t *bytes);
 /* mkdir -p: creates dir and its missing parents with mode. */
 int mkdir_parents(const char *dir, mode_t mode);
 
+/* Milliseconds on the monotonic clock. */
+int64_t now_ms(void);
+
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 

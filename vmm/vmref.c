@@ -7,7 +7,6 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-#include <time.h>
 
 #include "config.h"
 #include "control.h"
@@ -52,15 +51,6 @@ int vm_connect(const char *name, const char *sock, struct verr *err)
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return explain_missing(name, dir, path, errno, err);
 	return steal_fd(fd);
-}
-
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* Reads one line (the reply) from fd within timeout_ms (0: forever). Returns a malloc'd string. */
