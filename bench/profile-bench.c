@@ -1,13 +1,12 @@
 /* Times resolving a profile (includes, merge, validation, firmware lookup) and building
  * its QEMU argv, in process, for bench/profile.sh:  profile-bench PROFILE N
  * Prints "PROFILE N TOTAL_US". */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
-#include "builder.h"
-#include "plan.h"
+#include "vmm/launch/builder.h"
+#include "vmm/launch/plan.h"
 
 /* Microseconds on the monotonic clock. */
 static long long now_us(void)

@@ -4,7 +4,6 @@
  *   pipelined SOCKET N  the qmp/ library, all N in flight at once (the "oob" capability is
  *                       negotiated when offered, which lets QEMU queue in-band commands)
  * Prints "MODE N TOTAL_US" on one line. */
-#define _GNU_SOURCE
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 /* Microseconds on the monotonic clock. */
 static long long now_us(void)

@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "names.h"
+#include "passthrough/names.h"
 
 #include <setjmp.h>
 #include <stdio.h>

@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "pci.h"
+#include "passthrough/pci.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -10,8 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../vmm/config.h"
-#include "../vmm/util.h"
+#include "vmm/base/util.h"
 
 const char *pci_sysfs_root(void)
 {
@@ -97,7 +95,7 @@ static int read_dir(const char *dir, struct pci_dev **out, size_t *n, struct ver
 {
 	DIR *d = opendir(dir);
 	struct dirent *e;
-	char bdf[13];
+	char bdf[PCI_BDF_SIZE];
 
 	*out = NULL;
 	*n = 0;
@@ -125,4 +123,21 @@ int pci_group(int g, struct pci_dev **out, size_t *n, struct verr *err)
 {
 	_cleanup_free_ char *dir = xasprintf("%s/kernel/iommu_groups/%d/devices", pci_sysfs_root(), g);
 	return read_dir(dir, out, n, err);
+}
+
+bool pci_address_parse(const char *s, char out[PCI_BDF_SIZE])
+{
+	unsigned dom = 0, bus, dev, fn;
+	int n = 0;
+
+	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && !s[n] && n == 12)
+		;
+	else if (sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 && !s[n] && n == 7)
+		dom = 0;
+	else
+		return false;
+	if (dev > 0x1f || fn > 7)
+		return false;
+	snprintf(out, PCI_BDF_SIZE, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
+	return true;
 }

@@ -6,10 +6,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "../vmm/error.h"
+#include "vmm/base/error.h"
+
+/* Bytes of a normalized PCI address "dddd:bb:dd.f" and its NUL. */
+#define PCI_BDF_SIZE 13
 
 struct pci_dev {
-	char bdf[13];           /* "0000:01:00.0" */
+	char bdf[PCI_BDF_SIZE];           /* "0000:01:00.0" */
 	unsigned vendor, device;
 	unsigned class;         /* 24 bits: class, subclass, prog-if */
 	char driver[64];        /* "" when none */
@@ -18,6 +21,10 @@ struct pci_dev {
 	bool boot_vga;          /* the firmware's boot display */
 	char reset[96];         /* reset_method contents, "" when none */
 };
+
+/* Normalizes a PCI address ("01:00.0" or "0000:01:00.0") to "0000:01:00.0" in out;
+ * returns false when it is not one. */
+bool pci_address_parse(const char *s, char out[PCI_BDF_SIZE]);
 
 /* The sysfs root in use. */
 const char *pci_sysfs_root(void);

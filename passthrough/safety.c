@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "safety.h"
+#include "passthrough/safety.h"
 
 #include <dirent.h>
 #include <limits.h>
@@ -7,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../vmm/util.h"
+#include "vmm/base/util.h"
 
 /* GPUs whose reset leaves them unusable until the host reboots (vendor << 16 | device). */
 static const unsigned reset_bug_gpus[] = {

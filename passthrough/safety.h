@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "pci.h"
+#include "passthrough/pci.h"
 
 enum hazard { HAZARD_NONE, HAZARD_FORCEABLE, HAZARD_NEVER };
 

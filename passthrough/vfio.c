@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "vfio.h"
+#include "passthrough/vfio.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,11 +10,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../vmm/config.h"
-#include "../vmm/host.h"
-#include "../vmm/util.h"
-#include "pci.h"
-#include "safety.h"
+#include "vmm/base/host.h"
+#include "vmm/base/util.h"
+#include "passthrough/pci.h"
+#include "passthrough/safety.h"
 
 /* How long to wait for /dev/vfio/GROUP after a bind. */
 #define DEV_WAIT_MS 5000
@@ -42,7 +40,7 @@ static void problem(struct json_object *report, const char *severity, const char
 /* True when bdf is one of the requested devices. */
 static bool requested(const char *const *bdfs, size_t n, const char *bdf)
 {
-	char norm[13];
+	char norm[PCI_BDF_SIZE];
 
 	for (size_t i = 0; i < n; i++)
 		if (pci_address_parse(bdfs[i], norm) && !strcmp(norm, bdf))

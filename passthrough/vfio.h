@@ -10,8 +10,8 @@
 
 #include <json-c/json.h>
 
-#include "../vmm/error.h"
-#include "../vmm/util.h"
+#include "vmm/base/error.h"
+#include "vmm/base/util.h"
 
 /* Checks whether the devices can go to a VM together. Returns a report:
  * {"viable": bool, "groups": [{"group", "devices": [{"bdf", "driver", "class", "bridge",

@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "qmp-sync.h"
+#include "qmp/qmp-sync.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -7,7 +7,7 @@
 
 #include <json-c/json.h>
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 struct qmp_sync;
 

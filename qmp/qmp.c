@@ -1,5 +1,4 @@
-#define _GNU_SOURCE
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 #include <errno.h>
 #include <stdint.h>

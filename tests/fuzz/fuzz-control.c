@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../vmm/control.h"
+#include "vmm/supervisor/control.h"
 
 static struct control_conn *held;
 

@@ -2,8 +2,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "config.h"
-#include "profile.h"
+#include "profiles/config.h"
+#include "profiles/profile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -8,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "../../vmm/proxy.h"
+#include "vmm/supervisor/proxy.h"
 
 static struct event_base *base;
 static struct qmp_client *qmp;

@@ -4,7 +4,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 
 /* Counts replies so the callback does some work with the result. */
 static void on_reply(struct qmp_client *c, const struct qmp_result *r, void *arg)

@@ -1,7 +1,6 @@
 /* The QMP client against a scripted server on a socketpair: handshake, queueing,
  * pipelining, id matching with events in between, partial and large messages,
  * timeouts, EOF, protocol errors, and freeing the client inside a callback. */
-#define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,7 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "qmp.h"
+#include "qmp/qmp.h"
 #include "tap.h"
 
 static struct event_base *base;

@@ -1,11 +1,10 @@
 /* Unit tests of the small helpers: size parsing, shell quoting, QEMU option escaping,
  * string vectors. */
-#define _GNU_SOURCE
 #include <string.h>
 
-#include "builder.h"
+#include "vmm/launch/builder.h"
 #include "tap.h"
-#include "util.h"
+#include "vmm/base/util.h"
 
 /* parse_size accepts binary units and rejects what is not a size. */
 static void test_parse_size(void)

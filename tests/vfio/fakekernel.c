@@ -5,7 +5,6 @@
  * device's "driver" link, and vfio-pci creates and removes $FAKE_DEV/vfio/GROUP.
  * $FAKE_FAIL=SUBSTRING makes the $FAKE_FAIL_AT-th (default 1st) write whose path contains
  * it fail with EIO; $FAKE_CRASH=SUBSTRING kills the process after that write instead. */
-#define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>

@@ -1,0 +1,133 @@
+/* The typed, validated form of a resolved profile: what the builder and the
+ * supervisor consume. Produced from JSON by config_from_json(). */
+#ifndef VMM_CONFIG_H
+#define VMM_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <json-c/json.h>
+
+#include "vmm/base/error.h"
+
+enum machine_type { MACHINE_Q35, MACHINE_PC };
+enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
+enum firmware { FIRMWARE_BIOS, FIRMWARE_OVMF, FIRMWARE_OVMF_SECBOOT };
+enum disk_bus { BUS_VIRTIO_BLK, BUS_SCSI, BUS_NVME, BUS_SATA, BUS_IDE };
+enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G };
+enum nic_type { NIC_USER, NIC_TAP, NIC_BRIDGE };
+enum nic_model { NIC_VIRTIO, NIC_E1000, NIC_E1000E, NIC_RTL8139 };
+enum display { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_VNC };
+enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
+enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
+enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
+enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+
+/* A set of host CPUs, in the order written ("2-3,0" is 2, 3, 0). */
+struct cpulist {
+	unsigned *cpus;
+	size_t n;
+};
+
+struct disk_config {
+	char *id;
+	char *file;
+	enum disk_format format;
+	enum disk_bus bus;
+	enum disk_cache cache;
+	enum disk_aio aio;
+	bool readonly;
+	bool iothread;            /* its own iothread (for scsi: its own controller too) */
+	struct cpulist iothread_pin;
+	bool discard;             /* unmap discards, and zero writes */
+	bool ssd;                 /* tell the guest it is not rotational */
+};
+
+struct nic_config {
+	char *id;
+	enum nic_type type;
+	enum nic_model model;
+	char *bridge;             /* type bridge */
+	char *ifname;             /* type tap: an existing tap device */
+	char *mac;                /* NULL: QEMU picks */
+};
+
+/* A host PCI device given to the VM (see passthrough/). */
+struct passthrough_config {
+	char *host;               /* "0000:01:00.0" */
+	bool with_group;          /* also every other endpoint of its IOMMU group */
+	char *rom;                /* an option ROM file to use instead of the device's own */
+	bool x_vga;               /* legacy VGA ranges (a primary GPU for old guests) */
+	bool multifunction;       /* its slot's functions go to the guest as one device */
+};
+
+/* One guest NUMA node. */
+struct numa_config {
+	struct cpulist cpus;      /* guest vCPUs */
+	uint64_t size;
+	int host_node;            /* -1: not bound */
+};
+
+struct vm_config {
+	char *name;
+	enum machine_type machine;
+	enum accel accel;
+	enum firmware firmware;
+	char *cpu_model;          /* NULL: chosen by accelerator */
+	unsigned sockets, cores, threads;
+	struct cpulist pin;       /* host CPU of each vCPU, in order; empty: not pinned */
+	struct cpulist emulator_pin;
+	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
+	uint64_t memory;          /* bytes */
+	enum hugepages hugepages;
+	bool prealloc, balloon;
+	struct numa_config *numa;
+	size_t n_numa;
+	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */
+	uint64_t max_memory;
+	struct nic_config *nics;
+	size_t n_nics;
+	struct passthrough_config *passthrough;
+	size_t n_passthrough;
+	enum display display;
+	bool serial_console;      /* "console": "serial" (the default) or "none" */
+	bool agent;               /* a guest agent channel (agent.sock) */
+	char *kernel, *initrd, *append;
+	struct disk_config *disks;
+	size_t n_disks;
+	unsigned shutdown_timeout; /* seconds */
+	enum restart_policy restart;
+	bool protected;            /* stop, kill and reset are refused */
+	char *qemu_binary;
+	char **extra_args;         /* NULL-terminated, may be NULL */
+};
+
+/* Where ${VAR} in profile paths points; every field is an absolute directory. */
+struct config_dirs {
+	const char *cache;   /* ${VMM_CACHE_DIR} */
+	const char *data;    /* ${VMM_DATA_DIR} */
+};
+
+/* Names of the enum values, as written in profiles. */
+extern const char *const accel_names[];
+extern const char *const machine_names[];
+extern const char *const restart_names[];
+extern const char *const firmware_names[];
+extern const char *const bus_names[];
+
+/* The number of vCPUs a config boots with. */
+unsigned config_vcpus(const struct vm_config *c);
+
+/* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
+bool vm_name_valid(const char *name);
+
+/* Validates `json` (loaded from `file`) into *out. Every problem becomes one
+ * line "FILE: PATH: what was expected" in err, FILE being the profile that set the value
+ * (from origins, see resolve.h; may be NULL); returns 0 or -1. */
+int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
+		     struct json_object *origins, struct vm_config *out, struct verr *err);
+
+/* Frees everything config_from_json() allocated. */
+void config_free(struct vm_config *c);
+
+#endif

@@ -1,0 +1,449 @@
+#include "profiles/resolve.h"
+
+#include <ctype.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "profiles/profile.h"
+
+/* How deep includes may nest. */
+#define MAX_DEPTH 16
+
+/* Where relative paths may appear ("[]" stands for any list index). */
+static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", "passthrough[].rom", NULL };
+
+struct resolver {
+	struct verr *err;
+	struct json_object *origins;
+	char *stack[MAX_DEPTH]; /* the files being loaded, outermost first */
+	size_t depth;
+};
+
+/* Joins a parent path and a key: "" + "cpu" = "cpu", "cpu" + "pin" = "cpu.pin". */
+static char *join(const char *prefix, const char *key)
+{
+	return *prefix ? xasprintf("%s.%s", prefix, key) : xstrdup(key);
+}
+
+/* True when a JSON path names a file path value ("disks[2].file" matches "disks[].file"). */
+static bool is_path_key(const char *path)
+{
+	_cleanup_free_ char *shape = xmalloc(strlen(path) + 1);
+	char *o = shape;
+
+	for (const char *p = path; *p; p++) {
+		*o++ = *p;
+		if (*p == '[')
+			while (p[1] && p[1] != ']')
+				p++;
+	}
+	*o = '\0';
+	for (size_t i = 0; path_keys[i]; i++)
+		if (!strcmp(shape, path_keys[i]))
+			return true;
+	return false;
+}
+
+/* Records that file set the value at path, forgetting what was recorded below it. */
+static void set_origin(struct json_object *origins, const char *path, const char *file)
+{
+	size_t n = strlen(path);
+	struct strv stale = { 0 };
+
+	json_object_object_foreach(origins, key, val) {
+		(void)val;
+		if (!strncmp(key, path, n) && (key[n] == '.' || key[n] == '['))
+			strv_push(&stale, key);
+	}
+	for (size_t i = 0; i < stale.n; i++)
+		json_object_object_del(origins, stale.v[i]);
+	strv_free(&stale);
+	json_object_object_add(origins, path, json_object_new_string(file));
+}
+
+const char *origin_of(struct json_object *origins, const char *path, const char *fallback)
+{
+	_cleanup_free_ char *p = xstrdup(path);
+	struct json_object *v;
+
+	for (;;) {
+		char *cut;
+		if (origins && json_object_object_get_ex(origins, p, &v))
+			return json_object_get_string(v);
+		cut = strrchr(p, '.');
+		if (!cut || (strrchr(p, '[') && strrchr(p, '[') > cut))
+			cut = strrchr(p, '[');
+		if (!cut || cut == p)
+			return fallback;
+		*cut = '\0';
+	}
+}
+
+/* A path value made absolute against dir (${PROFILE_DIR} expanded); other values shared. */
+static struct json_object *absolute(struct json_object *v, const char *dir)
+{
+	const char *s = json_object_get_string(v);
+	_cleanup_free_ char *abs = NULL;
+
+	if (!json_object_is_type(v, json_type_string) || !*s || s[0] == '/')
+		return json_object_get(v);
+	if (!strncmp(s, "${PROFILE_DIR}", 14))
+		abs = xasprintf("%s%s", dir, s + 14);
+	else if (!strncmp(s, "${", 2))
+		return json_object_get(v); /* ${VMM_CACHE_DIR} and friends: the config expands them */
+	else
+		abs = xasprintf("%s/%s", dir, s);
+	return json_object_new_string(abs);
+}
+
+/* A deep copy of v (at path) with its path values made absolute against dir. */
+static struct json_object *copy_value(struct json_object *v, const char *path, const char *dir)
+{
+	struct json_object *out;
+
+	if (is_path_key(path))
+		return absolute(v, dir);
+	if (json_object_is_type(v, json_type_object)) {
+		out = json_object_new_object();
+		json_object_object_foreach(v, key, val) {
+			_cleanup_free_ char *p = join(path, key);
+			json_object_object_add(out, key, copy_value(val, p, dir));
+		}
+		return out;
+	}
+	if (json_object_is_type(v, json_type_array)) {
+		out = json_object_new_array();
+		for (size_t i = 0; i < json_object_array_length(v); i++) {
+			_cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
+			json_object_array_add(out, copy_value(json_object_array_get_idx(v, i), p, dir));
+		}
+		return out;
+	}
+	return json_object_get(v);
+}
+
+/* The "id" of a list element, or NULL. */
+static const char *element_id(struct json_object *e)
+{
+	struct json_object *id;
+
+	if (json_object_is_type(e, json_type_object) && json_object_object_get_ex(e, "id", &id) &&
+	    json_object_is_type(id, json_type_string))
+		return json_object_get_string(id);
+	return NULL;
+}
+
+/* True when every element of a non-empty list is an object with an "id". */
+static bool is_id_list(struct json_object *a)
+{
+	size_t n = json_object_array_length(a);
+
+	for (size_t i = 0; i < n; i++)
+		if (!element_id(json_object_array_get_idx(a, i)))
+			return false;
+	return n > 0;
+}
+
+/* The index of the element with this id, or -1. */
+static ssize_t find_id(struct json_object *a, const char *id)
+{
+	for (size_t i = 0; i < json_object_array_length(a); i++) {
+		const char *e = element_id(json_object_array_get_idx(a, i));
+		if (e && !strcmp(e, id))
+			return (ssize_t)i;
+	}
+	return -1;
+}
+
+static void merge_object(struct resolver *r, struct json_object *dst, struct json_object *src, const char *prefix,
+			 const char *file, const char *dir);
+
+/* Merges a list of objects with ids into dst, element by element. */
+static void merge_list(struct resolver *r, struct json_object *dst, struct json_object *src, const char *path,
+		       const char *file, const char *dir)
+{
+	for (size_t i = 0; i < json_object_array_length(src); i++) {
+		struct json_object *e = json_object_array_get_idx(src, i);
+		ssize_t k = find_id(dst, element_id(e));
+		_cleanup_free_ char *p = NULL;
+
+		if (k >= 0) {
+			p = xasprintf("%s[%zd]", path, k);
+			merge_object(r, json_object_array_get_idx(dst, (size_t)k), e, p, file, dir);
+		} else {
+			p = xasprintf("%s[%zu]", path, json_object_array_length(dst));
+			json_object_array_add(dst, copy_value(e, p, dir));
+			set_origin(r->origins, p, file);
+		}
+	}
+}
+
+/* Merges src (written by file, in dir) into dst at prefix. */
+static void merge_object(struct resolver *r, struct json_object *dst, struct json_object *src, const char *prefix,
+			 const char *file, const char *dir)
+{
+	json_object_object_foreach(src, key, val) {
+		_cleanup_free_ char *path = join(prefix, key);
+		struct json_object *cur = NULL;
+
+		if (!*prefix && !strcmp(key, "include"))
+			continue;
+		json_object_object_get_ex(dst, key, &cur);
+		if (!val) {
+			json_object_object_del(dst, key);
+			set_origin(r->origins, path, file);
+		} else if (json_object_is_type(val, json_type_object) && json_object_is_type(cur, json_type_object))
+			merge_object(r, cur, val, path, file, dir);
+		else if (json_object_is_type(val, json_type_array) && json_object_is_type(cur, json_type_array) &&
+			 is_id_list(val) && is_id_list(cur))
+			merge_list(r, cur, val, path, file, dir);
+		else {
+			json_object_object_add(dst, key, copy_value(val, path, dir));
+			set_origin(r->origins, path, file);
+		}
+	}
+}
+
+/* The directory of a file, absolute. */
+static char *dir_of(const char *file)
+{
+	_cleanup_free_ char *real = realpath(file, NULL), *copy = xstrdup(real ? real : file);
+	return xstrdup(dirname(copy));
+}
+
+/* Finds an include: a path (relative to the including file's dir), or a name: first
+ * NAME.json next to the including file (bundled profiles find each other), then the search path. */
+static char *find_include(const char *name, const char *dir, struct verr *err)
+{
+	size_t len = strlen(name);
+	char *path, *real;
+
+	if (!strchr(name, '/') && !(len > 5 && !strcmp(name + len - 5, ".json"))) {
+		path = xasprintf("%s/%s.json", dir, name);
+		if (name[0] != '.' && access(path, F_OK) == 0)
+			return path;
+		free(path);
+		return profile_find(name, err);
+	}
+	path = name[0] == '/' ? xstrdup(name) : xasprintf("%s/%s", dir, name);
+	if (access(path, F_OK) < 0) {
+		verr_set(err, 0, "no profile file '%s'", path);
+		free(path);
+		return NULL;
+	}
+	real = realpath(path, NULL);
+	if (real) {
+		free(path);
+		path = real;
+	}
+	return path;
+}
+
+/* Says "a.json -> b.json -> a.json" for an include cycle. */
+static char *cycle_text(struct resolver *r, size_t from, const char *again)
+{
+	size_t len = strlen(again) + 1;
+	char *s;
+
+	for (size_t i = from; i < r->depth; i++)
+		len += strlen(r->stack[i]) + 4;
+	s = xzalloc(len);
+	for (size_t i = from; i < r->depth; i++) {
+		strcat(s, r->stack[i]);
+		strcat(s, " -> ");
+	}
+	strcat(s, again);
+	return s;
+}
+
+static int load(struct resolver *r, const char *file, struct json_object *dst);
+
+/* Loads the includes of json (read from file) into dst, in order. */
+static int load_includes(struct resolver *r, const char *file, struct json_object *json, struct json_object *dst)
+{
+	_cleanup_free_ char *dir = dir_of(file);
+	struct json_object *inc;
+	int ret = 0;
+
+	if (!json_object_object_get_ex(json, "include", &inc))
+		return 0;
+	if (!json_object_is_type(inc, json_type_array))
+		return verr_set(r->err, 0, "%s: include: expected a list of profile names or paths", file);
+	for (size_t i = 0; i < json_object_array_length(inc); i++) {
+		struct json_object *e = json_object_array_get_idx(inc, i);
+		_cleanup_verr_ struct verr why = { 0 };
+		_cleanup_free_ char *found = NULL;
+
+		if (!json_object_is_type(e, json_type_string)) {
+			ret = verr_set(r->err, 0, "%s: include[%zu]: expected a profile name or path", file, i);
+			continue;
+		}
+		found = find_include(json_object_get_string(e), dir, &why);
+		if (!found) {
+			ret = verr_set(r->err, 0, "%s: include[%zu]: %s", file, i, why.lines[0]);
+			continue;
+		}
+		if (load(r, found, dst) < 0)
+			ret = -1;
+	}
+	return ret;
+}
+
+/* Loads one profile file (its includes first) and merges it into dst. */
+static int load(struct resolver *r, const char *file, struct json_object *dst)
+{
+	_cleanup_free_ char *real = realpath(file, NULL), *dir = dir_of(file);
+	struct json_object *json;
+	int ret;
+
+	for (size_t i = 0; real && i < r->depth; i++) {
+		if (!strcmp(r->stack[i], real)) {
+			_cleanup_free_ char *cycle = cycle_text(r, i, real);
+			return verr_set(r->err, 0, "%s: include cycle: %s", r->stack[r->depth - 1], cycle);
+		}
+	}
+	if (r->depth == MAX_DEPTH)
+		return verr_set(r->err, 0, "%s: includes nest deeper than %d profiles", file, MAX_DEPTH);
+	json = profile_read(file, r->err);
+	if (!json)
+		return -1;
+	r->stack[r->depth++] = xstrdup(real ? real : file);
+	ret = load_includes(r, file, json, dst);
+	if (ret == 0)
+		merge_object(r, dst, json, "", file, dir);
+	free(r->stack[--r->depth]);
+	json_object_put(json);
+	return ret;
+}
+
+struct json_object *json_from_word(const char *s)
+{
+	struct json_tokener *tok = json_tokener_new();
+	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
+
+	char *end = NULL;
+
+	/* json-c takes "0-3" for the number 0: a number must be the whole word. */
+	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
+		(void)strtod(s, &end);
+	if (json_tokener_get_error(tok) != json_tokener_success || (end && *end)) {
+		json_object_put(v);
+		v = json_object_new_string(s);
+	}
+	json_tokener_free(tok);
+	return v;
+}
+
+/* Steps into list element "[N]" or "[ID]" of cur; NULL when there is none. */
+static struct json_object *step_index(struct json_object *cur, const char *sel, char **path)
+{
+	char *end;
+	long n = strtol(sel, &end, 10);
+	ssize_t k;
+	char *p;
+
+	if (!json_object_is_type(cur, json_type_array))
+		return NULL;
+	k = *sel && !*end ? (n >= 0 && (size_t)n < json_object_array_length(cur) ? n : -1) : find_id(cur, sel);
+	if (k < 0)
+		return NULL;
+	p = xasprintf("%s[%zd]", *path, k);
+	free(*path);
+	*path = p;
+	return json_object_array_get_idx(cur, (size_t)k);
+}
+
+/* Applies one --set KEY=VALUE to the merged profile. */
+static int apply_set(struct resolver *r, struct json_object *root, const char *set)
+{
+	const char *eq = strchr(set, '=');
+	_cleanup_free_ char *key = eq ? strndup(set, (size_t)(eq - set)) : NULL, *path = xstrdup("");
+	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	struct json_object *cur = root;
+	char *tok, *save = NULL;
+
+	if (!key || !*key)
+		return verr_set(r->err, 0, "--set %s: expected KEY=VALUE, such as memory.size=8G", set);
+	for (tok = strtok_r(key, ".", &save); tok; tok = strtok_r(NULL, ".", &save)) {
+		char *sel = strchr(tok, '['), *next_tok;
+		struct json_object *next = NULL;
+		_cleanup_free_ char *p = NULL;
+
+		if (sel)
+			*sel++ = '\0';
+		next_tok = save && *save ? save : NULL;
+		p = join(path, tok);
+		if (!*tok || !json_object_is_type(cur, json_type_object))
+			return verr_set(r->err, 0, "--set %s: '%s' is not an object", set, *path ? path : "the profile");
+		free(path);
+		path = steal_ptr(p);
+		if (!sel && !next_tok) {
+			struct json_object *v = json_from_word(eq + 1);
+			if (is_path_key(path)) {
+				struct json_object *abs = absolute(v, cwd);
+				json_object_put(v);
+				v = abs;
+			}
+			json_object_object_add(cur, tok, v);
+			set_origin(r->origins, path, "--set");
+			return 0;
+		}
+		if (!json_object_object_get_ex(cur, tok, &next)) {
+			if (sel)
+				return verr_set(r->err, 0, "--set %s: the profile has no '%s'", set, path);
+			next = json_object_new_object();
+			json_object_object_add(cur, tok, next);
+		}
+		cur = next;
+		if (sel) {
+			char *close = strchr(sel, ']');
+			if (!close || close[1])
+				return verr_set(r->err, 0, "--set %s: expected NAME[ID] or NAME[N] in '%s'", set, tok);
+			*close = '\0';
+			cur = step_index(cur, sel, &path);
+			if (!cur)
+				return verr_set(r->err, 0, "--set %s: '%s' has no element '%s'", set, tok, sel);
+			if (!next_tok)
+				return verr_set(r->err, 0, "--set %s: expected a key after '[%s]'", set, sel);
+		}
+	}
+	return 0;
+}
+
+int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
+		    struct verr *err)
+{
+	struct resolver r = { .err = err, .origins = json_object_new_object() };
+	struct json_object *json = json_object_new_object();
+	char *path = profile_find(arg, err);
+	int ret = path ? load(&r, path, json) : -1;
+
+	for (size_t i = 0; ret == 0 && layers && i < layers->n; i++) {
+		_cleanup_free_ char *layer = profile_find(layers->v[i], err);
+		if (!layer || load(&r, layer, json) < 0)
+			ret = -1;
+	}
+	for (size_t i = 0; ret == 0 && sets && i < sets->n; i++)
+		if (apply_set(&r, json, sets->v[i]) < 0)
+			ret = -1;
+	if (ret < 0) {
+		json_object_put(json);
+		json_object_put(r.origins);
+		free(path);
+		return -1;
+	}
+	*out = (struct resolved){ .path = path, .json = json, .origins = r.origins };
+	return 0;
+}
+
+void resolved_free(struct resolved *r)
+{
+	free(r->path);
+	json_object_put(r->json);
+	json_object_put(r->origins);
+	*r = (struct resolved){ 0 };
+}

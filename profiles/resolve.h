@@ -1,0 +1,38 @@
+/* Profile composition: a profile's "include" list (applied in order, the file itself
+ * last), then the CLI's extra profiles (-p), then its --set overrides, merged into one
+ * JSON object. Merging: objects merge key by key; lists of objects with an "id" merge
+ * element by element by that id (new ids are appended); any other value, list included,
+ * replaces what was there; null removes a key. Relative paths (boot.kernel, boot.initrd,
+ * disks[].file, passthrough[].rom) and ${PROFILE_DIR} are made absolute against the file
+ * that wrote them.
+ * Each value remembers the file it came from, so errors can name it. */
+#ifndef VMM_RESOLVE_H
+#define VMM_RESOLVE_H
+
+#include <json-c/json.h>
+
+#include "vmm/base/error.h"
+#include "vmm/base/util.h"
+
+struct resolved {
+	char *path;                  /* the top profile's file */
+	struct json_object *json;    /* the merged profile, without "include" */
+	struct json_object *origins; /* JSON path ("disks[1].cache") -> the file that set it */
+};
+
+/* Resolves profile arg (a path or a name on the search path) with extra profiles
+ * layered on top and key=value overrides ("memory.size=8G", "disks[root].cache=none").
+ * Every problem is reported; returns 0 or -1. */
+int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
+		    struct verr *err);
+
+/* The file that set the value at path (or its nearest parent), else fallback. */
+const char *origin_of(struct json_object *origins, const char *path, const char *fallback);
+
+void resolved_free(struct resolved *r);
+
+/* A word typed like qmp-shell (--set values, vmm qmp arguments): JSON when the whole word
+ * is JSON (numbers, booleans, objects, lists, quoted strings), else the word as a string. */
+struct json_object *json_from_word(const char *s);
+
+#endif

@@ -1,0 +1,42 @@
+#include "vmm/base/error.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/base/util.h"
+
+/* Appends an already formatted line to the report. */
+static void verr_push(struct verr *e, char *line)
+{
+	e->lines = xrealloc(e->lines, (e->n + 1) * sizeof(*e->lines));
+	e->lines[e->n++] = line;
+}
+
+int verr_set(struct verr *e, int errnum, const char *fmt, ...)
+{
+	va_list ap;
+	char *msg, *line;
+
+	va_start(ap, fmt);
+	msg = xvasprintf(fmt, ap);
+	va_end(ap);
+	if (errnum) {
+		line = xasprintf("%s: %s", msg, strerror(errnum));
+		free(msg);
+	} else
+		line = msg;
+	if (e->n == 0)
+		e->errnum = errnum;
+	verr_push(e, line);
+	return -1;
+}
+
+void verr_clear(struct verr *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->lines[i]);
+	free(e->lines);
+	*e = (struct verr){ 0 };
+}

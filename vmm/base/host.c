@@ -1,0 +1,111 @@
+#include "vmm/base/host.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+
+#include "vmm/base/util.h"
+
+bool kvm_usable(void)
+{
+	_cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int vm;
+
+	if (fd < 0 || ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION)
+		return false;
+	vm = ioctl(fd, KVM_CREATE_VM, 0);
+	if (vm < 0)
+		return false;
+	close(vm);
+	return true;
+}
+
+/* True for a regular file this process may execute. */
+static bool is_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+char *find_program(const char *name, struct verr *err)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(name, '/')) {
+		if (is_executable(name))
+			return xstrdup(name);
+		verr_set(err, access(name, F_OK) ? ENOENT : EACCES, "QEMU binary '%s' cannot be run", name);
+		return NULL;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		size_t n = strcspn(p, ":");
+		if (n) {
+			char *full = xasprintf("%.*s/%s", (int)n, p, name);
+			if (is_executable(full))
+				return full;
+			free(full);
+		}
+		p += n + (p[n] == ':');
+	}
+	verr_set(err, 0, "QEMU binary '%s' not found in $PATH (install qemu-system-x86 or set qemu.binary)", name);
+	return NULL;
+}
+
+/* $VAR when set and absolute, else HOME/fallback. */
+static char *xdg_dir(const char *var, const char *fallback)
+{
+	const char *v = getenv(var), *home = getenv("HOME");
+
+	if (v && v[0] == '/')
+		return xstrdup(v);
+	return xasprintf("%s/%s", home && *home ? home : "/root", fallback);
+}
+
+char *run_base_dir(struct verr *err)
+{
+	const char *v = getenv("VMM_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+
+	if (v && *v)
+		return xstrdup(v);
+	if (geteuid() == 0)
+		return xstrdup("/run/vmm");
+	if (xdg && xdg[0] == '/')
+		return xasprintf("%s/vmm", xdg);
+	verr_set(err, 0, "no run directory: set VMM_RUN_DIR or XDG_RUNTIME_DIR");
+	return NULL;
+}
+
+char *cache_dir(void)
+{
+	const char *v = getenv("VMM_CACHE_DIR");
+	_cleanup_free_ char *xdg = NULL;
+
+	if (v && v[0] == '/')
+		return xstrdup(v);
+	xdg = xdg_dir("XDG_CACHE_HOME", ".cache");
+	return xasprintf("%s/vmm", xdg);
+}
+
+char *data_dir(void)
+{
+	const char *v = getenv("VMM_DATA_DIR");
+	_cleanup_free_ char *xdg = NULL;
+
+	if (v && v[0] == '/')
+		return xstrdup(v);
+	xdg = xdg_dir("XDG_DATA_HOME", ".local/share");
+	return xasprintf("%s/vmm", xdg);
+}
+
+long host_cpu_count(void)
+{
+	const char *v = getenv("VMM_HOST_CPUS");
+	long n = v ? atol(v) : 0;
+
+	return n > 0 ? n : sysconf(_SC_NPROCESSORS_CONF);
+}

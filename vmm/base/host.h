@@ -1,0 +1,25 @@
+/* Facts about the host that vmm decides on: is KVM usable, where is a program. */
+#ifndef VMM_HOST_H
+#define VMM_HOST_H
+
+#include <stdbool.h>
+
+#include "vmm/base/error.h"
+
+/* True when /dev/kvm opens read-write, speaks API version 12 and can create a VM. */
+bool kvm_usable(void);
+
+/* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
+long host_cpu_count(void);
+
+/* Resolves a program name through $PATH (a name with '/' is taken as is).
+ * Returns a malloc'd path of an executable file, or NULL with an error. */
+char *find_program(const char *name, struct verr *err);
+
+/* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm),
+ * $VMM_CACHE_DIR (~/.cache/vmm), $VMM_DATA_DIR (~/.local/share/vmm). malloc'd, or NULL with an error. */
+char *run_base_dir(struct verr *err);
+char *cache_dir(void);
+char *data_dir(void);
+
+#endif

@@ -1,0 +1,186 @@
+#include "vmm/base/rundir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+
+#include <json-c/json.h>
+
+#include "vmm/base/host.h"
+#include "vmm/base/util.h"
+
+/* Files a supervisor leaves in the directory while it runs. */
+static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock", "agent.sock", "vnc.sock",
+							       "state.json", "lock", NULL };
+
+char *rundir_path(const char *name, struct verr *err)
+{
+	_cleanup_free_ char *base = run_base_dir(err);
+	return base ? xasprintf("%s/%s", base, name) : NULL;
+}
+
+/* mkdir that accepts an existing directory owned by us, and makes it 0700. */
+static int make_private_dir(const char *path, struct verr *err)
+{
+	struct stat st;
+
+	if (mkdir(path, 0700) < 0 && errno != EEXIST)
+		return verr_set(err, errno, "cannot create run directory '%s'", path);
+	if (lstat(path, &st) < 0)
+		return verr_set(err, errno, "cannot use run directory '%s'", path);
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return verr_set(err, 0, "run directory '%s' is not a directory owned by uid %u", path, geteuid());
+	if ((st.st_mode & 0777) != 0700 && chmod(path, 0700) < 0)
+		return verr_set(err, errno, "cannot make run directory '%s' private", path);
+	return 0;
+}
+
+pid_t rundir_orphan(const char *dir, const char *name)
+{
+	_cleanup_free_ char *state = xasprintf("%s/state.json", dir), *proc = NULL, *needle = NULL;
+	struct json_object *json = json_object_from_file(state), *v;
+	char cmdline[8192];
+	pid_t pid = 0;
+	ssize_t n;
+	int fd;
+
+	if (json && json_object_object_get_ex(json, "qemu_pid", &v))
+		pid = json_object_get_int(v);
+	json_object_put(json);
+	if (pid <= 0 || kill(pid, 0) < 0)
+		return 0;
+	proc = xasprintf("/proc/%d/cmdline", pid);
+	fd = open(proc, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, cmdline, sizeof(cmdline) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	cmdline[n] = '\0';
+	for (ssize_t i = 0; i < n; i++)
+		if (!cmdline[i])
+			cmdline[i] = '\n';
+	needle = xasprintf("\nguest=%s,", name);
+	return strstr(cmdline, needle) ? pid : 0;
+}
+
+int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err)
+{
+	_cleanup_free_ char *base = run_base_dir(err), *path = NULL, *lock = NULL;
+	_cleanup_close_ int fd = -1;
+	pid_t pid;
+
+	if (!base)
+		return -1;
+	if (make_private_dir(base, err) < 0)
+		return -1;
+	path = xasprintf("%s/%s", base, name);
+	if (make_private_dir(path, err) < 0)
+		return -1;
+	lock = xasprintf("%s/lock", path);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot open '%s'", lock);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (errno == EWOULDBLOCK)
+			return verr_set(err, 0, "VM '%s' is already running (its supervisor holds '%s')", name, lock);
+		return verr_set(err, errno, "cannot lock '%s'", lock);
+	}
+	pid = rundir_orphan(path, name);
+	if (pid && !orphan)
+		return verr_set(err, 0, "VM '%s' has a QEMU still running without its supervisor (pid %d): "
+				"'vmm attach %s' reconnects to it", name, pid, name);
+	if (orphan)
+		*orphan = pid;
+	rd->path = steal_ptr(path);
+	rd->lock_fd = steal_fd(fd);
+	return 0;
+}
+
+/* Fills a unix socket address for NAME in the directory. */
+static int socket_address(struct rundir *rd, const char *sock, struct sockaddr_un *sa, struct verr *err)
+{
+	int n;
+
+	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", rd->path, sock);
+	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
+		return verr_set(err, 0, "socket path '%s/%s' is longer than %zu bytes (choose a shorter VMM_RUN_DIR)",
+				rd->path, sock, sizeof(sa->sun_path) - 1);
+	return 0;
+}
+
+int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int fd = -1;
+	mode_t old;
+	int r;
+
+	if (socket_address(rd, sock, &sa, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot create socket '%s'", sa.sun_path);
+	unlink(sa.sun_path);
+	old = umask(0177);
+	r = bind(fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old);
+	if (r < 0)
+		return verr_set(err, errno, "cannot bind socket '%s'", sa.sun_path);
+	if (listen(fd, 64) < 0)
+		return verr_set(err, errno, "cannot listen on socket '%s'", sa.sun_path);
+	return steal_fd(fd);
+}
+
+int rundir_connect(struct rundir *rd, const char *sock, struct verr *err)
+{
+	struct sockaddr_un sa;
+	_cleanup_close_ int fd = -1;
+
+	if (socket_address(rd, sock, &sa, err) < 0)
+		return -1;
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot create socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return verr_set(err, errno, "cannot connect to '%s'", sa.sun_path);
+	return steal_fd(fd);
+}
+
+int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", rd->path, file), *tmp = xasprintf("%s.tmp", path);
+	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+
+	if (fd < 0)
+		return verr_set(err, errno, "cannot write '%s'", tmp);
+	if (write_all(fd, contents, strlen(contents)) < 0 || rename(tmp, path) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return verr_set(err, e, "cannot write '%s'", path);
+	}
+	return 0;
+}
+
+void rundir_close(struct rundir *rd)
+{
+	if (!rd->path)
+		return;
+	for (size_t i = 0; transient_files[i]; i++) {
+		_cleanup_free_ char *p = xasprintf("%s/%s", rd->path, transient_files[i]);
+		unlink(p);
+	}
+	/* Removes the directory too when nothing (no console log) is left in it. */
+	rmdir(rd->path);
+	close(rd->lock_fd);
+	free(rd->path);
+	*rd = (struct rundir){ .lock_fd = -1 };
+}

@@ -1,0 +1,38 @@
+/* A VM's run directory: RUN_BASE/NAME, mode 0700, held by one supervisor
+ * through an flock on "lock". Holds the sockets, the state file and the console log. */
+#ifndef VMM_RUNDIR_H
+#define VMM_RUNDIR_H
+
+#include <sys/types.h>
+
+#include "vmm/base/error.h"
+
+struct rundir {
+	char *path;
+	int lock_fd;
+};
+
+/* The path a VM's run directory has (nothing is created). */
+char *rundir_path(const char *name, struct verr *err);
+
+/* Creates/opens the run directory and takes its lock; refuses when another
+ * supervisor holds it. A QEMU of this VM still running without a supervisor is
+ * an error when orphan is NULL, else its pid is stored there (0: none). */
+int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err);
+
+/* The QEMU pid a run directory's state file names when that QEMU (of this VM) still runs, else 0. */
+pid_t rundir_orphan(const char *dir, const char *name);
+
+/* Binds a listening unix socket NAME in the directory (mode 0600); returns the fd. */
+int rundir_listen(struct rundir *rd, const char *sock, struct verr *err);
+
+/* Connects to the unix socket NAME in the directory; returns the fd. */
+int rundir_connect(struct rundir *rd, const char *sock, struct verr *err);
+
+/* Atomically replaces the file NAME with contents. */
+int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err);
+
+/* Removes sockets, state and lock (the console log stays) and releases the lock. */
+void rundir_close(struct rundir *rd);
+
+#endif

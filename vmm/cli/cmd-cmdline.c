@@ -1,0 +1,52 @@
+/* vmm cmdline PROFILE [--json]: prints the QEMU command line a profile produces. */
+#include <getopt.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
+
+#include "vmm/cli/cmd.h"
+#include "vmm/launch/plan.h"
+#include "vmm/base/util.h"
+
+/* Prints argv shell-quoted on one line, or as a JSON array of strings. */
+static void print_argv(const struct strv *argv, bool json)
+{
+	if (json) {
+		struct json_object *arr = json_object_new_array();
+		for (size_t i = 0; i < argv->n; i++)
+			json_object_array_add(arr, json_object_new_string(argv->v[i]));
+		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(arr);
+		return;
+	}
+	for (size_t i = 0; i < argv->n; i++) {
+		_cleanup_free_ char *q = shell_quote(argv->v[i]);
+		printf("%s%s", i ? " " : "", q);
+	}
+	putchar('\n');
+}
+
+/* The verb's handler. */
+static int cmd_cmdline(int argc, char **argv, struct verr *err)
+{
+	struct plan plan;
+	struct strv out = { 0 };
+	bool json = false;
+
+	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, &plan, err) < 0)
+		return -1;
+	if (plan.kvm_missing)
+		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
+	build_argv(&plan.config, &plan.launch, &out);
+	print_argv(&out, json);
+	strv_free(&out);
+	plan_free(&plan);
+	return 0;
+}
+
+const struct cmd_entry cmd_cmdline_entry = {
+	.name = "cmdline",
+	.usage = "PROFILE [--json] " PLAN_USAGE,
+	.help = "print the QEMU command line of a profile",
+	.exec = cmd_cmdline,
+};

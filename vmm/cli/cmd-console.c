@@ -1,0 +1,155 @@
+/* vmm console NAME: the VM's serial console on this terminal (Ctrl-] detaches);
+ * vmm logs NAME: what the console printed (or, with --supervisor, the supervisor's log). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+
+#include "vmm/cli/cmd.h"
+#include <json-c/json.h>
+
+#include "profiles/config.h"
+#include "vmm/base/rundir.h"
+#include "vmm/base/util.h"
+#include "vmm/cli/vmref.h"
+
+/* The byte that detaches from the console: Ctrl-]. */
+#define DETACH_KEY 0x1d
+
+/* Relays bytes both ways until the VM's side closes or the detach key is typed. */
+static int relay(int sock, const char *name, struct verr *err)
+{
+	struct pollfd fds[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = sock, .events = POLLIN } };
+	char buf[4096];
+
+	for (;;) {
+		ssize_t n;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			return verr_set(err, errno, "poll");
+		}
+		if (fds[1].revents) {
+			n = read(sock, buf, sizeof(buf));
+			if (n <= 0) {
+				fprintf(stderr, "\r\nvmm: %s: the console closed (the VM ended)\r\n", name);
+				return 0;
+			}
+			(void)write_all(STDOUT_FILENO, buf, (size_t)n);
+		}
+		if (fds[0].revents) {
+			n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0) {
+				fds[0].fd = -1; /* stdin ended: keep showing the console */
+				continue;
+			}
+			for (ssize_t i = 0; i < n; i++)
+				if (buf[i] == DETACH_KEY) {
+					(void)write_all(sock, buf, (size_t)i);
+					fprintf(stderr, "\r\nvmm: %s: detached\r\n", name);
+					return 0;
+				}
+			(void)write_all(sock, buf, (size_t)n);
+		}
+	}
+}
+
+/* vmm console's handler. */
+static int cmd_console(int argc, char **argv, struct verr *err)
+{
+	struct termios saved, raw;
+	bool tty;
+	int sock, ret;
+
+	optind = 1;
+	if (getopt_long(argc, argv, "", (const struct option[]){ { 0 } }, NULL) != -1 || optind != argc - 1)
+		return cmd_usage_error(&cmd_console_entry, err);
+	sock = vm_connect(argv[optind], "console.sock", err);
+	if (sock < 0)
+		return -1;
+	tty = tcgetattr(STDIN_FILENO, &saved) == 0;
+	fprintf(stderr, "vmm: %s: console connected; Ctrl-] detaches\r\n", argv[optind]);
+	if (tty) {
+		raw = saved;
+		cfmakeraw(&raw);
+		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+	}
+	ret = relay(sock, argv[optind], err);
+	if (tty)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	close(sock);
+	return ret;
+}
+
+/* vmm logs's handler: the log as it is, or with --json as {"path", "text"}. */
+static int cmd_logs(int argc, char **argv, struct verr *err)
+{
+	static const struct option opts[] = { { "supervisor", no_argument, NULL, 's' },
+					      { "json", no_argument, NULL, 'j' }, { 0 } };
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *file = "console.log";
+	_cleanup_free_ char *text = NULL;
+	size_t len = 0;
+	bool json = false;
+	char buf[65536];
+	ssize_t n;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 's')
+			file = "vmm.log";
+		else if (c == 'j')
+			json = true;
+		else
+			return cmd_usage_error(&cmd_logs_entry, err);
+	}
+	if (optind != argc - 1)
+		return cmd_usage_error(&cmd_logs_entry, err);
+	if (!vm_name_valid(argv[optind]))
+		return verr_set(err, 0, "'%s' is not a valid VM name", argv[optind]);
+	dir = rundir_path(argv[optind], err);
+	if (!dir)
+		return -1;
+	path = xasprintf("%s/%s", dir, file);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return verr_set(err, errno == ENOENT ? 0 : errno, "VM '%s' has no log '%s'", argv[optind], path);
+	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (!json) {
+			if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
+				break;
+			continue;
+		}
+		text = xrealloc(text, len + (size_t)n);
+		memcpy(text + len, buf, (size_t)n);
+		len += (size_t)n;
+	}
+	if (json) {
+		struct json_object *o = json_object_new_object();
+		json_object_object_add(o, "path", json_object_new_string(path));
+		json_object_object_add(o, "text", json_object_new_string_len(text ? text : "", (int)len));
+		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(o);
+	}
+	return 0;
+}
+
+const struct cmd_entry cmd_console_entry = {
+	.name = "console",
+	.usage = "NAME",
+	.help = "attach this terminal to the VM's serial console (Ctrl-] detaches)",
+	.exec = cmd_console,
+};
+
+const struct cmd_entry cmd_logs_entry = {
+	.name = "logs",
+	.usage = "NAME [--supervisor] [--json]",
+	.help = "print the VM's console log (or its supervisor's log)",
+	.exec = cmd_logs,
+};

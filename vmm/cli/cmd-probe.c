@@ -1,0 +1,58 @@
+/* vmm probe [BINARY] [--json]: what a QEMU binary can do (probe.h), from its cache when
+ * the binary has not changed since it was last probed. */
+#include <stdio.h>
+
+#include "vmm/cli/cmd.h"
+#include "vmm/base/host.h"
+#include "vmm/launch/probe.h"
+#include "vmm/base/util.h"
+
+/* The verb's handler. */
+static int cmd_probe(int argc, char **argv, struct verr *err)
+{
+	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
+	_cleanup_free_ char *path = NULL;
+	struct json_object *v, *version;
+	struct qemu_caps caps;
+	bool json = false;
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c != 'j')
+			return cmd_usage_error(&cmd_probe_entry, err);
+		json = true;
+	}
+	if (optind < argc - 1)
+		return cmd_usage_error(&cmd_probe_entry, err);
+	path = find_program(optind < argc ? argv[optind] : "qemu-system-x86_64", err);
+	if (!path || probe_qemu(path, &caps, err) < 0)
+		return -1;
+	json_object_object_add(caps.json, "from_cache", json_object_new_boolean(caps.from_cache));
+	if (json)
+		puts(json_object_to_json_string_ext(caps.json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	else {
+		version = json_object_object_get(caps.json, "version");
+		printf("binary:   %s\n", path);
+		printf("version:  %d.%d.%d\n", json_object_get_int(json_object_object_get(version, "major")),
+		       json_object_get_int(json_object_object_get(version, "minor")),
+		       json_object_get_int(json_object_object_get(version, "micro")));
+		printf("machines: %zu\n", json_object_array_length(json_object_object_get(caps.json, "machines")));
+		printf("types:    %zu\n", json_object_array_length(json_object_object_get(caps.json, "types")));
+		printf("commands: %zu\n", json_object_array_length(json_object_object_get(caps.json, "commands")));
+		v = json_object_object_get(caps.json, "aio");
+		printf("aio:      %s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		printf("sandbox:  %s\n", caps_has_sandbox(&caps) ? "yes" : "no");
+		printf("probed:   %s\n", caps.from_cache ? "earlier (cached)" : "now");
+	}
+	qemu_caps_free(&caps);
+	return 0;
+}
+
+const struct cmd_entry cmd_probe_entry = {
+	.name = "probe",
+	.usage = "[BINARY] [--json]",
+	.help = "show what a QEMU binary can do (probed once per binary, then cached)",
+	.exec = cmd_probe,
+};

@@ -1,0 +1,255 @@
+/* vmm qmp NAME COMMAND [key=value ...] and vmm events NAME: scripted QMP through the
+ * VM's proxy (qmp.sock), JSON out. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "qmp/qmp-sync.h"
+#include "vmm/cli/cmd.h"
+#include "profiles/resolve.h"
+#include "vmm/base/util.h"
+#include "vmm/cli/vmref.h"
+
+/* Milliseconds to wait for the proxy's greeting. */
+#define CONNECT_TIMEOUT_MS 5000
+
+/* Parses "--timeout S" into milliseconds. */
+static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
+{
+	char *end;
+	double t = strtod(s, &end);
+
+	if (*end || end == s || !(t > 0) || t > 86400)
+		return verr_set(err, 0, "--timeout: expected seconds (more than 0, at most 86400), not '%s'", s);
+	*ms = (unsigned)(t * 1000);
+	return 0;
+}
+
+/* Connects to the VM's proxy and negotiates. */
+static struct qmp_sync *open_vm(const char *name, struct verr *err)
+{
+	int fd = vm_connect(name, "qmp.sock", err);
+	char why[256];
+	struct qmp_sync *s;
+
+	if (fd < 0)
+		return NULL;
+	s = qmp_sync_open(fd, CONNECT_TIMEOUT_MS, why, sizeof(why));
+	if (!s)
+		verr_set(err, 0, "VM '%s': %s", name, why);
+	return s;
+}
+
+/* Builds {"execute": COMMAND, "arguments": {key: value...}} from the command line. */
+static struct json_object *command_from_args(char **words, int n, struct verr *err)
+{
+	struct json_object *cmd = json_object_new_object(), *args = json_object_new_object();
+
+	json_object_object_add(cmd, "execute", json_object_new_string(words[0]));
+	for (int i = 1; i < n; i++) {
+		char *eq = strchr(words[i], '=');
+		_cleanup_free_ char *key = NULL;
+		if (!eq || eq == words[i]) {
+			json_object_put(cmd);
+			json_object_put(args);
+			verr_set(err, 0, "argument '%s': expected key=value", words[i]);
+			return NULL;
+		}
+		key = strndup(words[i], (size_t)(eq - words[i]));
+		json_object_object_add(args, key, json_from_word(eq + 1));
+	}
+	json_object_object_add(cmd, "arguments", args);
+	return cmd;
+}
+
+/* Parses --raw's text into a command object. */
+static struct json_object *command_from_raw(const char *text, struct verr *err)
+{
+	struct json_object *cmd = json_tokener_parse(text);
+
+	if (!json_object_is_type(cmd, json_type_object)) {
+		json_object_put(cmd);
+		verr_set(err, 0, "--raw: expected a JSON object such as '{\"execute\": \"query-status\"}'");
+		return NULL;
+	}
+	return cmd;
+}
+
+/* Parses options (with '+': they end at the first operand, so a value like "-1" stays an argument). */
+static int qmp_options(int argc, char **argv, const char **raw, unsigned *timeout, struct verr *err)
+{
+	static const struct option opts[] = { { "raw", required_argument, NULL, 'r' },
+					      { "timeout", required_argument, NULL, 't' }, { 0 } };
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+		if (c == 'r')
+			*raw = optarg;
+		else if (c != 't')
+			return cmd_usage_error(&cmd_qmp_entry, err);
+		else if (parse_timeout(optarg, timeout, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Sends the command and prints its return; a QMP error becomes err. */
+static int call(const char *name, struct json_object *cmd, unsigned timeout, struct verr *err)
+{
+	struct qmp_sync *s = open_vm(name, err);
+	struct json_object *ret;
+	enum qmp_failure f;
+	char *cls, why[256];
+
+	if (!s) {
+		json_object_put(cmd);
+		return -1;
+	}
+	f = qmp_sync_call(s, cmd, timeout, &ret, &cls, why, sizeof(why));
+	qmp_sync_close(s);
+	if (f == QMP_OK)
+		puts(json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+							   JSON_C_TO_STRING_NOSLASHESCAPE));
+	else if (f == QMP_ERR_COMMAND)
+		verr_set(err, 0, "VM '%s': %s: %s", name, cls, why);
+	else if (f == QMP_ERR_TIMEOUT)
+		verr_set(err, 0, "VM '%s': no reply within %u ms", name, timeout);
+	else
+		verr_set(err, 0, "VM '%s': %s", name, why);
+	json_object_put(ret);
+	free(cls);
+	return f == QMP_OK ? 0 : -1;
+}
+
+/* vmm qmp's handler: options may come before or after NAME. */
+static int cmd_qmp(int argc, char **argv, struct verr *err)
+{
+	const char *raw = NULL, *name;
+	unsigned timeout = 30000;
+	struct json_object *cmd;
+	int rest;
+
+	if (qmp_options(argc, argv, &raw, &timeout, err) < 0)
+		return -1;
+	if (optind >= argc)
+		return cmd_usage_error(&cmd_qmp_entry, err);
+	name = argv[optind];
+	argc -= optind;
+	argv += optind; /* NAME plays argv[0] for the options after it */
+	if (qmp_options(argc, argv, &raw, &timeout, err) < 0)
+		return -1;
+	rest = argc - optind;
+	if (raw ? rest != 0 : rest < 1)
+		return cmd_usage_error(&cmd_qmp_entry, err);
+	cmd = raw ? command_from_raw(raw, err) : command_from_args(argv + optind, rest, err);
+	return cmd ? call(name, cmd, timeout, err) : -1;
+}
+
+/* True when an event has the name wanted and every --match key=value of its data. */
+static bool matches(struct json_object *ev, const char *want, const struct strv *match)
+{
+	struct json_object *v, *data = NULL;
+
+	if (!want)
+		return true;
+	if (!json_object_object_get_ex(ev, "event", &v) || strcmp(json_object_get_string(v), want))
+		return false;
+	json_object_object_get_ex(ev, "data", &data);
+	for (size_t i = 0; i < match->n; i++) {
+		char *eq = strchr(match->v[i], '=');
+		_cleanup_free_ char *key = strndup(match->v[i], (size_t)(eq - match->v[i]));
+		if (!json_object_object_get_ex(data, key, &v) || strcmp(json_object_get_string(v), eq + 1))
+			return false;
+	}
+	return true;
+}
+
+/* vmm events's handler: a stream of JSON lines, or the one event waited for. */
+static int cmd_events(int argc, char **argv, struct verr *err)
+{
+	static const struct option opts[] = { { "wait", required_argument, NULL, 'w' },
+					      { "match", required_argument, NULL, 'm' },
+					      { "timeout", required_argument, NULL, 't' }, { 0 } };
+	const char *want = NULL, *name;
+	unsigned timeout = 0;
+	struct strv match = { 0 };
+	struct qmp_sync *s;
+	int64_t deadline;
+	int c, ret = -1;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'w')
+			want = optarg;
+		else if (c == 'm' && strchr(optarg, '=') && optarg[0] != '=')
+			strv_push(&match, optarg);
+		else if (c == 't' && parse_timeout(optarg, &timeout, err) < 0)
+			goto out;
+		else if (c != 't') {
+			cmd_usage_error(&cmd_events_entry, err);
+			goto out;
+		}
+	}
+	if (optind != argc - 1 || (match.n && !want)) {
+		cmd_usage_error(&cmd_events_entry, err);
+		goto out;
+	}
+	name = argv[optind];
+	s = open_vm(name, err);
+	if (!s)
+		goto out;
+	deadline = now_ms() + timeout;
+	for (;;) {
+		int64_t left = deadline - now_ms();
+		struct json_object *ev;
+		char why[256];
+		enum qmp_failure f;
+
+		if (timeout && left <= 0) {
+			f = QMP_ERR_TIMEOUT;
+		} else
+			f = qmp_sync_event(s, timeout ? (unsigned)left : 0, &ev, why, sizeof(why));
+		if (f == QMP_ERR_TIMEOUT) {
+			ret = want ? verr_set(err, 0, "VM '%s': no %s event within %u ms", name, want, timeout) : 0;
+			break;
+		}
+		if (f != QMP_OK) {
+			ret = verr_set(err, 0, "VM '%s': %s", name, why);
+			break;
+		}
+		if (matches(ev, want, &match)) {
+			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			if (fflush(stdout) != 0) { /* the reader went away (`vmm events | head -1`) */
+				json_object_put(ev);
+				ret = 0;
+				break;
+			}
+			if (want) {
+				json_object_put(ev);
+				ret = 0;
+				break;
+			}
+		}
+		json_object_put(ev);
+	}
+	qmp_sync_close(s);
+out:
+	strv_free(&match);
+	return ret;
+}
+
+const struct cmd_entry cmd_qmp_entry = {
+	.name = "qmp",
+	.usage = "NAME [--timeout S] (COMMAND [KEY=VALUE ...] | --raw JSON)",
+	.help = "send one QMP command, print its return as JSON",
+	.exec = cmd_qmp,
+};
+
+const struct cmd_entry cmd_events_entry = {
+	.name = "events",
+	.usage = "NAME [--wait EVENT [--match KEY=VALUE ...]] [--timeout S]",
+	.help = "print QMP events as JSON lines, or wait for one",
+	.exec = cmd_events,
+};

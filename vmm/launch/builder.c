@@ -1,0 +1,454 @@
+#include "vmm/launch/builder.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+#include <json-c/json.h>
+
+char *qemu_opt_escape(const char *value)
+{
+	size_t n = strlen(value) + 1;
+	char *out, *o;
+
+	for (const char *p = value; *p; p++)
+		n += *p == ',';
+	o = out = xmalloc(n);
+	for (const char *p = value; *p; p++) {
+		*o++ = *p;
+		if (*p == ',')
+			*o++ = ',';
+	}
+	*o = '\0';
+	return out;
+}
+
+/* Appends `option` followed by obj in QEMU's JSON syntax; consumes obj. */
+static void push_json(struct strv *argv, const char *option, struct json_object *obj)
+{
+	strv_push(argv, option);
+	strv_push(argv, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(obj);
+}
+
+/* Adds a string member (these put_* shorthands build the JSON options). */
+static void put_str(struct json_object *o, const char *k, const char *v)
+{
+	json_object_object_add(o, k, json_object_new_string(v));
+}
+
+/* Adds a boolean member. */
+static void put_bool(struct json_object *o, const char *k, bool v)
+{
+	json_object_object_add(o, k, json_object_new_boolean(v));
+}
+
+/* Adds an integer member. */
+static void put_int(struct json_object *o, const char *k, int64_t v)
+{
+	json_object_object_add(o, k, json_object_new_int64(v));
+}
+
+/* A new {"driver": driver, "id": id} device object. */
+static struct json_object *device(const char *driver, const char *id)
+{
+	struct json_object *d = json_object_new_object();
+
+	put_str(d, "driver", driver);
+	if (id)
+		put_str(d, "id", id);
+	return d;
+}
+
+/* True when a read-only disk is an installer image (a CD-ROM for the guest). */
+static bool is_cdrom(const struct disk_config *d)
+{
+	size_t n = strlen(d->file);
+	return d->readonly && n > 4 && !strcasecmp(d->file + n - 4, ".iso");
+}
+
+/* The protocol and format block nodes of one disk. */
+static void build_block_nodes(const struct disk_config *d, const char *file_node, const char *fmt_node,
+			      struct strv *argv)
+{
+	static const char *const format_drivers[] = { [FORMAT_RAW] = "raw", [FORMAT_QCOW2] = "qcow2" };
+	static const char *const aio_modes[] = { [AIO_THREADS] = "threads", [AIO_NATIVE] = "native",
+						 [AIO_IO_URING] = "io_uring" };
+	struct json_object *file = json_object_new_object(), *fmt = json_object_new_object();
+	struct json_object *cache = json_object_new_object();
+	struct stat st;
+
+	put_str(file, "driver", stat(d->file, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file");
+	put_str(file, "node-name", file_node);
+	put_str(file, "filename", d->file);
+	put_str(file, "aio", aio_modes[d->aio]);
+	put_bool(cache, "direct", d->cache == CACHE_NONE || d->cache == CACHE_DIRECTSYNC);
+	put_bool(cache, "no-flush", d->cache == CACHE_UNSAFE);
+	json_object_object_add(file, "cache", cache);
+	put_bool(file, "read-only", d->readonly);
+	if (d->discard)
+		put_str(file, "discard", "unmap");
+	push_json(argv, "-blockdev", file);
+
+	put_str(fmt, "driver", format_drivers[d->format]);
+	put_str(fmt, "node-name", fmt_node);
+	put_str(fmt, "file", file_node);
+	put_bool(fmt, "read-only", d->readonly);
+	if (d->discard) {
+		put_str(fmt, "discard", "unmap");
+		put_str(fmt, "detect-zeroes", "unmap");
+	}
+	push_json(argv, "-blockdev", fmt);
+}
+
+/* Counters for disks that share a controller's buses. */
+struct bus_slots {
+	unsigned sata, ide;
+	bool sata_controller;
+};
+
+/* The block nodes, controller and device of one disk. */
+static void build_disk(const struct vm_config *c, const struct disk_config *d, struct bus_slots *slots,
+		       struct strv *argv)
+{
+	bool write_through = d->cache == CACHE_WRITETHROUGH || d->cache == CACHE_DIRECTSYNC;
+	_cleanup_free_ char *file_node = xasprintf("%s-file", d->id), *fmt_node = xasprintf("%s-fmt", d->id);
+	_cleanup_free_ char *iothread = xasprintf("io-%s", d->id), *bus = NULL;
+	struct json_object *dev;
+
+	build_block_nodes(d, file_node, fmt_node, argv);
+	if (d->iothread) {
+		struct json_object *io = json_object_new_object();
+		put_str(io, "qom-type", "iothread");
+		put_str(io, "id", iothread);
+		push_json(argv, "-object", io);
+	}
+	switch (d->bus) {
+	case BUS_SCSI: {
+		/* virtio-scsi-single: a controller per disk, with the disk's iothread. */
+		_cleanup_free_ char *ctrl_id = xasprintf("%s-scsi", d->id);
+		struct json_object *ctrl = device("virtio-scsi-pci", ctrl_id);
+		if (d->iothread)
+			put_str(ctrl, "iothread", iothread);
+		push_json(argv, "-device", ctrl);
+		bus = xasprintf("%s-scsi.0", d->id);
+		dev = device(is_cdrom(d) ? "scsi-cd" : "scsi-hd", d->id);
+		put_str(dev, "bus", bus);
+		break;
+	}
+	case BUS_NVME:
+		dev = device("nvme", d->id);
+		put_str(dev, "serial", d->id);
+		break;
+	case BUS_SATA:
+		if (c->machine == MACHINE_PC && !slots->sata_controller) {
+			push_json(argv, "-device", device("ich9-ahci", "sata0"));
+			slots->sata_controller = true;
+		}
+		/* q35's own AHCI controller has buses ide.0 to ide.5. */
+		bus = c->machine == MACHINE_Q35 ? xasprintf("ide.%u", slots->sata++) : xasprintf("sata0.%u", slots->sata++);
+		dev = device(is_cdrom(d) ? "ide-cd" : "ide-hd", d->id);
+		put_str(dev, "bus", bus);
+		break;
+	case BUS_IDE:
+		bus = xasprintf("ide.%u", slots->ide / 2);
+		dev = device(is_cdrom(d) ? "ide-cd" : "ide-hd", d->id);
+		put_str(dev, "bus", bus);
+		put_int(dev, "unit", slots->ide++ % 2);
+		break;
+	default:
+		dev = device("virtio-blk-pci", d->id);
+		if (d->iothread)
+			put_str(dev, "iothread", iothread);
+		break;
+	}
+	put_str(dev, "drive", fmt_node);
+	if (d->bus != BUS_NVME)
+		put_str(dev, "write-cache", write_through ? "off" : "on");
+	if (d->ssd && d->bus != BUS_VIRTIO_BLK && d->bus != BUS_NVME && !is_cdrom(d))
+		put_int(dev, "rotation_rate", 1);
+	push_json(argv, "-device", dev);
+}
+
+/* -numa node,nodeid=N,cpus=A,cpus=B,...,memdev=ram-nodeN for one guest NUMA node. */
+static void push_numa_node(const struct numa_config *n, size_t i, struct strv *argv)
+{
+	char *s = xasprintf("node,nodeid=%zu", i), *longer;
+
+	for (size_t j = 0; j < n->cpus.n; j++, s = longer) {
+		longer = xasprintf("%s,cpus=%u", s, n->cpus.cpus[j]);
+		free(s);
+	}
+	strv_push(argv, "-numa");
+	strv_pushf(argv, "%s,memdev=ram-node%zu", s, i);
+	free(s);
+}
+
+/* One RAM backend: hugetlb memfd for huge pages, else plain RAM; bound to a host node when asked. */
+static void push_memory_backend(const struct vm_config *c, const char *id, uint64_t size, int host_node,
+				struct strv *argv)
+{
+	struct json_object *o = json_object_new_object();
+
+	put_str(o, "qom-type", c->hugepages ? "memory-backend-memfd" : "memory-backend-ram");
+	put_str(o, "id", id);
+	put_int(o, "size", (int64_t)size);
+	if (c->hugepages) {
+		put_bool(o, "hugetlb", true);
+		put_int(o, "hugetlbsize", c->hugepages == HUGEPAGES_1G ? 1 << 30 : 2 << 20);
+	}
+	if (c->hugepages || c->prealloc)
+		put_bool(o, "prealloc", true);
+	if (host_node >= 0) {
+		struct json_object *nodes = json_object_new_array();
+		json_object_array_add(nodes, json_object_new_int(host_node));
+		json_object_object_add(o, "host-nodes", nodes);
+		put_str(o, "policy", "bind");
+	}
+	push_json(argv, "-object", o);
+}
+
+/* -machine, -accel, -cpu, -smp, -m and the memory backends. */
+static void build_machine(const struct vm_config *c, const struct launch *l, struct strv *argv)
+{
+	bool one_backend = !c->n_numa && (c->hugepages || c->prealloc);
+	_cleanup_free_ char *cpu = NULL;
+
+	strv_push(argv, "-machine");
+	strv_pushf(argv, "%s%s%s%s", machine_names[c->machine],
+		   l->fw_code ? ",pflash0=fw-code,pflash1=fw-vars" : "",
+		   c->firmware == FIRMWARE_OVMF_SECBOOT ? ",smm=on" : "", one_backend ? ",memory-backend=ram0" : "");
+	if (c->firmware == FIRMWARE_OVMF_SECBOOT) {
+		/* Only code running in SMM may write the vars: what makes Secure Boot secure. */
+		strv_push(argv, "-global");
+		strv_push(argv, "driver=cfi.pflash01,property=secure,value=on");
+	}
+	strv_push(argv, "-accel");
+	strv_push(argv, accel_names[l->accel]);
+	cpu = xstrdup(c->cpu_model ? c->cpu_model : l->accel == ACCEL_KVM ? "host" : "max");
+	if (c->hyperv && l->accel == ACCEL_KVM) {
+		char *with = xasprintf("%s,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
+				       "hv-time=on,hv-synic=on,hv-stimer=on,hv-reset=on,hv-frequencies=on,"
+				       "hv-tlbflush=on,hv-ipi=on", cpu);
+		free(cpu);
+		cpu = with;
+	}
+	strv_push(argv, "-cpu");
+	strv_push(argv, cpu);
+	strv_push(argv, "-smp");
+	if (c->max_cpus > config_vcpus(c))
+		strv_pushf(argv, "cpus=%u,maxcpus=%u,cores=%u,threads=%u", config_vcpus(c), c->max_cpus, c->cores,
+			   c->threads);
+	else
+		strv_pushf(argv, "%u,sockets=%u,cores=%u,threads=%u", config_vcpus(c), c->sockets, c->cores,
+			   c->threads);
+	strv_push(argv, "-m");
+	if (c->max_memory)
+		strv_pushf(argv, "size=%lluM,slots=%u,maxmem=%lluM", (unsigned long long)(c->memory >> 20),
+			   c->mem_slots, (unsigned long long)(c->max_memory >> 20));
+	else
+		strv_pushf(argv, "%lluM", (unsigned long long)(c->memory >> 20));
+	if (one_backend)
+		push_memory_backend(c, "ram0", c->memory, -1, argv);
+	for (size_t i = 0; i < c->n_numa; i++) {
+		_cleanup_free_ char *id = xasprintf("ram-node%zu", i);
+		push_memory_backend(c, id, c->numa[i].size, c->numa[i].host_node, argv);
+		push_numa_node(&c->numa[i], i, argv);
+	}
+}
+
+/* The two pflash block nodes of UEFI: the shared read-only code and the VM's own vars. */
+static void build_firmware(const struct launch *l, struct strv *argv)
+{
+	struct json_object *code = json_object_new_object(), *vars = json_object_new_object();
+
+	put_str(code, "driver", "file");
+	put_str(code, "node-name", "fw-code");
+	put_str(code, "filename", l->fw_code);
+	put_bool(code, "read-only", true);
+	push_json(argv, "-blockdev", code);
+	put_str(vars, "driver", "file");
+	put_str(vars, "node-name", "fw-vars");
+	put_str(vars, "filename", l->fw_vars);
+	put_bool(vars, "read-only", false);
+	push_json(argv, "-blockdev", vars);
+}
+
+/* The monitor, serial console, guest agent channel and display. */
+static void build_chardevs(const struct vm_config *c, const struct launch *l, struct strv *argv)
+{
+	_cleanup_free_ char *log = xasprintf("%s/console.log", l->run_dir), *log_escaped = qemu_opt_escape(log);
+
+	strv_push(argv, "-chardev");
+	strv_pushf(argv, "socket,id=monitor,fd=%d,server=on,wait=off", LAUNCH_MONITOR_FD);
+	strv_push(argv, "-mon");
+	strv_push(argv, "chardev=monitor,mode=control");
+	strv_push(argv, "-chardev");
+	strv_pushf(argv, "socket,id=console,fd=%d,server=on,wait=off,logfile=%s,logappend=on", LAUNCH_CONSOLE_FD,
+		   log_escaped);
+	if (c->serial_console) {
+		strv_push(argv, "-serial");
+		strv_push(argv, "chardev:console");
+	}
+	if (c->agent) {
+		_cleanup_free_ char *sock = xasprintf("%s/agent.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
+		struct json_object *port = device("virtserialport", NULL);
+		strv_push(argv, "-chardev");
+		strv_pushf(argv, "socket,id=agent,path=%s,server=on,wait=off", sock_escaped);
+		push_json(argv, "-device", device("virtio-serial-pci", "vser0"));
+		put_str(port, "bus", "vser0.0");
+		put_str(port, "chardev", "agent");
+		put_str(port, "name", "org.qemu.guest_agent.0");
+		push_json(argv, "-device", port);
+	}
+	strv_push(argv, "-display");
+	if (c->display == DISPLAY_VNC) {
+		_cleanup_free_ char *sock = xasprintf("%s/vnc.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
+		strv_pushf(argv, "vnc=unix:%s", sock_escaped);
+	} else
+		strv_push(argv, c->display == DISPLAY_GTK ? "gtk" : c->display == DISPLAY_SDL ? "sdl" : "none");
+	if (c->display != DISPLAY_NONE)
+		push_json(argv, "-device", device("VGA", "video0"));
+}
+
+/* The NICs: a -netdev backend and a -device front end each. */
+static void build_nics(const struct vm_config *c, struct strv *argv)
+{
+	static const char *const models[] = { [NIC_VIRTIO] = "virtio-net-pci", [NIC_E1000] = "e1000",
+					      [NIC_E1000E] = "e1000e", [NIC_RTL8139] = "rtl8139" };
+	static const char *const types[] = { [NIC_USER] = "user", [NIC_TAP] = "tap", [NIC_BRIDGE] = "bridge" };
+
+	for (size_t i = 0; i < c->n_nics; i++) {
+		const struct nic_config *n = &c->nics[i];
+		_cleanup_free_ char *netdev_id = xasprintf("net-%s", n->id);
+		struct json_object *nd = json_object_new_object(), *dev = device(models[n->model], n->id);
+
+		put_str(nd, "type", types[n->type]);
+		put_str(nd, "id", netdev_id);
+		if (n->type == NIC_BRIDGE)
+			put_str(nd, "br", n->bridge);
+		if (n->type == NIC_TAP) {
+			put_str(nd, "ifname", n->ifname);
+			put_str(nd, "script", "no");
+			put_str(nd, "downscript", "no");
+		}
+		push_json(argv, "-netdev", nd);
+		put_str(dev, "netdev", netdev_id);
+		if (n->mac)
+			put_str(dev, "mac", n->mac);
+		push_json(argv, "-device", dev);
+	}
+}
+
+/* The root port each passed-through device goes on: functions of one slot share one when
+ * multifunction, every other device gets its own. Returns how many ports there are. */
+static size_t passthrough_ports(const struct vm_config *c, size_t *port_of)
+{
+	size_t ports = 0;
+
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		const struct passthrough_config *p = &c->passthrough[i];
+		size_t j = 0;
+
+		while (j < i && !(p->multifunction && c->passthrough[j].multifunction &&
+				  !strncmp(c->passthrough[j].host, p->host, 10)))
+			j++;
+		port_of[i] = j < i ? port_of[j] : ports++;
+	}
+	return ports;
+}
+
+/* The host PCI devices: vfio-pci, on root ports of their own after the hotplug ones (q35). */
+static void build_passthrough(const struct vm_config *c, struct strv *argv)
+{
+	_cleanup_free_ size_t *port_of = xzalloc((c->n_passthrough + 1) * sizeof(size_t));
+	size_t ports = passthrough_ports(c, port_of);
+
+	for (size_t k = 0; c->machine == MACHINE_Q35 && k < ports; k++) {
+		_cleanup_free_ char *id = xasprintf("pt-rp%zu", k);
+		struct json_object *rp = device("pcie-root-port", id);
+		put_str(rp, "bus", "pcie.0");
+		put_int(rp, "chassis", (int64_t)(c->root_ports + k + 1));
+		put_int(rp, "port", (int64_t)(0x10 + c->root_ports + k));
+		push_json(argv, "-device", rp);
+	}
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		const struct passthrough_config *p = &c->passthrough[i];
+		_cleanup_free_ char *id = xasprintf("hostdev%zu", i), *bus = xasprintf("pt-rp%zu", port_of[i]);
+		struct json_object *dev = device("vfio-pci", id);
+		unsigned fn = (unsigned)(p->host[11] - '0');
+
+		put_str(dev, "host", p->host);
+		if (c->machine == MACHINE_Q35) {
+			_cleanup_free_ char *addr = xasprintf("0x0.%u", p->multifunction ? fn : 0);
+			put_str(dev, "bus", bus);
+			put_str(dev, "addr", addr);
+			if (p->multifunction && fn == 0)
+				put_bool(dev, "multifunction", true);
+		}
+		if (p->x_vga)
+			put_bool(dev, "x-vga", true);
+		if (p->rom)
+			put_str(dev, "romfile", p->rom);
+		push_json(argv, "-device", dev);
+	}
+}
+
+/* True when a NIC needs QEMU to start a helper program (the bridge helper). */
+static bool needs_spawn(const struct vm_config *c)
+{
+	for (size_t i = 0; i < c->n_nics; i++)
+		if (c->nics[i].type == NIC_BRIDGE)
+			return true;
+	return false;
+}
+
+void build_argv(const struct vm_config *c, const struct launch *l, struct strv *argv)
+{
+	struct bus_slots slots = { 0 };
+
+	strv_push(argv, l->binary);
+	strv_pushf(argv, "-name");
+	strv_pushf(argv, "guest=%s,debug-threads=on", c->name);
+	strv_push(argv, "-no-user-config");
+	strv_push(argv, "-nodefaults");
+	strv_push(argv, "-msg");
+	strv_push(argv, "timestamp=on");
+	if (!l->no_sandbox) {
+		strv_push(argv, "-sandbox");
+		strv_pushf(argv, "on,obsolete=deny,elevateprivileges=deny,spawn=%s,resourcecontrol=deny",
+			   needs_spawn(c) ? "allow" : "deny");
+	}
+	if (l->fw_code)
+		build_firmware(l, argv);
+	build_machine(c, l, argv);
+	build_chardevs(c, l, argv);
+	for (unsigned i = 0; i < c->root_ports; i++) {
+		_cleanup_free_ char *id = xasprintf("rp%u", i);
+		struct json_object *rp = device("pcie-root-port", id);
+		put_str(rp, "bus", "pcie.0");
+		put_int(rp, "chassis", i + 1);
+		put_int(rp, "port", 0x10 + i);
+		push_json(argv, "-device", rp);
+	}
+	if (c->kernel) {
+		strv_push(argv, "-kernel");
+		strv_push(argv, c->kernel);
+	}
+	if (c->initrd) {
+		strv_push(argv, "-initrd");
+		strv_push(argv, c->initrd);
+	}
+	if (c->append) {
+		strv_push(argv, "-append");
+		strv_push(argv, c->append);
+	}
+	for (size_t i = 0; i < c->n_disks; i++)
+		build_disk(c, &c->disks[i], &slots, argv);
+	build_nics(c, argv);
+	build_passthrough(c, argv);
+	if (c->balloon)
+		push_json(argv, "-device", device("virtio-balloon-pci", "balloon0"));
+	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
+		strv_push(argv, c->extra_args[i]);
+}

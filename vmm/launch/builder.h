@@ -1,0 +1,29 @@
+/* The QEMU command-line builder: a validated config plus the facts of one launch
+ * become an argv. Pure: it runs nothing and touches no file. */
+#ifndef VMM_BUILDER_H
+#define VMM_BUILDER_H
+
+#include "profiles/config.h"
+#include "vmm/base/util.h"
+
+/* Fixed descriptor numbers QEMU inherits its listening sockets on. */
+#define LAUNCH_MONITOR_FD 3
+#define LAUNCH_CONSOLE_FD 4
+
+/* What the builder needs to know about one launch besides the profile. */
+struct launch {
+	enum accel accel;     /* resolved: ACCEL_KVM or ACCEL_TCG */
+	const char *run_dir;  /* the VM's run directory (console log lives there) */
+	const char *binary;   /* resolved QEMU binary path */
+	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
+	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
+	bool no_sandbox;      /* the QEMU was built without seccomp (the probe says so) */
+};
+
+/* Appends the whole QEMU argv for config c to *argv (argv[0] = l->binary). */
+void build_argv(const struct vm_config *c, const struct launch *l, struct strv *argv);
+
+/* Escapes a value for QEMU's key=value option syntax (',' becomes ',,'). */
+char *qemu_opt_escape(const char *value);
+
+#endif

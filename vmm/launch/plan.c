@@ -1,0 +1,120 @@
+#include "vmm/launch/plan.h"
+
+#include <limits.h>
+#include <stdlib.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/launch/firmware.h"
+#include "vmm/base/host.h"
+#include "profiles/profile.h"
+#include "profiles/resolve.h"
+#include "vmm/base/rundir.h"
+#include "vmm/base/util.h"
+
+int plan_from_json(const char *path, struct json_object *json, struct json_object *origins, const char *name,
+		   struct plan *p, struct verr *err)
+{
+	_cleanup_free_ char *cache = cache_dir(), *data = data_dir();
+	struct config_dirs dirs = { .cache = cache, .data = data };
+
+	char *real = realpath(path, NULL);
+
+	*p = (struct plan){ .profile_path = real ? real : xstrdup(path), .profile = json,
+			    .origins = json_object_get(origins) };
+	if (name) {
+		if (!vm_name_valid(name)) {
+			verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
+				 "'-', '_' or '.')", name);
+			goto fail;
+		}
+		json_object_object_add(json, "name", json_object_new_string(name));
+	}
+	if (config_from_json(json, path, &dirs, origins, &p->config, err) < 0)
+		goto fail;
+	p->run_dir = rundir_path(p->config.name, err);
+	if (!p->run_dir)
+		goto fail;
+	p->launch.accel = p->config.accel;
+	if (p->launch.accel == ACCEL_AUTO) {
+		p->kvm_missing = !kvm_usable();
+		p->launch.accel = p->kvm_missing ? ACCEL_TCG : ACCEL_KVM;
+	}
+	p->launch.run_dir = p->run_dir;
+	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : "qemu-system-x86_64";
+	if (p->config.firmware != FIRMWARE_BIOS) {
+		if (firmware_find(p->config.firmware, p->config.machine, &p->firmware, err) < 0)
+			goto fail;
+		p->launch.fw_code = p->firmware.code;
+		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
+	}
+	return 0;
+fail:
+	plan_free(p);
+	return -1;
+}
+
+int plan_load(const char *profile_arg, const struct plan_options *o, struct plan *p, struct verr *err)
+{
+	struct resolved r;
+	int ret;
+
+	*p = (struct plan){ 0 };
+	if (profile_resolve(profile_arg, &o->layers, &o->sets, &r, err) < 0)
+		return -1;
+	ret = plan_from_json(r.path, json_object_get(r.json), r.origins, o->name, p, err);
+	resolved_free(&r);
+	return ret;
+}
+
+void plan_options_free(struct plan_options *o)
+{
+	strv_free(&o->layers);
+	strv_free(&o->sets);
+}
+
+int plan_prepare(const struct plan *p, struct verr *err)
+{
+	_cleanup_free_ char *dir = NULL, *tmp = NULL;
+	_cleanup_close_ int in = -1, out = -1;
+	char buf[65536];
+	ssize_t n;
+
+	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
+		return 0;
+	dir = xstrdup(p->fw_vars);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_parents(dir, 0700) < 0)
+		return verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);
+	tmp = xasprintf("%s.tmp", p->fw_vars);
+	in = open(p->firmware.vars_template, O_RDONLY | O_CLOEXEC);
+	if (in < 0)
+		return verr_set(err, errno, "cannot read the UEFI vars template '%s'", p->firmware.vars_template);
+	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (out < 0)
+		return verr_set(err, errno, "cannot create '%s'", tmp);
+	while ((n = read(in, buf, sizeof(buf))) > 0)
+		if (write_all(out, buf, (size_t)n) < 0)
+			break;
+	if (n != 0 || fsync(out) < 0 || rename(tmp, p->fw_vars) < 0) {
+		int e = errno;
+		unlink(tmp);
+		return verr_set(err, e, "cannot copy '%s' to '%s'", p->firmware.vars_template, p->fw_vars);
+	}
+	return 0;
+}
+
+void plan_free(struct plan *p)
+{
+	firmware_files_free(&p->firmware);
+	free(p->fw_vars);
+	config_free(&p->config);
+	json_object_put(p->profile);
+	json_object_put(p->origins);
+	free(p->profile_path);
+	free(p->run_dir);
+	*p = (struct plan){ 0 };
+}

@@ -1,0 +1,291 @@
+#include "vmm/launch/probe.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "qmp/qmp-sync.h"
+#include "vmm/base/host.h"
+#include "vmm/launch/spawn.h"
+#include "vmm/base/util.h"
+
+/* Milliseconds the probe may take, all queries included. */
+#define PROBE_TIMEOUT_MS 20000
+/* Bumped when the cached format changes, so old caches are probed again. */
+#define PROBE_FORMAT 1
+
+/* The cache file of a binary: its path with '/' as '_'. */
+static char *cache_path(const char *binary)
+{
+	_cleanup_free_ char *dir = cache_dir(), *name = xstrdup(binary);
+
+	for (char *p = name; *p; p++)
+		if (*p == '/')
+			*p = '_';
+	return xasprintf("%s/qemu-caps/%s.json", dir, name);
+}
+
+/* The identity of a binary file: size and mtime, as the cache records them. */
+static struct json_object *identity(const char *binary, const struct stat *st)
+{
+	struct json_object *id = json_object_new_object();
+
+	json_object_object_add(id, "binary", json_object_new_string(binary));
+	json_object_object_add(id, "size", json_object_new_int64(st->st_size));
+	json_object_object_add(id, "mtime_ns",
+			       json_object_new_int64((int64_t)st->st_mtim.tv_sec * 1000000000 + st->st_mtim.tv_nsec));
+	json_object_object_add(id, "format", json_object_new_int(PROBE_FORMAT));
+	return id;
+}
+
+/* True when a cached probe was made of this very file. */
+static bool cache_matches(struct json_object *cached, struct json_object *id)
+{
+	struct json_object *v;
+
+	json_object_object_foreach(id, key, want) {
+		if (!json_object_object_get_ex(cached, key, &v) || !json_object_equal(v, want))
+			return false;
+	}
+	return true;
+}
+
+/* Runs one query; returns its return value (owned) or NULL with err. */
+static struct json_object *ask(struct qmp_sync *s, const char *command, struct json_object *args, struct verr *err)
+{
+	struct json_object *cmd = json_object_new_object(), *ret;
+	char *cls, why[256];
+
+	json_object_object_add(cmd, "execute", json_object_new_string(command));
+	if (args)
+		json_object_object_add(cmd, "arguments", args);
+	if (qmp_sync_call(s, cmd, PROBE_TIMEOUT_MS, &ret, &cls, why, sizeof(why)) != QMP_OK) {
+		verr_set(err, 0, "probing QEMU: %s failed: %s", command, why);
+		free(cls);
+		return NULL;
+	}
+	free(cls);
+	return ret;
+}
+
+/* Collects member key of each element of list into a new array of strings. */
+static struct json_object *names(struct json_object *list, const char *key, const char *also)
+{
+	struct json_object *out = json_object_new_array(), *v;
+
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+		if (json_object_object_get_ex(e, key, &v))
+			json_object_array_add(out, json_object_get(v));
+		if (also && json_object_object_get_ex(e, also, &v))
+			json_object_array_add(out, json_object_get(v));
+	}
+	return out;
+}
+
+/* The aio modes of -blockdev, from the QMP schema's enum that lists "threads" and "native". */
+static struct json_object *aio_modes(struct json_object *schema)
+{
+	for (size_t i = 0; i < json_object_array_length(schema); i++) {
+		struct json_object *e = json_object_array_get_idx(schema, i), *values;
+		bool threads = false, native = false;
+		if (!json_object_object_get_ex(e, "values", &values))
+			continue;
+		for (size_t j = 0; j < json_object_array_length(values); j++) {
+			const char *v = json_object_get_string(json_object_array_get_idx(values, j));
+			threads |= !strcmp(v, "threads");
+			native |= !strcmp(v, "native");
+		}
+		if (threads && native)
+			return json_object_get(values);
+	}
+	return json_object_new_array();
+}
+
+/* Asks a running QEMU everything the probe records into caps (an object). */
+static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *err)
+{
+	struct json_object *args = json_object_new_object(), *r, *sandbox, *cmd;
+	char *cls, why[256];
+
+	if (!(r = ask(s, "query-version", NULL, err)))
+		return -1;
+	json_object_object_add(caps, "version", json_object_get(json_object_object_get(r, "qemu")));
+	json_object_put(r);
+	if (!(r = ask(s, "query-machines", NULL, err)))
+		return -1;
+	json_object_object_add(caps, "machines", names(r, "name", "alias"));
+	json_object_put(r);
+	json_object_object_add(args, "abstract", json_object_new_boolean(false));
+	if (!(r = ask(s, "qom-list-types", args, err)))
+		return -1;
+	json_object_object_add(caps, "types", names(r, "name", NULL));
+	json_object_put(r);
+	if (!(r = ask(s, "query-commands", NULL, err)))
+		return -1;
+	json_object_object_add(caps, "commands", names(r, "name", NULL));
+	json_object_put(r);
+	if (!(r = ask(s, "query-qmp-schema", NULL, err)))
+		return -1;
+	json_object_object_add(caps, "aio", aio_modes(r));
+	json_object_put(r);
+	/* -sandbox exists only in QEMUs built with seccomp: asking for it fails otherwise. */
+	cmd = json_object_new_object();
+	args = json_object_new_object();
+	json_object_object_add(cmd, "execute", json_object_new_string("query-command-line-options"));
+	json_object_object_add(args, "option", json_object_new_string("sandbox"));
+	json_object_object_add(cmd, "arguments", args);
+	json_object_object_add(caps, "sandbox", json_object_new_boolean(
+		qmp_sync_call(s, cmd, PROBE_TIMEOUT_MS, &sandbox, &cls, why, sizeof(why)) == QMP_OK));
+	json_object_put(sandbox);
+	free(cls);
+	return 0;
+}
+
+/* The last line QEMU printed (its reason to exit), else fallback. */
+static const char *last_line(int fd, const char *fallback)
+{
+	static char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	char *line;
+
+	if (n <= 0)
+		return fallback;
+	while (n > 0 && buf[n - 1] == '\n')
+		n--;
+	buf[n] = '\0';
+	line = strrchr(buf, '\n');
+	return line ? line + 1 : buf;
+}
+
+/* Runs the binary with -machine none and QMP on a socket pair, and records what it says. */
+static int run_probe(const char *binary, struct json_object *caps, struct verr *err)
+{
+	char *const argv[] = { (char *)binary, "-machine", "none", "-nodefaults", "-display", "none", "-chardev",
+			       "socket,id=qmp,fd=3,server=off", "-mon", "chardev=qmp,mode=control", NULL };
+	struct spawned child;
+	struct qmp_sync *s;
+	char why[256];
+	int sv[2], ret = -1;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return verr_set(err, errno, "cannot create a socket pair");
+	if (spawn(binary, argv, &sv[1], 1, &child, err) < 0) {
+		close(sv[0]);
+		close(sv[1]);
+		return -1;
+	}
+	close(sv[1]);
+	s = qmp_sync_open(sv[0], PROBE_TIMEOUT_MS, why, sizeof(why));
+	if (s)
+		ret = query_all(s, caps, err);
+	qmp_sync_close(s);
+	kill(child.pid, SIGKILL);
+	waitpid(child.pid, NULL, 0);
+	if (!s)
+		verr_set(err, 0, "probing QEMU '%s': %s", binary, last_line(child.output_fd, why));
+	close(child.output_fd);
+	return ret;
+}
+
+int probe_qemu(const char *binary, struct qemu_caps *caps, struct verr *err)
+{
+	_cleanup_free_ char *path = cache_path(binary), *dir = NULL, *tmp = NULL;
+	struct json_object *id, *cached;
+	struct stat st;
+
+	*caps = (struct qemu_caps){ 0 };
+	if (stat(binary, &st) < 0)
+		return verr_set(err, errno, "cannot probe '%s'", binary);
+	id = identity(binary, &st);
+	cached = json_object_from_file(path);
+	if (cached && cache_matches(cached, id)) {
+		json_object_put(id);
+		caps->json = cached;
+		caps->from_cache = true;
+		return 0;
+	}
+	json_object_put(cached);
+	if (run_probe(binary, id, err) < 0) {
+		json_object_put(id);
+		return -1;
+	}
+	json_object_object_add(id, "probed_at", json_object_new_int64(time(NULL)));
+	/* A cache that cannot be written only costs another probe next time. */
+	dir = xstrdup(path);
+	*strrchr(dir, '/') = '\0';
+	tmp = xasprintf("%s.%d.tmp", path, getpid());
+	if (mkdir_parents(dir, 0700) == 0 && json_object_to_file_ext(tmp, id, JSON_C_TO_STRING_PLAIN) == 0)
+		rename(tmp, path);
+	unlink(tmp);
+	caps->json = id;
+	return 0;
+}
+
+/* True when the string list member key of the probe contains value. */
+static bool listed(const struct qemu_caps *caps, const char *key, const char *value)
+{
+	struct json_object *list = json_object_object_get(caps->json, key);
+
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(list, i)), value))
+			return true;
+	return false;
+}
+
+bool caps_has_type(const struct qemu_caps *caps, const char *type)
+{
+	return listed(caps, "types", type);
+}
+
+bool caps_has_sandbox(const struct qemu_caps *caps)
+{
+	return json_object_get_boolean(json_object_object_get(caps->json, "sandbox"));
+}
+
+/* Records one missing capability. */
+static void need(const struct qemu_caps *caps, const char *type, const char *what, struct verr *err)
+{
+	if (!caps_has_type(caps, type))
+		verr_set(err, 0, "this QEMU has no %s (device type '%s'), which %s needs", type, type, what);
+}
+
+int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct verr *err)
+{
+	static const char *const aio[] = { "threads", "native", "io_uring" };
+	static const char *const nic_models[] = { "virtio-net-pci", "e1000", "e1000e", "rtl8139" };
+	size_t before = err->n;
+
+	if (!listed(caps, "machines", machine_names[c->machine]))
+		verr_set(err, 0, "this QEMU has no machine type '%s' (machine.type)", machine_names[c->machine]);
+	for (size_t i = 0; i < c->n_disks; i++) {
+		const struct disk_config *d = &c->disks[i];
+		if (!listed(caps, "aio", aio[d->aio]))
+			verr_set(err, 0, "this QEMU cannot do aio '%s' (disks[%zu].aio): it was built without it", aio[d->aio], i);
+		if (d->bus == BUS_SCSI)
+			need(caps, "virtio-scsi-pci", "a scsi disk", err);
+		if (d->bus == BUS_NVME)
+			need(caps, "nvme", "an nvme disk", err);
+		if (d->iothread)
+			need(caps, "iothread", "a disk's iothread", err);
+	}
+	for (size_t i = 0; i < c->n_nics; i++)
+		need(caps, nic_models[c->nics[i].model], "a NIC", err);
+	if (c->root_ports)
+		need(caps, "pcie-root-port", "hotplug.root_ports", err);
+	if (c->hugepages)
+		need(caps, "memory-backend-memfd", "memory.hugepages", err);
+	if (c->agent)
+		need(caps, "virtio-serial-pci", "agent", err);
+	return err->n > before ? -1 : 0;
+}
+
+void qemu_caps_free(struct qemu_caps *caps)
+{
+	json_object_put(caps->json);
+	*caps = (struct qemu_caps){ 0 };
+}

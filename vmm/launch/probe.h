@@ -1,0 +1,34 @@
+/* What a QEMU binary can do, asked of the binary itself (-machine none, QMP:
+ * query-version, query-commands, qom-list-types, query-machines, plus the sandbox
+ * option and the aio modes from the QMP schema), cached in $VMM_CACHE_DIR/qemu-caps keyed
+ * by the binary's path, size and mtime, so each binary is probed once, not per start. */
+#ifndef VMM_PROBE_H
+#define VMM_PROBE_H
+
+#include <stdbool.h>
+
+#include <json-c/json.h>
+
+#include "profiles/config.h"
+#include "vmm/base/error.h"
+
+struct qemu_caps {
+	struct json_object *json; /* the cached probe: version, machines, types, commands, ... */
+	bool from_cache;
+};
+
+/* Probes binary (an absolute path) or loads its cached probe. */
+int probe_qemu(const char *binary, struct qemu_caps *caps, struct verr *err);
+
+/* True when QEMU knows the QOM type (a device, object or machine class). */
+bool caps_has_type(const struct qemu_caps *caps, const char *type);
+
+/* True when QEMU has -sandbox (built with seccomp). */
+bool caps_has_sandbox(const struct qemu_caps *caps);
+
+/* Checks that the QEMU can build what config c asks for: one error line per gap. */
+int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct verr *err);
+
+void qemu_caps_free(struct qemu_caps *caps);
+
+#endif

@@ -1,0 +1,87 @@
+#include "vmm/launch/spawn.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "vmm/base/util.h"
+
+extern char **environ;
+
+/* In the child: arrange descriptors and signals, then exec. Reports errno on exec_pipe. */
+static void __attribute__((noreturn)) child(const char *path, char *const argv[], const int *high, size_t n,
+					    int out_w, int exec_pipe)
+{
+	sigset_t all;
+	int e, devnull;
+
+	setsid();
+	umask(077);
+	sigemptyset(&all);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	signal(SIGPIPE, SIG_DFL);
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		if (dup2(high[i], 3 + (int)i) < 0)
+			goto fail;
+	execve(path, argv, environ);
+fail:
+	e = errno;
+	(void)!write(exec_pipe, &e, sizeof(e));
+	_exit(127);
+}
+
+int spawn(const char *path, char *const argv[], const int *pass_fds, size_t n_pass, struct spawned *out,
+	  struct verr *err)
+{
+	int out_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 }, high[8], e = 0, ret = -1;
+	size_t moved = 0;
+	pid_t pid;
+	ssize_t r;
+
+	if (n_pass > 8)
+		return verr_set(err, EINVAL, "too many descriptors to pass");
+	/* Above 10 so that dup2() onto 3.. in the child never overwrites one not yet moved. */
+	for (; moved < n_pass; moved++) {
+		high[moved] = fcntl(pass_fds[moved], F_DUPFD_CLOEXEC, 10);
+		if (high[moved] < 0) {
+			verr_set(err, errno, "cannot start '%s'", path);
+			goto out;
+		}
+	}
+	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(exec_pipe, O_CLOEXEC) < 0 || (pid = fork()) < 0) {
+		verr_set(err, errno, "cannot start '%s'", path);
+		goto out;
+	}
+	if (pid == 0)
+		child(path, argv, high, n_pass, out_pipe[1], exec_pipe[1]);
+	close(exec_pipe[1]);
+	exec_pipe[1] = -1;
+	do
+		r = read(exec_pipe[0], &e, sizeof(e));
+	while (r < 0 && errno == EINTR);
+	if (r == sizeof(e)) {
+		waitpid(pid, NULL, 0);
+		verr_set(err, e, "cannot execute '%s'", path);
+		goto out;
+	}
+	out->pid = pid;
+	out->output_fd = steal_fd(out_pipe[0]);
+	ret = 0;
+out:
+	for (size_t i = 0; i < moved; i++)
+		close(high[i]);
+	for (int i = 0; i < 2; i++) {
+		if (out_pipe[i] >= 0)
+			close(out_pipe[i]);
+		if (exec_pipe[i] >= 0)
+			close(exec_pipe[i]);
+	}
+	return ret;
+}

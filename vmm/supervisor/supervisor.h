@@ -1,0 +1,38 @@
+/* The per-VM supervisor: starts QEMU from a plan (or reconnects to one already
+ * running), owns its QMP connection, serves the QMP proxy (qmp.sock) and the control
+ * socket (ctl.sock), tracks the VM's state from QMP events and the process's exit,
+ * restarts it as the profile asks, and tells how it ended. */
+#ifndef VMM_SUPERVISOR_H
+#define VMM_SUPERVISOR_H
+
+#include "vmm/launch/plan.h"
+
+/* How a VM ended; also the exit status of `vmm run` and `vmm stop`. 1 is kept for vmm's own errors. */
+enum vm_end {
+	VM_POWERED_OFF = 0,  /* the guest powered off (also after a graceful stop) */
+	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
+	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
+	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
+};
+
+/* Whether to reconnect to a QEMU of the VM that runs without a supervisor. */
+enum sup_attach {
+	ATTACH_NEVER,   /* such a QEMU is an error (vmm run) */
+	ATTACH_ORPHAN,  /* reconnect when there is one, else start QEMU (vmm start) */
+	ATTACH_ONLY,    /* reconnect; an error when there is none (vmm attach) */
+};
+
+/* The byte a detached supervisor writes to stderr once the guest runs, before it
+ * points stderr at the VM's vmm.log (the starting CLI waits for it). */
+#define SUP_READY '\006'
+
+struct sup_options {
+	bool detached; /* no terminal: the console is not connected, SIGHUP is ignored */
+	enum sup_attach attach;
+};
+
+/* Runs the VM until it ends for good. Returns the vm_end, or -1 with err when
+ * nothing was started. */
+int supervise(struct plan *p, const struct sup_options *o, struct verr *err);
+
+#endif
