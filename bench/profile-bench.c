@@ -31,15 +31,12 @@ int main(int argc, char **argv)
 	t0 = now_us();
 	for (int i = 0; i < n; i++) {
 		struct verr err = { 0 };
-		struct strv out = { 0 };
 		struct plan plan;
 
 		if (plan_load(argv[1], &po, &plan, &err) < 0) {
 			fprintf(stderr, "%s\n", err.n ? err.lines[0] : "failed");
 			return 1;
 		}
-		build_argv(&plan.config, &plan.launch, &out);
-		strv_free(&out);
 		plan_free(&plan);
 		verr_clear(&err);
 	}

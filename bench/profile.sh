@@ -1,6 +1,6 @@
 #!/bin/bash
-# Resolving a profile (its includes, the merge, validation, the firmware lookup) and
-# building its QEMU argv, per profile, in process. Target (issue: profiles): under 2 ms.
+# Making a launch plan (resolving the includes, the merge, validation, the firmware
+# lookup, the cached QEMU probe) and building its QEMU argv, per profile, in process. Target (issue: profiles): under 2 ms.
 # For scale, the same run times `qemu-system-x86_64 --version`, the cheapest thing QEMU does.
 #   bench/profile.sh [N]
 set -euo pipefail

@@ -6,8 +6,10 @@
 # output (text and --json) and exit status. UPDATE=1 rewrites the expected files.
 set -euo pipefail
 : "${VMM:?}" "${SRCDIR:?}"
-# Fixed directories, and a 16-CPU host, so the output is the same on every machine.
+# Fixed directories, a 16-CPU host and a recorded probe of Debian 12's QEMU 7.2, so the
+# output is the same on every machine.
 export VMM_RUN_DIR=/run/vmm-golden VMM_CACHE_DIR=/cache VMM_DATA_DIR=/data VMM_HOST_CPUS=16
+export VMM_PROBE_FILE=$SRCDIR/tests/fixtures/qemu-7.2.caps.json
 cd "$SRCDIR"
 failed=0 n=0
 

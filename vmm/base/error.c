@@ -33,6 +33,21 @@ int verr_set(struct verr *e, int errnum, const char *fmt, ...)
 	return -1;
 }
 
+void verr_wrap(struct verr *e, const char *fmt, ...)
+{
+	_cleanup_free_ char *context = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	context = xvasprintf(fmt, ap);
+	va_end(ap);
+	for (size_t i = 0; i < e->n; i++) {
+		char *line = xasprintf("%s: %s", context, e->lines[i]);
+		free(e->lines[i]);
+		e->lines[i] = line;
+	}
+}
+
 void verr_clear(struct verr *e)
 {
 	for (size_t i = 0; i < e->n; i++)

@@ -7,12 +7,16 @@
 
 struct verr {
 	int errnum;   /* errno of the first failure, 0 when none applies */
+	int status;   /* the exit status the CLI reports it with, 0 for the usual 1 */
 	size_t n;     /* number of lines */
 	char **lines;
 };
 
 /* Adds one line (with ": strerror(errnum)" appended when errnum != 0); returns -1. */
 int verr_set(struct verr *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Puts context before every line: "CONTEXT: line" (crun's error wrap). */
+void verr_wrap(struct verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Frees the lines; the report is empty again. */
 void verr_clear(struct verr *e);

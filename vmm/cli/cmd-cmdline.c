@@ -30,16 +30,13 @@ static void print_argv(const struct strv *argv, bool json)
 static int cmd_cmdline(int argc, char **argv, struct verr *err)
 {
 	struct plan plan;
-	struct strv out = { 0 };
 	bool json = false;
 
-	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, &plan, err) < 0)
+	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, false, &plan, err) < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
-	build_argv(&plan.config, &plan.launch, &out);
-	print_argv(&out, json);
-	strv_free(&out);
+	print_argv(&plan.argv, json);
 	plan_free(&plan);
 	return 0;
 }

@@ -21,7 +21,7 @@ static int cmd_lint(int argc, char **argv, struct verr *err)
 	bool json = false;
 	size_t n;
 
-	if (cmd_load_profile(&cmd_lint_entry, argc, argv, &json, &plan, err) < 0)
+	if (cmd_load_profile(&cmd_lint_entry, argc, argv, &json, false, &plan, err) < 0)
 		return -1;
 	host_facts_read(&host);
 	findings = lint(&plan.config, plan.profile_path, plan.origins, &host);

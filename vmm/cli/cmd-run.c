@@ -11,7 +11,7 @@ static int cmd_run(int argc, char **argv, struct verr *err)
 	struct plan plan;
 	int ret;
 
-	if (cmd_load_profile(&cmd_run_entry, argc, argv, NULL, &plan, err) < 0)
+	if (cmd_load_profile(&cmd_run_entry, argc, argv, NULL, true, &plan, err) < 0)
 		return -1;
 	ret = supervise(&plan, &opt, err);
 	plan_free(&plan);

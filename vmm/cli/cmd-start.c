@@ -119,7 +119,7 @@ static int cmd_start(int argc, char **argv, struct verr *err)
 	bool json = false;
 	struct plan plan;
 
-	if (cmd_load_profile(&cmd_start_entry, argc, argv, &json, &plan, err) < 0)
+	if (cmd_load_profile(&cmd_start_entry, argc, argv, &json, true, &plan, err) < 0)
 		return -1;
 	return launch(&plan, ATTACH_ORPHAN, json, err);
 }
@@ -152,8 +152,10 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 		json_object_put(st);
 		return verr_set(err, 0, "'%s' does not record the VM's profile", state);
 	}
-	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, NULL, &plan, err);
+	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, NULL, true, &plan, err);
 	json_object_put(st);
+	if (r == PLAN_ERR_HOST)
+		err->status = VM_START_FAILED;
 	if (r < 0)
 		return -1;
 	return launch(&plan, ATTACH_ONLY, json, err);

@@ -46,8 +46,9 @@ extern const struct cmd_entry cmd_vfio_entry;
 struct plan;
 
 /* Parses "PROFILE [--json] [plan options]" (--json only when json is not NULL) and loads
- * the plan. Returns 0, or -1 with err. */
-int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, struct plan *plan,
+ * the plan; start: to start the VM (a host that cannot run it is a failed start, exit 2).
+ * Returns 0, or -1 with err. */
+int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, bool start, struct plan *plan,
 		     struct verr *err);
 
 /* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */

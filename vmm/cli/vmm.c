@@ -6,6 +6,7 @@
 
 #include "vmm/cli/cmd.h"
 #include "vmm/launch/plan.h"
+#include "vmm/supervisor/supervisor.h"
 
 #ifndef VMM_VERSION
 #define VMM_VERSION "0"
@@ -65,11 +66,11 @@ static bool plan_option(int c, const char *arg, struct plan_options *o)
 	}
 }
 
-int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, struct plan *plan,
+int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, bool start, struct plan *plan,
 		     struct verr *err)
 {
 	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, PLAN_LONGOPTS, { 0 } };
-	struct plan_options po = { 0 };
+	struct plan_options po = { .start = start };
 	int c, r;
 
 	optind = 1;
@@ -88,7 +89,9 @@ int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *j
 	}
 	r = plan_load(argv[optind], &po, plan, err);
 	plan_options_free(&po);
-	return r;
+	if (r == PLAN_ERR_HOST && start)
+		err->status = VM_START_FAILED;
+	return r < 0 ? -1 : 0;
 }
 
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)
@@ -154,7 +157,7 @@ int main(int argc, char **argv)
 	ret = cmd->exec(argc - 1, argv + 1, &err);
 	if (ret < 0) {
 		print_error(&err);
-		return 1;
+		return err.status ? err.status : 1;
 	}
 	return ret;
 }

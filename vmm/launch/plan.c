@@ -8,15 +8,63 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/launch/firmware.h"
-#include "vmm/base/host.h"
+#include "passthrough/vfio.h"
 #include "profiles/profile.h"
 #include "profiles/resolve.h"
+#include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/firmware.h"
+#include "vmm/launch/probe.h"
+
+/* Adds the other endpoints of each with_group device's IOMMU group to the VM's devices. */
+static int add_groups(struct vm_config *c, struct verr *err)
+{
+	size_t n = c->n_passthrough;
+
+	for (size_t i = 0; i < n; i++) {
+		struct strv members = { 0 };
+		if (!c->passthrough[i].with_group)
+			continue;
+		if (vfio_group_endpoints((const char *const[]){ c->passthrough[i].host }, 1, &members, err) < 0)
+			return -1;
+		for (size_t m = 0; m < members.n; m++) {
+			bool known = false;
+			for (size_t k = 0; k < c->n_passthrough && !known; k++)
+				known = !strcmp(c->passthrough[k].host, members.v[m]);
+			if (known)
+				continue;
+			c->passthrough = xrealloc(c->passthrough, (c->n_passthrough + 1) * sizeof(*c->passthrough));
+			c->passthrough[c->n_passthrough++] = (struct passthrough_config){
+				.host = xstrdup(members.v[m]), .multifunction = c->passthrough[i].multifunction };
+		}
+		strv_free(&members);
+	}
+	return 0;
+}
+
+/* The facts of this host that decide the argv: the QEMU binary and what it can do (from
+ * its probe, or the stand-in $VMM_PROBE_FILE), and the devices of passthrough groups. */
+static int host_facts(struct plan *p, struct verr *err)
+{
+	const char *fixture = getenv("VMM_PROBE_FILE");
+	struct qemu_caps caps;
+	int r;
+
+	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : "qemu-system-x86_64";
+	p->qemu_path = fixture ? xstrdup(p->launch.binary) : find_program(p->launch.binary, err);
+	if (!p->qemu_path || (fixture ? probe_load(fixture, &caps, err) : probe_qemu(p->qemu_path, &caps, err)) < 0)
+		return -1;
+	r = caps_check(&caps, &p->config, err);
+	p->launch.no_sandbox = !caps_has_sandbox(&caps);
+	qemu_caps_free(&caps);
+	if (r < 0)
+		return -1;
+	return add_groups(&p->config, err);
+}
 
 int plan_from_json(const char *path, struct json_object *json, struct json_object *origins, const char *name,
-		   struct plan *p, struct verr *err)
+		   bool start, struct plan *p, struct verr *err)
 {
 	_cleanup_free_ char *cache = cache_dir(), *data = data_dir();
 	struct config_dirs dirs = { .cache = cache, .data = data };
@@ -44,17 +92,22 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.accel = p->kvm_missing ? ACCEL_TCG : ACCEL_KVM;
 	}
 	p->launch.run_dir = p->run_dir;
-	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : "qemu-system-x86_64";
 	if (p->config.firmware != FIRMWARE_BIOS) {
 		if (firmware_find(p->config.firmware, p->config.machine, &p->firmware, err) < 0)
 			goto fail;
 		p->launch.fw_code = p->firmware.code;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
+	if (host_facts(p, err) < 0) {
+		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
+		plan_free(p);
+		return PLAN_ERR_HOST;
+	}
+	build_argv(&p->config, &p->launch, &p->argv);
 	return 0;
 fail:
 	plan_free(p);
-	return -1;
+	return PLAN_ERR_PROFILE;
 }
 
 int plan_load(const char *profile_arg, const struct plan_options *o, struct plan *p, struct verr *err)
@@ -64,8 +117,8 @@ int plan_load(const char *profile_arg, const struct plan_options *o, struct plan
 
 	*p = (struct plan){ 0 };
 	if (profile_resolve(profile_arg, &o->layers, &o->sets, &r, err) < 0)
-		return -1;
-	ret = plan_from_json(r.path, json_object_get(r.json), r.origins, o->name, p, err);
+		return PLAN_ERR_PROFILE;
+	ret = plan_from_json(r.path, json_object_get(r.json), r.origins, o->name, o->start, p, err);
 	resolved_free(&r);
 	return ret;
 }
@@ -109,6 +162,8 @@ int plan_prepare(const struct plan *p, struct verr *err)
 
 void plan_free(struct plan *p)
 {
+	strv_free(&p->argv);
+	free(p->qemu_path);
 	firmware_files_free(&p->firmware);
 	free(p->fw_vars);
 	config_free(&p->config);

@@ -1,6 +1,8 @@
-/* A plan: a profile resolved into a validated config plus the facts of a
- * launch on this host (accelerator, run directory, QEMU binary). Shared by
- * every verb that prints or starts a VM, so they agree on the command line. */
+/* A plan: a profile resolved into a validated config plus every fact of a launch on
+ * this host that decides QEMU's argv (accelerator, QEMU binary and its probe, firmware,
+ * run and data paths, the devices of passthrough groups), and the argv itself. Made in
+ * one step shared by cmdline, lint, run and start, and read-only afterwards, so the
+ * command line vmm prints is the one it execs. */
 #ifndef VMM_PLAN_H
 #define VMM_PLAN_H
 
@@ -20,7 +22,14 @@ struct plan {
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
 	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
+	char *qemu_path;  /* the QEMU binary to exec */
+	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */
 };
+
+/* How plan_load() fails: a profile that is wrong, or a host that cannot run it (QEMU
+ * missing or lacking what the profile needs, passthrough groups unreadable). */
+#define PLAN_ERR_PROFILE -1
+#define PLAN_ERR_HOST -2
 
 /* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template. */
 int plan_prepare(const struct plan *p, struct verr *err);
@@ -29,18 +38,22 @@ int plan_prepare(const struct plan *p, struct verr *err);
 struct plan_options {
 	struct strv layers, sets;
 	const char *name; /* NULL: the profile's */
+	bool start;       /* loaded to start the VM: host failures read "NAME: failed to start: ..." */
 };
 
 /* Frees the lists of plan options. */
 void plan_options_free(struct plan_options *o);
 
-/* Finds, composes (resolve.h) and validates a profile and resolves the launch facts. */
+/* Finds, composes (resolve.h) and validates a profile, resolves the launch facts and
+ * builds the argv. Returns 0, or PLAN_ERR_PROFILE / PLAN_ERR_HOST with err (host
+ * failures name the VM first). */
 int plan_load(const char *profile_arg, const struct plan_options *o, struct plan *p, struct verr *err);
 
 /* The same from an already resolved profile (consumed) that was read from path; origins
- * (may be NULL) tell which file set which value; name (may be NULL) replaces the profile's. */
+ * (may be NULL) tell which file set which value; name (may be NULL) replaces the profile's;
+ * start as in plan_options. */
 int plan_from_json(const char *path, struct json_object *json, struct json_object *origins, const char *name,
-		   struct plan *p, struct verr *err);
+		   bool start, struct plan *p, struct verr *err);
 
 void plan_free(struct plan *p);
 

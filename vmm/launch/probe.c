@@ -226,6 +226,16 @@ int probe_qemu(const char *binary, struct qemu_caps *caps, struct verr *err)
 	return 0;
 }
 
+int probe_load(const char *file, struct qemu_caps *caps, struct verr *err)
+{
+	*caps = (struct qemu_caps){ .json = json_object_from_file(file), .from_cache = true };
+	if (!json_object_is_type(caps->json, json_type_object)) {
+		qemu_caps_free(caps);
+		return verr_set(err, 0, "'%s' is not a recorded QEMU probe (JSON object)", file);
+	}
+	return 0;
+}
+
 /* True when the string list member key of the probe contains value. */
 static bool listed(const struct qemu_caps *caps, const char *key, const char *value)
 {

@@ -20,6 +20,9 @@ struct qemu_caps {
 /* Probes binary (an absolute path) or loads its cached probe. */
 int probe_qemu(const char *binary, struct qemu_caps *caps, struct verr *err);
 
+/* Reads a recorded probe instead of asking a binary (a stand-in QEMU: $VMM_PROBE_FILE). */
+int probe_load(const char *file, struct qemu_caps *caps, struct verr *err);
+
 /* True when QEMU knows the QOM type (a device, object or machine class). */
 bool caps_has_type(const struct qemu_caps *caps, const char *type);
 

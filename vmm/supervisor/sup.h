@@ -26,7 +26,7 @@
 enum stop_step { STOP_NONE, STOP_POWERDOWN, STOP_QUIT, STOP_KILL };
 
 struct sup {
-	struct plan *plan;
+	const struct plan *plan;
 	const char *name;
 	struct sup_options opt;
 	struct event_base *base;

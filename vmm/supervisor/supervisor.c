@@ -12,7 +12,6 @@
 #include <event2/bufferevent.h>
 
 #include "vmm/base/host.h"
-#include "vmm/launch/probe.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/base/util.h"
 
@@ -438,23 +437,15 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 	arm_ms(s->start_timer, START_TIMEOUT * 1000);
 }
 
-/* Binds QEMU's sockets, spawns it and connects to it; on failure nothing is left running. */
+/* Binds QEMU's sockets, spawns it with the plan's argv and connects to it; on failure
+ * nothing is left running. */
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1;
-	_cleanup_free_ char *path = NULL;
-	struct strv argv = { 0 };
-	struct qemu_caps caps;
 	struct spawned child;
-	int fds[2], r;
+	int fds[2];
 
-	path = find_program(s->plan->launch.binary, err);
-	if (!path || probe_qemu(path, &caps, err) < 0)
-		return -1;
-	r = caps_check(&caps, &s->plan->config, err);
-	s->plan->launch.no_sandbox = !caps_has_sandbox(&caps);
-	qemu_caps_free(&caps);
-	if (r < 0 || plan_prepare(s->plan, err) < 0 || sup_bind_passthrough(s, err) < 0)
+	if (plan_prepare(s->plan, err) < 0 || sup_bind_passthrough(s, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)
@@ -464,12 +455,9 @@ static int launch(struct sup *s, struct verr *err)
 		return -1;
 	if (!s->opt.detached && (con_fd = rundir_connect(&s->rd, "console.sock", err)) < 0)
 		return -1;
-	build_argv(&s->plan->config, &s->plan->launch, &argv);
 	fds[LAUNCH_MONITOR_FD - 3] = mon;
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
-	r = spawn(path, argv.v, fds, 2, &child, err);
-	strv_free(&argv);
-	if (r < 0)
+	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
 		return -1;
 	s->pid = child.pid;
 	s->child = true;
@@ -654,7 +642,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 	}
 }
 
-int supervise(struct plan *p, const struct sup_options *o, struct verr *err)
+int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
 	struct sup s = { .plan = p, .name = p->config.name, .opt = *o, .rd = { .lock_fd = -1 }, .qmp_listen = -1,
 			 .ctl_listen = -1, .pidfd = -1, .end = -1,

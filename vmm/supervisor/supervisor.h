@@ -33,6 +33,6 @@ struct sup_options {
 
 /* Runs the VM until it ends for good. Returns the vm_end, or -1 with err when
  * nothing was started. */
-int supervise(struct plan *p, const struct sup_options *o, struct verr *err);
+int supervise(const struct plan *p, const struct sup_options *o, struct verr *err);
 
 #endif
