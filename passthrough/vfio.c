@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -145,6 +146,27 @@ static int sysfs_write(const char *path, const char *text, struct verr *err)
 	return 0;
 }
 
+/* Takes the journal's lock (vfio-journal.lock beside it, never removed) for a whole
+ * read-modify-write, so binds and restores of several VMs never lose each other's
+ * entries. Returns the locked fd, or -1 with err. */
+static int journal_lock(const char *path, struct verr *err)
+{
+	_cleanup_free_ char *lock = xasprintf("%.*s.lock", (int)(strlen(path) - strlen(".json")), path);
+	_cleanup_free_ char *dir = xstrdup(path);
+	_cleanup_close_ int fd = -1;
+
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_parents(dir, 0700) < 0)
+		return verr_set(err, errno, "cannot create '%s'", dir);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot open the VFIO journal's lock '%s'", lock);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return verr_set(err, errno, "cannot lock '%s'", lock);
+	return steal_fd(fd);
+}
+
 /* Reads the journal (an object with a "devices" list), empty when there is none. */
 static struct json_object *journal_read(const char *path)
 {
@@ -159,19 +181,17 @@ static struct json_object *journal_read(const char *path)
 	return j;
 }
 
-/* Writes the journal durably (write, fsync, rename); an empty journal is removed. */
+/* Writes the journal durably (a unique temp file, fsync, rename), under its lock; an
+ * empty journal is removed. */
 static int journal_write(const char *path, struct json_object *j, struct verr *err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", path), *dir = xstrdup(path);
+	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", path);
 	const char *text = json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
 	_cleanup_close_ int fd = -1;
 
 	if (json_object_array_length(json_object_object_get(j, "devices")) == 0)
 		return unlink(path) == 0 || errno == ENOENT ? 0 : verr_set(err, errno, "cannot remove '%s'", path);
-	*strrchr(dir, '/') = '\0';
-	if (mkdir_parents(dir, 0700) < 0)
-		return verr_set(err, errno, "cannot create '%s'", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0 || rename(tmp, path) < 0) {
 		int e = errno;
 		unlink(tmp);
@@ -190,6 +210,30 @@ static ssize_t journal_find(struct json_object *j, const char *bdf)
 			    bdf))
 			return (ssize_t)i;
 	return -1;
+}
+
+/* The VM the journal says holds the device at index k ("" for a bind by hand). */
+static const char *journal_owner(struct json_object *j, ssize_t k)
+{
+	struct json_object *e = json_object_array_get_idx(json_object_object_get(j, "devices"), (size_t)k);
+	const char *vm = json_object_get_string(json_object_object_get(e, "vm"));
+
+	return vm ? vm : "";
+}
+
+/* Refuses devices the journal says another VM holds, naming that VM. */
+static int check_owners(struct json_object *j, const struct pci_dev *devs, size_t count, const char *owner,
+			struct verr *err)
+{
+	size_t before = err->n;
+
+	for (size_t i = 0; i < count; i++) {
+		ssize_t k = journal_find(j, devs[i].bdf);
+		const char *holder = k >= 0 ? journal_owner(j, k) : "";
+		if (*holder && strcmp(holder, owner ? owner : ""))
+			verr_set(err, 0, "%s (IOMMU group %d) is held by VM '%s'", devs[i].bdf, devs[i].group, holder);
+	}
+	return err->n > before ? -1 : 0;
 }
 
 /* Loads vfio-pci when its driver is not there (modprobe, by execve). */
@@ -333,19 +377,24 @@ int vfio_group_endpoints(const char *const *bdfs, size_t n, struct strv *out, st
 int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, struct verr *err)
 {
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int lock = -1;
 	struct pci_dev *devs = NULL;
 	struct json_object *j;
 	size_t count, done = 0;
 	_cleanup_free_ bool *added = NULL;
 	int ret = -1;
 
+	if (!(path = vfio_journal_path(err)) || (lock = journal_lock(path, err)) < 0)
+		return -1;
 	if (check_allows(bdfs, n, force, err) < 0 || endpoints(bdfs, n, &devs, &count, err) < 0 ||
-	    !(path = vfio_journal_path(err)) || load_vfio_pci(err) < 0) {
+	    load_vfio_pci(err) < 0) {
 		free(devs);
 		return -1;
 	}
 	/* The original drivers are on disk before any device is touched. */
 	j = journal_read(path);
+	if (check_owners(j, devs, count, owner, err) < 0)
+		goto out;
 	added = xzalloc((count + 1) * sizeof(*added));
 	for (size_t i = 0; i < count; i++) {
 		struct json_object *e;
@@ -390,12 +439,15 @@ out:
 int vfio_restore(const char *const *bdfs, size_t n, const char *owner, struct verr *err)
 {
 	_cleanup_free_ char *path = vfio_journal_path(err);
+	_cleanup_close_ int lock = -1;
 	struct json_object *j, *devices;
 	struct pci_dev *devs = NULL;
 	size_t count = 0, before = err->n;
 	int restored = 0;
 
-	if (!path || (n && endpoints(bdfs, n, &devs, &count, err) < 0)) {
+	if (!path || (lock = journal_lock(path, err)) < 0)
+		return -1;
+	if (n && endpoints(bdfs, n, &devs, &count, err) < 0) {
 		free(devs);
 		return -1;
 	}
@@ -408,10 +460,11 @@ int vfio_restore(const char *const *bdfs, size_t n, const char *owner, struct ve
 	for (size_t i = json_object_array_length(devices); i-- > 0;) {
 		struct json_object *e = json_object_array_get_idx(devices, i);
 		const char *bdf = json_object_get_string(json_object_object_get(e, "bdf"));
-		const char *vm = json_object_get_string(json_object_object_get(e, "vm"));
-		bool wanted = n == 0 && (!owner || !strcmp(owner, vm ? vm : ""));
+		bool wanted = n == 0;
 		for (size_t k = 0; k < count && !wanted; k++)
 			wanted = !strcmp(devs[k].bdf, bdf);
+		/* A VM gives back only what it holds, never another VM's devices. */
+		wanted &= !owner || !strcmp(owner, journal_owner(j, (ssize_t)i));
 		if (wanted && restore_one(bdf, json_object_get_string(json_object_object_get(e, "driver")), err) == 0) {
 			json_object_array_del_idx(devices, i, 1);
 			restored++;

@@ -21,12 +21,14 @@
 struct json_object *vfio_check(const char *const *bdfs, size_t n, bool force, struct verr *err);
 
 /* Binds the devices, and every other endpoint of their IOMMU groups, to vfio-pci;
- * refuses what vfio_check refuses. The journal records each device's original driver and
- * owner (a VM's name, or "" for a bind by hand). Returns 0, or -1 with err and nothing changed. */
+ * refuses what vfio_check refuses and devices the journal says another VM holds. The
+ * journal (locked for the whole bind) records each device's original driver and owner
+ * (a VM's name, or "" for a bind by hand). Returns 0, or -1 with err and nothing changed. */
 int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, struct verr *err);
 
 /* Gives the devices (and the rest of their groups) back to the drivers the journal
- * recorded; n == 0 restores every device the journal holds for owner (NULL: for anyone).
+ * recorded; n == 0 restores every device the journal holds. With an owner, only what the
+ * journal says that VM holds goes back (NULL: anyone's, for restores by hand).
  * Returns how many devices went back, or -1 with err. */
 int vfio_restore(const char *const *bdfs, size_t n, const char *owner, struct verr *err);
 

@@ -149,3 +149,46 @@ diff -u "$T/expected" "$T/bind.log" || fail "vmm run bound something else"
 [ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
 	fail "after the VM: $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
 pass "vmm run binds the GPU and its group before QEMU and gives them back when the VM ends"
+
+# A device another VM holds: a VM that wants it is refused before anything changes, and
+# its failed start gives back nothing of the other VM's.
+v 0 vfio bind 01:00.0 01:00.1
+sed -i 's/"vm": ""/"vm": "gamer"/' "$journal"
+cp "$journal" "$T/journal.before"
+v 2 run "$T/gpu.json"
+grep -q "^vmm: gpu: failed to start: 0000:01:00.0 (IOMMU group 1) is held by VM 'gamer'$" "$T/err" ||
+	fail "not refused by owner: $(cat "$T/err")"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "vfio-pci vfio-pci" ] && diff -q "$T/journal.before" "$journal" >/dev/null ||
+	fail "the refused VM changed another VM's devices: $(driver 0000:01:00.0) $(driver 0000:01:00.1), $(cat "$journal")"
+v 0 vfio unbind --all
+pass "a device held by another VM is refused with that VM's name; the failed start gives back nothing of it"
+
+# Binds and restores of different groups at the same moment never lose each other's
+# journal entries (the journal is locked for each whole read-modify-write).
+for ((i = 0; i < 40; i++)); do
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio bind 01:00.0 01:00.1 >/dev/null 2>"$T/race1" &
+	p1=$!
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio bind 05:00.0 >/dev/null 2>"$T/race2" &
+	p2=$!
+	wait $p1 || fail "iteration $i: bind of group 1 failed: $(cat "$T/race1")"
+	wait $p2 || fail "iteration $i: bind of group 5 failed: $(cat "$T/race2")"
+	[ "$(grep -c '"bdf"' "$journal")" = 3 ] || fail "iteration $i: journal after two binds: $(cat "$journal")"
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio unbind 01:00.0 >/dev/null 2>"$T/race1" &
+	p1=$!
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio bind 06:00.0 06:00.1 >/dev/null 2>"$T/race2" &
+	p2=$!
+	wait $p1 || fail "iteration $i: restore of group 1 failed: $(cat "$T/race1")"
+	wait $p2 || fail "iteration $i: bind of group 6 failed: $(cat "$T/race2")"
+	[ "$(grep -c '"bdf"' "$journal")" = 3 ] && ! grep -q '0000:01:00' "$journal" ||
+		fail "iteration $i: journal after a restore beside a bind: $(cat "$journal")"
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio unbind 05:00.0 >/dev/null 2>"$T/race1" &
+	p1=$!
+	LD_PRELOAD=$FAKEKERNEL "$VMM" vfio unbind 06:00.0 >/dev/null 2>"$T/race2" &
+	p2=$!
+	wait $p1 && wait $p2 || fail "iteration $i: restores failed: $(cat "$T/race1" "$T/race2")"
+	[ ! -e "$journal" ] || fail "iteration $i: journal left after every restore: $(cat "$journal")"
+	[ "$(driver 0000:01:00.0) $(driver 0000:05:00.0) $(driver 0000:06:00.0)" = "nouveau e1000e virtio-pci" ] ||
+		fail "iteration $i: drivers $(driver 0000:01:00.0) $(driver 0000:05:00.0) $(driver 0000:06:00.0)"
+done
+ls "$T/run" | grep -q 'tmp\|XXXXXX' && fail "temp files left: $(ls "$T/run")"
+pass "40 rounds of binds and restores of different groups at once: no journal entry lost"

@@ -36,7 +36,7 @@ void sup_restore_passthrough(struct sup *s)
 		return;
 	for (size_t i = 0; i < c->n_passthrough; i++)
 		strv_push(&bdfs, c->passthrough[i].host);
-	n = vfio_restore((const char *const *)bdfs.v, bdfs.n, NULL, &err);
+	n = vfio_restore((const char *const *)bdfs.v, bdfs.n, s->name, &err);
 	strv_free(&bdfs);
 	for (size_t i = 0; i < err.n; i++)
 		say(s, "restoring passthrough devices: %s", err.lines[i]);
