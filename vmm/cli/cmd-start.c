@@ -23,8 +23,8 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, enum 
 	if (chdir("/") < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 	    dup2(pipe_w, STDERR_FILENO) < 0)
 		_exit(1);
-	close(null);
-	close(pipe_w);
+	/* The caller's open descriptors are not the supervisor's to keep for the VM's lifetime. */
+	close_range(STDERR_FILENO + 1, ~0U, 0);
 	ret = supervise(plan, &opt, &err);
 	for (size_t i = 0; i < err.n; i++)
 		fprintf(stderr, "vmm: %s\n", err.lines[i]);
