@@ -25,3 +25,17 @@ for f in "$T/caller-out" "$T/caller-in"; do
 done
 expect_rc 0 kill fds
 pass "the caller's open files reach neither the supervisor nor QEMU"
+
+# A relative VMM_RUN_DIR is refused before anything is created (the detached supervisor
+# works from "/", where "run" or "tmp" would name the host's /run or /tmp).
+mkdir -p "$T/cwd"
+before=$(stat -c %a /tmp)
+for verb in "start $PROFILES/guest.json --name rel" "run $PROFILES/guest.json --name rel" "list" "status rel"; do
+	rc=0
+	(cd "$T/cwd" && VMM_RUN_DIR=tmp "$VMM" $verb >"$T/rel.out" 2>"$T/rel.err") || rc=$?
+	[ "$rc" != 0 ] && grep -q "VMM_RUN_DIR must be an absolute path, not 'tmp'" "$T/rel.err" ||
+		fail "vmm $verb with VMM_RUN_DIR=tmp: exit $rc: $(cat "$T/rel.err")"
+done
+[ -z "$(ls -A "$T/cwd")" ] && [ "$(stat -c %a /tmp)" = "$before" ] || fail "a relative VMM_RUN_DIR changed something"
+pgrep -f "guest=rel," >/dev/null && fail "a QEMU was started"
+pass "a relative VMM_RUN_DIR is refused by every verb, nothing created or changed"

@@ -70,6 +70,11 @@ char *run_base_dir(struct verr *err)
 {
 	const char *v = getenv("VMM_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
 
+	/* A relative one would mean another directory once the detached supervisor is in "/". */
+	if (v && *v && v[0] != '/') {
+		verr_set(err, 0, "VMM_RUN_DIR must be an absolute path, not '%s'", v);
+		return NULL;
+	}
 	if (v && *v)
 		return xstrdup(v);
 	if (geteuid() == 0)
