@@ -397,8 +397,13 @@ int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, 
 		goto out;
 	added = xzalloc((count + 1) * sizeof(*added));
 	for (size_t i = 0; i < count; i++) {
+		ssize_t k = journal_find(j, devs[i].bdf);
 		struct json_object *e;
-		if (journal_find(j, devs[i].bdf) >= 0 || !strcmp(devs[i].driver, "vfio-pci"))
+		/* A VM adopts what was bound by hand: it gives it back when it ends. */
+		if (k >= 0 && owner && *owner)
+			json_object_object_add(json_object_array_get_idx(json_object_object_get(j, "devices"), (size_t)k),
+					       "vm", json_object_new_string(owner));
+		if (k >= 0 || !strcmp(devs[i].driver, "vfio-pci"))
 			continue;
 		added[i] = true;
 		e = json_object_new_object();

@@ -23,7 +23,8 @@ struct json_object *vfio_check(const char *const *bdfs, size_t n, bool force, st
 /* Binds the devices, and every other endpoint of their IOMMU groups, to vfio-pci;
  * refuses what vfio_check refuses and devices the journal says another VM holds. The
  * journal (locked for the whole bind) records each device's original driver and owner
- * (a VM's name, or "" for a bind by hand). Returns 0, or -1 with err and nothing changed. */
+ * (a VM's name, or "" for a bind by hand; a VM adopts devices bound by hand). Returns 0,
+ * or -1 with err and nothing changed. */
 int vfio_bind(const char *const *bdfs, size_t n, bool force, const char *owner, struct verr *err);
 
 /* Gives the devices (and the rest of their groups) back to the drivers the journal
