@@ -1,0 +1,62 @@
+#!/bin/bash
+# 100 lifecycles of VMs, each ended a different way, with the supervisor kill -9'd at
+# random moments: start+stop, start+kill, supervisor killed then attach, supervisor
+# killed then start (reattach), two VMs at once. Afterwards every QEMU and supervisor is
+# accounted for (none left running), and nothing is left in the run directories but logs.
+. "$(dirname "$0")/lib.sh"
+CYCLES=${STRESS_CYCLES:-100}
+RANDOM=${STRESS_SEED:-4242}
+declare -a done_ways
+echo "# seed ${STRESS_SEED:-4242}, $CYCLES cycles"
+
+# Kills VM NAME's supervisor with SIGKILL and waits until it is gone (QEMU stays).
+kill_supervisor() {
+	local sup
+	sup=$(state_field "$1" supervisor_pid)
+	[ -n "$sup" ] || fail "$1: no supervisor pid"
+	kill -9 "$sup"
+	assert_gone "$sup"
+}
+
+# Ends VM NAME with vmm kill, expecting it gone for good.
+end_vm() {
+	"$VMM" kill "$1" >"$T/end.out" 2>"$T/end.err" || fail "cycle $i: vmm kill $1: $(cat "$T/end.err")"
+}
+
+for ((i = 0; i < CYCLES; i++)); do
+	name=s$((i % 7))
+	"$VMM" start "$PROFILES/guest.json" --name "$name" >"$T/start.out" 2>"$T/start.err" ||
+		fail "cycle $i: start $name: $(cat "$T/start.err")"
+	way=$((RANDOM % 5))
+	done_ways[$way]=$((${done_ways[$way]:-0} + 1))
+	case $way in
+	0) rc=0
+	   "$VMM" stop "$name" --timeout 0 >/dev/null 2>"$T/stop.err" || rc=$?
+	   [ "$rc" = 0 ] || [ "$rc" = 3 ] || fail "cycle $i: stop $name exited $rc: $(cat "$T/stop.err")" ;;
+	1) end_vm "$name" ;;
+	2) kill_supervisor "$name"
+	   "$VMM" attach "$name" >/dev/null 2>"$T/attach.err" || fail "cycle $i: attach $name: $(cat "$T/attach.err")"
+	   end_vm "$name" ;;
+	3) kill_supervisor "$name"
+	   "$VMM" start "$PROFILES/guest.json" --name "$name" >/dev/null 2>"$T/restart.err" ||
+		fail "cycle $i: start of unsupervised $name: $(cat "$T/restart.err")"
+	   end_vm "$name" ;;
+	4) "$VMM" start "$PROFILES/guest.json" --name "$name-b" >/dev/null 2>"$T/b.err" || fail "cycle $i: start $name-b: $(cat "$T/b.err")"
+	   kill_supervisor "$name-b"
+	   end_vm "$name"
+	   "$VMM" attach "$name-b" >/dev/null 2>"$T/attach.err" || fail "cycle $i: attach $name-b: $(cat "$T/attach.err")"
+	   end_vm "$name-b" ;;
+	esac
+done
+
+sleep 0.5
+left=$(pgrep -af "guest=s[0-9]" || true)
+[ -z "$left" ] || fail "QEMUs left running: $left"
+left=$(pgrep -af "$VMM_RUN_DIR" || true)
+[ -z "$left" ] || fail "processes left: $left"
+for d in "$VMM_RUN_DIR"/*/; do
+	assert_clean_rundir "$(basename "$d")"
+done
+stray=$(cd "$VMM_RUN_DIR" && ls -A | grep -Ev '^s[0-9](-b)?$' || true)
+[ -z "$stray" ] || fail "stray files in the run base: $stray"
+pass "$CYCLES lifecycles (stop ${done_ways[0]:-0}, kill ${done_ways[1]:-0}, attach ${done_ways[2]:-0}, reattaching start ${done_ways[3]:-0}, two at once ${done_ways[4]:-0}) with supervisor kills: no QEMU or supervisor left, run directories clean"
