@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "passthrough/pci.h"
+#include "profiles/jsonread.h"
 #include "vmm/base/host.h"
-#include "profiles/resolve.h"
 #include "vmm/base/util.h"
 
 const char *const machine_names[] = { "q35", "pc", NULL };
@@ -41,195 +41,21 @@ static const char *const disk_keys[] = { "id", "file", "format", "bus", "cache",
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
-/* The state of one validation pass: where errors go and how paths resolve. */
+/* The state of one validation pass: the reader its problems go through, how paths resolve. */
 struct walk {
-	struct verr *err;
-	const char *file;
+	struct jreader jr;
 	char *profile_dir;
 	const struct config_dirs *dirs;
-	struct json_object *origins; /* which file set which value (may be NULL) */
-	long host_cpus;              /* CPUs the host has, for pinning */
+	long host_cpus; /* CPUs the host has, for pinning */
 };
 
-/* Records one problem at a JSON path. */
-static void __attribute__((format(printf, 3, 4))) problem(struct walk *w, const char *path, const char *fmt, ...)
-{
-	va_list ap;
-	_cleanup_free_ char *msg = NULL;
-
-	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
-	va_end(ap);
-	verr_set(w->err, 0, "%s: %s: %s", origin_of(w->origins, path, w->file), path, msg);
-}
-
-/* Joins a parent path and a key: "" + "name" = "name", "cpu" + "cores" = "cpu.cores". */
-static char *path_join(const char *parent, const char *key)
-{
-	return *parent ? xasprintf("%s.%s", parent, key) : xstrdup(key);
-}
-
-/* Edit distance, for "did you mean". */
-static size_t distance(const char *a, const char *b)
-{
-	size_t la = strlen(a), lb = strlen(b), d[64];
-
-	if (lb >= 64)
-		return SIZE_MAX;
-	for (size_t j = 0; j <= lb; j++)
-		d[j] = j;
-	for (size_t i = 1; i <= la; i++) {
-		size_t prev = d[0];
-		d[0] = i;
-		for (size_t j = 1; j <= lb; j++) {
-			size_t cur = d[j];
-			size_t best = prev + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-			if (d[j] + 1 < best)
-				best = d[j] + 1;
-			if (d[j - 1] + 1 < best)
-				best = d[j - 1] + 1;
-			d[j] = best;
-			prev = cur;
-		}
-	}
-	return d[lb];
-}
-
-/* Writes "a, b, c" into a new string. */
-static char *join_names(const char *const names[])
-{
-	size_t n = 1;
-	char *s;
-
-	for (size_t i = 0; names[i]; i++)
-		n += strlen(names[i]) + 2;
-	s = xzalloc(n);
-	for (size_t i = 0; names[i]; i++) {
-		if (i)
-			strcat(s, ", ");
-		strcat(s, names[i]);
-	}
-	return s;
-}
-
-/* Reports every key of obj that is not in allowed, suggesting the closest one. */
-static void check_keys(struct walk *w, struct json_object *obj, const char *path, const char *const allowed[])
-{
-	json_object_object_foreach(obj, key, val) {
-		const char *best = NULL;
-		size_t best_d = SIZE_MAX;
-		bool known = false;
-		_cleanup_free_ char *kpath = path_join(path, key);
-
-		(void)val;
-		for (size_t i = 0; allowed[i]; i++) {
-			size_t d;
-			if (!strcmp(key, allowed[i])) {
-				known = true;
-				break;
-			}
-			d = distance(key, allowed[i]);
-			if (d < best_d) {
-				best_d = d;
-				best = allowed[i];
-			}
-		}
-		if (known)
-			continue;
-		if (best && best_d <= 2 && best_d < strlen(key))
-			problem(w, kpath, "unknown key (did you mean '%s'?)", best);
-		else {
-			_cleanup_free_ char *all = join_names(allowed);
-			problem(w, kpath, "unknown key (expected one of %s)", all);
-		}
-	}
-}
-
-/* Returns the member `key` of obj when it is of `type`; reports a wrong type. */
-static struct json_object *member(struct walk *w, struct json_object *obj, const char *path, const char *key,
-				  enum json_type type, const char *expected)
-{
-	struct json_object *v;
-	_cleanup_free_ char *kpath = NULL;
-
-	if (!obj || !json_object_object_get_ex(obj, key, &v))
-		return NULL;
-	if (json_object_is_type(v, type))
-		return v;
-	kpath = path_join(path, key);
-	problem(w, kpath, "expected %s", expected);
-	return NULL;
-}
-
-/* Returns the sub-object `key` of obj (NULL when absent), with its keys checked. */
-static struct json_object *section(struct walk *w, struct json_object *obj, const char *key,
-				   const char *const allowed[])
-{
-	struct json_object *v = member(w, obj, "", key, json_type_object, "an object");
-	if (v)
-		check_keys(w, v, key, allowed);
-	return v;
-}
-
-/* Reads an optional string member into *out (left unchanged when absent). */
-static void get_string(struct walk *w, struct json_object *obj, const char *path, const char *key, char **out)
-{
-	struct json_object *v = member(w, obj, path, key, json_type_string, "a string");
-	if (v) {
-		free(*out);
-		*out = xstrdup(json_object_get_string(v));
-	}
-}
-
-/* Reads an optional enum member (a string from names) into *out. */
-static void get_enum(struct walk *w, struct json_object *obj, const char *path, const char *key,
-		     const char *const names[], int *out)
-{
-	struct json_object *v;
-	const char *s;
-	_cleanup_free_ char *all = join_names(names), *kpath = path_join(path, key), *expected = NULL;
-
-	expected = xasprintf("one of %s", all);
-	v = member(w, obj, path, key, json_type_string, expected);
-	if (!v)
-		return;
-	s = json_object_get_string(v);
-	for (int i = 0; names[i]; i++) {
-		if (!strcmp(s, names[i])) {
-			*out = i;
-			return;
-		}
-	}
-	problem(w, kpath, "'%s' is not one of %s", s, all);
-}
-
-/* Reads an optional integer member in [min, max] into *out. */
-static void get_uint(struct walk *w, struct json_object *obj, const char *path, const char *key, unsigned min,
-		     unsigned max, unsigned *out)
-{
-	struct json_object *v;
-	int64_t n;
-	_cleanup_free_ char *kpath = path_join(path, key), *expected = NULL;
-
-	expected = xasprintf("an integer from %u to %u", min, max);
-	v = member(w, obj, path, key, json_type_int, expected);
-	if (!v)
-		return;
-	n = json_object_get_int64(v);
-	if (n < min || n > max) {
-		problem(w, kpath, "%" PRId64 " is out of range (expected %s)", n, expected);
-		return;
-	}
-	*out = (unsigned)n;
-}
-
-/* Reads an optional boolean member into *out. */
-static void get_bool(struct walk *w, struct json_object *obj, const char *path, const char *key, bool *out)
-{
-	struct json_object *v = member(w, obj, path, key, json_type_boolean, "true or false");
-	if (v)
-		*out = json_object_get_boolean(v);
-}
+/* Reads an optional enum member (a string from names) into the enum lvalue field. */
+#define get_enum(w, obj, path, key, names, field)               \
+	do {                                                    \
+		int v_ = (int)(field);                          \
+		jr_oneof(&(w)->jr, obj, path, key, names, &v_); \
+		(field) = v_;                                   \
+	} while (0)
 
 /* Expands ${VMM_CACHE_DIR}, ${VMM_DATA_DIR} and ${PROFILE_DIR}, then makes a
  * relative path relative to the profile's folder. Returns NULL on an unknown variable. */
@@ -251,7 +77,7 @@ static char *expand_path(struct walk *w, const char *path, const char *s)
 		strv_pushf(&parts, "%.*s", (int)(var - p), p);
 		n = strcspn(var + 2, "}");
 		if (var[2 + n] != '}') {
-			problem(w, path, "unterminated '${' in '%s'", s);
+			jr_problem(&w->jr, path, NULL, "unterminated '${' in '%s'", s);
 			strv_free(&parts);
 			return NULL;
 		}
@@ -262,8 +88,9 @@ static char *expand_path(struct walk *w, const char *path, const char *s)
 		else if (n == 11 && !strncmp(var + 2, "PROFILE_DIR", n))
 			value = w->profile_dir;
 		if (!value) {
-			problem(w, path, "unknown variable '${%.*s}' (expected VMM_CACHE_DIR, VMM_DATA_DIR or PROFILE_DIR)",
-				(int)n, var + 2);
+			jr_problem(&w->jr, path, NULL,
+				   "unknown variable '${%.*s}' (expected VMM_CACHE_DIR, VMM_DATA_DIR or PROFILE_DIR)",
+				   (int)n, var + 2);
 			strv_free(&parts);
 			return NULL;
 		}
@@ -286,19 +113,17 @@ static char *expand_path(struct walk *w, const char *path, const char *s)
 /* Reads an optional path member, expanded and made absolute. */
 static void get_path(struct walk *w, struct json_object *obj, const char *path, const char *key, char **out)
 {
-	char *raw = NULL;
-	_cleanup_free_ char *kpath = path_join(path, key);
+	_cleanup_free_ char *raw = NULL, *kpath = json_path_key(path, key);
 
-	get_string(w, obj, path, key, &raw);
+	jr_string(&w->jr, obj, path, key, &raw);
 	if (!raw)
 		return;
 	if (!*raw)
-		problem(w, kpath, "expected a file name, not an empty string");
+		jr_problem(&w->jr, kpath, NULL, "expected a file name, not an empty string");
 	else {
 		free(*out);
 		*out = expand_path(w, kpath, raw);
 	}
-	free(raw);
 }
 
 /* True when s is a valid QEMU id / VM name: a letter, then letters, digits, '-', '_' or '.'. */
@@ -322,67 +147,29 @@ bool vm_name_valid(const char *name)
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	get_string(w, json, "", "name", &c->name);
+	jr_string(&w->jr, json, "", "name", &c->name);
 	if (!c->name) {
-		_cleanup_free_ char *copy = xstrdup(w->file);
+		_cleanup_free_ char *copy = xstrdup(w->jr.file);
 		char *base = basename(copy), *dot = strrchr(base, '.');
 		if (dot && dot != base)
 			*dot = '\0';
 		c->name = xstrdup(base);
 		if (!valid_id(c->name, 64))
-			problem(w, "name", "missing, and the file name '%s' is not a valid VM name "
-				"(a letter, then letters, digits, '-', '_' or '.')", c->name);
+			jr_problem(&w->jr, "name", NULL, "missing, and the file name '%s' is not a valid VM name "
+				   "(a letter, then letters, digits, '-', '_' or '.')", c->name);
 	} else if (!valid_id(c->name, 64))
-		problem(w, "name", "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
-			"'-', '_' or '.')", c->name);
+		jr_problem(&w->jr, "name", NULL, "'%s' is not a valid VM name (a letter, then up to 63 letters, "
+			   "digits, '-', '_' or '.')", c->name);
 }
 
-/* Parses a cpulist ("0-3,8,10-11") into out; returns -1 on a syntax error. */
-static int parse_cpulist(const char *s, struct cpulist *out)
-{
-	const char *p = s;
-
-	*out = (struct cpulist){ 0 };
-	while (*p) {
-		char *end;
-		unsigned long a, b;
-
-		if (!isdigit((unsigned char)*p))
-			goto bad;
-		a = strtoul(p, &end, 10);
-		b = a;
-		if (*end == '-') {
-			if (!isdigit((unsigned char)end[1]))
-				goto bad;
-			b = strtoul(end + 1, &end, 10);
-		}
-		if (b < a || b > 8191 || out->n + (b - a + 1) > 8192)
-			goto bad;
-		out->cpus = xrealloc(out->cpus, (out->n + (b - a + 1)) * sizeof(*out->cpus));
-		for (unsigned long i = a; i <= b; i++)
-			out->cpus[out->n++] = (unsigned)i;
-		if (*end == ',' && end[1])
-			end++;
-		else if (*end)
-			goto bad;
-		p = end;
-	}
-	if (out->n)
-		return 0;
-bad:
-	free(out->cpus);
-	*out = (struct cpulist){ 0 };
-	return -1;
-}
-
-/* Reports list members at or above limit ("CPU 9 does not exist (the host has 8: 0-7)"). */
+/* Reports the first member of a list at or above limit ("CPU 9 does not exist (the host has 8: 0-7)"). */
 static void check_cpus(struct walk *w, const char *path, const struct cpulist *l, long limit, const char *what,
 		       const char *owner)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if ((long)l->cpus[i] >= limit) {
-			problem(w, path, "%s %u does not exist (%s has %ld: 0-%ld)", what, l->cpus[i], owner, limit,
-				limit - 1);
+			jr_problem(&w->jr, path, NULL, "%s %u does not exist (%s has %ld: 0-%ld)", what, l->cpus[i], owner,
+				   limit, limit - 1);
 			return;
 		}
 }
@@ -391,14 +178,15 @@ static void check_cpus(struct walk *w, const char *path, const struct cpulist *l
 static void get_host_cpus(struct walk *w, struct json_object *obj, const char *path, const char *key,
 			  struct cpulist *out)
 {
-	struct json_object *v = member(w, obj, path, key, json_type_string, "a list of host CPUs such as \"2-3\"");
-	_cleanup_free_ char *kpath = path_join(path, key);
+	struct json_object *v = jr_member(&w->jr, obj, path, key, json_type_string,
+					  "a list of host CPUs such as \"2-3\"");
+	_cleanup_free_ char *kpath = json_path_key(path, key);
 
 	if (!v)
 		return;
-	if (parse_cpulist(json_object_get_string(v), out) < 0)
-		problem(w, kpath, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3,8\")",
-			json_object_get_string(v));
+	if (cpulist_parse(json_object_get_string(v), out) < 0)
+		jr_problem(&w->jr, kpath, NULL, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3,8\")",
+			   json_object_get_string(v));
 	else
 		check_cpus(w, kpath, out, w->host_cpus, "CPU", "the host");
 }
@@ -423,36 +211,37 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *e = json_object_array_get_idx(pin, i);
 			if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 0) {
-				_cleanup_free_ char *p = xasprintf("cpu.pin[%zu]", i);
-				problem(w, p, "expected a host CPU number");
+				_cleanup_free_ char *p = json_path_index("cpu.pin", i);
+				jr_problem(&w->jr, p, NULL, "expected a host CPU number");
 				continue;
 			}
 			c->pin.cpus[c->pin.n++] = (unsigned)json_object_get_int64(e);
 		}
 		check_cpus(w, "cpu.pin", &c->pin, w->host_cpus, "CPU", "the host");
 	} else
-		problem(w, "cpu.pin", "expected a list of host CPUs, one per vCPU, or a CPU list string such as \"2-9\"");
+		jr_problem(&w->jr, "cpu.pin", NULL,
+			   "expected a list of host CPUs, one per vCPU, or a CPU list string such as \"2-9\"");
 	if (c->pin.n && c->pin.n != config_vcpus(c))
-		problem(w, "cpu.pin", "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)", c->pin.n,
-			config_vcpus(c));
+		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)",
+			   c->pin.n, config_vcpus(c));
 }
 
 /* Reads an optional size member ("8G") into *out; min is the smallest accepted. */
 static void get_size(struct walk *w, struct json_object *obj, const char *path, const char *key, uint64_t min,
 		     uint64_t *out)
 {
-	struct json_object *v = member(w, obj, path, key, json_type_string, "a size with a unit, such as \"512M\" or \"8G\"");
-	_cleanup_free_ char *kpath = path_join(path, key);
+	struct json_object *v = jr_member(&w->jr, obj, path, key, json_type_string,
+					  "a size with a unit, such as \"512M\" or \"8G\"");
 	uint64_t bytes;
 
 	if (!v)
 		return;
 	if (parse_size(json_object_get_string(v), &bytes) < 0)
-		problem(w, kpath, "'%s' is not a size (expected a number with a unit, such as \"512M\" or \"8G\")",
-			json_object_get_string(v));
+		jr_problem(&w->jr, path, key, "'%s' is not a size (expected a number with a unit, such as \"512M\" or "
+			   "\"8G\")", json_object_get_string(v));
 	else if (bytes < min || bytes % (1 << 20))
-		problem(w, kpath, "'%s' must be a whole number of MiB, at least %lluM", json_object_get_string(v),
-			(unsigned long long)(min >> 20));
+		jr_problem(&w->jr, path, key, "'%s' must be a whole number of MiB, at least %lluM",
+			   json_object_get_string(v), (unsigned long long)(min >> 20));
 	else
 		*out = bytes;
 }
@@ -471,7 +260,7 @@ static void walk_hugepages(struct walk *w, struct json_object *mem, struct vm_co
 	else if (json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "1G"))
 		c->hugepages = HUGEPAGES_1G;
 	else
-		problem(w, "memory.hugepages", "expected \"2M\", \"1G\" or false");
+		jr_problem(&w->jr, "memory.hugepages", NULL, "expected \"2M\", \"1G\" or false");
 }
 
 /* Validates one guest NUMA node. */
@@ -480,29 +269,24 @@ static void walk_numa_node(struct walk *w, struct json_object *n, const char *pa
 {
 	struct json_object *cpus;
 	unsigned host = 0;
-	_cleanup_free_ char *cpath = path_join(path, "cpus");
+	_cleanup_free_ char *cpath = json_path_key(path, "cpus");
 
 	node->host_node = -1;
-	if (!json_object_is_type(n, json_type_object)) {
-		problem(w, path, "expected an object");
+	if (!jr_element(&w->jr, n, path, numa_keys))
 		return;
-	}
-	check_keys(w, n, path, numa_keys);
-	cpus = member(w, n, path, "cpus", json_type_string, "a list of guest vCPUs such as \"0-3\"");
+	cpus = jr_member(&w->jr, n, path, "cpus", json_type_string, "a list of guest vCPUs such as \"0-3\"");
 	if (!cpus)
-		problem(w, cpath, "missing (the guest vCPUs of this node, such as \"0-3\")");
-	else if (parse_cpulist(json_object_get_string(cpus), &node->cpus) < 0)
-		problem(w, cpath, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3\")",
-			json_object_get_string(cpus));
+		jr_problem(&w->jr, cpath, NULL, "missing (the guest vCPUs of this node, such as \"0-3\")");
+	else if (cpulist_parse(json_object_get_string(cpus), &node->cpus) < 0)
+		jr_problem(&w->jr, cpath, NULL, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3\")",
+			   json_object_get_string(cpus));
 	else
 		check_cpus(w, cpath, &node->cpus, vcpus, "vCPU", "the VM");
 	get_size(w, n, path, "size", 16ull << 20, &node->size);
-	if (!json_object_object_get_ex(n, "size", NULL)) {
-		_cleanup_free_ char *p = path_join(path, "size");
-		problem(w, p, "missing (the memory of this node, such as \"4G\")");
-	}
+	if (!json_object_object_get_ex(n, "size", NULL))
+		jr_problem(&w->jr, path, "size", "missing (the memory of this node, such as \"4G\")");
 	if (json_object_object_get_ex(n, "host_node", NULL)) {
-		get_uint(w, n, path, "host_node", 0, 1023, &host);
+		jr_uint(&w->jr, n, path, "host_node", 0, 1023, &host);
 		node->host_node = (int)host;
 	}
 }
@@ -510,7 +294,7 @@ static void walk_numa_node(struct walk *w, struct json_object *n, const char *pa
 /* Validates "memory.numa": nodes whose sizes add up to memory.size and whose vCPUs cover each vCPU once. */
 static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
-	struct json_object *numa = member(w, mem, "memory", "numa", json_type_array, "a list of NUMA nodes");
+	struct json_object *numa = jr_member(&w->jr, mem, "memory", "numa", json_type_array, "a list of NUMA nodes");
 	unsigned vcpus = config_vcpus(c);
 	_cleanup_free_ int *owner = NULL;
 	uint64_t total = 0;
@@ -521,7 +305,7 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 	c->numa = xzalloc((c->n_numa ? c->n_numa : 1) * sizeof(*c->numa));
 	owner = xzalloc(vcpus * sizeof(*owner));
 	for (size_t i = 0; i < c->n_numa; i++) {
-		_cleanup_free_ char *path = xasprintf("memory.numa[%zu]", i), *cpath = xasprintf("%s.cpus", path);
+		_cleanup_free_ char *path = json_path_index("memory.numa", i);
 		walk_numa_node(w, json_object_array_get_idx(numa, i), path, &c->numa[i], vcpus);
 		total += c->numa[i].size;
 		for (size_t j = 0; j < c->numa[i].cpus.n; j++) {
@@ -529,18 +313,18 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 			if (v >= vcpus)
 				break;
 			if (owner[v]) {
-				problem(w, cpath, "vCPU %u is already in memory.numa[%d]", v, owner[v] - 1);
+				jr_problem(&w->jr, path, "cpus", "vCPU %u is already in memory.numa[%d]", v, owner[v] - 1);
 				break;
 			}
 			owner[v] = (int)i + 1;
 		}
 	}
 	if (c->n_numa && total != c->memory)
-		problem(w, "memory.numa", "the nodes add up to %lluM, but memory.size is %lluM",
-			(unsigned long long)(total >> 20), (unsigned long long)(c->memory >> 20));
+		jr_problem(&w->jr, "memory.numa", NULL, "the nodes add up to %lluM, but memory.size is %lluM",
+			   (unsigned long long)(total >> 20), (unsigned long long)(c->memory >> 20));
 	for (unsigned v = 0; c->n_numa && v < vcpus; v++)
 		if (!owner[v]) {
-			problem(w, "memory.numa", "vCPU %u is in no node (every vCPU needs one)", v);
+			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one)", v);
 			break;
 		}
 }
@@ -553,158 +337,170 @@ static void check_hugepage_sizes(struct walk *w, const struct vm_config *c)
 	if (c->hugepages == HUGEPAGES_NONE)
 		return;
 	if (c->memory % page)
-		problem(w, "memory.size", "%lluM is not a whole number of %s huge pages",
-			(unsigned long long)(c->memory >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
+		jr_problem(&w->jr, "memory.size", NULL, "%lluM is not a whole number of %s huge pages",
+			   (unsigned long long)(c->memory >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
 	for (size_t i = 0; i < c->n_numa; i++)
 		if (c->numa[i].size % page) {
-			_cleanup_free_ char *p = xasprintf("memory.numa[%zu].size", i);
-			problem(w, p, "%lluM is not a whole number of %s huge pages",
-				(unsigned long long)(c->numa[i].size >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
+			_cleanup_free_ char *p = json_path_index("memory.numa", i);
+			jr_problem(&w->jr, p, "size", "%lluM is not a whole number of %s huge pages",
+				   (unsigned long long)(c->numa[i].size >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
 		}
+}
+
+/* Checks the id of a disk or NIC (at path): present, and fit for QEMU. */
+static void check_id(struct walk *w, const char *path, const char *id, const char *what)
+{
+	if (!id)
+		jr_problem(&w->jr, path, "id", "missing (every %s needs an id)", what);
+	else if (!valid_id(id, 24))
+		jr_problem(&w->jr, path, "id", "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', "
+			   "'_' or '.')", id);
+}
+
+/* Reports the id of element i of a list (at path) when an earlier element has it; seen maps
+ * the ids so far to their index. */
+static void check_unique_id(struct walk *w, struct json_object *seen, const char *list, const char *path,
+			    const char *id, size_t i)
+{
+	struct json_object *first;
+
+	if (!id)
+		return;
+	if (json_object_object_get_ex(seen, id, &first))
+		jr_problem(&w->jr, path, "id", "'%s' is already the id of %s[%d]", id, list, json_object_get_int(first));
+	else
+		json_object_object_add(seen, id, json_object_new_int((int)i));
 }
 
 /* Validates one element of "nics". */
 static void walk_nic(struct walk *w, struct json_object *n, const char *path, struct nic_config *nic)
 {
-	int v;
-
-	if (!json_object_is_type(n, json_type_object)) {
-		problem(w, path, "expected an object");
+	if (!jr_element(&w->jr, n, path, nic_keys))
 		return;
-	}
-	check_keys(w, n, path, nic_keys);
-	get_string(w, n, path, "id", &nic->id);
-	v = NIC_USER;
-	get_enum(w, n, path, "type", nic_type_names, &v);
-	nic->type = v;
-	v = NIC_VIRTIO;
-	get_enum(w, n, path, "model", nic_model_names, &v);
-	nic->model = v;
-	get_string(w, n, path, "bridge", &nic->bridge);
-	get_string(w, n, path, "ifname", &nic->ifname);
-	get_string(w, n, path, "mac", &nic->mac);
-	if (!nic->id || !valid_id(nic->id, 24)) {
-		_cleanup_free_ char *p = path_join(path, "id");
-		problem(w, p, nic->id ? "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', '_' or '.')"
-				      : "missing%s (every NIC needs an id)", nic->id ? nic->id : "");
-	}
-	if (nic->type == NIC_BRIDGE && (!nic->bridge || !valid_id(nic->bridge, 15))) {
-		_cleanup_free_ char *p = path_join(path, "bridge");
-		problem(w, p, "expected the name of a host bridge (such as \"br0\") for type bridge");
-	}
-	if (nic->type == NIC_TAP && (!nic->ifname || !valid_id(nic->ifname, 15))) {
-		_cleanup_free_ char *p = path_join(path, "ifname");
-		problem(w, p, "expected the name of an existing tap device (such as \"tap0\") for type tap");
-	}
+	jr_string(&w->jr, n, path, "id", &nic->id);
+	nic->type = NIC_USER;
+	get_enum(w, n, path, "type", nic_type_names, nic->type);
+	nic->model = NIC_VIRTIO;
+	get_enum(w, n, path, "model", nic_model_names, nic->model);
+	jr_string(&w->jr, n, path, "bridge", &nic->bridge);
+	jr_string(&w->jr, n, path, "ifname", &nic->ifname);
+	jr_string(&w->jr, n, path, "mac", &nic->mac);
+	check_id(w, path, nic->id, "NIC");
+	if (nic->type == NIC_BRIDGE && (!nic->bridge || !valid_id(nic->bridge, 15)))
+		jr_problem(&w->jr, path, "bridge", "expected the name of a host bridge (such as \"br0\") for type bridge");
+	if (nic->type == NIC_TAP && (!nic->ifname || !valid_id(nic->ifname, 15)))
+		jr_problem(&w->jr, path, "ifname",
+			   "expected the name of an existing tap device (such as \"tap0\") for type tap");
 	if (nic->mac) {
 		unsigned b[6];
 		char end;
 		if (sscanf(nic->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-		    strlen(nic->mac) != 17 || (b[0] & 1)) {
-			_cleanup_free_ char *p = path_join(path, "mac");
-			problem(w, p, "'%s' is not a unicast MAC address (expected six hex pairs such as "
-				"\"52:54:00:12:34:56\")", nic->mac);
-		}
+		    strlen(nic->mac) != 17 || (b[0] & 1))
+			jr_problem(&w->jr, path, "mac", "'%s' is not a unicast MAC address (expected six hex pairs such as "
+				   "\"52:54:00:12:34:56\")", nic->mac);
 	}
 }
 
 /* Validates "nics": a list of NICs with unique ids. */
 static void walk_nics(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	struct json_object *nics = member(w, json, "", "nics", json_type_array, "a list of NICs");
+	struct json_object *nics = jr_member(&w->jr, json, "", "nics", json_type_array, "a list of NICs");
+	struct json_object *seen;
 
 	if (!nics)
 		return;
+	seen = json_object_new_object();
 	c->n_nics = json_object_array_length(nics);
 	c->nics = xzalloc((c->n_nics ? c->n_nics : 1) * sizeof(*c->nics));
 	for (size_t i = 0; i < c->n_nics; i++) {
-		_cleanup_free_ char *path = xasprintf("nics[%zu]", i);
+		_cleanup_free_ char *path = json_path_index("nics", i);
 		walk_nic(w, json_object_array_get_idx(nics, i), path, &c->nics[i]);
-		for (size_t j = 0; j < i && c->nics[i].id; j++)
-			if (c->nics[j].id && !strcmp(c->nics[i].id, c->nics[j].id)) {
-				_cleanup_free_ char *p = path_join(path, "id");
-				problem(w, p, "'%s' is already the id of nics[%zu]", c->nics[i].id, j);
-			}
+		check_unique_id(w, seen, "nics", path, c->nics[i].id, i);
 	}
+	json_object_put(seen);
+}
+
+/* Validates one element of "passthrough"; seen are the elements before it. */
+static void walk_passthrough_device(struct walk *w, struct json_object *d, const char *path,
+				    struct passthrough_config *p, const struct passthrough_config *seen, size_t n_seen)
+{
+	_cleanup_free_ char *raw = NULL;
+	char bdf[PCI_BDF_SIZE];
+
+	if (!jr_element(&w->jr, d, path, passthrough_keys))
+		return;
+	jr_string(&w->jr, d, path, "host", &raw);
+	jr_bool(&w->jr, d, path, "with_group", &p->with_group);
+	get_path(w, d, path, "rom", &p->rom);
+	jr_bool(&w->jr, d, path, "x_vga", &p->x_vga);
+	jr_bool(&w->jr, d, path, "multifunction", &p->multifunction);
+	if (!raw) {
+		jr_problem(&w->jr, path, "host", "missing (the device's PCI address, such as \"0000:01:00.0\")");
+		return;
+	}
+	if (!pci_address_parse(raw, bdf)) {
+		jr_problem(&w->jr, path, "host", "'%s' is not a PCI address (expected DOMAIN:BUS:SLOT.FUNCTION such as "
+			   "\"0000:01:00.0\")", raw);
+		return;
+	}
+	p->host = xstrdup(bdf);
+	for (size_t j = 0; j < n_seen; j++)
+		if (seen[j].host && !strcmp(seen[j].host, bdf))
+			jr_problem(&w->jr, path, "host", "%s is already passthrough[%zu]", bdf, j);
 }
 
 /* Validates "passthrough": host PCI devices, each at most once. */
 static void walk_passthrough(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	struct json_object *list = member(w, json, "", "passthrough", json_type_array, "a list of host PCI devices");
+	struct json_object *list = jr_member(&w->jr, json, "", "passthrough", json_type_array,
+					     "a list of host PCI devices");
 
 	if (!list)
 		return;
 	c->n_passthrough = json_object_array_length(list);
 	c->passthrough = xzalloc((c->n_passthrough ? c->n_passthrough : 1) * sizeof(*c->passthrough));
 	for (size_t i = 0; i < c->n_passthrough; i++) {
-		struct json_object *d = json_object_array_get_idx(list, i);
-		struct passthrough_config *p = &c->passthrough[i];
-		_cleanup_free_ char *path = xasprintf("passthrough[%zu]", i), *hpath = xasprintf("%s.host", path);
-		char *raw = NULL, bdf[PCI_BDF_SIZE];
-
-		if (!json_object_is_type(d, json_type_object)) {
-			problem(w, path, "expected an object");
-			continue;
-		}
-		check_keys(w, d, path, passthrough_keys);
-		get_string(w, d, path, "host", &raw);
-		get_bool(w, d, path, "with_group", &p->with_group);
-		get_path(w, d, path, "rom", &p->rom);
-		get_bool(w, d, path, "x_vga", &p->x_vga);
-		get_bool(w, d, path, "multifunction", &p->multifunction);
-		if (!raw)
-			problem(w, hpath, "missing (the device's PCI address, such as \"0000:01:00.0\")");
-		else if (!pci_address_parse(raw, bdf))
-			problem(w, hpath, "'%s' is not a PCI address (expected DOMAIN:BUS:SLOT.FUNCTION such as "
-				"\"0000:01:00.0\")", raw);
-		else {
-			p->host = xstrdup(bdf);
-			for (size_t j = 0; j < i; j++)
-				if (c->passthrough[j].host && !strcmp(c->passthrough[j].host, bdf))
-					problem(w, hpath, "%s is already passthrough[%zu]", bdf, j);
-		}
-		free(raw);
+		_cleanup_free_ char *path = json_path_index("passthrough", i);
+		walk_passthrough_device(w, json_object_array_get_idx(list, i), path, &c->passthrough[i], c->passthrough, i);
 	}
 }
 
 /* Validates "hotplug": spare root ports, CPUs and memory to add later. */
 static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	struct json_object *hp = section(w, json, "hotplug", hotplug_keys);
+	struct json_object *hp = jr_object(&w->jr, json, "", "hotplug", hotplug_keys);
 
-	get_uint(w, hp, "hotplug", "root_ports", 0, 32, &c->root_ports);
-	get_uint(w, hp, "hotplug", "max_cpus", 1, 1024, &c->max_cpus);
-	get_uint(w, hp, "hotplug", "mem_slots", 0, 256, &c->mem_slots);
+	jr_uint(&w->jr, hp, "hotplug", "root_ports", 0, 32, &c->root_ports);
+	jr_uint(&w->jr, hp, "hotplug", "max_cpus", 1, 1024, &c->max_cpus);
+	jr_uint(&w->jr, hp, "hotplug", "mem_slots", 0, 256, &c->mem_slots);
 	get_size(w, hp, "hotplug", "max_memory", 16ull << 20, &c->max_memory);
 	if (c->max_cpus && c->max_cpus < config_vcpus(c))
-		problem(w, "hotplug.max_cpus", "%u is fewer than the %u vCPUs the VM boots with", c->max_cpus,
-			config_vcpus(c));
+		jr_problem(&w->jr, "hotplug.max_cpus", NULL, "%u is fewer than the %u vCPUs the VM boots with",
+			   c->max_cpus, config_vcpus(c));
 	else if (c->max_cpus > config_vcpus(c) && c->max_cpus % (c->cores * c->threads))
-		problem(w, "hotplug.max_cpus", "%u is not a whole number of sockets (cores x threads = %u)", c->max_cpus,
-			c->cores * c->threads);
+		jr_problem(&w->jr, "hotplug.max_cpus", NULL, "%u is not a whole number of sockets (cores x threads = %u)",
+			   c->max_cpus, c->cores * c->threads);
 	if (c->max_memory && c->max_memory <= c->memory)
-		problem(w, "hotplug.max_memory", "must be more than memory.size (%lluM)",
-			(unsigned long long)(c->memory >> 20));
+		jr_problem(&w->jr, "hotplug.max_memory", NULL, "must be more than memory.size (%lluM)",
+			   (unsigned long long)(c->memory >> 20));
 	if (c->max_memory && !c->mem_slots)
-		problem(w, "hotplug.mem_slots", "missing (hotplug.max_memory needs at least one memory slot)");
+		jr_problem(&w->jr, "hotplug.mem_slots", NULL, "missing (hotplug.max_memory needs at least one memory slot)");
 	if (c->mem_slots && !c->max_memory)
-		problem(w, "hotplug.max_memory", "missing (hotplug.mem_slots needs a maximum memory size)");
+		jr_problem(&w->jr, "hotplug.max_memory", NULL, "missing (hotplug.mem_slots needs a maximum memory size)");
 	if (c->root_ports && c->machine != MACHINE_Q35)
-		problem(w, "hotplug.root_ports", "PCIe root ports need machine.type q35");
+		jr_problem(&w->jr, "hotplug.root_ports", NULL, "PCIe root ports need machine.type q35");
 }
 
 /* Validates the top-level "display", "console" and "agent". */
 static void walk_devices(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	int v = DISPLAY_NONE;
+	int console = 0;
 
-	get_enum(w, json, "", "display", display_names, &v);
-	c->display = v;
-	v = 0;
-	get_enum(w, json, "", "console", console_names, &v);
-	c->serial_console = v == 0;
-	get_bool(w, json, "", "agent", &c->agent);
+	c->display = DISPLAY_NONE;
+	get_enum(w, json, "", "display", display_names, c->display);
+	jr_oneof(&w->jr, json, "", "console", console_names, &console);
+	c->serial_console = console == 0;
+	jr_bool(&w->jr, json, "", "agent", &c->agent);
 }
 
 /* Validates "memory" (the NUMA nodes come later, once the vCPUs are known). */
@@ -712,124 +508,144 @@ static void walk_memory(struct walk *w, struct json_object *mem, struct vm_confi
 {
 	get_size(w, mem, "memory", "size", 16ull << 20, &c->memory);
 	walk_hugepages(w, mem, c);
-	get_bool(w, mem, "memory", "prealloc", &c->prealloc);
-	get_bool(w, mem, "memory", "balloon", &c->balloon);
+	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
+	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
 }
 
 /* Validates one element of "disks". */
 static void walk_disk(struct walk *w, struct json_object *d, const char *path, struct disk_config *disk)
 {
-	int v;
-
-	if (!json_object_is_type(d, json_type_object)) {
-		problem(w, path, "expected an object");
+	if (!jr_element(&w->jr, d, path, disk_keys))
 		return;
-	}
-	check_keys(w, d, path, disk_keys);
-	get_string(w, d, path, "id", &disk->id);
+	jr_string(&w->jr, d, path, "id", &disk->id);
 	get_path(w, d, path, "file", &disk->file);
-	v = FORMAT_RAW;
-	get_enum(w, d, path, "format", format_names, &v);
-	disk->format = v;
-	v = BUS_VIRTIO_BLK;
-	get_enum(w, d, path, "bus", bus_names, &v);
-	disk->bus = v;
-	v = CACHE_NONE;
-	get_enum(w, d, path, "cache", cache_names, &v);
-	disk->cache = v;
-	v = AIO_THREADS;
-	get_enum(w, d, path, "aio", aio_names, &v);
-	disk->aio = v;
-	get_bool(w, d, path, "readonly", &disk->readonly);
-	get_bool(w, d, path, "iothread", &disk->iothread);
+	disk->format = FORMAT_RAW;
+	get_enum(w, d, path, "format", format_names, disk->format);
+	disk->bus = BUS_VIRTIO_BLK;
+	get_enum(w, d, path, "bus", bus_names, disk->bus);
+	disk->cache = CACHE_NONE;
+	get_enum(w, d, path, "cache", cache_names, disk->cache);
+	disk->aio = AIO_THREADS;
+	get_enum(w, d, path, "aio", aio_names, disk->aio);
+	jr_bool(&w->jr, d, path, "readonly", &disk->readonly);
+	jr_bool(&w->jr, d, path, "iothread", &disk->iothread);
 	get_host_cpus(w, d, path, "iothread_pin", &disk->iothread_pin);
-	get_bool(w, d, path, "discard", &disk->discard);
-	get_bool(w, d, path, "ssd", &disk->ssd);
-	if (disk->iothread && disk->bus != BUS_SCSI && disk->bus != BUS_VIRTIO_BLK) {
-		_cleanup_free_ char *p = path_join(path, "iothread");
-		problem(w, p, "only scsi and virtio-blk disks can have an iothread (bus is %s)", bus_names[disk->bus]);
-	}
-	if (disk->iothread_pin.n && !disk->iothread) {
-		_cleanup_free_ char *p = path_join(path, "iothread_pin");
-		problem(w, p, "pins an iothread the disk does not have (add \"iothread\": true)");
-	}
-	if (disk->aio == AIO_NATIVE && disk->cache != CACHE_NONE && disk->cache != CACHE_DIRECTSYNC) {
-		_cleanup_free_ char *p = path_join(path, "aio");
-		problem(w, p, "'native' needs O_DIRECT (expected cache none or directsync, or aio threads/io_uring)");
-	}
-	if (!disk->id) {
-		_cleanup_free_ char *p = path_join(path, "id");
-		problem(w, p, "missing (every disk needs an id)");
-	} else if (!valid_id(disk->id, 24)) {
-		_cleanup_free_ char *p = path_join(path, "id");
-		problem(w, p, "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', '_' or '.')",
-			disk->id);
-	}
-	if (!disk->file && !json_object_object_get_ex(d, "file", NULL)) {
-		_cleanup_free_ char *p = path_join(path, "file");
-		problem(w, p, "missing (the image file of the disk)");
-	}
-	if (!json_object_object_get_ex(d, "format", NULL)) {
-		_cleanup_free_ char *p = path_join(path, "format");
-		problem(w, p, "missing (expected raw or qcow2; vmm never guesses an image format)");
-	}
+	jr_bool(&w->jr, d, path, "discard", &disk->discard);
+	jr_bool(&w->jr, d, path, "ssd", &disk->ssd);
+	if (disk->iothread && disk->bus != BUS_SCSI && disk->bus != BUS_VIRTIO_BLK)
+		jr_problem(&w->jr, path, "iothread", "only scsi and virtio-blk disks can have an iothread (bus is %s)",
+			   bus_names[disk->bus]);
+	if (disk->iothread_pin.n && !disk->iothread)
+		jr_problem(&w->jr, path, "iothread_pin", "pins an iothread the disk does not have (add \"iothread\": true)");
+	if (disk->aio == AIO_NATIVE && disk->cache != CACHE_NONE && disk->cache != CACHE_DIRECTSYNC)
+		jr_problem(&w->jr, path, "aio",
+			   "'native' needs O_DIRECT (expected cache none or directsync, or aio threads/io_uring)");
+	check_id(w, path, disk->id, "disk");
+	if (!disk->file && !json_object_object_get_ex(d, "file", NULL))
+		jr_problem(&w->jr, path, "file", "missing (the image file of the disk)");
+	if (!json_object_object_get_ex(d, "format", NULL))
+		jr_problem(&w->jr, path, "format", "missing (expected raw or qcow2; vmm never guesses an image format)");
 }
 
 /* Validates "disks": a list of disks with unique ids. */
 static void walk_disks(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	struct json_object *disks = member(w, json, "", "disks", json_type_array, "a list of disks");
-	size_t n;
+	struct json_object *disks = jr_member(&w->jr, json, "", "disks", json_type_array, "a list of disks");
+	struct json_object *seen;
 
 	if (!disks)
 		return;
-	n = json_object_array_length(disks);
-	c->disks = xzalloc(n * sizeof(*c->disks));
-	c->n_disks = n;
-	for (size_t i = 0; i < n; i++) {
-		_cleanup_free_ char *path = xasprintf("disks[%zu]", i);
+	seen = json_object_new_object();
+	c->n_disks = json_object_array_length(disks);
+	c->disks = xzalloc((c->n_disks ? c->n_disks : 1) * sizeof(*c->disks));
+	for (size_t i = 0; i < c->n_disks; i++) {
+		_cleanup_free_ char *path = json_path_index("disks", i);
 		walk_disk(w, json_object_array_get_idx(disks, i), path, &c->disks[i]);
-		for (size_t j = 0; j < i && c->disks[i].id; j++) {
-			if (c->disks[j].id && !strcmp(c->disks[i].id, c->disks[j].id)) {
-				_cleanup_free_ char *p = path_join(path, "id");
-				problem(w, p, "'%s' is already the id of disks[%zu]", c->disks[i].id, j);
-			}
-		}
+		check_unique_id(w, seen, "disks", path, c->disks[i].id, i);
 	}
+	json_object_put(seen);
 }
 
 /* Validates "qemu": the binary and extra arguments. */
 static void walk_qemu(struct walk *w, struct json_object *json, struct vm_config *c)
 {
-	struct json_object *q = section(w, json, "qemu", qemu_keys);
-	struct json_object *extra = member(w, q, "qemu", "extra_args", json_type_array, "a list of strings");
+	struct json_object *q = jr_object(&w->jr, json, "", "qemu", qemu_keys);
+	struct json_object *extra = jr_member(&w->jr, q, "qemu", "extra_args", json_type_array, "a list of strings");
+	size_t n;
 
-	get_string(w, q, "qemu", "binary", &c->qemu_binary);
+	jr_string(&w->jr, q, "qemu", "binary", &c->qemu_binary);
 	if (c->qemu_binary && !*c->qemu_binary)
-		problem(w, "qemu.binary", "expected a program name or path, not an empty string");
+		jr_problem(&w->jr, "qemu.binary", NULL, "expected a program name or path, not an empty string");
 	if (!extra)
 		return;
-	size_t n = json_object_array_length(extra);
+	n = json_object_array_length(extra);
 	c->extra_args = xzalloc((n + 1) * sizeof(char *));
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *a = json_object_array_get_idx(extra, i);
 		if (!json_object_is_type(a, json_type_string)) {
-			_cleanup_free_ char *p = xasprintf("qemu.extra_args[%zu]", i);
-			problem(w, p, "expected a string");
+			_cleanup_free_ char *p = json_path_index("qemu.extra_args", i);
+			jr_problem(&w->jr, p, NULL, "expected a string");
 			c->extra_args[i] = xstrdup("");
 		} else
 			c->extra_args[i] = xstrdup(json_object_get_string(a));
 	}
 }
 
+/* Validates "machine": type, accelerator, firmware. */
+static void walk_machine(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *machine = jr_object(&w->jr, json, "", "machine", machine_keys);
+
+	get_enum(w, machine, "machine", "type", machine_names, c->machine);
+	get_enum(w, machine, "machine", "accel", accel_names, c->accel);
+	get_enum(w, machine, "machine", "firmware", firmware_names, c->firmware);
+}
+
+/* Validates "cpu": model, topology, pinning, Hyper-V. */
+static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *cpu = jr_object(&w->jr, json, "", "cpu", cpu_keys);
+
+	jr_string(&w->jr, cpu, "cpu", "model", &c->cpu_model);
+	jr_uint(&w->jr, cpu, "cpu", "sockets", 1, 64, &c->sockets);
+	jr_uint(&w->jr, cpu, "cpu", "cores", 1, 256, &c->cores);
+	jr_uint(&w->jr, cpu, "cpu", "threads", 1, 8, &c->threads);
+	if (config_vcpus(c) > 1024)
+		jr_problem(&w->jr, "cpu", NULL, "%u sockets x %u cores x %u threads is more than 1024 vCPUs", c->sockets,
+			   c->cores, c->threads);
+	walk_pin(w, cpu, c);
+	get_host_cpus(w, cpu, "cpu", "emulator_pin", &c->emulator_pin);
+	jr_bool(&w->jr, cpu, "cpu", "hyperv", &c->hyperv);
+}
+
+/* Validates "boot": a kernel, its initrd and command line. */
+static void walk_boot(struct walk *w, struct json_object *boot, struct vm_config *c)
+{
+	get_path(w, boot, "boot", "kernel", &c->kernel);
+	get_path(w, boot, "boot", "initrd", &c->initrd);
+	jr_string(&w->jr, boot, "boot", "append", &c->append);
+	if ((c->initrd || c->append) && !c->kernel)
+		jr_problem(&w->jr, "boot.kernel", NULL, "missing (boot.initrd and boot.append need a kernel)");
+}
+
+/* Validates "lifecycle": how the VM stops and restarts. */
+static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *life = jr_object(&w->jr, json, "", "lifecycle", lifecycle_keys);
+
+	jr_uint(&w->jr, life, "lifecycle", "shutdown_timeout", 1, 3600, &c->shutdown_timeout);
+	get_enum(w, life, "lifecycle", "restart", restart_names, c->restart);
+	jr_bool(&w->jr, life, "lifecycle", "protected", &c->protected);
+}
+
 int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
 		     struct json_object *origins, struct vm_config *c, struct verr *err)
 {
 	_cleanup_free_ char *copy = xstrdup(file), *real = NULL;
-	struct walk w = { .err = err, .file = file, .dirs = dirs, .origins = origins, .host_cpus = host_cpu_count() };
-	struct json_object *machine, *cpu, *mem, *boot, *life;
+	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .dirs = dirs,
+			  .host_cpus = host_cpu_count() };
+	struct json_object *mem, *boot;
 	size_t before = err->n;
-	int v;
 
 	real = realpath(copy, NULL);
 	w.profile_dir = xstrdup(dirname(real ? real : copy));
@@ -839,70 +655,38 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 		.serial_console = true,
 	};
 
-	check_keys(&w, json, "", top_keys);
+	jr_check_keys(&w.jr, json, "", top_keys);
 	walk_name(&w, json, c);
+	walk_machine(&w, json, c);
+	walk_cpu(&w, json, c);
 
-	machine = section(&w, json, "machine", machine_keys);
-	v = c->machine;
-	get_enum(&w, machine, "machine", "type", machine_names, &v);
-	c->machine = v;
-	v = c->accel;
-	get_enum(&w, machine, "machine", "accel", accel_names, &v);
-	c->accel = v;
-	v = c->firmware;
-	get_enum(&w, machine, "machine", "firmware", firmware_names, &v);
-	c->firmware = v;
-
-	cpu = section(&w, json, "cpu", cpu_keys);
-	get_string(&w, cpu, "cpu", "model", &c->cpu_model);
-	get_uint(&w, cpu, "cpu", "sockets", 1, 64, &c->sockets);
-	get_uint(&w, cpu, "cpu", "cores", 1, 256, &c->cores);
-	get_uint(&w, cpu, "cpu", "threads", 1, 8, &c->threads);
-	if (config_vcpus(c) > 1024)
-		problem(&w, "cpu", "%u sockets x %u cores x %u threads is more than 1024 vCPUs", c->sockets, c->cores,
-			c->threads);
-	walk_pin(&w, cpu, c);
-	get_host_cpus(&w, cpu, "cpu", "emulator_pin", &c->emulator_pin);
-	get_bool(&w, cpu, "cpu", "hyperv", &c->hyperv);
-
-	mem = section(&w, json, "memory", memory_keys);
+	mem = jr_object(&w.jr, json, "", "memory", memory_keys);
 	walk_memory(&w, mem, c);
 	if (config_vcpus(c) <= 1024)
 		walk_numa(&w, mem, c);
 	check_hugepage_sizes(&w, c);
 
-	boot = section(&w, json, "boot", boot_keys);
-	get_path(&w, boot, "boot", "kernel", &c->kernel);
-	get_path(&w, boot, "boot", "initrd", &c->initrd);
-	get_string(&w, boot, "boot", "append", &c->append);
-	if ((c->initrd || c->append) && !c->kernel)
-		problem(&w, "boot.kernel", "missing (boot.initrd and boot.append need a kernel)");
+	boot = jr_object(&w.jr, json, "", "boot", boot_keys);
+	walk_boot(&w, boot, c);
 
 	walk_disks(&w, json, c);
 	for (size_t i = 0; i < c->n_disks; i++)
 		if (c->disks[i].bus == BUS_IDE && c->machine != MACHINE_PC) {
-			_cleanup_free_ char *p = xasprintf("disks[%zu].bus", i);
-			problem(&w, p, "'ide' needs machine.type pc (q35 has no IDE controller: use sata)");
+			_cleanup_free_ char *p = json_path_index("disks", i);
+			jr_problem(&w.jr, p, "bus", "'ide' needs machine.type pc (q35 has no IDE controller: use sata)");
 		}
 	walk_nics(&w, json, c);
 	walk_passthrough(&w, json, c);
 	walk_hotplug(&w, json, c);
 	walk_devices(&w, json, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
-		problem(&w, "machine.firmware", "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
-
-	life = section(&w, json, "lifecycle", lifecycle_keys);
-	get_uint(&w, life, "lifecycle", "shutdown_timeout", 1, 3600, &c->shutdown_timeout);
-	v = c->restart;
-	get_enum(&w, life, "lifecycle", "restart", restart_names, &v);
-	c->restart = v;
-	get_bool(&w, life, "lifecycle", "protected", &c->protected);
-
+		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
+	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
 
 	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
 	    !json_object_object_get_ex(json, "disks", NULL))
-		problem(&w, "boot", "nothing to boot (expected boot.kernel or at least one disk)");
+		jr_problem(&w.jr, "boot", NULL, "nothing to boot (expected boot.kernel or at least one disk)");
 
 	free(w.profile_dir);
 	if (err->n > before) {
@@ -922,7 +706,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->n_disks; i++) {
 		free(c->disks[i].id);
 		free(c->disks[i].file);
-		free(c->disks[i].iothread_pin.cpus);
+		cpulist_free(&c->disks[i].iothread_pin);
 	}
 	free(c->disks);
 	for (size_t i = 0; i < c->n_nics; i++) {
@@ -938,10 +722,10 @@ void config_free(struct vm_config *c)
 	}
 	free(c->passthrough);
 	for (size_t i = 0; i < c->n_numa; i++)
-		free(c->numa[i].cpus.cpus);
+		cpulist_free(&c->numa[i].cpus);
 	free(c->numa);
-	free(c->pin.cpus);
-	free(c->emulator_pin.cpus);
+	cpulist_free(&c->pin);
+	cpulist_free(&c->emulator_pin);
 	free(c->qemu_binary);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);

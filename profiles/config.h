@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "profiles/cpulist.h"
 #include "vmm/base/error.h"
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
@@ -22,12 +23,6 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
-
-/* A set of host CPUs, in the order written ("2-3,0" is 2, 3, 0). */
-struct cpulist {
-	unsigned *cpus;
-	size_t n;
-};
 
 struct disk_config {
 	char *id;

@@ -8,7 +8,7 @@
 
 #include "passthrough/pci.h"
 #include "vmm/base/host.h"
-#include "profiles/resolve.h"
+#include "profiles/jsonread.h"
 #include "vmm/base/util.h"
 
 /* Reads one number from a sysfs file below the root ("" when unreadable: 0). */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "profiles/jsonread.h"
 #include "profiles/profile.h"
 
 /* How deep includes may nest. */
@@ -22,12 +23,6 @@ struct resolver {
 	char *stack[MAX_DEPTH]; /* the files being loaded, outermost first */
 	size_t depth;
 };
-
-/* Joins a parent path and a key: "" + "cpu" = "cpu", "cpu" + "pin" = "cpu.pin". */
-static char *join(const char *prefix, const char *key)
-{
-	return *prefix ? xasprintf("%s.%s", prefix, key) : xstrdup(key);
-}
 
 /* True when a JSON path names a file path value ("disks[2].file" matches "disks[].file"). */
 static bool is_path_key(const char *path)
@@ -65,24 +60,6 @@ static void set_origin(struct json_object *origins, const char *path, const char
 	json_object_object_add(origins, path, json_object_new_string(file));
 }
 
-const char *origin_of(struct json_object *origins, const char *path, const char *fallback)
-{
-	_cleanup_free_ char *p = xstrdup(path);
-	struct json_object *v;
-
-	for (;;) {
-		char *cut;
-		if (origins && json_object_object_get_ex(origins, p, &v))
-			return json_object_get_string(v);
-		cut = strrchr(p, '.');
-		if (!cut || (strrchr(p, '[') && strrchr(p, '[') > cut))
-			cut = strrchr(p, '[');
-		if (!cut || cut == p)
-			return fallback;
-		*cut = '\0';
-	}
-}
-
 /* A path value made absolute against dir (${PROFILE_DIR} expanded); other values shared. */
 static struct json_object *absolute(struct json_object *v, const char *dir)
 {
@@ -110,7 +87,7 @@ static struct json_object *copy_value(struct json_object *v, const char *path, c
 	if (json_object_is_type(v, json_type_object)) {
 		out = json_object_new_object();
 		json_object_object_foreach(v, key, val) {
-			_cleanup_free_ char *p = join(path, key);
+			_cleanup_free_ char *p = json_path_key(path, key);
 			json_object_object_add(out, key, copy_value(val, p, dir));
 		}
 		return out;
@@ -118,7 +95,7 @@ static struct json_object *copy_value(struct json_object *v, const char *path, c
 	if (json_object_is_type(v, json_type_array)) {
 		out = json_object_new_array();
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
-			_cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
+			_cleanup_free_ char *p = json_path_index(path, i);
 			json_object_array_add(out, copy_value(json_object_array_get_idx(v, i), p, dir));
 		}
 		return out;
@@ -172,10 +149,10 @@ static void merge_list(struct resolver *r, struct json_object *dst, struct json_
 		_cleanup_free_ char *p = NULL;
 
 		if (k >= 0) {
-			p = xasprintf("%s[%zd]", path, k);
+			p = json_path_index(path, (size_t)k);
 			merge_object(r, json_object_array_get_idx(dst, (size_t)k), e, p, file, dir);
 		} else {
-			p = xasprintf("%s[%zu]", path, json_object_array_length(dst));
+			p = json_path_index(path, json_object_array_length(dst));
 			json_object_array_add(dst, copy_value(e, p, dir));
 			set_origin(r->origins, p, file);
 		}
@@ -187,7 +164,7 @@ static void merge_object(struct resolver *r, struct json_object *dst, struct jso
 			 const char *file, const char *dir)
 {
 	json_object_object_foreach(src, key, val) {
-		_cleanup_free_ char *path = join(prefix, key);
+		_cleanup_free_ char *path = json_path_key(prefix, key);
 		struct json_object *cur = NULL;
 
 		if (!*prefix && !strcmp(key, "include"))
@@ -351,7 +328,7 @@ static struct json_object *step_index(struct json_object *cur, const char *sel, 
 	k = *sel && !*end ? (n >= 0 && (size_t)n < json_object_array_length(cur) ? n : -1) : find_id(cur, sel);
 	if (k < 0)
 		return NULL;
-	p = xasprintf("%s[%zd]", *path, k);
+	p = json_path_index(*path, (size_t)k);
 	free(*path);
 	*path = p;
 	return json_object_array_get_idx(cur, (size_t)k);
@@ -376,7 +353,7 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 		if (sel)
 			*sel++ = '\0';
 		next_tok = save && *save ? save : NULL;
-		p = join(path, tok);
+		p = json_path_key(path, tok);
 		if (!*tok || !json_object_is_type(cur, json_type_object))
 			return verr_set(r->err, 0, "--set %s: '%s' is not an object", set, *path ? path : "the profile");
 		free(path);

@@ -26,9 +26,6 @@ struct resolved {
 int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
 		    struct verr *err);
 
-/* The file that set the value at path (or its nearest parent), else fallback. */
-const char *origin_of(struct json_object *origins, const char *path, const char *fallback);
-
 void resolved_free(struct resolved *r);
 
 /* A word typed like qmp-shell (--set values, vmm qmp arguments): JSON when the whole word
