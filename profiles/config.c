@@ -2,7 +2,6 @@
 
 #include <ctype.h>
 #include <libgen.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,12 +40,10 @@ static const char *const disk_keys[] = { "id", "file", "format", "bus", "cache",
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
-/* The state of one validation pass: the reader its problems go through, how paths resolve. */
+/* The state of one validation pass. */
 struct walk {
-	struct jreader jr;
-	char *profile_dir;
-	const struct config_dirs *dirs;
-	long host_cpus; /* CPUs the host has, for pinning */
+	struct jreader jr; /* where problems go */
+	long host_cpus;    /* CPUs the host has, for pinning */
 };
 
 /* Reads an optional enum member (a string from names) into the enum lvalue field. */
@@ -57,72 +54,17 @@ struct walk {
 		(field) = v_;                                   \
 	} while (0)
 
-/* Expands ${VMM_CACHE_DIR}, ${VMM_DATA_DIR} and ${PROFILE_DIR}, then makes a
- * relative path relative to the profile's folder. Returns NULL on an unknown variable. */
-static char *expand_path(struct walk *w, const char *path, const char *s)
-{
-	struct strv parts = { 0 };
-	char *out, *expanded;
-	size_t len = 0;
-
-	for (const char *p = s; *p;) {
-		const char *var = strstr(p, "${");
-		const char *value = NULL;
-		size_t n;
-
-		if (!var) {
-			strv_push(&parts, p);
-			break;
-		}
-		strv_pushf(&parts, "%.*s", (int)(var - p), p);
-		n = strcspn(var + 2, "}");
-		if (var[2 + n] != '}') {
-			jr_problem(&w->jr, path, NULL, "unterminated '${' in '%s'", s);
-			strv_free(&parts);
-			return NULL;
-		}
-		if (n == 13 && !strncmp(var + 2, "VMM_CACHE_DIR", n))
-			value = w->dirs->cache;
-		else if (n == 12 && !strncmp(var + 2, "VMM_DATA_DIR", n))
-			value = w->dirs->data;
-		else if (n == 11 && !strncmp(var + 2, "PROFILE_DIR", n))
-			value = w->profile_dir;
-		if (!value) {
-			jr_problem(&w->jr, path, NULL,
-				   "unknown variable '${%.*s}' (expected VMM_CACHE_DIR, VMM_DATA_DIR or PROFILE_DIR)",
-				   (int)n, var + 2);
-			strv_free(&parts);
-			return NULL;
-		}
-		strv_push(&parts, value);
-		p = var + 3 + n;
-	}
-	for (size_t i = 0; i < parts.n; i++)
-		len += strlen(parts.v[i]);
-	expanded = xzalloc(len + 1);
-	for (size_t i = 0; i < parts.n; i++)
-		strcat(expanded, parts.v[i]);
-	strv_free(&parts);
-	if (expanded[0] == '/' || !expanded[0])
-		return expanded;
-	out = xasprintf("%s/%s", w->profile_dir, expanded);
-	free(expanded);
-	return out;
-}
-
-/* Reads an optional path member, expanded and made absolute. */
+/* Reads an optional path member (the resolver has expanded it). */
 static void get_path(struct walk *w, struct json_object *obj, const char *path, const char *key, char **out)
 {
-	_cleanup_free_ char *raw = NULL, *kpath = json_path_key(path, key);
+	_cleanup_free_ char *value = NULL;
 
-	jr_string(&w->jr, obj, path, key, &raw);
-	if (!raw)
-		return;
-	if (!*raw)
-		jr_problem(&w->jr, kpath, NULL, "expected a file name, not an empty string");
-	else {
+	jr_string(&w->jr, obj, path, key, &value);
+	if (value && !*value)
+		jr_problem(&w->jr, path, key, "expected a file name, not an empty string");
+	else if (value) {
 		free(*out);
-		*out = expand_path(w, kpath, raw);
+		*out = steal_ptr(value);
 	}
 }
 
@@ -641,14 +583,10 @@ static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_c
 int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
 		     struct json_object *origins, struct vm_config *c, struct verr *err)
 {
-	_cleanup_free_ char *copy = xstrdup(file), *real = NULL;
-	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .dirs = dirs,
-			  .host_cpus = host_cpu_count() };
+	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .host_cpus = host_cpu_count() };
 	struct json_object *mem, *boot;
 	size_t before = err->n;
 
-	real = realpath(copy, NULL);
-	w.profile_dir = xstrdup(dirname(real ? real : copy));
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512ull << 20, .shutdown_timeout = 60,
@@ -688,7 +626,6 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 	    !json_object_object_get_ex(json, "disks", NULL))
 		jr_problem(&w.jr, "boot", NULL, "nothing to boot (expected boot.kernel or at least one disk)");
 
-	free(w.profile_dir);
 	if (err->n > before) {
 		config_free(c);
 		return -1;

@@ -97,7 +97,8 @@ struct vm_config {
 	char **extra_args;         /* NULL-terminated, may be NULL */
 };
 
-/* Where ${VAR} in profile paths points; every field is an absolute directory. */
+/* Where ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} point. No longer read: the resolver expands every
+ * profile path (resolve.h); it goes once vmm/launch/plan.c stops passing it. */
 struct config_dirs {
 	const char *cache;   /* ${VMM_CACHE_DIR} */
 	const char *data;    /* ${VMM_DATA_DIR} */
@@ -116,9 +117,10 @@ unsigned config_vcpus(const struct vm_config *c);
 /* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
 bool vm_name_valid(const char *name);
 
-/* Validates `json` (loaded from `file`) into *out. Every problem becomes one
- * line "FILE: PATH: what was expected" in err, FILE being the profile that set the value
- * (from origins, see resolve.h; may be NULL); returns 0 or -1. */
+/* Validates `json` (loaded from `file`, its paths expanded by the resolver) into *out. Every
+ * problem becomes one line "FILE: PATH: what was expected" in err, FILE being the profile that
+ * set the value (from origins, see resolve.h; may be NULL); dirs is ignored (see config_dirs);
+ * returns 0 or -1. */
 int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
 		     struct json_object *origins, struct vm_config *out, struct verr *err);
 

@@ -2,9 +2,12 @@
  * last), then the CLI's extra profiles (-p), then its --set overrides, merged into one
  * JSON object. Merging: objects merge key by key; lists of objects with an "id" merge
  * element by element by that id (new ids are appended); any other value, list included,
- * replaces what was there; null removes a key. Relative paths (boot.kernel, boot.initrd,
- * disks[].file, passthrough[].rom) and ${PROFILE_DIR} are made absolute against the file
- * that wrote them.
+ * replaces what was there; null removes a key.
+ * This is the one place profile paths (boot.kernel, boot.initrd, disks[].file,
+ * passthrough[].rom) are expanded: ${PROFILE_DIR}, ${VMM_CACHE_DIR} and ${VMM_DATA_DIR}
+ * (host.h's directories) anywhere in them, and a relative path made absolute against the
+ * folder of the file that wrote it (the working directory for --set); the merged profile
+ * holds only absolute paths.
  * Each value remembers the file it came from, so errors can name it. */
 #ifndef VMM_RESOLVE_H
 #define VMM_RESOLVE_H
