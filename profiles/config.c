@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <libgen.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,52 @@ const char *const accel_names[] = { "auto", "kvm", "tcg", NULL };
 const char *const restart_names[] = { "no", "on-crash", "always", NULL };
 const char *const firmware_names[] = { "bios", "ovmf", "ovmf-secboot", NULL };
 const char *const bus_names[] = { "virtio-blk", "scsi", "nvme", "sata", "ide", NULL };
-static const char *const nic_type_names[] = { "user", "tap", "bridge", NULL };
-static const char *const nic_model_names[] = { "virtio", "e1000", "e1000e", "rtl8139", NULL };
-static const char *const display_names[] = { "none", "gtk", "sdl", "vnc", NULL };
 static const char *const console_names[] = { "serial", "none", NULL };
-static const char *const format_names[] = { "raw", "qcow2", NULL };
 static const char *const cache_names[] = { "none", "writeback", "writethrough", "directsync", "unsafe", NULL };
-static const char *const aio_names[] = { "threads", "native", "io_uring", NULL };
+
+const struct enum_name nic_model_names[] = {
+	[NIC_VIRTIO] = { "virtio", "virtio-net-pci" },
+	[NIC_E1000] = { "e1000", "e1000" },
+	[NIC_E1000E] = { "e1000e", "e1000e" },
+	[NIC_RTL8139] = { "rtl8139", "rtl8139" },
+	{ NULL, NULL },
+};
+const struct enum_name nic_type_names[] = {
+	[NIC_USER] = { "user", "user" },
+	[NIC_TAP] = { "tap", "tap" },
+	[NIC_BRIDGE] = { "bridge", "bridge" },
+	{ NULL, NULL },
+};
+const struct enum_name format_names[] = {
+	[FORMAT_RAW] = { "raw", "raw" },
+	[FORMAT_QCOW2] = { "qcow2", "qcow2" },
+	{ NULL, NULL },
+};
+const struct enum_name aio_names[] = {
+	[AIO_THREADS] = { "threads", "threads" },
+	[AIO_NATIVE] = { "native", "native" },
+	[AIO_IO_URING] = { "io_uring", "io_uring" },
+	{ NULL, NULL },
+};
+const struct enum_name display_names[] = {
+	[DISPLAY_NONE] = { "none", "none" },
+	[DISPLAY_GTK] = { "gtk", "gtk" },
+	[DISPLAY_SDL] = { "sdl", "sdl" },
+	[DISPLAY_VNC] = { "vnc", "vnc" },
+	{ NULL, NULL },
+};
+
+const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT] = {
+	[HUGEPAGES_2M] = { "2M", HUGEPAGE_2M_BYTES, "hugepages-2048kB" },
+	[HUGEPAGES_1G] = { "1G", HUGEPAGE_1G_BYTES, "hugepages-1048576kB" },
+};
+
+/* Memory sizes are whole numbers of this. */
+#define MIB (1ull << 20)
+/* The smallest memory size, of the VM or of a NUMA node. */
+#define MEMORY_MIN (16 * MIB)
+/* The most vCPUs a VM may have, booted or hot-plugged. */
+#define VCPUS_MAX 1024
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "agent", "hotplug", "lifecycle", "qemu", NULL };
@@ -46,13 +86,34 @@ struct walk {
 	long host_cpus;    /* CPUs the host has, for pinning */
 };
 
-/* Reads an optional enum member (a string from names) into the enum lvalue field. */
+/* Reads an optional enum member (a string from names, NULL-terminated) into the enum lvalue field. */
 #define get_enum(w, obj, path, key, names, field)               \
 	do {                                                    \
 		int v_ = (int)(field);                          \
 		jr_oneof(&(w)->jr, obj, path, key, names, &v_); \
 		(field) = v_;                                   \
 	} while (0)
+
+/* Reads an optional enum member (one of table's profile names) into the enum lvalue field. */
+#define get_table_enum(w, obj, path, key, table, field)                  \
+	do {                                                             \
+		_cleanup_free_ const char **names_ = profile_names(table); \
+		get_enum(w, obj, path, key, names_, field);              \
+	} while (0)
+
+/* The profile names of an enum table, NULL-terminated, in a new array (of the table's strings). */
+static const char **profile_names(const struct enum_name *table)
+{
+	size_t n = 0;
+	const char **names;
+
+	while (table[n].profile)
+		n++;
+	names = xzalloc((n + 1) * sizeof(*names));
+	for (size_t i = 0; i < n; i++)
+		names[i] = table[i].profile;
+	return names;
+}
 
 /* Reads an optional path member (the resolver has expanded it). */
 static void get_path(struct walk *w, struct json_object *obj, const char *path, const char *key, char **out)
@@ -83,7 +144,7 @@ static bool valid_id(const char *s, size_t max)
 
 bool vm_name_valid(const char *name)
 {
-	return valid_id(name, 64);
+	return valid_id(name, VM_NAME_MAX);
 }
 
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
@@ -96,12 +157,12 @@ static void walk_name(struct walk *w, struct json_object *json, struct vm_config
 		if (dot && dot != base)
 			*dot = '\0';
 		c->name = xstrdup(base);
-		if (!valid_id(c->name, 64))
+		if (!valid_id(c->name, VM_NAME_MAX))
 			jr_problem(&w->jr, "name", NULL, "missing, and the file name '%s' is not a valid VM name "
 				   "(a letter, then letters, digits, '-', '_' or '.')", c->name);
-	} else if (!valid_id(c->name, 64))
-		jr_problem(&w->jr, "name", NULL, "'%s' is not a valid VM name (a letter, then up to 63 letters, "
-			   "digits, '-', '_' or '.')", c->name);
+	} else if (!valid_id(c->name, VM_NAME_MAX))
+		jr_problem(&w->jr, "name", NULL, "'%s' is not a valid VM name (a letter, then up to %d letters, "
+			   "digits, '-', '_' or '.')", c->name, VM_NAME_MAX - 1);
 }
 
 /* Reports the first member of a list at or above limit ("CPU 9 does not exist (the host has 8: 0-7)"). */
@@ -181,9 +242,9 @@ static void get_size(struct walk *w, struct json_object *obj, const char *path, 
 	if (parse_size(json_object_get_string(v), &bytes) < 0)
 		jr_problem(&w->jr, path, key, "'%s' is not a size (expected a number with a unit, such as \"512M\" or "
 			   "\"8G\")", json_object_get_string(v));
-	else if (bytes < min || bytes % (1 << 20))
+	else if (bytes < min || bytes % MIB)
 		jr_problem(&w->jr, path, key, "'%s' must be a whole number of MiB, at least %lluM",
-			   json_object_get_string(v), (unsigned long long)(min >> 20));
+			   json_object_get_string(v), (unsigned long long)(min / MIB));
 	else
 		*out = bytes;
 }
@@ -195,14 +256,18 @@ static void walk_hugepages(struct walk *w, struct json_object *mem, struct vm_co
 
 	if (!mem || !json_object_object_get_ex(mem, "hugepages", &v))
 		return;
-	if (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v))
+	if (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)) {
 		c->hugepages = HUGEPAGES_NONE;
-	else if (json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "2M"))
-		c->hugepages = HUGEPAGES_2M;
-	else if (json_object_is_type(v, json_type_string) && !strcmp(json_object_get_string(v), "1G"))
-		c->hugepages = HUGEPAGES_1G;
-	else
-		jr_problem(&w->jr, "memory.hugepages", NULL, "expected \"2M\", \"1G\" or false");
+		return;
+	}
+	for (int h = HUGEPAGES_NONE + 1; h < HUGEPAGES_COUNT; h++)
+		if (json_object_is_type(v, json_type_string) &&
+		    !strcmp(json_object_get_string(v), hugepage_sizes[h].profile)) {
+			c->hugepages = h;
+			return;
+		}
+	jr_problem(&w->jr, "memory.hugepages", NULL, "expected \"%s\", \"%s\" or false",
+		   hugepage_sizes[HUGEPAGES_2M].profile, hugepage_sizes[HUGEPAGES_1G].profile);
 }
 
 /* Validates one guest NUMA node. */
@@ -224,7 +289,7 @@ static void walk_numa_node(struct walk *w, struct json_object *n, const char *pa
 			   json_object_get_string(cpus));
 	else
 		check_cpus(w, cpath, &node->cpus, vcpus, "vCPU", "the VM");
-	get_size(w, n, path, "size", 16ull << 20, &node->size);
+	get_size(w, n, path, "size", MEMORY_MIN, &node->size);
 	if (!json_object_object_get_ex(n, "size", NULL))
 		jr_problem(&w->jr, path, "size", "missing (the memory of this node, such as \"4G\")");
 	if (json_object_object_get_ex(n, "host_node", NULL)) {
@@ -263,7 +328,7 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 	}
 	if (c->n_numa && total != c->memory)
 		jr_problem(&w->jr, "memory.numa", NULL, "the nodes add up to %lluM, but memory.size is %lluM",
-			   (unsigned long long)(total >> 20), (unsigned long long)(c->memory >> 20));
+			   (unsigned long long)(total  / MIB), (unsigned long long)(c->memory  / MIB));
 	for (unsigned v = 0; c->n_numa && v < vcpus; v++)
 		if (!owner[v]) {
 			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one)", v);
@@ -274,18 +339,18 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 /* Checks that memory (and each NUMA node) is a whole number of huge pages. */
 static void check_hugepage_sizes(struct walk *w, const struct vm_config *c)
 {
-	uint64_t page = c->hugepages == HUGEPAGES_1G ? 1ull << 30 : 2ull << 20;
+	const struct hugepage_size *page = &hugepage_sizes[c->hugepages];
 
 	if (c->hugepages == HUGEPAGES_NONE)
 		return;
-	if (c->memory % page)
+	if (c->memory % page->bytes)
 		jr_problem(&w->jr, "memory.size", NULL, "%lluM is not a whole number of %s huge pages",
-			   (unsigned long long)(c->memory >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
+			   (unsigned long long)(c->memory / MIB), page->profile);
 	for (size_t i = 0; i < c->n_numa; i++)
-		if (c->numa[i].size % page) {
+		if (c->numa[i].size % page->bytes) {
 			_cleanup_free_ char *p = json_path_index("memory.numa", i);
 			jr_problem(&w->jr, p, "size", "%lluM is not a whole number of %s huge pages",
-				   (unsigned long long)(c->numa[i].size >> 20), c->hugepages == HUGEPAGES_1G ? "1G" : "2M");
+				   (unsigned long long)(c->numa[i].size / MIB), page->profile);
 		}
 }
 
@@ -294,9 +359,9 @@ static void check_id(struct walk *w, const char *path, const char *id, const cha
 {
 	if (!id)
 		jr_problem(&w->jr, path, "id", "missing (every %s needs an id)", what);
-	else if (!valid_id(id, 24))
-		jr_problem(&w->jr, path, "id", "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', "
-			   "'_' or '.')", id);
+	else if (!valid_id(id, DEVICE_ID_MAX))
+		jr_problem(&w->jr, path, "id", "'%s' is not a valid id (a letter, then up to %d letters, digits, '-', "
+			   "'_' or '.')", id, DEVICE_ID_MAX - 1);
 }
 
 /* Reports the id of element i of a list (at path) when an earlier element has it; seen maps
@@ -321,16 +386,16 @@ static void walk_nic(struct walk *w, struct json_object *n, const char *path, st
 		return;
 	jr_string(&w->jr, n, path, "id", &nic->id);
 	nic->type = NIC_USER;
-	get_enum(w, n, path, "type", nic_type_names, nic->type);
+	get_table_enum(w, n, path, "type", nic_type_names, nic->type);
 	nic->model = NIC_VIRTIO;
-	get_enum(w, n, path, "model", nic_model_names, nic->model);
+	get_table_enum(w, n, path, "model", nic_model_names, nic->model);
 	jr_string(&w->jr, n, path, "bridge", &nic->bridge);
 	jr_string(&w->jr, n, path, "ifname", &nic->ifname);
 	jr_string(&w->jr, n, path, "mac", &nic->mac);
 	check_id(w, path, nic->id, "NIC");
-	if (nic->type == NIC_BRIDGE && (!nic->bridge || !valid_id(nic->bridge, 15)))
+	if (nic->type == NIC_BRIDGE && (!nic->bridge || !valid_id(nic->bridge, IFNAMSIZ - 1)))
 		jr_problem(&w->jr, path, "bridge", "expected the name of a host bridge (such as \"br0\") for type bridge");
-	if (nic->type == NIC_TAP && (!nic->ifname || !valid_id(nic->ifname, 15)))
+	if (nic->type == NIC_TAP && (!nic->ifname || !valid_id(nic->ifname, IFNAMSIZ - 1)))
 		jr_problem(&w->jr, path, "ifname",
 			   "expected the name of an existing tap device (such as \"tap0\") for type tap");
 	if (nic->mac) {
@@ -413,9 +478,9 @@ static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_con
 	struct json_object *hp = jr_object(&w->jr, json, "", "hotplug", hotplug_keys);
 
 	jr_uint(&w->jr, hp, "hotplug", "root_ports", 0, 32, &c->root_ports);
-	jr_uint(&w->jr, hp, "hotplug", "max_cpus", 1, 1024, &c->max_cpus);
+	jr_uint(&w->jr, hp, "hotplug", "max_cpus", 1, VCPUS_MAX, &c->max_cpus);
 	jr_uint(&w->jr, hp, "hotplug", "mem_slots", 0, 256, &c->mem_slots);
-	get_size(w, hp, "hotplug", "max_memory", 16ull << 20, &c->max_memory);
+	get_size(w, hp, "hotplug", "max_memory", MEMORY_MIN, &c->max_memory);
 	if (c->max_cpus && c->max_cpus < config_vcpus(c))
 		jr_problem(&w->jr, "hotplug.max_cpus", NULL, "%u is fewer than the %u vCPUs the VM boots with",
 			   c->max_cpus, config_vcpus(c));
@@ -424,7 +489,7 @@ static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_con
 			   c->max_cpus, c->cores * c->threads);
 	if (c->max_memory && c->max_memory <= c->memory)
 		jr_problem(&w->jr, "hotplug.max_memory", NULL, "must be more than memory.size (%lluM)",
-			   (unsigned long long)(c->memory >> 20));
+			   (unsigned long long)(c->memory  / MIB));
 	if (c->max_memory && !c->mem_slots)
 		jr_problem(&w->jr, "hotplug.mem_slots", NULL, "missing (hotplug.max_memory needs at least one memory slot)");
 	if (c->mem_slots && !c->max_memory)
@@ -439,7 +504,7 @@ static void walk_devices(struct walk *w, struct json_object *json, struct vm_con
 	int console = 0;
 
 	c->display = DISPLAY_NONE;
-	get_enum(w, json, "", "display", display_names, c->display);
+	get_table_enum(w, json, "", "display", display_names, c->display);
 	jr_oneof(&w->jr, json, "", "console", console_names, &console);
 	c->serial_console = console == 0;
 	jr_bool(&w->jr, json, "", "agent", &c->agent);
@@ -448,7 +513,7 @@ static void walk_devices(struct walk *w, struct json_object *json, struct vm_con
 /* Validates "memory" (the NUMA nodes come later, once the vCPUs are known). */
 static void walk_memory(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
-	get_size(w, mem, "memory", "size", 16ull << 20, &c->memory);
+	get_size(w, mem, "memory", "size", MEMORY_MIN, &c->memory);
 	walk_hugepages(w, mem, c);
 	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
 	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
@@ -462,13 +527,13 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	jr_string(&w->jr, d, path, "id", &disk->id);
 	get_path(w, d, path, "file", &disk->file);
 	disk->format = FORMAT_RAW;
-	get_enum(w, d, path, "format", format_names, disk->format);
+	get_table_enum(w, d, path, "format", format_names, disk->format);
 	disk->bus = BUS_VIRTIO_BLK;
 	get_enum(w, d, path, "bus", bus_names, disk->bus);
 	disk->cache = CACHE_NONE;
 	get_enum(w, d, path, "cache", cache_names, disk->cache);
 	disk->aio = AIO_THREADS;
-	get_enum(w, d, path, "aio", aio_names, disk->aio);
+	get_table_enum(w, d, path, "aio", aio_names, disk->aio);
 	jr_bool(&w->jr, d, path, "readonly", &disk->readonly);
 	jr_bool(&w->jr, d, path, "iothread", &disk->iothread);
 	get_host_cpus(w, d, path, "iothread_pin", &disk->iothread_pin);
@@ -552,9 +617,9 @@ static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config 
 	jr_uint(&w->jr, cpu, "cpu", "sockets", 1, 64, &c->sockets);
 	jr_uint(&w->jr, cpu, "cpu", "cores", 1, 256, &c->cores);
 	jr_uint(&w->jr, cpu, "cpu", "threads", 1, 8, &c->threads);
-	if (config_vcpus(c) > 1024)
-		jr_problem(&w->jr, "cpu", NULL, "%u sockets x %u cores x %u threads is more than 1024 vCPUs", c->sockets,
-			   c->cores, c->threads);
+	if (config_vcpus(c) > VCPUS_MAX)
+		jr_problem(&w->jr, "cpu", NULL, "%u sockets x %u cores x %u threads is more than %u vCPUs", c->sockets,
+			   c->cores, c->threads, VCPUS_MAX);
 	walk_pin(w, cpu, c);
 	get_host_cpus(w, cpu, "cpu", "emulator_pin", &c->emulator_pin);
 	jr_bool(&w->jr, cpu, "cpu", "hyperv", &c->hyperv);
@@ -589,7 +654,7 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
-		.sockets = 1, .cores = 1, .threads = 1, .memory = 512ull << 20, .shutdown_timeout = 60,
+		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
 		.serial_console = true,
 	};
 
@@ -600,7 +665,7 @@ int config_from_json(struct json_object *json, const char *file, const struct co
 
 	mem = jr_object(&w.jr, json, "", "memory", memory_keys);
 	walk_memory(&w, mem, c);
-	if (config_vcpus(c) <= 1024)
+	if (config_vcpus(c) <= VCPUS_MAX)
 		walk_numa(&w, mem, c);
 	check_hugepage_sizes(&w, c);
 
