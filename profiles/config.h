@@ -125,6 +125,8 @@ extern const char *const machine_names[];
 extern const char *const restart_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
+extern const char *const cache_names[];
+extern const char *const console_names[]; /* "serial" or "none" */
 
 /* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
  * (/sys/kernel/mm/hugepages/NAME). */

@@ -5,6 +5,7 @@
 
 #include "vmm/base/util.h"
 
+/* Parses "0-3,8" into CPUs in the order written. */
 int cpulist_parse(const char *s, struct cpulist *out)
 {
 	const char *p = s;
@@ -41,6 +42,7 @@ bad:
 	return -1;
 }
 
+/* Frees a list's CPUs. */
 void cpulist_free(struct cpulist *l)
 {
 	free(l->cpus);

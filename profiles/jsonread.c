@@ -13,16 +13,19 @@
 /* The most edits a misspelled key may be from the key it is taken for. */
 #define SUGGEST_MAX_EDITS 2
 
+/* Builds the path of a member. */
 char *json_path_key(const char *parent, const char *key)
 {
 	return *parent ? xasprintf("%s.%s", parent, key) : xstrdup(key);
 }
 
+/* Builds the path of a list element. */
 char *json_path_index(const char *parent, size_t i)
 {
 	return xasprintf("%s[%zu]", parent, i);
 }
 
+/* Finds the file that set a value, walking up to its parents. */
 const char *origin_of(struct json_object *origins, const char *path, const char *fallback)
 {
 	_cleanup_free_ char *p = xstrdup(path);
@@ -41,6 +44,7 @@ const char *origin_of(struct json_object *origins, const char *path, const char 
 	}
 }
 
+/* Records one problem as "FILE: PATH: message". */
 void jr_problem(struct jreader *r, const char *path, const char *key, const char *fmt, ...)
 {
 	_cleanup_free_ char *msg = NULL, *at = key ? json_path_key(path, key) : xstrdup(path);
@@ -120,6 +124,7 @@ static bool listed(const char *key, const char *const names[])
 	return false;
 }
 
+/* Reports unknown members, with "did you mean". */
 void jr_check_keys(struct jreader *r, struct json_object *obj, const char *path, const char *const allowed[])
 {
 	json_object_object_foreach(obj, key, val) {
@@ -138,6 +143,7 @@ void jr_check_keys(struct jreader *r, struct json_object *obj, const char *path,
 	}
 }
 
+/* Looks up a member of the expected type. */
 struct json_object *jr_member(struct jreader *r, struct json_object *obj, const char *path, const char *key,
 			      enum json_type type, const char *expected)
 {
@@ -151,6 +157,7 @@ struct json_object *jr_member(struct jreader *r, struct json_object *obj, const 
 	return NULL;
 }
 
+/* Looks up an object member and checks its keys. */
 struct json_object *jr_object(struct jreader *r, struct json_object *obj, const char *path, const char *key,
 			      const char *const allowed[])
 {
@@ -164,6 +171,7 @@ struct json_object *jr_object(struct jreader *r, struct json_object *obj, const 
 	return v;
 }
 
+/* Checks that a list element is an object with known keys. */
 bool jr_element(struct jreader *r, struct json_object *v, const char *path, const char *const allowed[])
 {
 	if (!json_object_is_type(v, json_type_object)) {
@@ -174,6 +182,7 @@ bool jr_element(struct jreader *r, struct json_object *v, const char *path, cons
 	return true;
 }
 
+/* Reads an optional string member. */
 void jr_string(struct jreader *r, struct json_object *obj, const char *path, const char *key, char **out)
 {
 	struct json_object *v = jr_member(r, obj, path, key, json_type_string, "a string");
@@ -184,6 +193,7 @@ void jr_string(struct jreader *r, struct json_object *obj, const char *path, con
 	}
 }
 
+/* Reads an optional boolean member. */
 void jr_bool(struct jreader *r, struct json_object *obj, const char *path, const char *key, bool *out)
 {
 	struct json_object *v = jr_member(r, obj, path, key, json_type_boolean, "true or false");
@@ -192,6 +202,7 @@ void jr_bool(struct jreader *r, struct json_object *obj, const char *path, const
 		*out = json_object_get_boolean(v);
 }
 
+/* Reads an optional integer member within a range. */
 void jr_uint(struct jreader *r, struct json_object *obj, const char *path, const char *key, unsigned min,
 	     unsigned max, unsigned *out)
 {
@@ -208,6 +219,7 @@ void jr_uint(struct jreader *r, struct json_object *obj, const char *path, const
 		*out = (unsigned)n;
 }
 
+/* Reads an optional string member that names one of a list. */
 void jr_oneof(struct jreader *r, struct json_object *obj, const char *path, const char *key,
 	      const char *const names[], int *out)
 {

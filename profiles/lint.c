@@ -42,6 +42,7 @@ static uint64_t node_memory(const char *root, unsigned node)
 	return kb << 10;
 }
 
+/* Reads the CPUs, NUMA nodes, memory and free huge pages of the host. */
 void host_facts_read(struct host_facts *h)
 {
 	const char *root = pci_sysfs_root();
@@ -227,6 +228,7 @@ static void lint_passthrough(struct linter *l, const struct vm_config *c)
 			"passthrough pins all guest memory for DMA: the balloon cannot give any back");
 }
 
+/* Runs every check on a config and returns the findings. */
 struct json_object *lint(const struct vm_config *c, const char *file, struct json_object *origins,
 			 const struct host_facts *h)
 {

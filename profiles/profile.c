@@ -25,6 +25,7 @@ static char *try_dir(const char *dir, size_t dirlen, const char *name)
 	return NULL;
 }
 
+/* Finds a profile file by path or by name on the search path. */
 char *profile_find(const char *arg, struct verr *err)
 {
 	const char *env = getenv("VMM_PROFILE_PATH");
@@ -72,6 +73,7 @@ static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
 	}
 }
 
+/* Parses a profile's text (JSON with comments) into an object. */
 struct json_object *profile_parse(const char *text, size_t len, const char *file, struct verr *err)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -119,6 +121,7 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	return obj;
 }
 
+/* Reads and parses a profile file. */
 struct json_object *profile_read(const char *path, struct verr *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);

@@ -356,6 +356,7 @@ static int load(struct resolver *r, const char *file, struct json_object *dst)
 	return ret;
 }
 
+/* Types a command-line word as JSON, else as a string. */
 struct json_object *json_from_word(const char *s)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -448,6 +449,7 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 	return 0;
 }
 
+/* Composes a profile, its layers and --set overrides into one object. */
 int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
 		    struct verr *err)
 {
@@ -477,6 +479,7 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 	return 0;
 }
 
+/* Frees a resolved profile. */
 void resolved_free(struct resolved *r)
 {
 	free(r->path);
