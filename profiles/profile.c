@@ -121,10 +121,27 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	return obj;
 }
 
+/* What a file that is not a regular file is, for an error message. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "not a file";
+}
+
 /* Reads and parses a profile file. */
 struct json_object *profile_read(const char *path, struct verr *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	_cleanup_free_ char *text = NULL;
 	struct stat st;
 	size_t n = 0;
@@ -134,7 +151,7 @@ struct json_object *profile_read(const char *path, struct verr *err)
 	if (fstat(fd, &st) < 0)
 		return verr_set(err, errno, "cannot read profile '%s'", path), NULL;
 	if (!S_ISREG(st.st_mode))
-		return verr_set(err, 0, "profile '%s' is not a regular file", path), NULL;
+		return verr_set(err, 0, "profile '%s' is %s, not a regular file", path, file_kind(st.st_mode)), NULL;
 	if (st.st_size > PROFILE_MAX_BYTES)
 		return verr_set(err, 0, "profile '%s' is larger than %d bytes", path, PROFILE_MAX_BYTES), NULL;
 	text = xmalloc((size_t)st.st_size + 1);
