@@ -29,6 +29,7 @@ struct resolver {
 	struct verr *err;
 	struct json_object *origins;
 	char *cache_dir, *data_dir; /* what ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} stand for */
+	struct json_object *files;  /* real path -> parsed profile, of each file read so far */
 	char *stack[MAX_DEPTH]; /* the files being loaded, outermost first */
 	size_t depth;
 };
@@ -292,7 +293,7 @@ static char *cycle_text(struct resolver *r, size_t from, const char *again)
 	return s;
 }
 
-static int load(struct resolver *r, const char *file, struct json_object *dst);
+static int load(struct resolver *r, const char *file, bool include, struct json_object *dst);
 
 /* Loads the includes of json (read from file) into dst, in order. */
 static int load_includes(struct resolver *r, const char *file, struct json_object *json, struct json_object *dst)
@@ -319,40 +320,56 @@ static int load_includes(struct resolver *r, const char *file, struct json_objec
 			ret = verr_set(r->err, 0, "%s: include[%zu]: %s", file, i, why.lines[0]);
 			continue;
 		}
-		if (load(r, found, dst) < 0)
+		if (load(r, found, true, dst) < 0)
 			ret = -1;
 	}
 	return ret;
 }
 
-/* Loads one profile file (its includes first) and merges it into dst. */
-static int load(struct resolver *r, const char *file, struct json_object *dst)
+/* The profile file (known as key, its real path) parsed, read only the first time it is asked for. */
+static struct json_object *read_once(struct resolver *r, const char *file, const char *key)
+{
+	struct json_object *json;
+
+	if (json_object_object_get_ex(r->files, key, &json))
+		return json;
+	json = profile_read(file, r->err);
+	if (json)
+		json_object_object_add(r->files, key, json);
+	return json;
+}
+
+/* Loads one profile file (its includes first) and merges it into dst. An include of a file
+ * this resolution has loaded already is skipped: each is applied once, at its first place. */
+static int load(struct resolver *r, const char *file, bool include, struct json_object *dst)
 {
 	_cleanup_free_ char *real = realpath(file, NULL), *dir = dir_of(file);
+	const char *key = real ? real : file;
 	struct source from = { .file = file, .dir = dir };
 	struct json_object *json;
 	size_t before = r->err->n;
 	int ret;
 
-	for (size_t i = 0; real && i < r->depth; i++) {
-		if (!strcmp(r->stack[i], real)) {
-			_cleanup_free_ char *cycle = cycle_text(r, i, real);
+	for (size_t i = 0; i < r->depth; i++) {
+		if (!strcmp(r->stack[i], key)) {
+			_cleanup_free_ char *cycle = cycle_text(r, i, key);
 			return verr_set(r->err, 0, "%s: include cycle: %s", r->stack[r->depth - 1], cycle);
 		}
 	}
+	if (include && json_object_object_get_ex(r->files, key, NULL))
+		return 0;
 	if (r->depth == MAX_DEPTH)
 		return verr_set(r->err, 0, "%s: includes nest deeper than %d profiles", file, MAX_DEPTH);
-	json = profile_read(file, r->err);
+	json = read_once(r, file, key);
 	if (!json)
 		return -1;
-	r->stack[r->depth++] = xstrdup(real ? real : file);
+	r->stack[r->depth++] = xstrdup(key);
 	ret = load_includes(r, file, json, dst);
 	if (ret == 0)
 		merge_object(r, dst, json, "", &from);
 	if (r->err->n > before)
 		ret = -1;
 	free(r->stack[--r->depth]);
-	json_object_put(json);
 	return ret;
 }
 
@@ -454,14 +471,14 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 		    struct verr *err)
 {
 	struct resolver r = { .err = err, .origins = json_object_new_object(), .cache_dir = cache_dir(),
-			      .data_dir = data_dir() };
+			      .data_dir = data_dir(), .files = json_object_new_object() };
 	struct json_object *json = json_object_new_object();
 	char *path = profile_find(arg, err);
-	int ret = path ? load(&r, path, json) : -1;
+	int ret = path ? load(&r, path, false, json) : -1;
 
 	for (size_t i = 0; ret == 0 && layers && i < layers->n; i++) {
 		_cleanup_free_ char *layer = profile_find(layers->v[i], err);
-		if (!layer || load(&r, layer, json) < 0)
+		if (!layer || load(&r, layer, false, json) < 0)
 			ret = -1;
 	}
 	for (size_t i = 0; ret == 0 && sets && i < sets->n; i++)
@@ -469,6 +486,7 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 			ret = -1;
 	free(r.cache_dir);
 	free(r.data_dir);
+	json_object_put(r.files);
 	if (ret < 0) {
 		json_object_put(json);
 		json_object_put(r.origins);

@@ -1,6 +1,8 @@
 /* Profile composition: a profile's "include" list (applied in order, the file itself
  * last), then the CLI's extra profiles (-p), then its --set overrides, merged into one
- * JSON object. Merging: objects merge key by key; lists of objects with an "id" merge
+ * JSON object. Each file is read once per resolution, and an included file is applied
+ * once, at its first place: including it again (two profiles that both include
+ * q35-ovmf) changes nothing. Merging: objects merge key by key; lists of objects with an "id" merge
  * element by element by that id (new ids are appended); any other value, list included,
  * replaces what was there; null removes a key.
  * This is the one place profile paths (boot.kernel, boot.initrd, disks[].file,

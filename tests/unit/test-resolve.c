@@ -232,6 +232,29 @@ static void test_include_errors(void)
 	verr_clear(&err);
 }
 
+/* An included file is applied once, at its first place; a -p layer is applied even when included. */
+static void test_include_once(void)
+{
+	struct resolved r;
+	struct verr err = { 0 };
+	const char *top;
+
+	put("base.json", "{ \"hotplug\": { \"root_ports\": 4 }, \"machine\": { \"firmware\": \"ovmf\" } }");
+	put("gpu.json", "{ \"include\": [\"base.json\"], \"hotplug\": { \"root_ports\": 8 } }");
+	put("win.json", "{ \"include\": [\"base.json\", \"base.json\"], \"machine\": { \"firmware\": \"ovmf-secboot\" } }");
+	top = put("top.json", "{ \"include\": [\"gpu.json\", \"win.json\"] }");
+	ok(resolve(top, NULL, NULL, &r, &err) == 0, "a diamond of includes resolves");
+	ok(!strcmp(at(&r, "/hotplug/root_ports"), "8"), "the second include of base.json does not undo gpu.json");
+	ok(!strcmp(at(&r, "/machine/firmware"), "\"ovmf-secboot\""), "the file including it again still applies");
+	ok(!strcmp(origin_of(r.origins, "hotplug.root_ports", "?"), path_of("gpu.json")),
+	   "the origin is the file that set the value last");
+	resolved_free(&r);
+	ok(resolve(top, (const char *const[]){ path_of("base.json"), NULL }, NULL, &r, &err) == 0 &&
+	   !strcmp(at(&r, "/hotplug/root_ports"), "4"), "a -p layer applies even when an include applied it before");
+	resolved_free(&r);
+	verr_clear(&err);
+}
+
 /* Paths are expanded against the file that wrote them, variables anywhere in them. */
 static void test_paths(void)
 {
@@ -288,6 +311,7 @@ int main(void)
 	test_layers();
 	test_set();
 	test_include_errors();
+	test_include_once();
 	test_paths();
 	nftw(dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	return tap_done();
