@@ -31,17 +31,23 @@ void cfg_get_path(struct walk *w, struct json_object *obj, const char *path, con
 	}
 }
 
-/* True when s is a valid QEMU id / VM name: a letter, then letters, digits, '-', '_' or '.'. */
-bool cfg_valid_id(const char *s, size_t max)
+/* True when s is a name QEMU takes whole: 1 to max letters, digits, '-', '_' or '.'. */
+bool cfg_valid_name(const char *s, size_t max)
 {
 	size_t n = strlen(s);
 
-	if (n == 0 || n > max || !isalpha((unsigned char)s[0]))
+	if (n == 0 || n > max)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
 			return false;
 	return true;
+}
+
+/* True when s is a valid QEMU id / VM name: a name that starts with a letter. */
+bool cfg_valid_id(const char *s, size_t max)
+{
+	return cfg_valid_name(s, max) && isalpha((unsigned char)s[0]);
 }
 
 /* Reports the first member of a list at or above limit ("CPU 9 does not exist (the host has 8: 0-7)"). */

@@ -61,6 +61,10 @@ void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path
 void cfg_check_cpus(struct walk *w, const char *path, const struct cpulist *l, long limit, const char *what,
 		    const char *owner);
 
+/* True when s is a name QEMU takes whole, with nothing that could start another option:
+ * 1 to max letters, digits, '-', '_' or '.'. */
+bool cfg_valid_name(const char *s, size_t max);
+
 /* True when s is a valid QEMU id or VM name of at most max characters: a letter, then letters,
  * digits, '-', '_' or '.'. */
 bool cfg_valid_id(const char *s, size_t max);

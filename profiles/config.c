@@ -7,6 +7,9 @@
 #include "profiles/config-walk.h"
 #include "vmm/base/host.h"
 
+/* The longest CPU model name accepted (QEMU's are far shorter). */
+#define CPU_MODEL_MAX 64
+
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "agent", "hotplug", "lifecycle", "qemu", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
@@ -233,6 +236,9 @@ static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config 
 	struct json_object *cpu = jr_object(&w->jr, json, "", "cpu", cpu_keys);
 
 	jr_string(&w->jr, cpu, "cpu", "model", &c->cpu_model);
+	if (c->cpu_model && !cfg_valid_name(c->cpu_model, CPU_MODEL_MAX))
+		jr_problem(&w->jr, "cpu.model", NULL, "'%s' is not a CPU model name (expected up to %d letters, digits, "
+			   "'-', '_' or '.', such as \"host\" or \"Skylake-Client-v4\")", c->cpu_model, CPU_MODEL_MAX);
 	jr_uint(&w->jr, cpu, "cpu", "sockets", 1, 64, &c->sockets);
 	jr_uint(&w->jr, cpu, "cpu", "cores", 1, 256, &c->cores);
 	jr_uint(&w->jr, cpu, "cpu", "threads", 1, 8, &c->threads);
