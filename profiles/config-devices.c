@@ -200,7 +200,8 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	if (!disk->file && !json_object_object_get_ex(d, "file", NULL))
 		jr_problem(&w->jr, path, "file", "missing (the image file of the disk)");
 	if (!json_object_object_get_ex(d, "format", NULL))
-		jr_problem(&w->jr, path, "format", "missing (expected raw or qcow2; vmm never guesses an image format)");
+		jr_problem(&w->jr, path, "format", "missing (expected %s or %s; vmm never guesses an image format)",
+			   format_names[FORMAT_RAW].profile, format_names[FORMAT_QCOW2].profile);
 }
 
 /* Validates "disks": a list of disks with unique ids. */

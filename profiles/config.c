@@ -21,7 +21,7 @@ static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
-/* Checks a VM name given outside a profile (vmm start --name). */
+/* Checks a VM name that comes from outside a profile (--name, a verb's NAME). */
 bool vm_name_valid(const char *name)
 {
 	return cfg_valid_id(name, VM_NAME_MAX);
