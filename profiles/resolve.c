@@ -25,12 +25,13 @@ struct source {
 	const char *dir;
 };
 
+/* The state of one resolution. */
 struct resolver {
 	struct verr *err;
 	struct json_object *origins;
 	char *cache_dir, *data_dir; /* what ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} stand for */
 	struct json_object *files;  /* real path -> parsed profile, of each file read so far */
-	char *stack[MAX_DEPTH]; /* the files being loaded, outermost first */
+	char *stack[MAX_DEPTH];     /* the files being loaded, outermost first */
 	size_t depth;
 };
 
