@@ -8,13 +8,14 @@
 
 #include <json-c/json.h>
 
+#include "profiles/cpulist.h"
 #include "vmm/base/error.h"
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
 enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 enum firmware { FIRMWARE_BIOS, FIRMWARE_OVMF, FIRMWARE_OVMF_SECBOOT };
 enum disk_bus { BUS_VIRTIO_BLK, BUS_SCSI, BUS_NVME, BUS_SATA, BUS_IDE };
-enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G };
+enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G, HUGEPAGES_COUNT };
 enum nic_type { NIC_USER, NIC_TAP, NIC_BRIDGE };
 enum nic_model { NIC_VIRTIO, NIC_E1000, NIC_E1000E, NIC_RTL8139 };
 enum display { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_VNC };
@@ -22,12 +23,6 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
-
-/* A set of host CPUs, in the order written ("2-3,0" is 2, 3, 0). */
-struct cpulist {
-	unsigned *cpus;
-	size_t n;
-};
 
 struct disk_config {
 	char *id;
@@ -102,28 +97,67 @@ struct vm_config {
 	char **extra_args;         /* NULL-terminated, may be NULL */
 };
 
-/* Where ${VAR} in profile paths points; every field is an absolute directory. */
+/* Where ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} point. No longer read: the resolver expands every
+ * profile path (resolve.h); it goes once vmm/launch/plan.c stops passing it. */
 struct config_dirs {
 	const char *cache;   /* ${VMM_CACHE_DIR} */
 	const char *data;    /* ${VMM_DATA_DIR} */
 };
 
-/* Names of the enum values, as written in profiles. */
+/* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
+ * pairs the name profiles write with it: QEMU's name is what the builder writes and what the
+ * probe looks for (an option value, a device type, a block driver). A table ends with { NULL }. */
+struct enum_name {
+	const char *profile;
+	const char *qemu;
+};
+
+extern const struct enum_name nic_model_names[]; /* "virtio" is device virtio-net-pci */
+extern const struct enum_name nic_type_names[];  /* -netdev types */
+extern const struct enum_name format_names[];    /* block drivers */
+extern const struct enum_name aio_names[];       /* the file driver's aio modes */
+extern const struct enum_name display_names[];   /* -display back ends */
+
+/* The enums whose values QEMU knows by the names profiles write (or never sees): their
+ * names, NULL-terminated. */
 extern const char *const accel_names[];
 extern const char *const machine_names[];
 extern const char *const restart_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
+extern const char *const cache_names[];
+extern const char *const console_names[]; /* "serial" or "none" */
+
+/* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
+ * (/sys/kernel/mm/hugepages/NAME). */
+struct hugepage_size {
+	const char *profile;
+	uint64_t bytes;
+	const char *sysfs;
+};
+
+#define HUGEPAGE_2M_BYTES (2ull << 20)
+#define HUGEPAGE_1G_BYTES (1ull << 30)
+
+/* Indexed by enum hugepages; the entry of HUGEPAGES_NONE is all zero. */
+extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
+
+/* The longest VM name (it names the run directory and QEMU's -name). */
+#define VM_NAME_MAX 64
+/* The longest disk or NIC id: the builder's block node names add up to 5 characters to it,
+ * and QEMU's node names have at most 31. */
+#define DEVICE_ID_MAX 24
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);
 
-/* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
+/* True when name is a valid VM name: a letter, then up to VM_NAME_MAX - 1 letters, digits, '-', '_' or '.'. */
 bool vm_name_valid(const char *name);
 
-/* Validates `json` (loaded from `file`) into *out. Every problem becomes one
- * line "FILE: PATH: what was expected" in err, FILE being the profile that set the value
- * (from origins, see resolve.h; may be NULL); returns 0 or -1. */
+/* Validates `json` (loaded from `file`, its paths expanded by the resolver) into *out. Every
+ * problem becomes one line "FILE: PATH: what was expected" in err, FILE being the profile that
+ * set the value (from origins, see resolve.h; may be NULL); dirs is ignored (see config_dirs);
+ * returns 0 or -1. */
 int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
 		     struct json_object *origins, struct vm_config *out, struct verr *err);
 

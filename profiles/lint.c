@@ -8,7 +8,7 @@
 
 #include "passthrough/pci.h"
 #include "vmm/base/host.h"
-#include "profiles/resolve.h"
+#include "profiles/jsonread.h"
 #include "vmm/base/util.h"
 
 /* Reads one number from a sysfs file below the root ("" when unreadable: 0). */
@@ -42,6 +42,7 @@ static uint64_t node_memory(const char *root, unsigned node)
 	return kb << 10;
 }
 
+/* Reads the CPUs, NUMA nodes, memory and free huge pages of the host. */
 void host_facts_read(struct host_facts *h)
 {
 	const char *root = pci_sysfs_root();
@@ -55,8 +56,10 @@ void host_facts_read(struct host_facts *h)
 		h->numa_nodes++;
 		h->memory += node_memory(root, n);
 	}
-	h->free_2m = read_number(root, "kernel/mm/hugepages/hugepages-2048kB/free_hugepages");
-	h->free_1g = read_number(root, "kernel/mm/hugepages/hugepages-1048576kB/free_hugepages");
+	for (int size = HUGEPAGES_NONE + 1; size < HUGEPAGES_COUNT; size++) {
+		_cleanup_free_ char *p = xasprintf("kernel/mm/hugepages/%s/free_hugepages", hugepage_sizes[size].sysfs);
+		h->free_hugepages[size] = read_number(root, p);
+	}
 }
 
 struct linter {
@@ -114,28 +117,26 @@ static void lint_disks(struct linter *l, const struct vm_config *c)
 /* NICs: emulated models where virtio fits. */
 static void lint_nics(struct linter *l, const struct vm_config *c)
 {
-	static const char *const names[] = { "virtio", "e1000", "e1000e", "rtl8139" };
-
 	for (size_t i = 0; i < c->n_nics; i++) {
 		_cleanup_free_ char *path = xasprintf("nics[%zu].model", i);
 		if (c->nics[i].model != NIC_VIRTIO)
 			finding(l, "warning", path, "use \"model\": \"virtio\" (Windows: install the virtio-win drivers)",
-				"%s is an emulated NIC: far more CPU per packet than virtio-net", names[c->nics[i].model]);
+				"%s is an emulated NIC: far more CPU per packet than virtio-net", nic_model_names[c->nics[i].model].profile);
 	}
 }
 
 /* Memory: huge pages not reserved, balloon with huge pages, more than the host has. */
 static void lint_memory(struct linter *l, const struct vm_config *c, const struct host_facts *h)
 {
-	uint64_t page = c->hugepages == HUGEPAGES_1G ? 1ull << 30 : 2ull << 20;
-	uint64_t free_pages = c->hugepages == HUGEPAGES_1G ? h->free_1g : h->free_2m;
+	const struct hugepage_size *page = &hugepage_sizes[c->hugepages];
+	uint64_t free_pages = h->free_hugepages[c->hugepages];
 
-	if (c->hugepages && free_pages * page < c->memory)
+	if (c->hugepages && free_pages * page->bytes < c->memory)
 		finding(l, "error", "memory.hugepages",
 			c->hugepages == HUGEPAGES_1G ? "reserve them at boot: hugepagesz=1G hugepages=N on the kernel command line"
 						     : "reserve them: echo N > /proc/sys/vm/nr_hugepages",
 			"the VM needs %llu free %s huge pages, the host has %llu: it will not start",
-			(unsigned long long)(c->memory / page), c->hugepages == HUGEPAGES_1G ? "1G" : "2M",
+			(unsigned long long)(c->memory / page->bytes), page->profile,
 			(unsigned long long)free_pages);
 	if (c->balloon && c->hugepages)
 		finding(l, "warning", "memory.balloon", "set \"balloon\": false",
@@ -227,6 +228,7 @@ static void lint_passthrough(struct linter *l, const struct vm_config *c)
 			"passthrough pins all guest memory for DMA: the balloon cannot give any back");
 }
 
+/* Runs every check on a config and returns the findings. */
 struct json_object *lint(const struct vm_config *c, const char *file, struct json_object *origins,
 			 const struct host_facts *h)
 {

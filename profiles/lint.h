@@ -15,7 +15,7 @@ struct host_facts {
 	long cpus;
 	unsigned numa_nodes;
 	uint64_t memory;          /* bytes, all nodes */
-	uint64_t free_2m, free_1g; /* free huge pages of each size */
+	uint64_t free_hugepages[HUGEPAGES_COUNT]; /* free huge pages of each size */
 	char sysfs[256];          /* where the host's sysfs is */
 };
 

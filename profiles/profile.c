@@ -25,6 +25,7 @@ static char *try_dir(const char *dir, size_t dirlen, const char *name)
 	return NULL;
 }
 
+/* Finds a profile file by path or by name on the search path. */
 char *profile_find(const char *arg, struct verr *err)
 {
 	const char *env = getenv("VMM_PROFILE_PATH");
@@ -72,6 +73,7 @@ static void offset_to_linecol(const char *text, size_t off, int *line, int *col)
 	}
 }
 
+/* Parses a profile's text (JSON with comments) into an object. */
 struct json_object *profile_parse(const char *text, size_t len, const char *file, struct verr *err)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -119,9 +121,27 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	return obj;
 }
 
+/* What a file that is not a regular file is, for an error message. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISFIFO(mode))
+		return "a FIFO";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISBLK(mode))
+		return "a block device";
+	return "not a file";
+}
+
+/* Reads and parses a profile file. */
 struct json_object *profile_read(const char *path, struct verr *err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO must not wait for a writer; fstat then refuses it. */
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	_cleanup_free_ char *text = NULL;
 	struct stat st;
 	size_t n = 0;
@@ -131,7 +151,7 @@ struct json_object *profile_read(const char *path, struct verr *err)
 	if (fstat(fd, &st) < 0)
 		return verr_set(err, errno, "cannot read profile '%s'", path), NULL;
 	if (!S_ISREG(st.st_mode))
-		return verr_set(err, 0, "profile '%s' is not a regular file", path), NULL;
+		return verr_set(err, 0, "profile '%s' is %s, not a regular file", path, file_kind(st.st_mode)), NULL;
 	if (st.st_size > PROFILE_MAX_BYTES)
 		return verr_set(err, 0, "profile '%s' is larger than %d bytes", path, PROFILE_MAX_BYTES), NULL;
 	text = xmalloc((size_t)st.st_size + 1);

@@ -8,7 +8,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "profiles/jsonread.h"
 #include "profiles/profile.h"
+#include "vmm/base/host.h"
 
 /* How deep includes may nest. */
 #define MAX_DEPTH 16
@@ -16,18 +18,22 @@
 /* Where relative paths may appear ("[]" stands for any list index). */
 static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", "passthrough[].rom", NULL };
 
+/* Where a value comes from: the file named in origins and errors ("--set" for --set values),
+ * and the folder its relative paths are relative to. */
+struct source {
+	const char *file;
+	const char *dir;
+};
+
+/* The state of one resolution. */
 struct resolver {
 	struct verr *err;
 	struct json_object *origins;
-	char *stack[MAX_DEPTH]; /* the files being loaded, outermost first */
+	char *cache_dir, *data_dir; /* what ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} stand for */
+	struct json_object *files;  /* real path -> parsed profile, of each file read so far */
+	char *stack[MAX_DEPTH];     /* the files being loaded, outermost first */
 	size_t depth;
 };
-
-/* Joins a parent path and a key: "" + "cpu" = "cpu", "cpu" + "pin" = "cpu.pin". */
-static char *join(const char *prefix, const char *key)
-{
-	return *prefix ? xasprintf("%s.%s", prefix, key) : xstrdup(key);
-}
 
 /* True when a JSON path names a file path value ("disks[2].file" matches "disks[].file"). */
 static bool is_path_key(const char *path)
@@ -65,61 +71,89 @@ static void set_origin(struct json_object *origins, const char *path, const char
 	json_object_object_add(origins, path, json_object_new_string(file));
 }
 
-const char *origin_of(struct json_object *origins, const char *path, const char *fallback)
+/* What variable name (n bytes) stands for in a path written by a file in dir; NULL when unknown. */
+static const char *path_variable(const struct resolver *r, const char *name, size_t n, const char *dir)
 {
-	_cleanup_free_ char *p = xstrdup(path);
-	struct json_object *v;
+	static const char *const names[] = { "PROFILE_DIR", "VMM_CACHE_DIR", "VMM_DATA_DIR" };
+	const char *const values[] = { dir, r->cache_dir, r->data_dir };
 
-	for (;;) {
-		char *cut;
-		if (origins && json_object_object_get_ex(origins, p, &v))
-			return json_object_get_string(v);
-		cut = strrchr(p, '.');
-		if (!cut || (strrchr(p, '[') && strrchr(p, '[') > cut))
-			cut = strrchr(p, '[');
-		if (!cut || cut == p)
-			return fallback;
-		*cut = '\0';
-	}
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strlen(names[i]) == n && !strncmp(name, names[i], n))
+			return values[i];
+	return NULL;
 }
 
-/* A path value made absolute against dir (${PROFILE_DIR} expanded); other values shared. */
-static struct json_object *absolute(struct json_object *v, const char *dir)
+/* The one place profile paths are expanded: ${PROFILE_DIR} (dir, the folder of the file that
+ * wrote the value), ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} anywhere in s, then a relative result
+ * made absolute against dir. Returns NULL with *why for a variable that is unknown or unterminated. */
+static char *expand_path(const struct resolver *r, const char *s, const char *dir, char **why)
 {
-	const char *s = json_object_get_string(v);
-	_cleanup_free_ char *abs = NULL;
+	char *out = xstrdup(""), *longer;
+	const char *p = s, *var;
 
-	if (!json_object_is_type(v, json_type_string) || !*s || s[0] == '/')
+	while ((var = strstr(p, "${"))) {
+		size_t n = strcspn(var + 2, "}");
+		const char *value = path_variable(r, var + 2, n, dir);
+
+		if (var[2 + n] != '}' || !value) {
+			*why = var[2 + n] != '}' ? xasprintf("unterminated '${' in '%s'", s)
+						 : xasprintf("unknown variable '${%.*s}' (expected VMM_CACHE_DIR, "
+							     "VMM_DATA_DIR or PROFILE_DIR)", (int)n, var + 2);
+			free(out);
+			return NULL;
+		}
+		longer = xasprintf("%s%.*s%s", out, (int)(var - p), p, value);
+		free(out);
+		out = longer;
+		p = var + 3 + n;
+	}
+	longer = xasprintf("%s%s", out, p);
+	free(out);
+	if (longer[0] == '/')
+		return longer;
+	out = xasprintf("%s/%s", dir, longer);
+	free(longer);
+	return out;
+}
+
+/* A path value (at path) expanded; other values shared. Reports what cannot be expanded and
+ * keeps the value as written. */
+static struct json_object *expand_value(struct resolver *r, struct json_object *v, const char *path,
+					const struct source *from)
+{
+	_cleanup_free_ char *abs = NULL, *why = NULL;
+
+	if (!json_object_is_type(v, json_type_string) || !json_object_get_string_len(v))
 		return json_object_get(v);
-	if (!strncmp(s, "${PROFILE_DIR}", 14))
-		abs = xasprintf("%s%s", dir, s + 14);
-	else if (!strncmp(s, "${", 2))
-		return json_object_get(v); /* ${VMM_CACHE_DIR} and friends: the config expands them */
-	else
-		abs = xasprintf("%s/%s", dir, s);
+	abs = expand_path(r, json_object_get_string(v), from->dir, &why);
+	if (!abs) {
+		verr_set(r->err, 0, "%s: %s: %s", from->file, path, why);
+		return json_object_get(v);
+	}
 	return json_object_new_string(abs);
 }
 
-/* A deep copy of v (at path) with its path values made absolute against dir. */
-static struct json_object *copy_value(struct json_object *v, const char *path, const char *dir)
+/* A deep copy of v (at path) with its path values expanded. */
+static struct json_object *copy_value(struct resolver *r, struct json_object *v, const char *path,
+				      const struct source *from)
 {
 	struct json_object *out;
 
 	if (is_path_key(path))
-		return absolute(v, dir);
+		return expand_value(r, v, path, from);
 	if (json_object_is_type(v, json_type_object)) {
 		out = json_object_new_object();
 		json_object_object_foreach(v, key, val) {
-			_cleanup_free_ char *p = join(path, key);
-			json_object_object_add(out, key, copy_value(val, p, dir));
+			_cleanup_free_ char *p = json_path_key(path, key);
+			json_object_object_add(out, key, copy_value(r, val, p, from));
 		}
 		return out;
 	}
 	if (json_object_is_type(v, json_type_array)) {
 		out = json_object_new_array();
 		for (size_t i = 0; i < json_object_array_length(v); i++) {
-			_cleanup_free_ char *p = xasprintf("%s[%zu]", path, i);
-			json_object_array_add(out, copy_value(json_object_array_get_idx(v, i), p, dir));
+			_cleanup_free_ char *p = json_path_index(path, i);
+			json_object_array_add(out, copy_value(r, json_object_array_get_idx(v, i), p, from));
 		}
 		return out;
 	}
@@ -160,11 +194,11 @@ static ssize_t find_id(struct json_object *a, const char *id)
 }
 
 static void merge_object(struct resolver *r, struct json_object *dst, struct json_object *src, const char *prefix,
-			 const char *file, const char *dir);
+			 const struct source *from);
 
 /* Merges a list of objects with ids into dst, element by element. */
 static void merge_list(struct resolver *r, struct json_object *dst, struct json_object *src, const char *path,
-		       const char *file, const char *dir)
+		       const struct source *from)
 {
 	for (size_t i = 0; i < json_object_array_length(src); i++) {
 		struct json_object *e = json_object_array_get_idx(src, i);
@@ -172,22 +206,22 @@ static void merge_list(struct resolver *r, struct json_object *dst, struct json_
 		_cleanup_free_ char *p = NULL;
 
 		if (k >= 0) {
-			p = xasprintf("%s[%zd]", path, k);
-			merge_object(r, json_object_array_get_idx(dst, (size_t)k), e, p, file, dir);
+			p = json_path_index(path, (size_t)k);
+			merge_object(r, json_object_array_get_idx(dst, (size_t)k), e, p, from);
 		} else {
-			p = xasprintf("%s[%zu]", path, json_object_array_length(dst));
-			json_object_array_add(dst, copy_value(e, p, dir));
-			set_origin(r->origins, p, file);
+			p = json_path_index(path, json_object_array_length(dst));
+			json_object_array_add(dst, copy_value(r, e, p, from));
+			set_origin(r->origins, p, from->file);
 		}
 	}
 }
 
-/* Merges src (written by file, in dir) into dst at prefix. */
+/* Merges src into dst at prefix. */
 static void merge_object(struct resolver *r, struct json_object *dst, struct json_object *src, const char *prefix,
-			 const char *file, const char *dir)
+			 const struct source *from)
 {
 	json_object_object_foreach(src, key, val) {
-		_cleanup_free_ char *path = join(prefix, key);
+		_cleanup_free_ char *path = json_path_key(prefix, key);
 		struct json_object *cur = NULL;
 
 		if (!*prefix && !strcmp(key, "include"))
@@ -195,15 +229,15 @@ static void merge_object(struct resolver *r, struct json_object *dst, struct jso
 		json_object_object_get_ex(dst, key, &cur);
 		if (!val) {
 			json_object_object_del(dst, key);
-			set_origin(r->origins, path, file);
+			set_origin(r->origins, path, from->file);
 		} else if (json_object_is_type(val, json_type_object) && json_object_is_type(cur, json_type_object))
-			merge_object(r, cur, val, path, file, dir);
+			merge_object(r, cur, val, path, from);
 		else if (json_object_is_type(val, json_type_array) && json_object_is_type(cur, json_type_array) &&
 			 is_id_list(val) && is_id_list(cur))
-			merge_list(r, cur, val, path, file, dir);
+			merge_list(r, cur, val, path, from);
 		else {
-			json_object_object_add(dst, key, copy_value(val, path, dir));
-			set_origin(r->origins, path, file);
+			json_object_object_add(dst, key, copy_value(r, val, path, from));
+			set_origin(r->origins, path, from->file);
 		}
 	}
 }
@@ -260,7 +294,7 @@ static char *cycle_text(struct resolver *r, size_t from, const char *again)
 	return s;
 }
 
-static int load(struct resolver *r, const char *file, struct json_object *dst);
+static int load(struct resolver *r, const char *file, bool include, struct json_object *dst);
 
 /* Loads the includes of json (read from file) into dst, in order. */
 static int load_includes(struct resolver *r, const char *file, struct json_object *json, struct json_object *dst)
@@ -287,39 +321,60 @@ static int load_includes(struct resolver *r, const char *file, struct json_objec
 			ret = verr_set(r->err, 0, "%s: include[%zu]: %s", file, i, why.lines[0]);
 			continue;
 		}
-		if (load(r, found, dst) < 0)
+		if (load(r, found, true, dst) < 0)
 			ret = -1;
 	}
 	return ret;
 }
 
-/* Loads one profile file (its includes first) and merges it into dst. */
-static int load(struct resolver *r, const char *file, struct json_object *dst)
+/* The profile file (known as key, its real path) parsed, read only the first time it is asked for. */
+static struct json_object *read_once(struct resolver *r, const char *file, const char *key)
+{
+	struct json_object *json;
+
+	if (json_object_object_get_ex(r->files, key, &json))
+		return json;
+	json = profile_read(file, r->err);
+	if (json)
+		json_object_object_add(r->files, key, json);
+	return json;
+}
+
+/* Loads one profile file (its includes first) and merges it into dst. An include of a file
+ * this resolution has loaded already is skipped: each is applied once, at its first place. */
+static int load(struct resolver *r, const char *file, bool include, struct json_object *dst)
 {
 	_cleanup_free_ char *real = realpath(file, NULL), *dir = dir_of(file);
+	const char *key = real ? real : file;
+	struct source from = { .file = file, .dir = dir };
 	struct json_object *json;
+	size_t before = r->err->n;
 	int ret;
 
-	for (size_t i = 0; real && i < r->depth; i++) {
-		if (!strcmp(r->stack[i], real)) {
-			_cleanup_free_ char *cycle = cycle_text(r, i, real);
+	for (size_t i = 0; i < r->depth; i++) {
+		if (!strcmp(r->stack[i], key)) {
+			_cleanup_free_ char *cycle = cycle_text(r, i, key);
 			return verr_set(r->err, 0, "%s: include cycle: %s", r->stack[r->depth - 1], cycle);
 		}
 	}
+	if (include && json_object_object_get_ex(r->files, key, NULL))
+		return 0;
 	if (r->depth == MAX_DEPTH)
 		return verr_set(r->err, 0, "%s: includes nest deeper than %d profiles", file, MAX_DEPTH);
-	json = profile_read(file, r->err);
+	json = read_once(r, file, key);
 	if (!json)
 		return -1;
-	r->stack[r->depth++] = xstrdup(real ? real : file);
+	r->stack[r->depth++] = xstrdup(key);
 	ret = load_includes(r, file, json, dst);
 	if (ret == 0)
-		merge_object(r, dst, json, "", file, dir);
+		merge_object(r, dst, json, "", &from);
+	if (r->err->n > before)
+		ret = -1;
 	free(r->stack[--r->depth]);
-	json_object_put(json);
 	return ret;
 }
 
+/* Types a command-line word as JSON, else as a string. */
 struct json_object *json_from_word(const char *s)
 {
 	struct json_tokener *tok = json_tokener_new();
@@ -351,7 +406,7 @@ static struct json_object *step_index(struct json_object *cur, const char *sel, 
 	k = *sel && !*end ? (n >= 0 && (size_t)n < json_object_array_length(cur) ? n : -1) : find_id(cur, sel);
 	if (k < 0)
 		return NULL;
-	p = xasprintf("%s[%zd]", *path, k);
+	p = json_path_index(*path, (size_t)k);
 	free(*path);
 	*path = p;
 	return json_object_array_get_idx(cur, (size_t)k);
@@ -363,6 +418,7 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 	const char *eq = strchr(set, '=');
 	_cleanup_free_ char *key = eq ? strndup(set, (size_t)(eq - set)) : NULL, *path = xstrdup("");
 	_cleanup_free_ char *cwd = getcwd(NULL, 0);
+	struct source from = { .file = "--set", .dir = cwd ? cwd : "." };
 	struct json_object *cur = root;
 	char *tok, *save = NULL;
 
@@ -376,21 +432,18 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 		if (sel)
 			*sel++ = '\0';
 		next_tok = save && *save ? save : NULL;
-		p = join(path, tok);
+		p = json_path_key(path, tok);
 		if (!*tok || !json_object_is_type(cur, json_type_object))
 			return verr_set(r->err, 0, "--set %s: '%s' is not an object", set, *path ? path : "the profile");
 		free(path);
 		path = steal_ptr(p);
 		if (!sel && !next_tok) {
 			struct json_object *v = json_from_word(eq + 1);
-			if (is_path_key(path)) {
-				struct json_object *abs = absolute(v, cwd);
-				json_object_put(v);
-				v = abs;
-			}
-			json_object_object_add(cur, tok, v);
-			set_origin(r->origins, path, "--set");
-			return 0;
+			size_t before = r->err->n;
+			json_object_object_add(cur, tok, copy_value(r, v, path, &from));
+			json_object_put(v);
+			set_origin(r->origins, path, from.file);
+			return r->err->n > before ? -1 : 0;
 		}
 		if (!json_object_object_get_ex(cur, tok, &next)) {
 			if (sel)
@@ -414,22 +467,27 @@ static int apply_set(struct resolver *r, struct json_object *root, const char *s
 	return 0;
 }
 
+/* Composes a profile, its layers and --set overrides into one object. */
 int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
 		    struct verr *err)
 {
-	struct resolver r = { .err = err, .origins = json_object_new_object() };
+	struct resolver r = { .err = err, .origins = json_object_new_object(), .cache_dir = cache_dir(),
+			      .data_dir = data_dir(), .files = json_object_new_object() };
 	struct json_object *json = json_object_new_object();
 	char *path = profile_find(arg, err);
-	int ret = path ? load(&r, path, json) : -1;
+	int ret = path ? load(&r, path, false, json) : -1;
 
 	for (size_t i = 0; ret == 0 && layers && i < layers->n; i++) {
 		_cleanup_free_ char *layer = profile_find(layers->v[i], err);
-		if (!layer || load(&r, layer, json) < 0)
+		if (!layer || load(&r, layer, false, json) < 0)
 			ret = -1;
 	}
 	for (size_t i = 0; ret == 0 && sets && i < sets->n; i++)
 		if (apply_set(&r, json, sets->v[i]) < 0)
 			ret = -1;
+	free(r.cache_dir);
+	free(r.data_dir);
+	json_object_put(r.files);
 	if (ret < 0) {
 		json_object_put(json);
 		json_object_put(r.origins);
@@ -440,6 +498,7 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 	return 0;
 }
 
+/* Frees a resolved profile. */
 void resolved_free(struct resolved *r)
 {
 	free(r->path);

@@ -1,10 +1,15 @@
 /* Profile composition: a profile's "include" list (applied in order, the file itself
  * last), then the CLI's extra profiles (-p), then its --set overrides, merged into one
- * JSON object. Merging: objects merge key by key; lists of objects with an "id" merge
+ * JSON object. Each file is read once per resolution, and an included file is applied
+ * once, at its first place: including it again (two profiles that both include
+ * q35-ovmf) changes nothing. Merging: objects merge key by key; lists of objects with an "id" merge
  * element by element by that id (new ids are appended); any other value, list included,
- * replaces what was there; null removes a key. Relative paths (boot.kernel, boot.initrd,
- * disks[].file, passthrough[].rom) and ${PROFILE_DIR} are made absolute against the file
- * that wrote them.
+ * replaces what was there; null removes a key.
+ * This is the one place profile paths (boot.kernel, boot.initrd, disks[].file,
+ * passthrough[].rom) are expanded: ${PROFILE_DIR}, ${VMM_CACHE_DIR} and ${VMM_DATA_DIR}
+ * (host.h's directories) anywhere in them, and a relative path made absolute against the
+ * folder of the file that wrote it (the working directory for --set); the merged profile
+ * holds only absolute paths.
  * Each value remembers the file it came from, so errors can name it. */
 #ifndef VMM_RESOLVE_H
 #define VMM_RESOLVE_H
@@ -25,9 +30,6 @@ struct resolved {
  * Every problem is reported; returns 0 or -1. */
 int profile_resolve(const char *arg, const struct strv *layers, const struct strv *sets, struct resolved *out,
 		    struct verr *err);
-
-/* The file that set the value at path (or its nearest parent), else fallback. */
-const char *origin_of(struct json_object *origins, const char *path, const char *fallback);
 
 void resolved_free(struct resolved *r);
 

@@ -71,9 +71,6 @@ static bool is_cdrom(const struct disk_config *d)
 static void build_block_nodes(const struct disk_config *d, const char *file_node, const char *fmt_node,
 			      struct strv *argv)
 {
-	static const char *const format_drivers[] = { [FORMAT_RAW] = "raw", [FORMAT_QCOW2] = "qcow2" };
-	static const char *const aio_modes[] = { [AIO_THREADS] = "threads", [AIO_NATIVE] = "native",
-						 [AIO_IO_URING] = "io_uring" };
 	struct json_object *file = json_object_new_object(), *fmt = json_object_new_object();
 	struct json_object *cache = json_object_new_object();
 	struct stat st;
@@ -81,7 +78,7 @@ static void build_block_nodes(const struct disk_config *d, const char *file_node
 	put_str(file, "driver", stat(d->file, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file");
 	put_str(file, "node-name", file_node);
 	put_str(file, "filename", d->file);
-	put_str(file, "aio", aio_modes[d->aio]);
+	put_str(file, "aio", aio_names[d->aio].qemu);
 	put_bool(cache, "direct", d->cache == CACHE_NONE || d->cache == CACHE_DIRECTSYNC);
 	put_bool(cache, "no-flush", d->cache == CACHE_UNSAFE);
 	json_object_object_add(file, "cache", cache);
@@ -90,7 +87,7 @@ static void build_block_nodes(const struct disk_config *d, const char *file_node
 		put_str(file, "discard", "unmap");
 	push_json(argv, "-blockdev", file);
 
-	put_str(fmt, "driver", format_drivers[d->format]);
+	put_str(fmt, "driver", format_names[d->format].qemu);
 	put_str(fmt, "node-name", fmt_node);
 	put_str(fmt, "file", file_node);
 	put_bool(fmt, "read-only", d->readonly);
@@ -195,7 +192,7 @@ static void push_memory_backend(const struct vm_config *c, const char *id, uint6
 	put_int(o, "size", (int64_t)size);
 	if (c->hugepages) {
 		put_bool(o, "hugetlb", true);
-		put_int(o, "hugetlbsize", c->hugepages == HUGEPAGES_1G ? 1 << 30 : 2 << 20);
+		put_int(o, "hugetlbsize", (int64_t)hugepage_sizes[c->hugepages].bytes);
 	}
 	if (c->hugepages || c->prealloc)
 		put_bool(o, "prealloc", true);
@@ -304,9 +301,9 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 	strv_push(argv, "-display");
 	if (c->display == DISPLAY_VNC) {
 		_cleanup_free_ char *sock = xasprintf("%s/vnc.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
-		strv_pushf(argv, "vnc=unix:%s", sock_escaped);
+		strv_pushf(argv, "%s=unix:%s", display_names[DISPLAY_VNC].qemu, sock_escaped);
 	} else
-		strv_push(argv, c->display == DISPLAY_GTK ? "gtk" : c->display == DISPLAY_SDL ? "sdl" : "none");
+		strv_push(argv, display_names[c->display].qemu);
 	if (c->display != DISPLAY_NONE)
 		push_json(argv, "-device", device("VGA", "video0"));
 }
@@ -314,16 +311,12 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 /* The NICs: a -netdev backend and a -device front end each. */
 static void build_nics(const struct vm_config *c, struct strv *argv)
 {
-	static const char *const models[] = { [NIC_VIRTIO] = "virtio-net-pci", [NIC_E1000] = "e1000",
-					      [NIC_E1000E] = "e1000e", [NIC_RTL8139] = "rtl8139" };
-	static const char *const types[] = { [NIC_USER] = "user", [NIC_TAP] = "tap", [NIC_BRIDGE] = "bridge" };
-
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const struct nic_config *n = &c->nics[i];
 		_cleanup_free_ char *netdev_id = xasprintf("net-%s", n->id);
-		struct json_object *nd = json_object_new_object(), *dev = device(models[n->model], n->id);
+		struct json_object *nd = json_object_new_object(), *dev = device(nic_model_names[n->model].qemu, n->id);
 
-		put_str(nd, "type", types[n->type]);
+		put_str(nd, "type", nic_type_names[n->type].qemu);
 		put_str(nd, "id", netdev_id);
 		if (n->type == NIC_BRIDGE)
 			put_str(nd, "br", n->bridge);

@@ -266,16 +266,15 @@ static void need(const struct qemu_caps *caps, const char *type, const char *wha
 
 int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct verr *err)
 {
-	static const char *const aio[] = { "threads", "native", "io_uring" };
-	static const char *const nic_models[] = { "virtio-net-pci", "e1000", "e1000e", "rtl8139" };
 	size_t before = err->n;
 
 	if (!listed(caps, "machines", machine_names[c->machine]))
 		verr_set(err, 0, "this QEMU has no machine type '%s' (machine.type)", machine_names[c->machine]);
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
-		if (!listed(caps, "aio", aio[d->aio]))
-			verr_set(err, 0, "this QEMU cannot do aio '%s' (disks[%zu].aio): it was built without it", aio[d->aio], i);
+		const char *aio = aio_names[d->aio].qemu;
+		if (!listed(caps, "aio", aio))
+			verr_set(err, 0, "this QEMU cannot do aio '%s' (disks[%zu].aio): it was built without it", aio, i);
 		if (d->bus == BUS_SCSI)
 			need(caps, "virtio-scsi-pci", "a scsi disk", err);
 		if (d->bus == BUS_NVME)
@@ -284,7 +283,7 @@ int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct v
 			need(caps, "iothread", "a disk's iothread", err);
 	}
 	for (size_t i = 0; i < c->n_nics; i++)
-		need(caps, nic_models[c->nics[i].model], "a NIC", err);
+		need(caps, nic_model_names[c->nics[i].model].qemu, "a NIC", err);
 	if (c->root_ports)
 		need(caps, "pcie-root-port", "hotplug.root_ports", err);
 	if (c->hugepages)
