@@ -271,8 +271,8 @@ static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_c
 }
 
 /* Walks a resolved profile into a vm_config, reporting every problem in one pass. */
-int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
-		     struct json_object *origins, struct vm_config *c, struct verr *err)
+int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
+		     struct vm_config *c, struct verr *err)
 {
 	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .host_cpus = host_cpu_count() };
 	struct json_object *mem, *boot;

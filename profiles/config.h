@@ -97,13 +97,6 @@ struct vm_config {
 	char **extra_args;         /* NULL-terminated, may be NULL */
 };
 
-/* Where ${VMM_CACHE_DIR} and ${VMM_DATA_DIR} point. No longer read: the resolver expands every
- * profile path (resolve.h); it goes once vmm/launch/plan.c stops passing it. */
-struct config_dirs {
-	const char *cache;   /* ${VMM_CACHE_DIR} */
-	const char *data;    /* ${VMM_DATA_DIR} */
-};
-
 /* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
  * pairs the name profiles write with it: QEMU's name is what the builder writes and what the
  * probe looks for (an option value, a device type, a block driver). A table ends with { NULL }. */
@@ -156,10 +149,9 @@ bool vm_name_valid(const char *name);
 
 /* Validates `json` (loaded from `file`, its paths expanded by the resolver) into *out. Every
  * problem becomes one line "FILE: PATH: what was expected" in err, FILE being the profile that
- * set the value (from origins, see resolve.h; may be NULL); dirs is ignored (see config_dirs);
- * returns 0 or -1. */
-int config_from_json(struct json_object *json, const char *file, const struct config_dirs *dirs,
-		     struct json_object *origins, struct vm_config *out, struct verr *err);
+ * set the value (from origins, see resolve.h; may be NULL); returns 0 or -1. */
+int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
+		     struct vm_config *out, struct verr *err);
 
 /* Frees everything config_from_json() allocated. */
 void config_free(struct vm_config *c);

@@ -10,7 +10,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 /* One input: parse, validate, free; errors are expected, crashes and leaks are not. */
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	static const struct config_dirs dirs = { .cache = "/cache", .data = "/data" };
 	struct verr err = { 0 };
 	struct vm_config c;
 	char *text = malloc(size + 1); /* profile_parse wants the NUL a file read adds */
@@ -22,7 +21,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	free(text);
 
 	if (json) {
-		if (config_from_json(json, "/fuzz/in.json", &dirs, NULL, &c, &err) == 0)
+		if (config_from_json(json, "/fuzz/in.json", NULL, &c, &err) == 0)
 			config_free(&c);
 		json_object_put(json);
 	}

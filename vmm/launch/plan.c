@@ -66,9 +66,7 @@ static int host_facts(struct plan *p, struct verr *err)
 int plan_from_json(const char *path, struct json_object *json, struct json_object *origins, const char *name,
 		   bool start, struct plan *p, struct verr *err)
 {
-	_cleanup_free_ char *cache = cache_dir(), *data = data_dir();
-	struct config_dirs dirs = { .cache = cache, .data = data };
-
+	_cleanup_free_ char *data = data_dir();
 	char *real = realpath(path, NULL);
 
 	*p = (struct plan){ .profile_path = real ? real : xstrdup(path), .profile = json,
@@ -81,7 +79,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		}
 		json_object_object_add(json, "name", json_object_new_string(name));
 	}
-	if (config_from_json(json, path, &dirs, origins, &p->config, err) < 0)
+	if (config_from_json(json, path, origins, &p->config, err) < 0)
 		goto fail;
 	p->run_dir = rundir_path(p->config.name, err);
 	if (!p->run_dir)
