@@ -141,3 +141,16 @@ bool pci_address_parse(const char *s, char out[PCI_BDF_SIZE])
 	snprintf(out, PCI_BDF_SIZE, "%04x:%02x:%02x.%u", dom, bus, dev, fn);
 	return true;
 }
+
+/* Bytes of "dddd:bb:dd", the slot part of a normalized address. */
+#define PCI_SLOT_LEN 10
+
+bool pci_same_slot(const char *a, const char *b)
+{
+	return !strncmp(a, b, PCI_SLOT_LEN);
+}
+
+unsigned pci_function(const char *bdf)
+{
+	return (unsigned)(bdf[PCI_SLOT_LEN + 1] - '0');
+}

@@ -26,6 +26,12 @@ struct pci_dev {
  * returns false when it is not one. */
 bool pci_address_parse(const char *s, char out[PCI_BDF_SIZE]);
 
+/* True when two normalized addresses are functions of one device (same domain, bus, slot). */
+bool pci_same_slot(const char *a, const char *b);
+
+/* The function number of a normalized address ("0000:01:00.1" -> 1). */
+unsigned pci_function(const char *bdf);
+
 /* The sysfs root in use. */
 const char *pci_sysfs_root(void);
 

@@ -90,7 +90,7 @@ static void check_group(struct json_object *report, int g, const char *const *bd
 			problem(report, "warning", d->bdf, why);
 	}
 	for (size_t i = 1; i < count; i++)
-		if (!devs[i].bridge && !devs[0].bridge && strncmp(devs[i].bdf, devs[0].bdf, 10)) {
+		if (!devs[i].bridge && !devs[0].bridge && !pci_same_slot(devs[i].bdf, devs[0].bdf)) {
 			snprintf(why, sizeof(why), "IOMMU group %d spans %s and %s: the platform does not isolate them "
 				 "(no ACS), so they can only go to a VM together", g, devs[0].bdf, devs[i].bdf);
 			problem(report, "warning", devs[i].bdf, why);

@@ -318,7 +318,8 @@ static int load_includes(struct resolver *r, const char *file, struct json_objec
 		}
 		found = find_include(json_object_get_string(e), dir, &why);
 		if (!found) {
-			ret = verr_set(r->err, 0, "%s: include[%zu]: %s", file, i, why.lines[0]);
+			verr_wrap(&why, "%s: include[%zu]", file, i);
+			ret = verr_append(r->err, &why);
 			continue;
 		}
 		if (load(r, found, true, dst) < 0)

@@ -48,6 +48,17 @@ void verr_wrap(struct verr *e, const char *fmt, ...)
 	}
 }
 
+int verr_append(struct verr *dst, struct verr *src)
+{
+	if (dst->n == 0)
+		dst->errnum = src->errnum;
+	for (size_t i = 0; i < src->n; i++)
+		verr_push(dst, src->lines[i]);
+	free(src->lines);
+	*src = (struct verr){ 0 };
+	return -1;
+}
+
 void verr_clear(struct verr *e)
 {
 	for (size_t i = 0; i < e->n; i++)

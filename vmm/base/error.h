@@ -18,6 +18,9 @@ int verr_set(struct verr *e, int errnum, const char *fmt, ...) __attribute__((fo
 /* Puts context before every line: "CONTEXT: line" (crun's error wrap). */
 void verr_wrap(struct verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Moves every line of src to the end of dst; src is empty afterwards. Returns -1. */
+int verr_append(struct verr *dst, struct verr *src);
+
 /* Frees the lines; the report is empty again. */
 void verr_clear(struct verr *e);
 

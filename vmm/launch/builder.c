@@ -2,9 +2,10 @@
 
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 
 #include <json-c/json.h>
+
+#include "passthrough/pci.h"
 
 char *qemu_opt_escape(const char *value)
 {
@@ -68,14 +69,13 @@ static bool is_cdrom(const struct disk_config *d)
 }
 
 /* The protocol and format block nodes of one disk. */
-static void build_block_nodes(const struct disk_config *d, const char *file_node, const char *fmt_node,
-			      struct strv *argv)
+static void build_block_nodes(const struct disk_config *d, bool block_device, const char *file_node,
+			      const char *fmt_node, struct strv *argv)
 {
 	struct json_object *file = json_object_new_object(), *fmt = json_object_new_object();
 	struct json_object *cache = json_object_new_object();
-	struct stat st;
 
-	put_str(file, "driver", stat(d->file, &st) == 0 && S_ISBLK(st.st_mode) ? "host_device" : "file");
+	put_str(file, "driver", block_device ? "host_device" : "file");
 	put_str(file, "node-name", file_node);
 	put_str(file, "filename", d->file);
 	put_str(file, "aio", aio_names[d->aio].qemu);
@@ -104,16 +104,16 @@ struct bus_slots {
 	bool sata_controller;
 };
 
-/* The block nodes, controller and device of one disk. */
-static void build_disk(const struct vm_config *c, const struct disk_config *d, struct bus_slots *slots,
-		       struct strv *argv)
+/* The block nodes, controller and device of one disk (a block device's or a file's). */
+static void build_disk(const struct vm_config *c, const struct disk_config *d, bool block_device,
+		       struct bus_slots *slots, struct strv *argv)
 {
 	bool write_through = d->cache == CACHE_WRITETHROUGH || d->cache == CACHE_DIRECTSYNC;
 	_cleanup_free_ char *file_node = xasprintf("%s-file", d->id), *fmt_node = xasprintf("%s-fmt", d->id);
 	_cleanup_free_ char *iothread = xasprintf("io-%s", d->id), *bus = NULL;
 	struct json_object *dev;
 
-	build_block_nodes(d, file_node, fmt_node, argv);
+	build_block_nodes(d, block_device, file_node, fmt_node, argv);
 	if (d->iothread) {
 		struct json_object *io = json_object_new_object();
 		put_str(io, "qom-type", "iothread");
@@ -344,7 +344,7 @@ static size_t passthrough_ports(const struct vm_config *c, size_t *port_of)
 		size_t j = 0;
 
 		while (j < i && !(p->multifunction && c->passthrough[j].multifunction &&
-				  !strncmp(c->passthrough[j].host, p->host, 10)))
+				  pci_same_slot(c->passthrough[j].host, p->host)))
 			j++;
 		port_of[i] = j < i ? port_of[j] : ports++;
 	}
@@ -369,7 +369,7 @@ static void build_passthrough(const struct vm_config *c, struct strv *argv)
 		const struct passthrough_config *p = &c->passthrough[i];
 		_cleanup_free_ char *id = xasprintf("hostdev%zu", i), *bus = xasprintf("pt-rp%zu", port_of[i]);
 		struct json_object *dev = device("vfio-pci", id);
-		unsigned fn = (unsigned)(p->host[11] - '0');
+		unsigned fn = pci_function(p->host);
 
 		put_str(dev, "host", p->host);
 		if (c->machine == MACHINE_Q35) {
@@ -437,7 +437,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 		strv_push(argv, c->append);
 	}
 	for (size_t i = 0; i < c->n_disks; i++)
-		build_disk(c, &c->disks[i], &slots, argv);
+		build_disk(c, &c->disks[i], l->block_device && l->block_device[i], &slots, argv);
 	build_nics(c, argv);
 	build_passthrough(c, argv);
 	if (c->balloon)

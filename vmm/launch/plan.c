@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "passthrough/vfio.h"
 #include "profiles/profile.h"
@@ -44,7 +45,8 @@ static int add_groups(struct vm_config *c, struct verr *err)
 }
 
 /* The facts of this host that decide the argv: the QEMU binary and what it can do (from
- * its probe, or the stand-in $VMM_PROBE_FILE), and the devices of passthrough groups. */
+ * its probe, or the stand-in $VMM_PROBE_FILE), which disks are block devices, and the
+ * devices of passthrough groups. */
 static int host_facts(struct plan *p, struct verr *err)
 {
 	const char *fixture = getenv("VMM_PROBE_FILE");
@@ -60,6 +62,12 @@ static int host_facts(struct plan *p, struct verr *err)
 	qemu_caps_free(&caps);
 	if (r < 0)
 		return -1;
+	p->block_device = xzalloc((p->config.n_disks + 1) * sizeof(bool));
+	for (size_t i = 0; i < p->config.n_disks; i++) {
+		struct stat st;
+		p->block_device[i] = stat(p->config.disks[i].file, &st) == 0 && S_ISBLK(st.st_mode);
+	}
+	p->launch.block_device = p->block_device;
 	return add_groups(&p->config, err);
 }
 
@@ -162,6 +170,7 @@ void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
 	free(p->qemu_path);
+	free(p->block_device);
 	firmware_files_free(&p->firmware);
 	free(p->fw_vars);
 	config_free(&p->config);

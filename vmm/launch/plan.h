@@ -23,6 +23,7 @@ struct plan {
 	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 	char *qemu_path;  /* the QEMU binary to exec */
+	bool *block_device; /* per disk: its file is a block device */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */
 };
 
