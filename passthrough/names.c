@@ -34,8 +34,9 @@ void pci_name(unsigned vendor, unsigned device, char *buf, size_t size)
 		pacc->warning = quiet;
 		pci_init(pacc);
 	}
-	if (pci_lookup_name(pacc, name, sizeof(name), PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS,
-			    vendor, device))
+	/* From pci.ids only: libpci's udev hwdb path leaks its udev handle when there is no hwdb. */
+	if (pci_lookup_name(pacc, name, sizeof(name),
+			    PCI_LOOKUP_VENDOR | PCI_LOOKUP_DEVICE | PCI_LOOKUP_NO_NUMBERS | PCI_LOOKUP_NO_HWDB, vendor, device))
 		snprintf(buf, size, "%s", name);
 }
 
