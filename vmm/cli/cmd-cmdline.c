@@ -1,5 +1,4 @@
 /* vmm cmdline PROFILE [--json]: prints the QEMU command line a profile produces. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -27,18 +26,17 @@ static void print_argv(const struct strv *argv, bool json)
 }
 
 /* The verb's handler. */
-static int cmd_cmdline(int argc, char **argv, struct verr *err)
+static int cmd_cmdline(const struct cmd_args *args, struct verr *err)
 {
 	struct plan plan;
 	struct strv out = { 0 };
-	bool json = false;
 
-	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, &plan, err) < 0)
+	if (plan_load(args->argv[0], &args->plan, &plan, err) < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
 	build_argv(&plan.config, &plan.launch, &out);
-	print_argv(&out, json);
+	print_argv(&out, args->json);
 	strv_free(&out);
 	plan_free(&plan);
 	return 0;
@@ -48,5 +46,7 @@ const struct cmd_entry cmd_cmdline_entry = {
 	.name = "cmdline",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "print the QEMU command line of a profile",
+	.args = { NULL, 1, 1 },
+	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_cmdline,
 };

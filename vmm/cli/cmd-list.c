@@ -1,7 +1,6 @@
 /* vmm list: every VM with a run directory, asked through its supervisor; a QEMU
  * whose supervisor is gone is listed as "no-supervisor". */
 #include <dirent.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,34 +48,17 @@ static const char *field(struct json_object *o, const char *key)
 }
 
 /* The verb's handler. */
-static int cmd_list(int argc, char **argv, struct verr *err)
+static int cmd_list(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	_cleanup_free_ char *base = NULL;
-	struct json_object *all = json_object_new_array();
+	_cleanup_free_ char *base = run_base_dir(err);
+	struct json_object *all;
 	struct strv names = { 0 };
 	struct dirent *d;
-	bool json = false;
 	DIR *dir;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			json_object_put(all);
-			return cmd_usage_error(&cmd_list_entry, err);
-		}
-		json = true;
-	}
-	if (optind != argc) {
-		json_object_put(all);
-		return cmd_usage_error(&cmd_list_entry, err);
-	}
-	base = run_base_dir(err);
-	if (!base) {
-		json_object_put(all);
+	if (!base)
 		return -1;
-	}
+	all = json_object_new_array();
 	dir = opendir(base);
 	while (dir && (d = readdir(dir)))
 		if (vm_name_valid(d->d_name))
@@ -91,7 +73,7 @@ static int cmd_list(int argc, char **argv, struct verr *err)
 			json_object_array_add(all, st);
 	}
 	strv_free(&names);
-	if (json)
+	if (args->json)
 		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	else {
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
@@ -109,5 +91,7 @@ const struct cmd_entry cmd_list_entry = {
 	.name = "list",
 	.usage = "[--json]",
 	.help = "list the VMs (also those whose supervisor is gone)",
+	.args = { NULL, 0, 0 },
+	.flags = CMD_JSON,
 	.exec = cmd_list,
 };

@@ -97,36 +97,21 @@ static int vfio_check_cmd(char **bdfs, int n, bool force, bool json, struct verr
 }
 
 /* The verb's handler: vmm vfio SUBVERB [--json] [--force] [BDF...]. */
-static int cmd_vfio(int argc, char **argv, struct verr *err)
+static int cmd_vfio(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
-					      { "all", no_argument, NULL, 'a' }, { 0 } };
-	bool json = false, force = false, all = false;
-	const char *sub;
-	int c, ret;
+	bool force = args_has(args, "force"), all = args_has(args, "all");
+	const char *sub = args->argv[0];
+	char **bdfs = args->argv + 1;
+	int n = args->argc - 1, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else
-			return cmd_usage_error(&cmd_vfio_entry, err);
-	}
-	if (optind >= argc)
-		return cmd_usage_error(&cmd_vfio_entry, err);
-	sub = argv[optind++];
-	if (!strcmp(sub, "list") && optind == argc)
-		ret = vfio_list(json, err);
-	else if (!strcmp(sub, "check") && optind < argc)
-		ret = vfio_check_cmd(argv + optind, argc - optind, force, json, err);
-	else if (!strcmp(sub, "bind") && optind < argc)
-		ret = vfio_bind((const char *const *)argv + optind, (size_t)(argc - optind), force, "", err);
-	else if (!strcmp(sub, "unbind") && (optind < argc) != all)
-		ret = vfio_restore((const char *const *)argv + optind, (size_t)(argc - optind), NULL, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "list") && n == 0)
+		ret = vfio_list(args->json, err);
+	else if (!strcmp(sub, "check") && n > 0)
+		ret = vfio_check_cmd(bdfs, n, force, args->json, err);
+	else if (!strcmp(sub, "bind") && n > 0)
+		ret = vfio_bind((const char *const *)bdfs, (size_t)n, force, "", err);
+	else if (!strcmp(sub, "unbind") && (n > 0) != all)
+		ret = vfio_restore((const char *const *)bdfs, (size_t)n, NULL, err) < 0 ? -1 : 0;
 	else
 		ret = cmd_usage_error(&cmd_vfio_entry, err);
 	pci_names_free();
@@ -137,5 +122,7 @@ const struct cmd_entry cmd_vfio_entry = {
 	.name = "vfio",
 	.usage = "list | check [--force] BDF... | bind [--force] BDF... | unbind (BDF... | --all) [--json]",
 	.help = "host PCI devices for passthrough: IOMMU groups, safety checks, bind to vfio-pci and back",
+	.args = { "force,all", 1, -1 },
+	.flags = CMD_JSON,
 	.exec = cmd_vfio,
 };
