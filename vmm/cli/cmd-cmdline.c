@@ -14,7 +14,7 @@ static void print_argv(const struct strv *argv, bool json)
 		struct json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < argv->n; i++)
 			json_object_array_add(arr, json_object_new_string(argv->v[i]));
-		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(arr, JSON_LINE);
 		json_object_put(arr);
 		return;
 	}

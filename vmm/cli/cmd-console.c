@@ -116,7 +116,7 @@ static int cmd_logs(const struct cmd_args *args, struct verr *err)
 		struct json_object *o = json_object_new_object();
 		json_object_object_add(o, "path", json_object_new_string(path));
 		json_object_object_add(o, "text", json_object_new_string_len(text ? text : "", (int)len));
-		puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(o, JSON_PRETTY);
 		json_object_put(o);
 	}
 	return 0;

@@ -26,8 +26,7 @@ static int cmd_lint(const struct cmd_args *args, struct verr *err)
 	findings = lint(&plan.config, plan.profile_path, plan.origins, &host);
 	n = json_object_array_length(findings);
 	if (args->json)
-		puts(json_object_to_json_string_ext(findings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(findings, JSON_PRETTY);
 	else {
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *f = json_object_array_get_idx(findings, i);

@@ -74,7 +74,7 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 	}
 	strv_free(&names);
 	if (args->json)
-		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+		cmd_print_json(all, JSON_PRETTY);
 	else {
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {

@@ -19,8 +19,7 @@ static int cmd_probe(const struct cmd_args *args, struct verr *err)
 		return -1;
 	json_object_object_add(caps.json, "from_cache", json_object_new_boolean(caps.from_cache));
 	if (args->json)
-		puts(json_object_to_json_string_ext(caps.json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(caps.json, JSON_PRETTY);
 	else {
 		version = json_object_object_get(caps.json, "version");
 		printf("binary:   %s\n", path);
@@ -31,7 +30,7 @@ static int cmd_probe(const struct cmd_args *args, struct verr *err)
 		printf("types:    %zu\n", json_object_array_length(json_object_object_get(caps.json, "types")));
 		printf("commands: %zu\n", json_object_array_length(json_object_object_get(caps.json, "commands")));
 		v = json_object_object_get(caps.json, "aio");
-		printf("aio:      %s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		printf("aio:      %s\n", cmd_json_text(v, JSON_LINE));
 		printf("sandbox:  %s\n", caps_has_sandbox(&caps) ? "yes" : "no");
 		printf("probed:   %s\n", caps.from_cache ? "earlier (cached)" : "now");
 	}

@@ -90,8 +90,7 @@ static int call(const char *name, struct json_object *cmd, unsigned timeout, str
 	f = qmp_sync_call(s, cmd, timeout, &ret, &cls, why, sizeof(why));
 	qmp_sync_close(s);
 	if (f == QMP_OK)
-		puts(json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							   JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(ret, JSON_PRETTY);
 	else if (f == QMP_ERR_COMMAND)
 		verr_set(err, 0, "VM '%s': %s: %s", name, cls, why);
 	else if (f == QMP_ERR_TIMEOUT)
@@ -178,7 +177,7 @@ static int cmd_events(const struct cmd_args *args, struct verr *err)
 			break;
 		}
 		if (matches(ev, want, match)) {
-			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+			cmd_print_json(ev, JSON_LINE);
 			if (fflush(stdout) != 0) { /* the reader went away (`vmm events | head -1`) */
 				json_object_put(ev);
 				ret = 0;

@@ -79,7 +79,7 @@ static int print_status(const char *name, struct verr *err)
 
 	if (vm_request(name, "status", NULL, 5000, &st, err) < 0)
 		return -1;
-	puts(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	cmd_print_json(st, JSON_PRETTY);
 	json_object_put(st);
 	return 0;
 }

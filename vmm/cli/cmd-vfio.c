@@ -9,13 +9,6 @@
 #include "vmm/cli/cmd.h"
 #include "vmm/base/util.h"
 
-/* Prints JSON on stdout. */
-static void print_json(struct json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
 /* One device as JSON, with its name from pci.ids. */
 static struct json_object *device_json(const struct pci_dev *d)
 {
@@ -51,7 +44,7 @@ static int vfio_list(bool json, struct verr *err)
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(all, device_json(&devs[i]));
 	if (json)
-		print_json(all);
+		cmd_print_json(all, JSON_PRETTY);
 	else if (n && devs[n - 1].group < 0)
 		fprintf(stderr, "vmm: the IOMMU is off: no device has an IOMMU group (add intel_iommu=on or "
 			"amd_iommu=on to the kernel command line, and enable VT-d/AMD-Vi in the firmware)\n");
@@ -82,7 +75,7 @@ static int vfio_check_cmd(char **bdfs, int n, bool force, bool json, struct verr
 	viable = json_object_get_boolean(json_object_object_get(report, "viable"));
 	problems = json_object_object_get(report, "problems");
 	if (json)
-		print_json(report);
+		cmd_print_json(report, JSON_PRETTY);
 	else {
 		for (size_t i = 0; i < json_object_array_length(problems); i++) {
 			struct json_object *p = json_object_array_get_idx(problems, i);

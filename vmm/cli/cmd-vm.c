@@ -13,12 +13,6 @@
 #define STATUS_TIMEOUT_MS 5000
 #define COMMAND_TIMEOUT_MS 10000
 
-/* Prints one JSON value on stdout. */
-static void print_json(struct json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
-}
-
 /* Reads a member as a string ("" when absent). */
 static const char *str(struct json_object *o, const char *key)
 {
@@ -71,7 +65,7 @@ static int cmd_status(const struct cmd_args *args, struct verr *err)
 	if (vm_request(args->argv[0], "status", NULL, STATUS_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	if (args->json)
-		print_json(st);
+		cmd_print_json(st, JSON_PRETTY);
 	else
 		print_status(st);
 	json_object_put(st);
@@ -93,7 +87,7 @@ static int end_vm(const struct cmd_args *args, struct verr *err)
 	if (vm_request(name, args->entry->name, req, 0, &r, err) < 0)
 		return -1;
 	if (args->json)
-		print_json(r);
+		cmd_print_json(r, JSON_PRETTY);
 	else
 		fprintf(stderr, "vmm: %s: %s\n", name, str(r, "message"));
 	code = (int)num(r, "code");
@@ -110,7 +104,7 @@ static int simple(const struct cmd_args *args, struct verr *err)
 	if (vm_request(args->argv[0], args->entry->name, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
 		return -1;
 	if (args->json)
-		print_json(r);
+		cmd_print_json(r, JSON_PRETTY);
 	json_object_put(r);
 	return 0;
 }

@@ -231,6 +231,19 @@ const struct strv *args_values(const struct cmd_args *args, const char *name)
 	return &declared(args, name)->values;
 }
 
+const char *cmd_json_text(struct json_object *o, enum json_layout layout)
+{
+	int flags = JSON_C_TO_STRING_NOSLASHESCAPE;
+
+	flags |= layout == JSON_PRETTY ? JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED : JSON_C_TO_STRING_PLAIN;
+	return json_object_to_json_string_ext(o, flags);
+}
+
+void cmd_print_json(struct json_object *o, enum json_layout layout)
+{
+	puts(cmd_json_text(o, layout));
+}
+
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err)
 {
 	return verr_set(err, 0, "usage: vmm %s %s", cmd->name, cmd->usage);

@@ -93,6 +93,15 @@ const char *args_get(const struct cmd_args *args, const char *name);
 /* Every value the option NAME was given, in order. */
 const struct strv *args_values(const struct cmd_args *args, const char *name);
 
+/* How JSON is laid out: indented for a reader, or one value per line for a script. */
+enum json_layout { JSON_PRETTY, JSON_LINE };
+
+/* A JSON value as vmm prints it (slashes as they are, not "\\/"); the text lives as long as o. */
+const char *cmd_json_text(struct json_object *o, enum json_layout layout);
+
+/* Prints a JSON value and a newline on stdout: the one way every verb prints JSON. */
+void cmd_print_json(struct json_object *o, enum json_layout layout);
+
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);
 
