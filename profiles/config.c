@@ -9,6 +9,7 @@
 
 #include "passthrough/pci.h"
 #include "vmm/base/host.h"
+#include "vmm/base/rundir.h"
 #include "profiles/resolve.h"
 #include "vmm/base/util.h"
 
@@ -301,27 +302,11 @@ static void get_path(struct walk *w, struct json_object *obj, const char *path, 
 	free(raw);
 }
 
-/* True when s is a valid QEMU id / VM name: a letter, then letters, digits, '-', '_' or '.'. */
-static bool valid_id(const char *s, size_t max)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > max || !isalpha((unsigned char)s[0]))
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
-			return false;
-	return true;
-}
-
-bool vm_name_valid(const char *name)
-{
-	return valid_id(name, 64);
-}
-
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
 {
+	_cleanup_verr_ struct verr bad = { 0 };
+
 	get_string(w, json, "", "name", &c->name);
 	if (!c->name) {
 		_cleanup_free_ char *copy = xstrdup(w->file);
@@ -329,12 +314,10 @@ static void walk_name(struct walk *w, struct json_object *json, struct vm_config
 		if (dot && dot != base)
 			*dot = '\0';
 		c->name = xstrdup(base);
-		if (!valid_id(c->name, 64))
-			problem(w, "name", "missing, and the file name '%s' is not a valid VM name "
-				"(a letter, then letters, digits, '-', '_' or '.')", c->name);
-	} else if (!valid_id(c->name, 64))
-		problem(w, "name", "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
-			"'-', '_' or '.')", c->name);
+		if (vm_name_check(c->name, &bad) < 0)
+			problem(w, "name", "missing, and the file name cannot stand in: %s", bad.lines[0]);
+	} else if (vm_name_check(c->name, &bad) < 0)
+		problem(w, "name", "%s", bad.lines[0]);
 }
 
 /* Parses a cpulist ("0-3,8,10-11") into out; returns -1 on a syntax error. */
@@ -583,16 +566,16 @@ static void walk_nic(struct walk *w, struct json_object *n, const char *path, st
 	get_string(w, n, path, "bridge", &nic->bridge);
 	get_string(w, n, path, "ifname", &nic->ifname);
 	get_string(w, n, path, "mac", &nic->mac);
-	if (!nic->id || !valid_id(nic->id, 24)) {
+	if (!nic->id || !id_valid(nic->id, 24)) {
 		_cleanup_free_ char *p = path_join(path, "id");
 		problem(w, p, nic->id ? "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', '_' or '.')"
 				      : "missing%s (every NIC needs an id)", nic->id ? nic->id : "");
 	}
-	if (nic->type == NIC_BRIDGE && (!nic->bridge || !valid_id(nic->bridge, 15))) {
+	if (nic->type == NIC_BRIDGE && (!nic->bridge || !id_valid(nic->bridge, 15))) {
 		_cleanup_free_ char *p = path_join(path, "bridge");
 		problem(w, p, "expected the name of a host bridge (such as \"br0\") for type bridge");
 	}
-	if (nic->type == NIC_TAP && (!nic->ifname || !valid_id(nic->ifname, 15))) {
+	if (nic->type == NIC_TAP && (!nic->ifname || !id_valid(nic->ifname, 15))) {
 		_cleanup_free_ char *p = path_join(path, "ifname");
 		problem(w, p, "expected the name of an existing tap device (such as \"tap0\") for type tap");
 	}
@@ -760,7 +743,7 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	if (!disk->id) {
 		_cleanup_free_ char *p = path_join(path, "id");
 		problem(w, p, "missing (every disk needs an id)");
-	} else if (!valid_id(disk->id, 24)) {
+	} else if (!id_valid(disk->id, 24)) {
 		_cleanup_free_ char *p = path_join(path, "id");
 		problem(w, p, "'%s' is not a valid id (a letter, then up to 23 letters, digits, '-', '_' or '.')",
 			disk->id);

@@ -118,8 +118,6 @@ extern const char *const bus_names[];
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);
 
-/* True when name is a valid VM name: a letter, then up to 63 letters, digits, '-', '_' or '.'. */
-bool vm_name_valid(const char *name);
 
 /* Validates `json` (loaded from `file`) into *out. Every problem becomes one
  * line "FILE: PATH: what was expected" in err, FILE being the profile that set the value

@@ -19,9 +19,26 @@
 static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock", "agent.sock", "vnc.sock",
 							       "state.json", "lock", NULL };
 
+bool vm_name_valid(const char *name)
+{
+	return id_valid(name, 64);
+}
+
+int vm_name_check(const char *name, struct verr *err)
+{
+	if (vm_name_valid(name))
+		return 0;
+	return verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, '-', '_' or "
+			"'.')", name);
+}
+
 char *rundir_path(const char *name, struct verr *err)
 {
-	_cleanup_free_ char *base = run_base_dir(err);
+	_cleanup_free_ char *base = NULL;
+
+	if (vm_name_check(name, err) < 0)
+		return NULL;
+	base = run_base_dir(err);
 	return base ? xasprintf("%s/%s", base, name) : NULL;
 }
 
@@ -71,6 +88,12 @@ pid_t rundir_orphan(const char *dir, const char *name)
 	return strstr(cmdline, needle) ? pid : 0;
 }
 
+int rundir_orphan_error(const char *name, pid_t pid, struct verr *err)
+{
+	return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
+			"reconnects to it", name, pid, name);
+}
+
 int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err)
 {
 	_cleanup_free_ char *base = run_base_dir(err), *path = NULL, *lock = NULL;
@@ -95,8 +118,7 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 	}
 	pid = rundir_orphan(path, name);
 	if (pid && !orphan)
-		return verr_set(err, 0, "VM '%s' has a QEMU still running without its supervisor (pid %d): "
-				"'vmm attach %s' reconnects to it", name, pid, name);
+		return rundir_orphan_error(name, pid, err);
 	if (orphan)
 		*orphan = pid;
 	rd->path = steal_ptr(path);

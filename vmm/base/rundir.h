@@ -3,6 +3,7 @@
 #ifndef VMM_RUNDIR_H
 #define VMM_RUNDIR_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "vmm/base/error.h"
@@ -12,7 +13,14 @@ struct rundir {
 	int lock_fd;
 };
 
-/* The path a VM's run directory has (nothing is created). */
+/* True when name can name a VM (and its run directory): a letter, then up to 63 letters,
+ * digits, '-', '_' or '.'. */
+bool vm_name_valid(const char *name);
+
+/* Checks a VM name; returns 0, or -1 with the one message every part of vmm gives for a bad name. */
+int vm_name_check(const char *name, struct verr *err);
+
+/* The path a VM's run directory has (nothing is created); refuses a bad VM name. */
 char *rundir_path(const char *name, struct verr *err);
 
 /* Creates/opens the run directory and takes its lock; refuses when another
@@ -22,6 +30,9 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 
 /* The QEMU pid a run directory's state file names when that QEMU (of this VM) still runs, else 0. */
 pid_t rundir_orphan(const char *dir, const char *name);
+
+/* Reports that VM name's QEMU (pid, from rundir_orphan) runs without a supervisor; returns -1. */
+int rundir_orphan_error(const char *name, pid_t pid, struct verr *err);
 
 /* Binds a listening unix socket NAME in the directory (mode 0600); returns the fd. */
 int rundir_listen(struct rundir *rd, const char *sock, struct verr *err);

@@ -141,6 +141,18 @@ int write_all(int fd, const void *buf, size_t n)
 	return 0;
 }
 
+bool id_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || !isalpha((unsigned char)s[0]))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("-_.", s[i]))
+			return false;
+	return true;
+}
+
 char *shell_quote(const char *word)
 {
 	size_t n = 3;

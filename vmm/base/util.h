@@ -54,6 +54,10 @@ int write_all(int fd, const void *buf, size_t n);
 /* True when the peer of a unix socket runs as our user or as root (vmd's SO_PEERCRED check). */
 bool peer_is_trusted(int fd);
 
+/* True when s is a valid QEMU id (or VM name): a letter, then up to max - 1 letters, digits,
+ * '-', '_' or '.'. */
+bool id_valid(const char *s, size_t max);
+
 /* Quotes one word for a POSIX shell, only when it needs quoting. */
 char *shell_quote(const char *word);
 

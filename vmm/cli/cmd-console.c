@@ -10,7 +10,6 @@
 #include "vmm/cli/cmd.h"
 #include <json-c/json.h>
 
-#include "profiles/config.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
@@ -93,8 +92,6 @@ static int cmd_logs(const struct cmd_args *args, struct verr *err)
 	char buf[65536];
 	ssize_t n;
 
-	if (!vm_name_valid(name))
-		return verr_set(err, 0, "'%s' is not a valid VM name", name);
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;

@@ -8,7 +8,6 @@
 #include <time.h>
 
 #include "vmm/cli/cmd.h"
-#include "profiles/config.h"
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"

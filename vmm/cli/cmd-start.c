@@ -115,8 +115,6 @@ static int cmd_attach(const struct cmd_args *args, struct verr *err)
 	struct plan plan;
 	int r;
 
-	if (!vm_name_valid(name))
-		return verr_set(err, 0, "'%s' is not a valid VM name", name);
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;

@@ -7,7 +7,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "profiles/config.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
@@ -18,8 +17,7 @@ static int explain_missing(const char *name, const char *dir, const char *path, 
 	pid_t orphan = rundir_orphan(dir, name);
 
 	if (orphan)
-		return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
-				"reconnects to it", name, orphan, name);
+		return rundir_orphan_error(name, orphan, err);
 	if (errnum == ENOENT || errnum == ECONNREFUSED)
 		return verr_set(err, 0, "VM '%s' is not running (nobody listens on '%s')", name, path);
 	return verr_set(err, errnum, "cannot connect to '%s'", path);
@@ -32,9 +30,6 @@ int vm_connect(const char *name, const char *sock, struct verr *err)
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
-	if (!vm_name_valid(name))
-		return verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
-				"'-', '_' or '.')", name);
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
