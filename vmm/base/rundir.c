@@ -126,16 +126,15 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 	return 0;
 }
 
-/* Fills a unix socket address for NAME in the directory. */
-static int socket_address(struct rundir *rd, const char *sock, struct sockaddr_un *sa, struct verr *err)
+int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err)
 {
 	int n;
 
 	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", rd->path, sock);
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, sock);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		return verr_set(err, 0, "socket path '%s/%s' is longer than %zu bytes (choose a shorter VMM_RUN_DIR)",
-				rd->path, sock, sizeof(sa->sun_path) - 1);
+				dir, sock, sizeof(sa->sun_path) - 1);
 	return 0;
 }
 
@@ -146,7 +145,7 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 	mode_t old;
 	int r;
 
-	if (socket_address(rd, sock, &sa, err) < 0)
+	if (rundir_socket_address(rd->path, sock, &sa, err) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -162,19 +161,20 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 	return steal_fd(fd);
 }
 
+int rundir_connect_error(const char *path, int errnum, struct verr *err)
+{
+	return verr_set(err, errnum, "cannot connect to '%s'", path);
+}
+
 int rundir_connect(struct rundir *rd, const char *sock, struct verr *err)
 {
 	struct sockaddr_un sa;
-	_cleanup_close_ int fd = -1;
+	int fd;
 
-	if (socket_address(rd, sock, &sa, err) < 0)
+	if (rundir_socket_address(rd->path, sock, &sa, err) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return verr_set(err, errno, "cannot create socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return verr_set(err, errno, "cannot connect to '%s'", sa.sun_path);
-	return steal_fd(fd);
+	fd = unix_connect(&sa, 0);
+	return fd < 0 ? rundir_connect_error(sa.sun_path, -fd, err) : fd;
 }
 
 int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err)

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "vmm/base/error.h"
 
@@ -34,11 +35,17 @@ pid_t rundir_orphan(const char *dir, const char *name);
 /* Reports that VM name's QEMU (pid, from rundir_orphan) runs without a supervisor; returns -1. */
 int rundir_orphan_error(const char *name, pid_t pid, struct verr *err);
 
+/* Fills sa with the address of the unix socket SOCK in directory dir; fails when it is too long. */
+int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err);
+
 /* Binds a listening unix socket NAME in the directory (mode 0600); returns the fd. */
 int rundir_listen(struct rundir *rd, const char *sock, struct verr *err);
 
 /* Connects to the unix socket NAME in the directory; returns the fd. */
 int rundir_connect(struct rundir *rd, const char *sock, struct verr *err);
+
+/* Reports that the socket at path cannot be connected to (errnum: why); returns -1. */
+int rundir_connect_error(const char *path, int errnum, struct verr *err);
 
 /* Atomically replaces the file NAME with contents. */
 int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err);

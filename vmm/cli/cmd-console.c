@@ -64,7 +64,7 @@ static int cmd_console(const struct cmd_args *args, struct verr *err)
 	bool tty;
 	int sock, ret;
 
-	sock = vm_connect(name, "console.sock", err);
+	sock = vm_connect(name, "console.sock", VM_CONNECT_TIMEOUT_MS, err);
 	if (sock < 0)
 		return -1;
 	tty = tcgetattr(STDIN_FILENO, &saved) == 0;

@@ -1,6 +1,8 @@
 /* vmm list: every VM with a run directory, asked through its supervisor; a QEMU
- * whose supervisor is gone is listed as "no-supervisor". */
+ * whose supervisor is gone is listed as "no-supervisor", a supervisor that does not
+ * answer in time as "not-answering". */
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,23 +15,31 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
+/* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
+#define LIST_TIMEOUT_MS 2000
+
 /* The status of one VM, or NULL when nothing of it runs. */
 static struct json_object *probe(const char *base, const char *name)
 {
-	_cleanup_verr_ struct verr ignored = { 0 };
+	_cleanup_verr_ struct verr why = { 0 };
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
 	struct json_object *st;
-	pid_t orphan;
+	pid_t orphan = 0;
+	int r = vm_request(name, "status", NULL, LIST_TIMEOUT_MS, &st, &why);
 
-	if (vm_request(name, "status", NULL, 2000, &st, &ignored) == 0)
+	if (r == 0)
 		return st;
-	orphan = rundir_orphan(dir, name);
-	if (!orphan)
+	if (r == -ESRCH && !(orphan = rundir_orphan(dir, name)))
 		return NULL;
 	st = json_object_new_object();
 	json_object_object_add(st, "name", json_object_new_string(name));
-	json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
-	json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+	if (orphan) {
+		json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
+		json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+	} else {
+		json_object_object_add(st, "state", json_object_new_string("not-answering"));
+		json_object_object_add(st, "error", json_object_new_string(why.lines[0]));
+	}
 	return st;
 }
 
@@ -60,7 +70,7 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 	all = json_object_new_array();
 	dir = opendir(base);
 	while (dir && (d = readdir(dir)))
-		if (vm_name_valid(d->d_name))
+		if (vm_name_valid(d->d_name) && (d->d_type == DT_DIR || d->d_type == DT_UNKNOWN))
 			strv_push(&names, d->d_name);
 	if (dir)
 		closedir(dir);

@@ -28,7 +28,7 @@ static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
 /* Connects to the VM's proxy and negotiates. */
 static struct qmp_sync *open_vm(const char *name, struct verr *err)
 {
-	int fd = vm_connect(name, "qmp.sock", err);
+	int fd = vm_connect(name, "qmp.sock", VM_CONNECT_TIMEOUT_MS, err);
 	char why[256];
 	struct qmp_sync *s;
 

@@ -77,7 +77,7 @@ static int print_status(const char *name, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(name, "status", NULL, 5000, &st, err) < 0)
+	if (vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	cmd_print_json(st, JSON_PRETTY);
 	json_object_put(st);

@@ -9,8 +9,8 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
-/* Milliseconds a status may take; stop and kill wait as long as the VM needs. */
-#define STATUS_TIMEOUT_MS 5000
+/* Milliseconds pause, resume and reset may take (they wait for QEMU); stop and kill wait as
+ * long as the VM needs. */
 #define COMMAND_TIMEOUT_MS 10000
 
 /* Reads a member as a string ("" when absent). */
@@ -62,7 +62,7 @@ static int cmd_status(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(args->argv[0], "status", NULL, STATUS_TIMEOUT_MS, &st, err) < 0)
+	if (vm_request(args->argv[0], "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	if (args->json)
 		cmd_print_json(st, JSON_PRETTY);
@@ -80,6 +80,12 @@ static int end_vm(const struct cmd_args *args, struct verr *err)
 	const char *name = args->argv[0];
 	int code;
 
+	/* Their reply may take as long as the VM needs: first make sure the supervisor answers at all. */
+	if (vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
+		json_object_put(req);
+		return -1;
+	}
+	json_object_put(r);
 	if (is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) {
 		json_object_put(req);
 		return -1;
