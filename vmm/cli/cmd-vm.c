@@ -80,16 +80,13 @@ static int end_vm(const struct cmd_args *args, struct verr *err)
 	const char *name = args->argv[0];
 	int code;
 
-	/* Their reply may take as long as the VM needs: first make sure the supervisor answers at all. */
-	if (vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
+	/* The reply may take as long as the VM needs: first make sure the supervisor answers at all. */
+	if ((is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) ||
+	    vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
 		json_object_put(req);
 		return -1;
 	}
 	json_object_put(r);
-	if (is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) {
-		json_object_put(req);
-		return -1;
-	}
 	if (vm_request(name, args->entry->name, req, 0, &r, err) < 0)
 		return -1;
 	if (args->json)
