@@ -17,7 +17,7 @@ static void check_id(struct walk *w, const char *path, const char *id, const cha
 {
 	if (!id)
 		jr_problem(&w->jr, path, "id", "missing (every %s needs an id)", what);
-	else if (!cfg_valid_id(id, DEVICE_ID_MAX))
+	else if (!id_valid(id, DEVICE_ID_MAX))
 		jr_problem(&w->jr, path, "id", "'%s' is not a valid id (a letter, then up to %d letters, digits, '-', "
 			   "'_' or '.')", id, DEVICE_ID_MAX - 1);
 }
@@ -51,9 +51,9 @@ static void walk_nic(struct walk *w, struct json_object *n, const char *path, st
 	jr_string(&w->jr, n, path, "ifname", &nic->ifname);
 	jr_string(&w->jr, n, path, "mac", &nic->mac);
 	check_id(w, path, nic->id, "NIC");
-	if (nic->type == NIC_BRIDGE && (!nic->bridge || !cfg_valid_id(nic->bridge, IFNAMSIZ - 1)))
+	if (nic->type == NIC_BRIDGE && (!nic->bridge || !id_valid(nic->bridge, IFNAMSIZ - 1)))
 		jr_problem(&w->jr, path, "bridge", "expected the name of a host bridge (such as \"br0\") for type bridge");
-	if (nic->type == NIC_TAP && (!nic->ifname || !cfg_valid_id(nic->ifname, IFNAMSIZ - 1)))
+	if (nic->type == NIC_TAP && (!nic->ifname || !id_valid(nic->ifname, IFNAMSIZ - 1)))
 		jr_problem(&w->jr, path, "ifname",
 			   "expected the name of an existing tap device (such as \"tap0\") for type tap");
 	if (nic->mac) {

@@ -44,12 +44,6 @@ bool cfg_valid_name(const char *s, size_t max)
 	return true;
 }
 
-/* True when s is a valid QEMU id / VM name: a name that starts with a letter. */
-bool cfg_valid_id(const char *s, size_t max)
-{
-	return cfg_valid_name(s, max) && isalpha((unsigned char)s[0]);
-}
-
 /* Reports the first member of a list at or above limit ("CPU 9 does not exist (the host has 8: 0-7)"). */
 void cfg_check_cpus(struct walk *w, const char *path, const struct cpulist *l, long limit, const char *what,
 		    const char *owner)

@@ -65,10 +65,6 @@ void cfg_check_cpus(struct walk *w, const char *path, const struct cpulist *l, l
  * 1 to max letters, digits, '-', '_' or '.'. */
 bool cfg_valid_name(const char *s, size_t max);
 
-/* True when s is a valid QEMU id or VM name of at most max characters: a letter, then letters,
- * digits, '-', '_' or '.'. */
-bool cfg_valid_id(const char *s, size_t max);
-
 /* Validates the devices (config-devices.c): "disks", "nics", "passthrough", "hotplug",
  * "display", "console" and "agent". */
 void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config *c);

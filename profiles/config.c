@@ -6,6 +6,7 @@
 
 #include "profiles/config-walk.h"
 #include "vmm/base/host.h"
+#include "vmm/base/rundir.h"
 
 /* The longest CPU model name accepted (QEMU's are far shorter). */
 #define CPU_MODEL_MAX 64
@@ -21,15 +22,11 @@ static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
-/* Checks a VM name that comes from outside a profile (--name, a verb's NAME). */
-bool vm_name_valid(const char *name)
-{
-	return cfg_valid_id(name, VM_NAME_MAX);
-}
-
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
 {
+	_cleanup_verr_ struct verr bad = { 0 };
+
 	jr_string(&w->jr, json, "", "name", &c->name);
 	if (!c->name) {
 		_cleanup_free_ char *copy = xstrdup(w->jr.file);
@@ -37,12 +34,10 @@ static void walk_name(struct walk *w, struct json_object *json, struct vm_config
 		if (dot && dot != base)
 			*dot = '\0';
 		c->name = xstrdup(base);
-		if (!cfg_valid_id(c->name, VM_NAME_MAX))
-			jr_problem(&w->jr, "name", NULL, "missing, and the file name '%s' is not a valid VM name "
-				   "(a letter, then letters, digits, '-', '_' or '.')", c->name);
-	} else if (!cfg_valid_id(c->name, VM_NAME_MAX))
-		jr_problem(&w->jr, "name", NULL, "'%s' is not a valid VM name (a letter, then up to %d letters, "
-			   "digits, '-', '_' or '.')", c->name, VM_NAME_MAX - 1);
+		if (vm_name_check(c->name, &bad) < 0)
+			jr_problem(&w->jr, "name", NULL, "missing, and the file name cannot stand in: %s", bad.lines[0]);
+	} else if (vm_name_check(c->name, &bad) < 0)
+		jr_problem(&w->jr, "name", NULL, "%s", bad.lines[0]);
 }
 
 /* The vCPUs the VM boots with. */

@@ -135,17 +135,12 @@ struct hugepage_size {
 /* Indexed by enum hugepages; the entry of HUGEPAGES_NONE is all zero. */
 extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 
-/* The longest VM name (it names the run directory and QEMU's -name). */
-#define VM_NAME_MAX 64
 /* The longest disk or NIC id: the builder's block node names add up to 5 characters to it,
  * and QEMU's node names have at most 31. */
 #define DEVICE_ID_MAX 24
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);
-
-/* True when name is a valid VM name: a letter, then up to VM_NAME_MAX - 1 letters, digits, '-', '_' or '.'. */
-bool vm_name_valid(const char *name);
 
 /* Validates `json` (loaded from `file`, its paths expanded by the resolver) into *out. Every
  * problem becomes one line "FILE: PATH: what was expected" in err, FILE being the profile that

@@ -19,9 +19,26 @@
 static const char *const transient_files[] = { "monitor.sock", "console.sock", "qmp.sock", "ctl.sock", "agent.sock", "vnc.sock",
 							       "state.json", "lock", NULL };
 
+bool vm_name_valid(const char *name)
+{
+	return id_valid(name, VM_NAME_MAX);
+}
+
+int vm_name_check(const char *name, struct verr *err)
+{
+	if (vm_name_valid(name))
+		return 0;
+	return verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to %d letters, digits, '-', '_' or "
+			"'.')", name, VM_NAME_MAX - 1);
+}
+
 char *rundir_path(const char *name, struct verr *err)
 {
-	_cleanup_free_ char *base = run_base_dir(err);
+	_cleanup_free_ char *base = NULL;
+
+	if (vm_name_check(name, err) < 0)
+		return NULL;
+	base = run_base_dir(err);
 	return base ? xasprintf("%s/%s", base, name) : NULL;
 }
 
@@ -71,6 +88,12 @@ pid_t rundir_orphan(const char *dir, const char *name)
 	return strstr(cmdline, needle) ? pid : 0;
 }
 
+int rundir_orphan_error(const char *name, pid_t pid, struct verr *err)
+{
+	return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
+			"reconnects to it", name, pid, name);
+}
+
 int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err)
 {
 	_cleanup_free_ char *base = run_base_dir(err), *path = NULL, *lock = NULL;
@@ -95,8 +118,7 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 	}
 	pid = rundir_orphan(path, name);
 	if (pid && !orphan)
-		return verr_set(err, 0, "VM '%s' has a QEMU still running without its supervisor (pid %d): "
-				"'vmm attach %s' reconnects to it", name, pid, name);
+		return rundir_orphan_error(name, pid, err);
 	if (orphan)
 		*orphan = pid;
 	rd->path = steal_ptr(path);
@@ -104,16 +126,15 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 	return 0;
 }
 
-/* Fills a unix socket address for NAME in the directory. */
-static int socket_address(struct rundir *rd, const char *sock, struct sockaddr_un *sa, struct verr *err)
+int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err)
 {
 	int n;
 
 	*sa = (struct sockaddr_un){ .sun_family = AF_UNIX };
-	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", rd->path, sock);
+	n = snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", dir, sock);
 	if (n < 0 || (size_t)n >= sizeof(sa->sun_path))
 		return verr_set(err, 0, "socket path '%s/%s' is longer than %zu bytes (choose a shorter VMM_RUN_DIR)",
-				rd->path, sock, sizeof(sa->sun_path) - 1);
+				dir, sock, sizeof(sa->sun_path) - 1);
 	return 0;
 }
 
@@ -124,7 +145,7 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 	mode_t old;
 	int r;
 
-	if (socket_address(rd, sock, &sa, err) < 0)
+	if (rundir_socket_address(rd->path, sock, &sa, err) < 0)
 		return -1;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
@@ -140,19 +161,20 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 	return steal_fd(fd);
 }
 
+int rundir_connect_error(const char *path, int errnum, struct verr *err)
+{
+	return verr_set(err, errnum, "cannot connect to '%s'", path);
+}
+
 int rundir_connect(struct rundir *rd, const char *sock, struct verr *err)
 {
 	struct sockaddr_un sa;
-	_cleanup_close_ int fd = -1;
+	int fd;
 
-	if (socket_address(rd, sock, &sa, err) < 0)
+	if (rundir_socket_address(rd->path, sock, &sa, err) < 0)
 		return -1;
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return verr_set(err, errno, "cannot create socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return verr_set(err, errno, "cannot connect to '%s'", sa.sun_path);
-	return steal_fd(fd);
+	fd = unix_connect(&sa, 0);
+	return fd < 0 ? rundir_connect_error(sa.sun_path, -fd, err) : fd;
 }
 
 int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err)

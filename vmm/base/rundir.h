@@ -3,7 +3,9 @@
 #ifndef VMM_RUNDIR_H
 #define VMM_RUNDIR_H
 
+#include <stdbool.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include "vmm/base/error.h"
 
@@ -12,7 +14,17 @@ struct rundir {
 	int lock_fd;
 };
 
-/* The path a VM's run directory has (nothing is created). */
+/* The longest VM name (it names the run directory and QEMU's -name). */
+#define VM_NAME_MAX 64
+
+/* True when name can name a VM (and its run directory): a letter, then up to VM_NAME_MAX - 1
+ * letters, digits, '-', '_' or '.'. */
+bool vm_name_valid(const char *name);
+
+/* Checks a VM name; returns 0, or -1 with the one message every part of vmm gives for a bad name. */
+int vm_name_check(const char *name, struct verr *err);
+
+/* The path a VM's run directory has (nothing is created); refuses a bad VM name. */
 char *rundir_path(const char *name, struct verr *err);
 
 /* Creates/opens the run directory and takes its lock; refuses when another
@@ -23,11 +35,20 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 /* The QEMU pid a run directory's state file names when that QEMU (of this VM) still runs, else 0. */
 pid_t rundir_orphan(const char *dir, const char *name);
 
+/* Reports that VM name's QEMU (pid, from rundir_orphan) runs without a supervisor; returns -1. */
+int rundir_orphan_error(const char *name, pid_t pid, struct verr *err);
+
+/* Fills sa with the address of the unix socket SOCK in directory dir; fails when it is too long. */
+int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err);
+
 /* Binds a listening unix socket NAME in the directory (mode 0600); returns the fd. */
 int rundir_listen(struct rundir *rd, const char *sock, struct verr *err);
 
 /* Connects to the unix socket NAME in the directory; returns the fd. */
 int rundir_connect(struct rundir *rd, const char *sock, struct verr *err);
+
+/* Reports that the socket at path cannot be connected to (errnum: why); returns -1. */
+int rundir_connect_error(const char *path, int errnum, struct verr *err);
 
 /* Atomically replaces the file NAME with contents. */
 int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err);

@@ -51,8 +51,18 @@ int64_t now_ms(void);
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
+struct sockaddr_un;
+
+/* Connects a new unix stream socket to sa, waiting at most timeout_ms (0: as long as it takes)
+ * while the listener's backlog is full. Returns the fd, or -errno (-EAGAIN: the time ran out). */
+int unix_connect(const struct sockaddr_un *sa, unsigned timeout_ms);
+
 /* True when the peer of a unix socket runs as our user or as root (vmd's SO_PEERCRED check). */
 bool peer_is_trusted(int fd);
+
+/* True when s is a valid QEMU id (or VM name): a letter, then up to max - 1 letters, digits,
+ * '-', '_' or '.'. */
+bool id_valid(const char *s, size_t max);
 
 /* Quotes one word for a POSIX shell, only when it needs quoting. */
 char *shell_quote(const char *word);

@@ -1,5 +1,4 @@
 /* vmm cmdline PROFILE [--json]: prints the QEMU command line a profile produces. */
-#include <getopt.h>
 #include <stdio.h>
 
 #include <json-c/json.h>
@@ -15,7 +14,7 @@ static void print_argv(const struct strv *argv, bool json)
 		struct json_object *arr = json_object_new_array();
 		for (size_t i = 0; i < argv->n; i++)
 			json_object_array_add(arr, json_object_new_string(argv->v[i]));
-		puts(json_object_to_json_string_ext(arr, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(arr, JSON_LINE);
 		json_object_put(arr);
 		return;
 	}
@@ -27,16 +26,15 @@ static void print_argv(const struct strv *argv, bool json)
 }
 
 /* The verb's handler. */
-static int cmd_cmdline(int argc, char **argv, struct verr *err)
+static int cmd_cmdline(const struct cmd_args *args, struct verr *err)
 {
 	struct plan plan;
-	bool json = false;
 
-	if (cmd_load_profile(&cmd_cmdline_entry, argc, argv, &json, false, &plan, err) < 0)
+	if (cmd_load_plan(args, false, &plan, err) < 0)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
-	print_argv(&plan.argv, json);
+	print_argv(&plan.argv, args->json);
 	plan_free(&plan);
 	return 0;
 }
@@ -45,5 +43,7 @@ const struct cmd_entry cmd_cmdline_entry = {
 	.name = "cmdline",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "print the QEMU command line of a profile",
+	.args = { NULL, 1, 1 },
+	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_cmdline,
 };

@@ -13,22 +13,20 @@ static const char *str(struct json_object *o, const char *key)
 }
 
 /* The verb's handler. */
-static int cmd_lint(int argc, char **argv, struct verr *err)
+static int cmd_lint(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *findings;
 	struct host_facts host;
 	struct plan plan;
-	bool json = false;
 	size_t n;
 
-	if (cmd_load_profile(&cmd_lint_entry, argc, argv, &json, false, &plan, err) < 0)
+	if (cmd_load_plan(args, false, &plan, err) < 0)
 		return -1;
 	host_facts_read(&host);
 	findings = lint(&plan.config, plan.profile_path, plan.origins, &host);
 	n = json_object_array_length(findings);
-	if (json)
-		puts(json_object_to_json_string_ext(findings, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							      JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (args->json)
+		cmd_print_json(findings, JSON_PRETTY);
 	else {
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *f = json_object_array_get_idx(findings, i);
@@ -46,5 +44,7 @@ const struct cmd_entry cmd_lint_entry = {
 	.name = "lint",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "check a profile for the classic mistakes (exit 1 when there are findings)",
+	.args = { NULL, 1, 1 },
+	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_lint,
 };

@@ -1,7 +1,8 @@
 /* vmm list: every VM with a run directory, asked through its supervisor; a QEMU
- * whose supervisor is gone is listed as "no-supervisor". */
+ * whose supervisor is gone is listed as "no-supervisor", a supervisor that does not
+ * answer in time as "not-answering". */
 #include <dirent.h>
-#include <getopt.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,29 +10,36 @@
 #include <time.h>
 
 #include "vmm/cli/cmd.h"
-#include "profiles/config.h"
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
+/* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
+#define LIST_TIMEOUT_MS 2000
+
 /* The status of one VM, or NULL when nothing of it runs. */
 static struct json_object *probe(const char *base, const char *name)
 {
-	_cleanup_verr_ struct verr ignored = { 0 };
+	_cleanup_verr_ struct verr why = { 0 };
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
 	struct json_object *st;
-	pid_t orphan;
+	pid_t orphan = 0;
+	int r = vm_request(name, "status", NULL, LIST_TIMEOUT_MS, &st, &why);
 
-	if (vm_request(name, "status", NULL, 2000, &st, &ignored) == 0)
+	if (r == 0)
 		return st;
-	orphan = rundir_orphan(dir, name);
-	if (!orphan)
+	if (r == -ESRCH && !(orphan = rundir_orphan(dir, name)))
 		return NULL;
 	st = json_object_new_object();
 	json_object_object_add(st, "name", json_object_new_string(name));
-	json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
-	json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+	if (orphan) {
+		json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
+		json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+	} else {
+		json_object_object_add(st, "state", json_object_new_string("not-answering"));
+		json_object_object_add(st, "error", json_object_new_string(why.lines[0]));
+	}
 	return st;
 }
 
@@ -49,37 +57,20 @@ static const char *field(struct json_object *o, const char *key)
 }
 
 /* The verb's handler. */
-static int cmd_list(int argc, char **argv, struct verr *err)
+static int cmd_list(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	_cleanup_free_ char *base = NULL;
-	struct json_object *all = json_object_new_array();
+	_cleanup_free_ char *base = run_base_dir(err);
+	struct json_object *all;
 	struct strv names = { 0 };
 	struct dirent *d;
-	bool json = false;
 	DIR *dir;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j') {
-			json_object_put(all);
-			return cmd_usage_error(&cmd_list_entry, err);
-		}
-		json = true;
-	}
-	if (optind != argc) {
-		json_object_put(all);
-		return cmd_usage_error(&cmd_list_entry, err);
-	}
-	base = run_base_dir(err);
-	if (!base) {
-		json_object_put(all);
+	if (!base)
 		return -1;
-	}
+	all = json_object_new_array();
 	dir = opendir(base);
 	while (dir && (d = readdir(dir)))
-		if (vm_name_valid(d->d_name))
+		if (vm_name_valid(d->d_name) && (d->d_type == DT_DIR || d->d_type == DT_UNKNOWN))
 			strv_push(&names, d->d_name);
 	if (dir)
 		closedir(dir);
@@ -91,8 +82,8 @@ static int cmd_list(int argc, char **argv, struct verr *err)
 			json_object_array_add(all, st);
 	}
 	strv_free(&names);
-	if (json)
-		puts(json_object_to_json_string_ext(all, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	if (args->json)
+		cmd_print_json(all, JSON_PRETTY);
 	else {
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {
@@ -109,5 +100,7 @@ const struct cmd_entry cmd_list_entry = {
 	.name = "list",
 	.usage = "[--json]",
 	.help = "list the VMs (also those whose supervisor is gone)",
+	.args = { NULL, 0, 0 },
+	.flags = CMD_JSON,
 	.exec = cmd_list,
 };

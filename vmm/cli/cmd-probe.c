@@ -8,30 +8,18 @@
 #include "vmm/base/util.h"
 
 /* The verb's handler. */
-static int cmd_probe(int argc, char **argv, struct verr *err)
+static int cmd_probe(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
 	_cleanup_free_ char *path = NULL;
 	struct json_object *v, *version;
 	struct qemu_caps caps;
-	bool json = false;
-	int c;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c != 'j')
-			return cmd_usage_error(&cmd_probe_entry, err);
-		json = true;
-	}
-	if (optind < argc - 1)
-		return cmd_usage_error(&cmd_probe_entry, err);
-	path = find_program(optind < argc ? argv[optind] : "qemu-system-x86_64", err);
+	path = find_program(args->argc ? args->argv[0] : "qemu-system-x86_64", err);
 	if (!path || probe_qemu(path, &caps, err) < 0)
 		return -1;
 	json_object_object_add(caps.json, "from_cache", json_object_new_boolean(caps.from_cache));
-	if (json)
-		puts(json_object_to_json_string_ext(caps.json, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							       JSON_C_TO_STRING_NOSLASHESCAPE));
+	if (args->json)
+		cmd_print_json(caps.json, JSON_PRETTY);
 	else {
 		version = json_object_object_get(caps.json, "version");
 		printf("binary:   %s\n", path);
@@ -42,7 +30,7 @@ static int cmd_probe(int argc, char **argv, struct verr *err)
 		printf("types:    %zu\n", json_object_array_length(json_object_object_get(caps.json, "types")));
 		printf("commands: %zu\n", json_object_array_length(json_object_object_get(caps.json, "commands")));
 		v = json_object_object_get(caps.json, "aio");
-		printf("aio:      %s\n", json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN));
+		printf("aio:      %s\n", cmd_json_text(v, JSON_LINE));
 		printf("sandbox:  %s\n", caps_has_sandbox(&caps) ? "yes" : "no");
 		printf("probed:   %s\n", caps.from_cache ? "earlier (cached)" : "now");
 	}
@@ -54,5 +42,7 @@ const struct cmd_entry cmd_probe_entry = {
 	.name = "probe",
 	.usage = "[BINARY] [--json]",
 	.help = "show what a QEMU binary can do (probed once per binary, then cached)",
+	.args = { NULL, 0, 1 },
+	.flags = CMD_JSON,
 	.exec = cmd_probe,
 };

@@ -1,6 +1,5 @@
 /* vmm qmp NAME COMMAND [key=value ...] and vmm events NAME: scripted QMP through the
  * VM's proxy (qmp.sock), JSON out. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +28,7 @@ static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
 /* Connects to the VM's proxy and negotiates. */
 static struct qmp_sync *open_vm(const char *name, struct verr *err)
 {
-	int fd = vm_connect(name, "qmp.sock", err);
+	int fd = vm_connect(name, "qmp.sock", VM_CONNECT_TIMEOUT_MS, err);
 	char why[256];
 	struct qmp_sync *s;
 
@@ -76,25 +75,6 @@ static struct json_object *command_from_raw(const char *text, struct verr *err)
 	return cmd;
 }
 
-/* Parses options (with '+': they end at the first operand, so a value like "-1" stays an argument). */
-static int qmp_options(int argc, char **argv, const char **raw, unsigned *timeout, struct verr *err)
-{
-	static const struct option opts[] = { { "raw", required_argument, NULL, 'r' },
-					      { "timeout", required_argument, NULL, 't' }, { 0 } };
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
-		if (c == 'r')
-			*raw = optarg;
-		else if (c != 't')
-			return cmd_usage_error(&cmd_qmp_entry, err);
-		else if (parse_timeout(optarg, timeout, err) < 0)
-			return -1;
-	}
-	return 0;
-}
-
 /* Sends the command and prints its return; a QMP error becomes err. */
 static int call(const char *name, struct json_object *cmd, unsigned timeout, struct verr *err)
 {
@@ -110,8 +90,7 @@ static int call(const char *name, struct json_object *cmd, unsigned timeout, str
 	f = qmp_sync_call(s, cmd, timeout, &ret, &cls, why, sizeof(why));
 	qmp_sync_close(s);
 	if (f == QMP_OK)
-		puts(json_object_to_json_string_ext(ret, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-							   JSON_C_TO_STRING_NOSLASHESCAPE));
+		cmd_print_json(ret, JSON_PRETTY);
 	else if (f == QMP_ERR_COMMAND)
 		verr_set(err, 0, "VM '%s': %s: %s", name, cls, why);
 	else if (f == QMP_ERR_TIMEOUT)
@@ -123,28 +102,20 @@ static int call(const char *name, struct json_object *cmd, unsigned timeout, str
 	return f == QMP_OK ? 0 : -1;
 }
 
-/* vmm qmp's handler: options may come before or after NAME. */
-static int cmd_qmp(int argc, char **argv, struct verr *err)
+/* vmm qmp's handler. */
+static int cmd_qmp(const struct cmd_args *args, struct verr *err)
 {
-	const char *raw = NULL, *name;
+	const char *raw = args_get(args, "raw"), *t = args_get(args, "timeout");
 	unsigned timeout = 30000;
 	struct json_object *cmd;
-	int rest;
+	int rest = args->argc - 1;
 
-	if (qmp_options(argc, argv, &raw, &timeout, err) < 0)
+	if (t && parse_timeout(t, &timeout, err) < 0)
 		return -1;
-	if (optind >= argc)
-		return cmd_usage_error(&cmd_qmp_entry, err);
-	name = argv[optind];
-	argc -= optind;
-	argv += optind; /* NAME plays argv[0] for the options after it */
-	if (qmp_options(argc, argv, &raw, &timeout, err) < 0)
-		return -1;
-	rest = argc - optind;
 	if (raw ? rest != 0 : rest < 1)
 		return cmd_usage_error(&cmd_qmp_entry, err);
-	cmd = raw ? command_from_raw(raw, err) : command_from_args(argv + optind, rest, err);
-	return cmd ? call(name, cmd, timeout, err) : -1;
+	cmd = raw ? command_from_raw(raw, err) : command_from_args(args->argv + 1, rest, err);
+	return cmd ? call(args->argv[0], cmd, timeout, err) : -1;
 }
 
 /* True when an event has the name wanted and every --match key=value of its data. */
@@ -167,39 +138,25 @@ static bool matches(struct json_object *ev, const char *want, const struct strv 
 }
 
 /* vmm events's handler: a stream of JSON lines, or the one event waited for. */
-static int cmd_events(int argc, char **argv, struct verr *err)
+static int cmd_events(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "wait", required_argument, NULL, 'w' },
-					      { "match", required_argument, NULL, 'm' },
-					      { "timeout", required_argument, NULL, 't' }, { 0 } };
-	const char *want = NULL, *name;
+	const char *want = args_get(args, "wait"), *t = args_get(args, "timeout"), *name = args->argv[0];
+	const struct strv *match = args_values(args, "match");
 	unsigned timeout = 0;
-	struct strv match = { 0 };
 	struct qmp_sync *s;
 	int64_t deadline;
-	int c, ret = -1;
+	int ret = -1;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'w')
-			want = optarg;
-		else if (c == 'm' && strchr(optarg, '=') && optarg[0] != '=')
-			strv_push(&match, optarg);
-		else if (c == 't' && parse_timeout(optarg, &timeout, err) < 0)
-			goto out;
-		else if (c != 't') {
-			cmd_usage_error(&cmd_events_entry, err);
-			goto out;
-		}
-	}
-	if (optind != argc - 1 || (match.n && !want)) {
-		cmd_usage_error(&cmd_events_entry, err);
-		goto out;
-	}
-	name = argv[optind];
+	for (size_t i = 0; i < match->n; i++)
+		if (!strchr(match->v[i], '=') || match->v[i][0] == '=')
+			return cmd_usage_error(&cmd_events_entry, err);
+	if (match->n && !want)
+		return cmd_usage_error(&cmd_events_entry, err);
+	if (t && parse_timeout(t, &timeout, err) < 0)
+		return -1;
 	s = open_vm(name, err);
 	if (!s)
-		goto out;
+		return -1;
 	deadline = now_ms() + timeout;
 	for (;;) {
 		int64_t left = deadline - now_ms();
@@ -219,8 +176,8 @@ static int cmd_events(int argc, char **argv, struct verr *err)
 			ret = verr_set(err, 0, "VM '%s': %s", name, why);
 			break;
 		}
-		if (matches(ev, want, &match)) {
-			puts(json_object_to_json_string_ext(ev, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
+		if (matches(ev, want, match)) {
+			cmd_print_json(ev, JSON_LINE);
 			if (fflush(stdout) != 0) { /* the reader went away (`vmm events | head -1`) */
 				json_object_put(ev);
 				ret = 0;
@@ -235,8 +192,6 @@ static int cmd_events(int argc, char **argv, struct verr *err)
 		json_object_put(ev);
 	}
 	qmp_sync_close(s);
-out:
-	strv_free(&match);
 	return ret;
 }
 
@@ -244,6 +199,8 @@ const struct cmd_entry cmd_qmp_entry = {
 	.name = "qmp",
 	.usage = "NAME [--timeout S] (COMMAND [KEY=VALUE ...] | --raw JSON)",
 	.help = "send one QMP command, print its return as JSON",
+	/* Options end at COMMAND, so that an argument like "-1" stays an argument. */
+	.args = { "raw:,timeout:", 1, -1, 2 },
 	.exec = cmd_qmp,
 };
 
@@ -251,5 +208,6 @@ const struct cmd_entry cmd_events_entry = {
 	.name = "events",
 	.usage = "NAME [--wait EVENT [--match KEY=VALUE ...]] [--timeout S]",
 	.help = "print QMP events as JSON lines, or wait for one",
+	.args = { "wait:,match:,timeout:", 1, 1 },
 	.exec = cmd_events,
 };

@@ -2,7 +2,6 @@
  * runs. start reconnects when the VM's QEMU runs without a supervisor; attach only does that. */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <sys/wait.h>
 
@@ -78,27 +77,11 @@ static int print_status(const char *name, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(name, "status", NULL, 5000, &st, err) < 0)
+	if (vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
-	puts(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
+	cmd_print_json(st, JSON_PRETTY);
 	json_object_put(st);
 	return 0;
-}
-
-/* Parses "[--json]" and one operand. */
-static int parse(const struct cmd_entry *entry, int argc, char **argv, bool *json, struct verr *err)
-{
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { 0 } };
-	int c;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			*json = true;
-		else
-			return cmd_usage_error(entry, err);
-	}
-	return optind == argc - 1 ? 0 : cmd_usage_error(entry, err);
 }
 
 /* Starts (or reconnects) the supervisor and reports. */
@@ -114,31 +97,24 @@ static int launch(struct plan *plan, enum sup_attach attach, bool json, struct v
 }
 
 /* vmm start's handler. */
-static int cmd_start(int argc, char **argv, struct verr *err)
+static int cmd_start(const struct cmd_args *args, struct verr *err)
 {
-	bool json = false;
 	struct plan plan;
 
-	if (cmd_load_profile(&cmd_start_entry, argc, argv, &json, true, &plan, err) < 0)
+	if (cmd_load_plan(args, true, &plan, err) < 0)
 		return -1;
-	return launch(&plan, ATTACH_ORPHAN, json, err);
+	return launch(&plan, ATTACH_ORPHAN, args->json, err);
 }
 
 /* vmm attach's handler: the profile comes from the state file of the running QEMU. */
-static int cmd_attach(int argc, char **argv, struct verr *err)
+static int cmd_attach(const struct cmd_args *args, struct verr *err)
 {
 	_cleanup_free_ char *dir = NULL, *state = NULL;
 	struct json_object *st, *profile, *path;
-	const char *name = NULL;
-	bool json = false;
+	const char *name = args->argv[0];
 	struct plan plan;
 	int r;
 
-	if (parse(&cmd_attach_entry, argc, argv, &json, err) < 0)
-		return -1;
-	name = argv[optind];
-	if (!vm_name_valid(name))
-		return verr_set(err, 0, "'%s' is not a valid VM name", name);
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
@@ -158,13 +134,15 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 		err->status = VM_START_FAILED;
 	if (r < 0)
 		return -1;
-	return launch(&plan, ATTACH_ONLY, json, err);
+	return launch(&plan, ATTACH_ONLY, args->json, err);
 }
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised)",
+	.args = { NULL, 1, 1 },
+	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_start,
 };
 
@@ -172,5 +150,7 @@ const struct cmd_entry cmd_attach_entry = {
 	.name = "attach",
 	.usage = "NAME [--json]",
 	.help = "start a new supervisor for a VM whose QEMU runs unsupervised",
+	.args = { NULL, 1, 1 },
+	.flags = CMD_JSON,
 	.exec = cmd_attach,
 };

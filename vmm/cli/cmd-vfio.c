@@ -9,13 +9,6 @@
 #include "vmm/cli/cmd.h"
 #include "vmm/base/util.h"
 
-/* Prints JSON on stdout. */
-static void print_json(struct json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
-						       JSON_C_TO_STRING_NOSLASHESCAPE));
-}
-
 /* One device as JSON, with its name from pci.ids. */
 static struct json_object *device_json(const struct pci_dev *d)
 {
@@ -51,7 +44,7 @@ static int vfio_list(bool json, struct verr *err)
 	for (size_t i = 0; i < n; i++)
 		json_object_array_add(all, device_json(&devs[i]));
 	if (json)
-		print_json(all);
+		cmd_print_json(all, JSON_PRETTY);
 	else if (n && devs[n - 1].group < 0)
 		fprintf(stderr, "vmm: the IOMMU is off: no device has an IOMMU group (add intel_iommu=on or "
 			"amd_iommu=on to the kernel command line, and enable VT-d/AMD-Vi in the firmware)\n");
@@ -82,7 +75,7 @@ static int vfio_check_cmd(char **bdfs, int n, bool force, bool json, struct verr
 	viable = json_object_get_boolean(json_object_object_get(report, "viable"));
 	problems = json_object_object_get(report, "problems");
 	if (json)
-		print_json(report);
+		cmd_print_json(report, JSON_PRETTY);
 	else {
 		for (size_t i = 0; i < json_object_array_length(problems); i++) {
 			struct json_object *p = json_object_array_get_idx(problems, i);
@@ -97,36 +90,21 @@ static int vfio_check_cmd(char **bdfs, int n, bool force, bool json, struct verr
 }
 
 /* The verb's handler: vmm vfio SUBVERB [--json] [--force] [BDF...]. */
-static int cmd_vfio(int argc, char **argv, struct verr *err)
+static int cmd_vfio(const struct cmd_args *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' }, { "force", no_argument, NULL, 'f' },
-					      { "all", no_argument, NULL, 'a' }, { 0 } };
-	bool json = false, force = false, all = false;
-	const char *sub;
-	int c, ret;
+	bool force = args_has(args, "force"), all = args_has(args, "all");
+	const char *sub = args->argv[0];
+	char **bdfs = args->argv + 1;
+	int n = args->argc - 1, ret;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			json = true;
-		else if (c == 'f')
-			force = true;
-		else if (c == 'a')
-			all = true;
-		else
-			return cmd_usage_error(&cmd_vfio_entry, err);
-	}
-	if (optind >= argc)
-		return cmd_usage_error(&cmd_vfio_entry, err);
-	sub = argv[optind++];
-	if (!strcmp(sub, "list") && optind == argc)
-		ret = vfio_list(json, err);
-	else if (!strcmp(sub, "check") && optind < argc)
-		ret = vfio_check_cmd(argv + optind, argc - optind, force, json, err);
-	else if (!strcmp(sub, "bind") && optind < argc)
-		ret = vfio_bind((const char *const *)argv + optind, (size_t)(argc - optind), force, "", err);
-	else if (!strcmp(sub, "unbind") && (optind < argc) != all)
-		ret = vfio_restore((const char *const *)argv + optind, (size_t)(argc - optind), NULL, err) < 0 ? -1 : 0;
+	if (!strcmp(sub, "list") && n == 0)
+		ret = vfio_list(args->json, err);
+	else if (!strcmp(sub, "check") && n > 0)
+		ret = vfio_check_cmd(bdfs, n, force, args->json, err);
+	else if (!strcmp(sub, "bind") && n > 0)
+		ret = vfio_bind((const char *const *)bdfs, (size_t)n, force, "", err);
+	else if (!strcmp(sub, "unbind") && (n > 0) != all)
+		ret = vfio_restore((const char *const *)bdfs, (size_t)n, NULL, err) < 0 ? -1 : 0;
 	else
 		ret = cmd_usage_error(&cmd_vfio_entry, err);
 	pci_names_free();
@@ -137,5 +115,7 @@ const struct cmd_entry cmd_vfio_entry = {
 	.name = "vfio",
 	.usage = "list | check [--force] BDF... | bind [--force] BDF... | unbind (BDF... | --all) [--json]",
 	.help = "host PCI devices for passthrough: IOMMU groups, safety checks, bind to vfio-pci and back",
+	.args = { "force,all", 1, -1 },
+	.flags = CMD_JSON,
 	.exec = cmd_vfio,
 };

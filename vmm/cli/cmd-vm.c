@@ -1,6 +1,5 @@
 /* The verbs that ask a VM's supervisor to do one thing: status, stop, kill, pause,
  * resume, reset. Each is a request on the VM's control socket. */
-#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,15 +9,9 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
-/* Milliseconds a status may take; stop and kill wait as long as the VM needs. */
-#define STATUS_TIMEOUT_MS 5000
+/* Milliseconds pause, resume and reset may take (they wait for QEMU); stop and kill wait as
+ * long as the VM needs. */
 #define COMMAND_TIMEOUT_MS 10000
-
-/* Prints one JSON value on stdout. */
-static void print_json(struct json_object *o)
-{
-	puts(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
-}
 
 /* Reads a member as a string ("" when absent). */
 static const char *str(struct json_object *o, const char *key)
@@ -52,41 +45,27 @@ static void print_status(struct json_object *st)
 	printf("run dir:    %s\n", str(st, "run_dir"));
 }
 
-/* Parses "NAME [--json] [--timeout S]" for the verb entry. */
-static int parse(const struct cmd_entry *entry, int argc, char **argv, bool *json, int *timeout,
-		 struct verr *err)
+/* Adds stop's --timeout S (the seconds the guest gets to power off) to the request's args. */
+static int add_timeout(const char *seconds, struct json_object *args, struct verr *err)
 {
-	static const struct option opts[] = { { "json", no_argument, NULL, 'j' },
-					      { "timeout", required_argument, NULL, 't' }, { 0 } };
 	char *end;
-	int c;
+	long t = strtol(seconds, &end, 10);
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 'j')
-			*json = true;
-		else if (c == 't' && timeout) {
-			long t = strtol(optarg, &end, 10);
-			if (*end || end == optarg || t < 0 || t > 3600)
-				return verr_set(err, 0, "--timeout: expected seconds from 0 to 3600, not '%s'", optarg);
-			*timeout = (int)t;
-		} else
-			return cmd_usage_error(entry, err);
-	}
-	return optind == argc - 1 ? 0 : cmd_usage_error(entry, err);
+	if (*end || end == seconds || t < 0 || t > 3600)
+		return verr_set(err, 0, "--timeout: expected seconds from 0 to 3600, not '%s'", seconds);
+	json_object_object_add(args, "timeout", json_object_new_int((int)t));
+	return 0;
 }
 
 /* vmm status NAME. */
-static int cmd_status(int argc, char **argv, struct verr *err)
+static int cmd_status(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *st;
-	bool json = false;
 
-	if (parse(&cmd_status_entry, argc, argv, &json, NULL, err) < 0 ||
-	    vm_request(argv[optind], "status", NULL, STATUS_TIMEOUT_MS, &st, err) < 0)
+	if (vm_request(args->argv[0], "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
-	if (json)
-		print_json(st);
+	if (args->json)
+		cmd_print_json(st, JSON_PRETTY);
 	else
 		print_status(st);
 	json_object_put(st);
@@ -94,84 +73,59 @@ static int cmd_status(int argc, char **argv, struct verr *err)
 }
 
 /* vmm stop and vmm kill: wait until the VM has ended and tell how. */
-static int end_vm(const struct cmd_entry *entry, int argc, char **argv, struct verr *err)
+static int end_vm(const struct cmd_args *args, struct verr *err)
 {
-	bool json = false, is_stop = entry == &cmd_stop_entry;
-	struct json_object *args = json_object_new_object(), *r;
-	int timeout = -1, code;
+	bool is_stop = args->entry == &cmd_stop_entry;
+	struct json_object *req = json_object_new_object(), *r;
+	const char *name = args->argv[0];
+	int code;
 
-	if (parse(entry, argc, argv, &json, is_stop ? &timeout : NULL, err) < 0) {
-		json_object_put(args);
+	/* The reply may take as long as the VM needs: first make sure the supervisor answers at all. */
+	if ((is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) ||
+	    vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
+		json_object_put(req);
 		return -1;
 	}
-	if (timeout >= 0)
-		json_object_object_add(args, "timeout", json_object_new_int(timeout));
-	if (vm_request(argv[optind], entry->name, args, 0, &r, err) < 0)
+	json_object_put(r);
+	if (vm_request(name, args->entry->name, req, 0, &r, err) < 0)
 		return -1;
-	if (json)
-		print_json(r);
+	if (args->json)
+		cmd_print_json(r, JSON_PRETTY);
 	else
-		fprintf(stderr, "vmm: %s: %s\n", argv[optind], str(r, "message"));
+		fprintf(stderr, "vmm: %s: %s\n", name, str(r, "message"));
 	code = (int)num(r, "code");
 	json_object_put(r);
 	/* stop tells how the guest ended (0 powered off, 3 forced); kill succeeded once it is gone. */
 	return is_stop ? code : 0;
 }
 
-/* vmm stop NAME. */
-static int cmd_stop(int argc, char **argv, struct verr *err)
-{
-	return end_vm(&cmd_stop_entry, argc, argv, err);
-}
-
-/* vmm kill NAME. */
-static int cmd_kill(int argc, char **argv, struct verr *err)
-{
-	return end_vm(&cmd_kill_entry, argc, argv, err);
-}
-
 /* pause, resume, reset: one request, silent on success. */
-static int simple(const struct cmd_entry *entry, int argc, char **argv, struct verr *err)
+static int simple(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *r;
-	bool json = false;
 
-	if (parse(entry, argc, argv, &json, NULL, err) < 0 ||
-	    vm_request(argv[optind], entry->name, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
+	if (vm_request(args->argv[0], args->entry->name, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
 		return -1;
-	if (json)
-		print_json(r);
+	if (args->json)
+		cmd_print_json(r, JSON_PRETTY);
 	json_object_put(r);
 	return 0;
 }
 
-/* vmm pause NAME. */
-static int cmd_pause(int argc, char **argv, struct verr *err)
-{
-	return simple(&cmd_pause_entry, argc, argv, err);
-}
-
-/* vmm resume NAME. */
-static int cmd_resume(int argc, char **argv, struct verr *err)
-{
-	return simple(&cmd_resume_entry, argc, argv, err);
-}
-
-/* vmm reset NAME. */
-static int cmd_reset(int argc, char **argv, struct verr *err)
-{
-	return simple(&cmd_reset_entry, argc, argv, err);
-}
-
 const struct cmd_entry cmd_status_entry = { .name = "status", .usage = "NAME [--json]",
-					    .help = "show a VM's state, pids and uptime", .exec = cmd_status };
+					    .help = "show a VM's state, pids and uptime", .args = { NULL, 1, 1 },
+					    .flags = CMD_JSON, .exec = cmd_status };
 const struct cmd_entry cmd_stop_entry = { .name = "stop", .usage = "NAME [--timeout S] [--json]",
-					  .help = "power the guest off (then quit, then kill)", .exec = cmd_stop };
-const struct cmd_entry cmd_kill_entry = { .name = "kill", .usage = "NAME [--json]",
-					  .help = "kill QEMU at once", .exec = cmd_kill };
+					  .help = "power the guest off (then quit, then kill)",
+					  .args = { "timeout:", 1, 1 }, .flags = CMD_JSON, .exec = end_vm };
+const struct cmd_entry cmd_kill_entry = { .name = "kill", .usage = "NAME [--json]", .help = "kill QEMU at once",
+					  .args = { NULL, 1, 1 }, .flags = CMD_JSON, .exec = end_vm };
 const struct cmd_entry cmd_pause_entry = { .name = "pause", .usage = "NAME [--json]",
-					   .help = "pause the guest's vCPUs", .exec = cmd_pause };
+					   .help = "pause the guest's vCPUs", .args = { NULL, 1, 1 },
+					   .flags = CMD_JSON, .exec = simple };
 const struct cmd_entry cmd_resume_entry = { .name = "resume", .usage = "NAME [--json]",
-					    .help = "resume a paused guest", .exec = cmd_resume };
+					    .help = "resume a paused guest", .args = { NULL, 1, 1 },
+					    .flags = CMD_JSON, .exec = simple };
 const struct cmd_entry cmd_reset_entry = { .name = "reset", .usage = "NAME [--json]",
-					   .help = "hard-reset the guest", .exec = cmd_reset };
+					   .help = "hard-reset the guest", .args = { NULL, 1, 1 },
+					   .flags = CMD_JSON, .exec = simple };

@@ -1,19 +1,55 @@
-/* The verb table: each verb is one entry (name, usage, help, handler) in its
- * own cmd-*.c file; vmm.c collects them and generates usage from them. */
+/* The verb table: each verb is one const struct cmd_entry in its own cmd-*.c file that
+ * declares its options and operands; cmd.c parses the command line by that declaration
+ * once (tmux's cmd_entry and args), hands the verb the result, and generates `vmm help`. */
 #ifndef VMM_CMD_H
 #define VMM_CMD_H
 
-#include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+#include <json-c/json.h>
 
 #include "vmm/base/error.h"
+#include "vmm/base/util.h"
+#include "vmm/launch/plan.h"
+
+/* Options shared by many verbs, declared once in cmd.c; a verb asks for them in its flags. */
+#define CMD_JSON 0x1 /* --json: args->json */
+#define CMD_PLAN 0x2 /* -p/--profile A,B (more profiles on top), --set KEY=VALUE, --name NAME: args->plan */
+
+/* The usage of the CMD_PLAN options, for the usage lines of the verbs that take them. */
+#define PLAN_USAGE "[-p PROFILE,...] [--set KEY=VALUE ...] [--name NAME]"
+
+/* What a verb takes on its command line besides the flags' options. */
+struct cmd_spec {
+	/* Its own long options, comma-separated: "force", "timeout:" (takes a value), "p|profile:"
+	 * (also -p). Any of them may be given more than once. NULL: none. */
+	const char *options;
+	int lower, upper; /* how many operands: at least lower, at most upper (-1: no limit) */
+	int options_until; /* options end at this operand, counted from 1 (0: they may follow any) */
+};
+
+struct cmd_option;
+
+/* A verb's command line, parsed by its declaration. */
+struct cmd_args {
+	const struct cmd_entry *entry;
+	int argc; /* the operands, in order */
+	char **argv;
+	bool json;                 /* --json (CMD_JSON) */
+	struct plan_options plan;  /* -p, --set, --name (CMD_PLAN) */
+	size_t n_options;          /* every option the verb takes, with the values given */
+	struct cmd_option *options;
+};
 
 struct cmd_entry {
 	const char *name;
 	const char *usage; /* arguments after the verb */
 	const char *help;  /* one line */
-	/* Runs the verb; argv[0] is the verb. Returns the exit status, or -1 with err. */
-	int (*exec)(int argc, char **argv, struct verr *err);
+	struct cmd_spec args;
+	int flags; /* CMD_JSON, CMD_PLAN */
+	/* Runs the verb. Returns the exit status, or -1 with err. */
+	int (*exec)(const struct cmd_args *args, struct verr *err);
 };
 
 extern const struct cmd_entry cmd_cmdline_entry;
@@ -35,23 +71,42 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_vfio_entry;
 
-/* The options of every verb that takes a PROFILE: -p A,B (more profiles on top),
- * --set KEY=VALUE (one value), --name NAME. For a verb's getopt_long tables. */
-#define PLAN_SHORTOPTS "p:"
-#define PLAN_LONGOPTS                                                                                   \
-	{ "profile", required_argument, NULL, 'p' }, { "set", required_argument, NULL, 's' },           \
-	{ "name", required_argument, NULL, 'n' }
-#define PLAN_USAGE "[-p PROFILE,...] [--set KEY=VALUE ...] [--name NAME]"
+/* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
+const struct cmd_entry *cmd_find(const char *name, struct verr *err);
 
-struct plan;
+/* Prints the list of verbs with their usage and help, generated from the table. */
+void cmd_print_help(FILE *out);
 
-/* Parses "PROFILE [--json] [plan options]" (--json only when json is not NULL) and loads
- * the plan; start: to start the VM (a host that cannot run it is a failed start, exit 2).
- * Returns 0, or -1 with err. */
-int cmd_load_profile(const struct cmd_entry *cmd, int argc, char **argv, bool *json, bool start, struct plan *plan,
-		     struct verr *err);
+/* Parses a verb's command line (argv[0] is the verb) by its declaration into args. Returns 0,
+ * or -1 with the verb's usage line in err (args then holds nothing to free). */
+int cmd_parse(const struct cmd_entry *entry, int argc, char **argv, struct cmd_args *args, struct verr *err);
 
-/* Reports a usage error for a verb (for its handler's getopt failures); returns -1. */
+/* Frees what cmd_parse filled in. */
+void cmd_args_free(struct cmd_args *args);
+
+/* True when the verb's option NAME (as declared, without "x|" or ':') was given. */
+bool args_has(const struct cmd_args *args, const char *name);
+
+/* The value the option NAME was given last, or NULL when it was not given. */
+const char *args_get(const struct cmd_args *args, const char *name);
+
+/* Every value the option NAME was given, in order. */
+const struct strv *args_values(const struct cmd_args *args, const char *name);
+
+/* How JSON is laid out: indented for a reader, or one value per line for a script. */
+enum json_layout { JSON_PRETTY, JSON_LINE };
+
+/* A JSON value as vmm prints it (slashes as they are, not "\\/"); the text lives as long as o. */
+const char *cmd_json_text(struct json_object *o, enum json_layout layout);
+
+/* Prints a JSON value and a newline on stdout: the one way every verb prints JSON. */
+void cmd_print_json(struct json_object *o, enum json_layout layout);
+
+/* Loads the plan of the verb's PROFILE operand with its plan options; start: to start the VM
+ * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
+int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
+
+/* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);
 
 #endif

@@ -7,78 +7,77 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "profiles/config.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 
-/* Explains why a VM's socket cannot be reached. */
-static int explain_missing(const char *name, const char *dir, const char *path, int errnum, struct verr *err)
+/* Explains why a VM's socket at path cannot be reached (errnum: connect's errno). Returns
+ * -ESRCH when nothing listens there, else -1. */
+static int explain_missing(const char *name, const char *dir, const char *path, int errnum, unsigned timeout_ms,
+			   struct verr *err)
 {
 	pid_t orphan = rundir_orphan(dir, name);
 
-	if (orphan)
-		return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
-				"reconnects to it", name, orphan, name);
-	if (errnum == ENOENT || errnum == ECONNREFUSED)
-		return verr_set(err, 0, "VM '%s' is not running (nobody listens on '%s')", name, path);
-	return verr_set(err, errnum, "cannot connect to '%s'", path);
+	if (orphan) {
+		rundir_orphan_error(name, orphan, err);
+		return -ESRCH;
+	}
+	if (errnum == ENOENT || errnum == ECONNREFUSED) {
+		verr_set(err, 0, "VM '%s' is not running (nobody listens on '%s')", name, path);
+		return -ESRCH;
+	}
+	if (errnum == EAGAIN)
+		return verr_set(err, 0, "VM '%s': its supervisor did not accept a connection on '%s' within %u ms",
+				name, path, timeout_ms);
+	return rundir_connect_error(path, errnum, err);
 }
 
-int vm_connect(const char *name, const char *sock, struct verr *err)
+int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct verr *err)
 {
-	_cleanup_free_ char *dir = NULL, *path = NULL;
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *dir = rundir_path(name, err);
+	struct sockaddr_un sa;
 	struct stat st;
+	int fd;
 
-	if (!vm_name_valid(name))
-		return verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
-				"'-', '_' or '.')", name);
-	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
-	if (stat(dir, &st) < 0)
-		return verr_set(err, 0, "no VM named '%s' is running (no '%s')", name, dir);
-	path = xasprintf("%s/%s", dir, sock);
-	if (strlen(path) >= sizeof(sa.sun_path))
-		return verr_set(err, 0, "socket path '%s' is too long", path);
-	strcpy(sa.sun_path, path);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return verr_set(err, errno, "cannot create a socket");
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
-		return explain_missing(name, dir, path, errno, err);
-	return steal_fd(fd);
+	if (stat(dir, &st) < 0) {
+		verr_set(err, 0, "no VM named '%s' is running (no '%s')", name, dir);
+		return -ESRCH;
+	}
+	if (rundir_socket_address(dir, sock, &sa, err) < 0)
+		return -1;
+	fd = unix_connect(&sa, timeout_ms);
+	return fd < 0 ? explain_missing(name, dir, sa.sun_path, -fd, timeout_ms, err) : fd;
 }
 
-/* Reads one line (the reply) from fd within timeout_ms (0: forever). Returns a malloc'd string. */
-static char *read_reply(int fd, const char *name, unsigned timeout_ms, struct verr *err)
+/* Reads one line (the reply) from fd before deadline (ms on now_ms's clock; timeout_ms 0: no
+ * deadline). Returns a malloc'd string. */
+static char *read_reply(int fd, const char *name, int64_t deadline, unsigned timeout_ms, struct verr *err)
 {
-	int64_t deadline = now_ms() + timeout_ms;
 	size_t len = 0, cap = 4096;
-	char *buf = xmalloc(cap);
+	_cleanup_free_ char *buf = xmalloc(cap);
 
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int wait = timeout_ms ? (int)(deadline - now_ms()) : -1;
+		int wait = timeout_ms ? (int)(deadline - now_ms()) : -1, ready;
 		ssize_t n;
 
 		if (timeout_ms && wait <= 0) {
-			free(buf);
 			verr_set(err, 0, "VM '%s': its supervisor did not answer within %u ms", name, timeout_ms);
 			return NULL;
 		}
-		if (poll(&pfd, 1, wait) < 0 && errno != EINTR) {
-			free(buf);
+		ready = poll(&pfd, 1, wait);
+		if (ready < 0 && errno != EINTR) {
 			verr_set(err, errno, "VM '%s': cannot wait for its supervisor", name);
 			return NULL;
 		}
+		if (ready <= 0) /* interrupted, or the time is up (said above): never a read that blocks */
+			continue;
 		n = read(fd, buf + len, cap - len - 1);
 		if (n < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (n <= 0) {
-			free(buf);
 			verr_set(err, n < 0 ? errno : 0, "VM '%s': its supervisor closed the connection without a reply",
 				 name);
 			return NULL;
@@ -86,7 +85,7 @@ static char *read_reply(int fd, const char *name, unsigned timeout_ms, struct ve
 		len += (size_t)n;
 		buf[len] = '\0';
 		if (memchr(buf, '\n', len))
-			return buf;
+			return steal_ptr(buf);
 		if (len + 1 >= cap)
 			buf = xrealloc(buf, cap *= 2);
 	}
@@ -95,13 +94,15 @@ static char *read_reply(int fd, const char *name, unsigned timeout_ms, struct ve
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err)
 {
-	_cleanup_close_ int fd = vm_connect(name, "ctl.sock", err);
+	int64_t deadline = now_ms() + timeout_ms;
+	unsigned connect_ms = timeout_ms && timeout_ms < VM_CONNECT_TIMEOUT_MS ? timeout_ms : VM_CONNECT_TIMEOUT_MS;
+	_cleanup_close_ int fd = vm_connect(name, "ctl.sock", connect_ms, err);
 	struct json_object *req = args ? args : json_object_new_object(), *reply, *v;
 	_cleanup_free_ char *line = NULL, *text = NULL;
 
 	if (fd < 0) {
 		json_object_put(req);
-		return -1;
+		return fd;
 	}
 	json_object_object_add(req, "request", json_object_new_string(request));
 	json_object_object_add(req, "version", json_object_new_int(CONTROL_VERSION));
@@ -109,7 +110,7 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 	json_object_put(req);
 	if (write_all(fd, text, strlen(text)) < 0)
 		return verr_set(err, errno, "VM '%s': cannot write to its supervisor", name);
-	line = read_reply(fd, name, timeout_ms, err);
+	line = read_reply(fd, name, deadline, timeout_ms, err);
 	if (!line)
 		return -1;
 	reply = json_tokener_parse(line);

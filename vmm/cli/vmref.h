@@ -1,5 +1,6 @@
 /* Addressing a running VM by name from the CLI: its run directory, its sockets,
- * its supervisor's control socket, with one clear error for each way it can be missing. */
+ * its supervisor's control socket, with one clear error for each way it can be missing.
+ * Nothing here waits for ever on a wedged supervisor unless asked to. */
 #ifndef VMM_VMREF_H
 #define VMM_VMREF_H
 
@@ -7,11 +8,20 @@
 
 #include "vmm/base/error.h"
 
-/* Connects to socket SOCK ("qmp.sock", "console.sock", ...) of VM name. Returns the fd. */
-int vm_connect(const char *name, const char *sock, struct verr *err);
+/* Milliseconds a supervisor gets to accept a connection, and to answer a request it answers
+ * at once (status). */
+#define VM_CONNECT_TIMEOUT_MS 5000
+#define VM_ANSWER_TIMEOUT_MS 5000
+
+/* Connects to socket SOCK ("qmp.sock", "console.sock", ...) of VM name within timeout_ms.
+ * Returns the fd, -ESRCH with err when nothing listens there (the VM is not running, or its
+ * QEMU runs without a supervisor), or -1 with err. */
+int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct verr *err);
 
 /* Sends one control request (args may be NULL; consumed) to VM name's supervisor and waits
- * up to timeout_ms (0: forever) for the reply. Returns 0 with *ret (owned) or -1 with err. */
+ * up to timeout_ms (0: as long as the VM needs, for stop and kill) for the reply, connecting
+ * within VM_CONNECT_TIMEOUT_MS or timeout_ms if shorter. Returns 0 with *ret (owned), -ESRCH
+ * with err when the VM is not running (as vm_connect), or -1 with err. */
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err);
 

@@ -80,11 +80,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 	*p = (struct plan){ .profile_path = real ? real : xstrdup(path), .profile = json,
 			    .origins = json_object_get(origins) };
 	if (name) {
-		if (!vm_name_valid(name)) {
-			verr_set(err, 0, "'%s' is not a valid VM name (a letter, then up to 63 letters, digits, "
-				 "'-', '_' or '.')", name);
+		if (vm_name_check(name, err) < 0)
 			goto fail;
-		}
 		json_object_object_add(json, "name", json_object_new_string(name));
 	}
 	if (config_from_json(json, path, origins, &p->config, err) < 0)
