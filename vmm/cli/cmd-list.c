@@ -14,6 +14,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/supervisor/protocol.h"
 
 /* The status of one VM, or NULL when nothing of it runs. */
 static struct json_object *probe(const char *base, const char *name)
@@ -23,15 +24,15 @@ static struct json_object *probe(const char *base, const char *name)
 	struct json_object *st;
 	pid_t orphan;
 
-	if (vm_request(name, "status", NULL, 2000, &st, &ignored) == 0)
+	if (vm_request(name, CTL_REQ_STATUS, NULL, 2000, &st, &ignored) == 0)
 		return st;
 	orphan = rundir_orphan(dir, name);
 	if (!orphan)
 		return NULL;
 	st = json_object_new_object();
-	json_object_object_add(st, "name", json_object_new_string(name));
-	json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
-	json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+	json_object_object_add(st, VM_KEY_NAME, json_object_new_string(name));
+	json_object_object_add(st, VM_KEY_STATE, json_object_new_string("no-supervisor"));
+	json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(orphan));
 	return st;
 }
 
@@ -97,8 +98,8 @@ static int cmd_list(int argc, char **argv, struct verr *err)
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {
 			struct json_object *st = json_object_array_get_idx(all, i);
-			printf("%-20s %-14s %-8s %-6s %s\n", field(st, "name"), field(st, "state"), field(st, "qemu_pid"),
-			       field(st, "accel"), field(st, "uptime"));
+			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME), field(st, VM_KEY_STATE),
+			       field(st, VM_KEY_QEMU_PID), field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
 		}
 	}
 	json_object_put(all);

@@ -8,6 +8,7 @@
 
 #include "vmm/cli/cmd.h"
 #include "vmm/base/rundir.h"
+#include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
@@ -78,7 +79,7 @@ static int print_status(const char *name, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(name, "status", NULL, 5000, &st, err) < 0)
+	if (vm_request(name, CTL_REQ_STATUS, NULL, 5000, &st, err) < 0)
 		return -1;
 	puts(json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED));
 	json_object_put(st);
@@ -147,8 +148,8 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 				name);
 	state = xasprintf("%s/state.json", dir);
 	st = json_object_from_file(state);
-	if (!json_object_object_get_ex(st, "resolved_profile", &profile) ||
-	    !json_object_object_get_ex(st, "profile", &path)) {
+	if (!json_object_object_get_ex(st, VM_KEY_RESOLVED_PROFILE, &profile) ||
+	    !json_object_object_get_ex(st, VM_KEY_PROFILE, &path)) {
 		json_object_put(st);
 		return verr_set(err, 0, "'%s' does not record the VM's profile", state);
 	}

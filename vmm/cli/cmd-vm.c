@@ -9,6 +9,7 @@
 #include "vmm/cli/cmd.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/supervisor/protocol.h"
 
 /* Milliseconds a status may take; stop and kill wait as long as the VM needs. */
 #define STATUS_TIMEOUT_MS 5000
@@ -37,19 +38,19 @@ static int64_t num(struct json_object *o, const char *key)
 /* Prints a status for a person. */
 static void print_status(struct json_object *st)
 {
-	printf("name:       %s\n", str(st, "name"));
-	printf("state:      %s%s%s\n", str(st, "state"), num(st, "stopping") ? " (stopping)" : "",
-	       num(st, "restarting") ? " (restarting)" : "");
-	if (num(st, "qemu_pid"))
-		printf("qemu:       %s pid %" PRId64 " (%s), up %" PRId64 " s\n", str(st, "qemu_version"),
-		       num(st, "qemu_pid"), str(st, "accel"), num(st, "uptime"));
+	printf("name:       %s\n", str(st, VM_KEY_NAME));
+	printf("state:      %s%s%s\n", str(st, VM_KEY_STATE), num(st, VM_KEY_STOPPING) ? " (stopping)" : "",
+	       num(st, VM_KEY_RESTARTING) ? " (restarting)" : "");
+	if (num(st, VM_KEY_QEMU_PID))
+		printf("qemu:       %s pid %" PRId64 " (%s), up %" PRId64 " s\n", str(st, VM_KEY_QEMU_VERSION),
+		       num(st, VM_KEY_QEMU_PID), str(st, VM_KEY_ACCEL), num(st, VM_KEY_UPTIME));
 	printf("supervisor: pid %" PRId64 ", %" PRId64 " QMP client(s), %" PRId64 " restart(s)\n",
-	       num(st, "supervisor_pid"), num(st, "qmp_clients"), num(st, "restarts"));
-	printf("lifecycle:  restart %s%s\n", str(st, "restart"), num(st, "protected") ? ", protected" : "");
-	if (*str(st, "last_end"))
-		printf("last end:   %s\n", str(st, "last_end_message"));
-	printf("profile:    %s\n", str(st, "profile"));
-	printf("run dir:    %s\n", str(st, "run_dir"));
+	       num(st, VM_KEY_SUPERVISOR_PID), num(st, VM_KEY_QMP_CLIENTS), num(st, VM_KEY_RESTARTS));
+	printf("lifecycle:  restart %s%s\n", str(st, VM_KEY_RESTART), num(st, VM_KEY_PROTECTED) ? ", protected" : "");
+	if (*str(st, VM_KEY_LAST_END))
+		printf("last end:   %s\n", str(st, VM_KEY_LAST_END_MESSAGE));
+	printf("profile:    %s\n", str(st, VM_KEY_PROFILE));
+	printf("run dir:    %s\n", str(st, VM_KEY_RUN_DIR));
 }
 
 /* Parses "NAME [--json] [--timeout S]" for the verb entry. */
@@ -83,7 +84,7 @@ static int cmd_status(int argc, char **argv, struct verr *err)
 	bool json = false;
 
 	if (parse(&cmd_status_entry, argc, argv, &json, NULL, err) < 0 ||
-	    vm_request(argv[optind], "status", NULL, STATUS_TIMEOUT_MS, &st, err) < 0)
+	    vm_request(argv[optind], CTL_REQ_STATUS, NULL, STATUS_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	if (json)
 		print_json(st);
@@ -105,14 +106,14 @@ static int end_vm(const struct cmd_entry *entry, int argc, char **argv, struct v
 		return -1;
 	}
 	if (timeout >= 0)
-		json_object_object_add(args, "timeout", json_object_new_int(timeout));
-	if (vm_request(argv[optind], entry->name, args, 0, &r, err) < 0)
+		json_object_object_add(args, CTL_ARG_TIMEOUT, json_object_new_int(timeout));
+	if (vm_request(argv[optind], is_stop ? CTL_REQ_STOP : CTL_REQ_KILL, args, 0, &r, err) < 0)
 		return -1;
 	if (json)
 		print_json(r);
 	else
-		fprintf(stderr, "vmm: %s: %s\n", argv[optind], str(r, "message"));
-	code = (int)num(r, "code");
+		fprintf(stderr, "vmm: %s: %s\n", argv[optind], str(r, CTL_END_MESSAGE));
+	code = (int)num(r, CTL_END_CODE);
 	json_object_put(r);
 	/* stop tells how the guest ended (0 powered off, 3 forced); kill succeeded once it is gone. */
 	return is_stop ? code : 0;
@@ -131,13 +132,13 @@ static int cmd_kill(int argc, char **argv, struct verr *err)
 }
 
 /* pause, resume, reset: one request, silent on success. */
-static int simple(const struct cmd_entry *entry, int argc, char **argv, struct verr *err)
+static int simple(const struct cmd_entry *entry, const char *request, int argc, char **argv, struct verr *err)
 {
 	struct json_object *r;
 	bool json = false;
 
 	if (parse(entry, argc, argv, &json, NULL, err) < 0 ||
-	    vm_request(argv[optind], entry->name, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
+	    vm_request(argv[optind], request, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
 		return -1;
 	if (json)
 		print_json(r);
@@ -148,19 +149,19 @@ static int simple(const struct cmd_entry *entry, int argc, char **argv, struct v
 /* vmm pause NAME. */
 static int cmd_pause(int argc, char **argv, struct verr *err)
 {
-	return simple(&cmd_pause_entry, argc, argv, err);
+	return simple(&cmd_pause_entry, CTL_REQ_PAUSE, argc, argv, err);
 }
 
 /* vmm resume NAME. */
 static int cmd_resume(int argc, char **argv, struct verr *err)
 {
-	return simple(&cmd_resume_entry, argc, argv, err);
+	return simple(&cmd_resume_entry, CTL_REQ_RESUME, argc, argv, err);
 }
 
 /* vmm reset NAME. */
 static int cmd_reset(int argc, char **argv, struct verr *err)
 {
-	return simple(&cmd_reset_entry, argc, argv, err);
+	return simple(&cmd_reset_entry, CTL_REQ_RESET, argc, argv, err);
 }
 
 const struct cmd_entry cmd_status_entry = { .name = "status", .usage = "NAME [--json]",

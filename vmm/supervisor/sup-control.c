@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/protocol.h"
 
 const char *vm_end_name(int end)
 {
@@ -36,16 +37,16 @@ static struct json_object *facts(struct sup *s)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "name", json_object_new_string(s->name));
-	json_object_object_add(o, "supervisor_pid", json_object_new_int(getpid()));
+	json_object_object_add(o, VM_KEY_NAME, json_object_new_string(s->name));
+	json_object_object_add(o, VM_KEY_SUPERVISOR_PID, json_object_new_int(getpid()));
 	if (s->pid > 0)
-		json_object_object_add(o, "qemu_pid", json_object_new_int(s->pid));
+		json_object_object_add(o, VM_KEY_QEMU_PID, json_object_new_int(s->pid));
 	if (s->started)
-		json_object_object_add(o, "started", json_object_new_int64(s->started));
-	add_string(o, "qemu_version", s->version);
-	json_object_object_add(o, "accel", json_object_new_string(accel_names[s->plan->launch.accel]));
-	json_object_object_add(o, "profile", json_object_new_string(s->plan->profile_path));
-	json_object_object_add(o, "run_dir", json_object_new_string(s->rd.path));
+		json_object_object_add(o, VM_KEY_STARTED, json_object_new_int64(s->started));
+	add_string(o, VM_KEY_QEMU_VERSION, s->version);
+	json_object_object_add(o, VM_KEY_ACCEL, json_object_new_string(accel_names[s->plan->launch.accel]));
+	json_object_object_add(o, VM_KEY_PROFILE, json_object_new_string(s->plan->profile_path));
+	json_object_object_add(o, VM_KEY_RUN_DIR, json_object_new_string(s->rd.path));
 	return o;
 }
 
@@ -53,19 +54,19 @@ struct json_object *sup_status(struct sup *s)
 {
 	struct json_object *o = facts(s);
 
-	json_object_object_add(o, "state", json_object_new_string(s->runstate));
+	json_object_object_add(o, VM_KEY_STATE, json_object_new_string(s->runstate));
 	if (s->started && s->pid > 0)
-		json_object_object_add(o, "uptime", json_object_new_int64(time(NULL) - s->started));
-	json_object_object_add(o, "stopping", json_object_new_boolean(s->quitting));
-	json_object_object_add(o, "restarting", json_object_new_boolean(s->restarting));
-	json_object_object_add(o, "restarts", json_object_new_int(s->restarts));
-	json_object_object_add(o, "protected", json_object_new_boolean(s->plan->config.protected));
-	json_object_object_add(o, "restart", json_object_new_string(restart_names[s->plan->config.restart]));
-	json_object_object_add(o, "pinned", json_object_new_boolean(s->pinned));
-	json_object_object_add(o, "qmp_clients", json_object_new_int(s->proxy ? proxy_clients(s->proxy) : 0));
+		json_object_object_add(o, VM_KEY_UPTIME, json_object_new_int64(time(NULL) - s->started));
+	json_object_object_add(o, VM_KEY_STOPPING, json_object_new_boolean(s->quitting));
+	json_object_object_add(o, VM_KEY_RESTARTING, json_object_new_boolean(s->restarting));
+	json_object_object_add(o, VM_KEY_RESTARTS, json_object_new_int(s->restarts));
+	json_object_object_add(o, VM_KEY_PROTECTED, json_object_new_boolean(s->plan->config.protected));
+	json_object_object_add(o, VM_KEY_RESTART, json_object_new_string(restart_names[s->plan->config.restart]));
+	json_object_object_add(o, VM_KEY_PINNED, json_object_new_boolean(s->pinned));
+	json_object_object_add(o, VM_KEY_QMP_CLIENTS, json_object_new_int(s->proxy ? proxy_clients(s->proxy) : 0));
 	if (s->end >= 0) {
-		json_object_object_add(o, "last_end", json_object_new_string(vm_end_name(s->end)));
-		json_object_object_add(o, "last_end_message", json_object_new_string(s->end_text));
+		json_object_object_add(o, VM_KEY_LAST_END, json_object_new_string(vm_end_name(s->end)));
+		json_object_object_add(o, VM_KEY_LAST_END_MESSAGE, json_object_new_string(s->end_text));
 	}
 	return o;
 }
@@ -75,7 +76,7 @@ void sup_write_state(struct sup *s)
 	struct json_object *st = facts(s);
 	_cleanup_verr_ struct verr err = { 0 };
 
-	json_object_object_add(st, "resolved_profile", json_object_get(s->plan->profile));
+	json_object_object_add(st, VM_KEY_RESOLVED_PROFILE, json_object_get(s->plan->profile));
 	if (rundir_write(&s->rd, "state.json",
 			 json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), &err) < 0)
 		say(s, "%s", err.lines[0]);
@@ -87,9 +88,9 @@ static struct json_object *end_reply(struct sup *s)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "end", json_object_new_string(vm_end_name(s->end)));
-	json_object_object_add(o, "code", json_object_new_int(s->end < 0 ? 1 : s->end));
-	json_object_object_add(o, "message", json_object_new_string(s->end_text));
+	json_object_object_add(o, CTL_END_NAME, json_object_new_string(vm_end_name(s->end)));
+	json_object_object_add(o, CTL_END_CODE, json_object_new_int(s->end < 0 ? 1 : s->end));
+	json_object_object_add(o, CTL_END_MESSAGE, json_object_new_string(s->end_text));
 	return o;
 }
 
@@ -148,12 +149,12 @@ static void request_stop(struct sup *s, struct control_conn *conn, struct json_o
 {
 	struct json_object *t;
 
-	if (refuse_protected(s, conn, "stop"))
+	if (refuse_protected(s, conn, CTL_REQ_STOP))
 		return;
-	if (json_object_object_get_ex(args, "timeout", &t)) {
+	if (json_object_object_get_ex(args, CTL_ARG_TIMEOUT, &t)) {
 		int64_t seconds = json_object_get_int64(t);
 		if (!json_object_is_type(t, json_type_int) || seconds < 0 || seconds > 3600) {
-			control_fail(conn, "timeout: expected seconds from 0 to 3600");
+			control_fail(conn, CTL_ARG_TIMEOUT ": expected seconds from 0 to 3600");
 			return;
 		}
 		s->stop_timeout = (unsigned)seconds;
@@ -166,7 +167,7 @@ static void request_stop(struct sup *s, struct control_conn *conn, struct json_o
 /* kill: SIGKILL now; answered when the VM has ended. */
 static void request_kill(struct sup *s, struct control_conn *conn)
 {
-	if (refuse_protected(s, conn, "kill"))
+	if (refuse_protected(s, conn, CTL_REQ_KILL))
 		return;
 	add_waiter(s, conn);
 	s->quitting = true;
@@ -183,18 +184,18 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 {
 	struct sup *s = arg;
 
-	if (!strcmp(request, "status"))
+	if (!strcmp(request, CTL_REQ_STATUS))
 		control_reply(conn, sup_status(s));
-	else if (!strcmp(request, "stop"))
+	else if (!strcmp(request, CTL_REQ_STOP))
 		request_stop(s, conn, args);
-	else if (!strcmp(request, "kill"))
+	else if (!strcmp(request, CTL_REQ_KILL))
 		request_kill(s, conn);
-	else if (!strcmp(request, "pause"))
+	else if (!strcmp(request, CTL_REQ_PAUSE))
 		forward(s, conn, "stop");
-	else if (!strcmp(request, "resume"))
+	else if (!strcmp(request, CTL_REQ_RESUME))
 		forward(s, conn, "cont");
-	else if (!strcmp(request, "reset")) {
-		if (!refuse_protected(s, conn, "reset"))
+	else if (!strcmp(request, CTL_REQ_RESET)) {
+		if (!refuse_protected(s, conn, CTL_REQ_RESET))
 			forward(s, conn, "system_reset");
 	} else
 		control_fail(conn, "unknown request '%s'", request);

@@ -474,7 +474,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	struct json_object *old = json_object_from_file(state), *v;
 	_cleanup_close_ int qmp_fd = -1;
 
-	s->started = json_object_object_get_ex(old, "started", &v) ? json_object_get_int64(v) : time(NULL);
+	s->started = json_object_object_get_ex(old, VM_KEY_STARTED, &v) ? json_object_get_int64(v) : time(NULL);
 	json_object_put(old);
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (s->pidfd < 0)
