@@ -79,7 +79,8 @@ void sup_write_state(struct sup *s)
 	json_object_object_add(st, VM_KEY_RESOLVED_PROFILE, json_object_get(s->plan->profile));
 	if (rundir_write(&s->rd, "state.json",
 			 json_object_to_json_string_ext(st, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), &err) < 0)
-		say(s, "%s", err.lines[0]);
+		for (size_t i = 0; i < err.n; i++)
+			say(s, "%s", err.lines[i]);
 	json_object_put(st);
 }
 
@@ -90,7 +91,7 @@ static struct json_object *end_reply(struct sup *s)
 
 	json_object_object_add(o, CTL_END_NAME, json_object_new_string(vm_end_name(s->end)));
 	json_object_object_add(o, CTL_END_CODE, json_object_new_int(s->end < 0 ? 1 : s->end));
-	json_object_object_add(o, CTL_END_MESSAGE, json_object_new_string(s->end_text));
+	json_object_object_add(o, CTL_END_MESSAGE, json_object_new_string(s->end_text ? s->end_text : ""));
 	return o;
 }
 

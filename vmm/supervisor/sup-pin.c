@@ -21,10 +21,11 @@ bool sup_wants_pinning(const struct sup *s)
 	return c->pin.n || c->emulator_pin.n;
 }
 
-/* Pinning failed: QEMU is killed and the start reported as failed with why. */
+/* Pinning failed: QEMU is killed and the start reported as failed with every line of err. */
 static void pin_failed(struct sup *s, const struct verr *err)
 {
-	snprintf(s->start_error, sizeof(s->start_error), "%s", err->n ? err->lines[0] : "pinning failed");
+	for (size_t i = 0; i < err->n; i++)
+		verr_set(&s->start_error, 0, "%s", err->lines[i]);
 	kill(s->pid, SIGKILL);
 }
 

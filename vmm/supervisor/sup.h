@@ -54,7 +54,7 @@ struct sup {
 	char reason[32];        /* the SHUTDOWN event's reason, "" when none came */
 	char version[32];
 	char last_output[512];  /* QEMU's last line of output */
-	char start_error[256];  /* why vmm gave up on a start (pinning), "" when it did not */
+	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */
 	struct json_object *vcpus; /* query-cpus-fast, for pinning */
 	bool pinned;
 	size_t partial;         /* bytes of an unfinished line in last_output */
@@ -67,7 +67,7 @@ struct sup {
 	unsigned restarts;
 	time_t recent[RESTART_BURST]; /* when the last restarts happened */
 	int end;                      /* the last vm_end, -1 while none */
-	char end_text[256];
+	char *end_text;               /* what was said about that end, lines joined by '\n' */
 	struct control_conn **waiters; /* stop and kill requests, answered when the VM has ended */
 	size_t n_waiters;
 };

@@ -353,16 +353,40 @@ static const char *signame(int sig)
 	return buf;
 }
 
-/* Records how the VM ended (s->end, s->end_text) and says so in one line. */
+/* Records how the VM ended (s->end, s->end_text) and says so, a line for each line of why. */
+static void end_with(struct sup *s, enum vm_end end, const struct verr *why)
+{
+	size_t len = 1;
+	char *p;
+
+	for (size_t i = 0; i < why->n; i++)
+		len += strlen(why->lines[i]) + 1;
+	free(s->end_text);
+	s->end_text = p = xzalloc(len);
+	for (size_t i = 0; i < why->n; i++) {
+		p += sprintf(p, "%s%s", i ? "\n" : "", why->lines[i]);
+		say(s, "%s", why->lines[i]);
+	}
+	s->end = end;
+}
+
+/* Records how the VM ended and says so in one line. */
 static void __attribute__((format(printf, 3, 4))) ended(struct sup *s, enum vm_end end, const char *fmt, ...)
 {
+	_cleanup_verr_ struct verr why = { 0 };
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(s->end_text, sizeof(s->end_text), fmt, ap);
+	verr_vset(&why, 0, fmt, ap);
 	va_end(ap);
-	s->end = end;
-	say(s, "%s", s->end_text);
+	end_with(s, end, &why);
+}
+
+/* Records that no QEMU could be started (or reconnected to), with every line of err. */
+static void start_failed(struct sup *s, struct verr *err)
+{
+	verr_wrap(err, "failed to start");
+	end_with(s, VM_START_FAILED, err);
 }
 
 /* Decides how a QEMU that was never ready ended. */
@@ -370,8 +394,8 @@ static void verdict_start(struct sup *s)
 {
 	int st = s->wstatus;
 
-	if (s->start_error[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", s->start_error);
+	if (s->start_error.n)
+		start_failed(s, &s->start_error);
 	else if (s->stop_before_ready)
 		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");
 	else if (s->start_timed_out)
@@ -513,7 +537,8 @@ static void clear_instance(struct sup *s)
 	s->stop_before_ready = s->start_timed_out = s->killed = false;
 	s->stop = STOP_NONE;
 	s->wstatus = 0;
-	s->reason[0] = s->last_output[0] = s->start_error[0] = '\0';
+	s->reason[0] = s->last_output[0] = '\0';
+	verr_clear(&s->start_error);
 	json_object_put(s->vcpus);
 	s->vcpus = NULL;
 	s->pinned = false;
@@ -607,11 +632,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 	for (;;) {
 		if ((orphan ? reconnect(s, orphan, &err) : launch(s, &err)) < 0) {
-			for (size_t i = 0; i < err.n; i++)
-				say(s, "failed to start: %s", err.lines[i]);
-			snprintf(s->end_text, sizeof(s->end_text), "failed to start: %s", err.lines[0]);
-			s->end = VM_START_FAILED;
-			verr_clear(&err);
+			start_failed(s, &err);
 			if (!orphan)
 				sup_restore_passthrough(s);
 			return;
@@ -683,5 +704,6 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	teardown_events(&s);
 	event_base_free(s.base);
 	free(s.waiters);
+	free(s.end_text);
 	return s.end;
 }
