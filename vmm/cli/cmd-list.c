@@ -11,10 +11,10 @@
 #include "vmm/cli/cmd.h"
 #include "profiles/config.h"
 #include "vmm/base/host.h"
-#include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 
 /* The status of one VM, or NULL when nothing of it runs. */
 static struct json_object *probe(const char *base, const char *name)
@@ -26,7 +26,7 @@ static struct json_object *probe(const char *base, const char *name)
 
 	if (vm_request(name, CTL_REQ_STATUS, NULL, 2000, &st, &ignored) == 0)
 		return st;
-	orphan = rundir_orphan(dir, name);
+	orphan = state_orphan(dir, name);
 	if (!orphan)
 		return NULL;
 	st = json_object_new_object();

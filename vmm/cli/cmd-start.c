@@ -9,6 +9,7 @@
 #include "vmm/cli/cmd.h"
 #include "vmm/base/rundir.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
@@ -128,8 +129,8 @@ static int cmd_start(int argc, char **argv, struct verr *err)
 /* vmm attach's handler: the profile comes from the state file of the running QEMU. */
 static int cmd_attach(int argc, char **argv, struct verr *err)
 {
-	_cleanup_free_ char *dir = NULL, *state = NULL;
-	struct json_object *st, *profile, *path;
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	struct json_object *profile;
 	const char *name = NULL;
 	bool json = false;
 	struct plan plan;
@@ -143,18 +144,12 @@ static int cmd_attach(int argc, char **argv, struct verr *err)
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
-	if (!rundir_orphan(dir, name))
+	if (!state_orphan(dir, name))
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
 				name);
-	state = xasprintf("%s/state.json", dir);
-	st = json_object_from_file(state);
-	if (!json_object_object_get_ex(st, VM_KEY_RESOLVED_PROFILE, &profile) ||
-	    !json_object_object_get_ex(st, VM_KEY_PROFILE, &path)) {
-		json_object_put(st);
-		return verr_set(err, 0, "'%s' does not record the VM's profile", state);
-	}
-	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, NULL, true, &plan, err);
-	json_object_put(st);
+	if (state_profile(dir, &path, &profile, err) < 0)
+		return -1;
+	r = plan_from_json(path, profile, NULL, NULL, true, &plan, err);
 	if (r == PLAN_ERR_HOST)
 		err->status = VM_START_FAILED;
 	if (r < 0)

@@ -10,12 +10,13 @@
 #include "profiles/config.h"
 #include "vmm/base/rundir.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 #include "vmm/base/util.h"
 
 /* Explains why a VM's socket cannot be reached. */
 static int explain_missing(const char *name, const char *dir, const char *path, int errnum, struct verr *err)
 {
-	pid_t orphan = rundir_orphan(dir, name);
+	pid_t orphan = state_orphan(dir, name);
 
 	if (orphan)
 		return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
