@@ -8,7 +8,7 @@
 
 #include "vmm/base/util.h"
 
-/* Seconds between `quit` and SIGKILL when a stop escalates. */
+/* Seconds between `quit` (or SIGTERM) and SIGKILL when a stop escalates. */
 #define QUIT_TIMEOUT 5
 
 /* Reply to a stop command; only failures matter (the events tell the rest). */
@@ -21,7 +21,7 @@ static void stop_reply_cb(struct qmp_client *c, const struct qmp_result *r, void
 		say(&s->vm, "stop command failed: %s", r->desc);
 }
 
-/* Sends one QMP command for the current stop step and gives it seconds before the next. */
+/* Sends one QMP command for the current stop step (QMP is there) and gives it seconds before the next. */
 static void command_step(struct sup *s, const char *command, unsigned seconds)
 {
 	qmp_send(s->qmp, command, NULL, COMMAND_TIMEOUT_MS, 0, stop_reply_cb, s);
@@ -44,6 +44,16 @@ void lifecycle_stop(struct sup *s)
 		return;
 	}
 	s->stop++;
+	if (!s->qmp && s->stop != STOP_KILL) {
+		/* QEMU runs without its QMP connection: no power button, no quit; SIGTERM
+		 * makes QEMU quit as `quit` would, and SIGKILL follows as after `quit`. */
+		s->stop = STOP_QUIT;
+		s->terminated = true;
+		say(&s->vm, "stopping: the QMP connection to QEMU is gone, sending it SIGTERM");
+		kill(s->vm.pid, SIGTERM);
+		arm_ms(s->step_timer, QUIT_TIMEOUT * 1000);
+		return;
+	}
 	switch (s->stop) {
 	case STOP_POWERDOWN:
 		say(&s->vm, "stopping: ACPI power button, up to %u s (interrupt again to force)", s->stop_timeout);
@@ -139,6 +149,10 @@ void lifecycle_verdict(struct sup *s)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
 	else if (!s->ready)
 		verdict_start(s);
+	else if (s->terminated && s->stop == STOP_KILL)
+		ended(s, VM_FORCED_OFF, "forced off: killed after QEMU ignored SIGTERM (its QMP connection was gone)");
+	else if (s->terminated)
+		ended(s, VM_FORCED_OFF, "forced off: QEMU was stopped by SIGTERM (its QMP connection was gone)");
 	else if (s->child && WIFSIGNALED(st) && s->stop == STOP_KILL)
 		ended(s, VM_FORCED_OFF, "forced off: killed after the guest did not power off and QEMU did not quit");
 	else if (s->child && WIFSIGNALED(st))

@@ -1,5 +1,6 @@
 /* What happens to a VM as a whole. A stop moves one step at each signal, request or
- * timeout: the ACPI power button, then `quit`, then SIGKILL. A kill ends QEMU at once. The
+ * timeout: the ACPI power button, then `quit`, then SIGKILL; when QEMU's QMP connection
+ * is gone, SIGTERM takes the place of the QMP steps. A kill ends QEMU at once. The
  * verdict tells how a QEMU ended, from its exit status, the SHUTDOWN event's reason and
  * what vmm did to it; the restart policy then decides whether the VM starts again, and
  * after which back-off. supervisor.c (signals, timers, the end of each QEMU) and

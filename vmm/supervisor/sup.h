@@ -50,11 +50,12 @@ struct sup {
 	struct event *pidfd_ev;
 	bool reaped;
 	int wstatus;
-	struct qmp_client *qmp;
+	struct qmp_client *qmp; /* NULL once the connection is gone, even while QEMU runs: check before use */
 	bool qmp_closed, ready;
 	enum stop_step stop;
 	unsigned stop_timeout;  /* seconds the guest has to power off */
 	bool stop_before_ready, start_timed_out, killed;
+	bool terminated;        /* a stop sent SIGTERM, QMP being gone */
 	char reason[32];        /* the SHUTDOWN event's reason, "" when none came */
 	char last_output[512];  /* QEMU's last line of output */
 	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */

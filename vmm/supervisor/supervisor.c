@@ -62,13 +62,12 @@ static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Closes the QMP connection and the proxy that rides on it. */
+/* Closes the QMP connection and the proxy that rides on it. s->qmp is NULL before the
+ * client is freed: the replies it fails on the way must not use it. */
 static void drop_qmp(struct sup *s)
 {
-	proxy_free(s->proxy);
-	s->proxy = NULL;
-	qmp_client_free(s->qmp);
-	s->qmp = NULL;
+	proxy_free(steal_ptr(s->proxy));
+	qmp_client_free(steal_ptr(s->qmp));
 	s->qmp_closed = true;
 }
 
@@ -144,7 +143,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	struct sup *s = arg;
 	struct json_object *status;
 
-	if (r->failure != QMP_OK)
+	if (r->failure != QMP_OK || c != s->qmp)
 		return;
 	read_version(s, c);
 	if (json_object_object_get_ex(r->ret, "status", &status))
@@ -167,7 +166,8 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 /* Asks for the run state; its answer makes the VM ready. */
 static void query_status(struct sup *s)
 {
-	qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
+	if (s->qmp)
+		qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
 }
 
 /* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
@@ -389,7 +389,7 @@ static void clear_instance(struct sup *s)
 	s->pidfd = -1;
 	s->vm.pid = 0;
 	s->reaped = s->qmp_closed = s->ready = s->child = false;
-	s->stop_before_ready = s->start_timed_out = s->killed = false;
+	s->stop_before_ready = s->start_timed_out = s->killed = s->terminated = false;
 	s->stop = STOP_NONE;
 	s->wstatus = 0;
 	s->reason[0] = s->last_output[0] = '\0';
