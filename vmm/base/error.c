@@ -17,11 +17,17 @@ static void verr_push(struct verr *e, char *line)
 int verr_set(struct verr *e, int errnum, const char *fmt, ...)
 {
 	va_list ap;
-	char *msg, *line;
 
 	va_start(ap, fmt);
-	msg = xvasprintf(fmt, ap);
+	verr_vset(e, errnum, fmt, ap);
 	va_end(ap);
+	return -1;
+}
+
+int verr_vset(struct verr *e, int errnum, const char *fmt, va_list ap)
+{
+	char *msg = xvasprintf(fmt, ap), *line;
+
 	if (errnum) {
 		line = xasprintf("%s: %s", msg, strerror(errnum));
 		free(msg);

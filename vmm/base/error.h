@@ -3,6 +3,7 @@
 #ifndef VMM_ERROR_H
 #define VMM_ERROR_H
 
+#include <stdarg.h>
 #include <stddef.h>
 
 struct verr {
@@ -14,6 +15,9 @@ struct verr {
 
 /* Adds one line (with ": strerror(errnum)" appended when errnum != 0); returns -1. */
 int verr_set(struct verr *e, int errnum, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* verr_set for the arguments of a variadic function. */
+int verr_vset(struct verr *e, int errnum, const char *fmt, va_list ap) __attribute__((format(printf, 3, 0)));
 
 /* Puts context before every line: "CONTEXT: line" (crun's error wrap). */
 void verr_wrap(struct verr *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

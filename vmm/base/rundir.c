@@ -2,15 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
-
-#include <json-c/json.h>
 
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
@@ -58,47 +55,10 @@ static int make_private_dir(const char *path, struct verr *err)
 	return 0;
 }
 
-pid_t rundir_orphan(const char *dir, const char *name)
-{
-	_cleanup_free_ char *state = xasprintf("%s/state.json", dir), *proc = NULL, *needle = NULL;
-	struct json_object *json = json_object_from_file(state), *v;
-	char cmdline[8192];
-	pid_t pid = 0;
-	ssize_t n;
-	int fd;
-
-	if (json && json_object_object_get_ex(json, "qemu_pid", &v))
-		pid = json_object_get_int(v);
-	json_object_put(json);
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return 0;
-	proc = xasprintf("/proc/%d/cmdline", pid);
-	fd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, cmdline, sizeof(cmdline) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	cmdline[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (!cmdline[i])
-			cmdline[i] = '\n';
-	needle = xasprintf("\nguest=%s,", name);
-	return strstr(cmdline, needle) ? pid : 0;
-}
-
-int rundir_orphan_error(const char *name, pid_t pid, struct verr *err)
-{
-	return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
-			"reconnects to it", name, pid, name);
-}
-
-int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err)
+int rundir_open(struct rundir *rd, const char *name, struct verr *err)
 {
 	_cleanup_free_ char *base = run_base_dir(err), *path = NULL, *lock = NULL;
 	_cleanup_close_ int fd = -1;
-	pid_t pid;
 
 	if (!base)
 		return -1;
@@ -116,11 +76,6 @@ int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr 
 			return verr_set(err, 0, "VM '%s' is already running (its supervisor holds '%s')", name, lock);
 		return verr_set(err, errno, "cannot lock '%s'", lock);
 	}
-	pid = rundir_orphan(path, name);
-	if (pid && !orphan)
-		return rundir_orphan_error(name, pid, err);
-	if (orphan)
-		*orphan = pid;
 	rd->path = steal_ptr(path);
 	rd->lock_fd = steal_fd(fd);
 	return 0;
@@ -202,7 +157,13 @@ void rundir_close(struct rundir *rd)
 	}
 	/* Removes the directory too when nothing (no console log) is left in it. */
 	rmdir(rd->path);
-	close(rd->lock_fd);
+	rundir_release(rd);
+}
+
+void rundir_release(struct rundir *rd)
+{
+	if (rd->lock_fd >= 0)
+		close(rd->lock_fd);
 	free(rd->path);
 	*rd = (struct rundir){ .lock_fd = -1 };
 }

@@ -28,15 +28,8 @@ int vm_name_check(const char *name, struct verr *err);
 char *rundir_path(const char *name, struct verr *err);
 
 /* Creates/opens the run directory and takes its lock; refuses when another
- * supervisor holds it. A QEMU of this VM still running without a supervisor is
- * an error when orphan is NULL, else its pid is stored there (0: none). */
-int rundir_open(struct rundir *rd, const char *name, pid_t *orphan, struct verr *err);
-
-/* The QEMU pid a run directory's state file names when that QEMU (of this VM) still runs, else 0. */
-pid_t rundir_orphan(const char *dir, const char *name);
-
-/* Reports that VM name's QEMU (pid, from rundir_orphan) runs without a supervisor; returns -1. */
-int rundir_orphan_error(const char *name, pid_t pid, struct verr *err);
+ * supervisor holds it. */
+int rundir_open(struct rundir *rd, const char *name, struct verr *err);
 
 /* Fills sa with the address of the unix socket SOCK in directory dir; fails when it is too long. */
 int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err);
@@ -55,5 +48,9 @@ int rundir_write(struct rundir *rd, const char *file, const char *contents, stru
 
 /* Removes sockets, state and lock (the console log stays) and releases the lock. */
 void rundir_close(struct rundir *rd);
+
+/* Releases the lock and leaves every file as it is (for a directory that is not ours to
+ * clean: a QEMU of the VM still runs in it). */
+void rundir_release(struct rundir *rd);
 
 #endif

@@ -11,9 +11,10 @@
 
 #include "vmm/cli/cmd.h"
 #include "vmm/base/host.h"
-#include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 
 /* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
 #define LIST_TIMEOUT_MS 2000
@@ -25,19 +26,19 @@ static struct json_object *probe(const char *base, const char *name)
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
 	struct json_object *st;
 	pid_t orphan = 0;
-	int r = vm_request(name, "status", NULL, LIST_TIMEOUT_MS, &st, &why);
+	int r = vm_request(name, CTL_REQ_STATUS, NULL, LIST_TIMEOUT_MS, &st, &why);
 
 	if (r == 0)
 		return st;
-	if (r == -ESRCH && !(orphan = rundir_orphan(dir, name)))
+	if (r == -ESRCH && !(orphan = state_orphan(dir, name)))
 		return NULL;
 	st = json_object_new_object();
-	json_object_object_add(st, "name", json_object_new_string(name));
+	json_object_object_add(st, VM_KEY_NAME, json_object_new_string(name));
 	if (orphan) {
-		json_object_object_add(st, "state", json_object_new_string("no-supervisor"));
-		json_object_object_add(st, "qemu_pid", json_object_new_int(orphan));
+		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("no-supervisor"));
+		json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(orphan));
 	} else {
-		json_object_object_add(st, "state", json_object_new_string("not-answering"));
+		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("not-answering"));
 		json_object_object_add(st, "error", json_object_new_string(why.lines[0]));
 	}
 	return st;
@@ -88,8 +89,8 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {
 			struct json_object *st = json_object_array_get_idx(all, i);
-			printf("%-20s %-14s %-8s %-6s %s\n", field(st, "name"), field(st, "state"), field(st, "qemu_pid"),
-			       field(st, "accel"), field(st, "uptime"));
+			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME), field(st, VM_KEY_STATE),
+			       field(st, VM_KEY_QEMU_PID), field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
 		}
 	}
 	json_object_put(all);

@@ -7,6 +7,8 @@
 
 #include "vmm/cli/cmd.h"
 #include "vmm/base/rundir.h"
+#include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
@@ -77,7 +79,7 @@ static int print_status(const char *name, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
+	if (vm_request(name, CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	cmd_print_json(st, JSON_PRETTY);
 	json_object_put(st);
@@ -109,27 +111,21 @@ static int cmd_start(const struct cmd_args *args, struct verr *err)
 /* vmm attach's handler: the profile comes from the state file of the running QEMU. */
 static int cmd_attach(const struct cmd_args *args, struct verr *err)
 {
-	_cleanup_free_ char *dir = NULL, *state = NULL;
-	struct json_object *st, *profile, *path;
+	_cleanup_free_ char *dir = NULL, *path = NULL;
 	const char *name = args->argv[0];
+	struct json_object *profile;
 	struct plan plan;
 	int r;
 
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
-	if (!rundir_orphan(dir, name))
+	if (!state_orphan(dir, name))
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
 				name);
-	state = xasprintf("%s/state.json", dir);
-	st = json_object_from_file(state);
-	if (!json_object_object_get_ex(st, "resolved_profile", &profile) ||
-	    !json_object_object_get_ex(st, "profile", &path)) {
-		json_object_put(st);
-		return verr_set(err, 0, "'%s' does not record the VM's profile", state);
-	}
-	r = plan_from_json(json_object_get_string(path), json_object_get(profile), NULL, NULL, true, &plan, err);
-	json_object_put(st);
+	if (state_profile(dir, &path, &profile, err) < 0)
+		return -1;
+	r = plan_from_json(path, profile, NULL, NULL, true, &plan, err);
 	if (r == PLAN_ERR_HOST)
 		err->status = VM_START_FAILED;
 	if (r < 0)

@@ -8,6 +8,7 @@
 #include "vmm/cli/cmd.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/supervisor/protocol.h"
 
 /* Milliseconds pause, resume and reset may take (they wait for QEMU); stop and kill wait as
  * long as the VM needs. */
@@ -30,19 +31,19 @@ static int64_t num(struct json_object *o, const char *key)
 /* Prints a status for a person. */
 static void print_status(struct json_object *st)
 {
-	printf("name:       %s\n", str(st, "name"));
-	printf("state:      %s%s%s\n", str(st, "state"), num(st, "stopping") ? " (stopping)" : "",
-	       num(st, "restarting") ? " (restarting)" : "");
-	if (num(st, "qemu_pid"))
-		printf("qemu:       %s pid %" PRId64 " (%s), up %" PRId64 " s\n", str(st, "qemu_version"),
-		       num(st, "qemu_pid"), str(st, "accel"), num(st, "uptime"));
+	printf("name:       %s\n", str(st, VM_KEY_NAME));
+	printf("state:      %s%s%s\n", str(st, VM_KEY_STATE), num(st, VM_KEY_STOPPING) ? " (stopping)" : "",
+	       num(st, VM_KEY_RESTARTING) ? " (restarting)" : "");
+	if (num(st, VM_KEY_QEMU_PID))
+		printf("qemu:       %s pid %" PRId64 " (%s), up %" PRId64 " s\n", str(st, VM_KEY_QEMU_VERSION),
+		       num(st, VM_KEY_QEMU_PID), str(st, VM_KEY_ACCEL), num(st, VM_KEY_UPTIME));
 	printf("supervisor: pid %" PRId64 ", %" PRId64 " QMP client(s), %" PRId64 " restart(s)\n",
-	       num(st, "supervisor_pid"), num(st, "qmp_clients"), num(st, "restarts"));
-	printf("lifecycle:  restart %s%s\n", str(st, "restart"), num(st, "protected") ? ", protected" : "");
-	if (*str(st, "last_end"))
-		printf("last end:   %s\n", str(st, "last_end_message"));
-	printf("profile:    %s\n", str(st, "profile"));
-	printf("run dir:    %s\n", str(st, "run_dir"));
+	       num(st, VM_KEY_SUPERVISOR_PID), num(st, VM_KEY_QMP_CLIENTS), num(st, VM_KEY_RESTARTS));
+	printf("lifecycle:  restart %s%s\n", str(st, VM_KEY_RESTART), num(st, VM_KEY_PROTECTED) ? ", protected" : "");
+	if (*str(st, VM_KEY_LAST_END))
+		printf("last end:   %s\n", str(st, VM_KEY_LAST_END_MESSAGE));
+	printf("profile:    %s\n", str(st, VM_KEY_PROFILE));
+	printf("run dir:    %s\n", str(st, VM_KEY_RUN_DIR));
 }
 
 /* Adds stop's --timeout S (the seconds the guest gets to power off) to the request's args. */
@@ -53,7 +54,7 @@ static int add_timeout(const char *seconds, struct json_object *args, struct ver
 
 	if (*end || end == seconds || t < 0 || t > 3600)
 		return verr_set(err, 0, "--timeout: expected seconds from 0 to 3600, not '%s'", seconds);
-	json_object_object_add(args, "timeout", json_object_new_int((int)t));
+	json_object_object_add(args, CTL_ARG_TIMEOUT, json_object_new_int((int)t));
 	return 0;
 }
 
@@ -62,7 +63,7 @@ static int cmd_status(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *st;
 
-	if (vm_request(args->argv[0], "status", NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
+	if (vm_request(args->argv[0], CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &st, err) < 0)
 		return -1;
 	if (args->json)
 		cmd_print_json(st, JSON_PRETTY);
@@ -82,34 +83,52 @@ static int end_vm(const struct cmd_args *args, struct verr *err)
 
 	/* The reply may take as long as the VM needs: first make sure the supervisor answers at all. */
 	if ((is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) ||
-	    vm_request(name, "status", NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
+	    vm_request(name, CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
 		json_object_put(req);
 		return -1;
 	}
 	json_object_put(r);
-	if (vm_request(name, args->entry->name, req, 0, &r, err) < 0)
+	if (vm_request(name, is_stop ? CTL_REQ_STOP : CTL_REQ_KILL, req, 0, &r, err) < 0)
 		return -1;
 	if (args->json)
 		cmd_print_json(r, JSON_PRETTY);
 	else
-		fprintf(stderr, "vmm: %s: %s\n", name, str(r, "message"));
-	code = (int)num(r, "code");
+		fprintf(stderr, "vmm: %s: %s\n", name, str(r, CTL_END_MESSAGE));
+	code = (int)num(r, CTL_END_CODE);
 	json_object_put(r);
 	/* stop tells how the guest ended (0 powered off, 3 forced); kill succeeded once it is gone. */
 	return is_stop ? code : 0;
 }
 
 /* pause, resume, reset: one request, silent on success. */
-static int simple(const struct cmd_args *args, struct verr *err)
+static int simple(const struct cmd_args *args, const char *request, struct verr *err)
 {
 	struct json_object *r;
 
-	if (vm_request(args->argv[0], args->entry->name, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
+	if (vm_request(args->argv[0], request, NULL, COMMAND_TIMEOUT_MS, &r, err) < 0)
 		return -1;
 	if (args->json)
 		cmd_print_json(r, JSON_PRETTY);
 	json_object_put(r);
 	return 0;
+}
+
+/* vmm pause NAME. */
+static int cmd_pause(const struct cmd_args *args, struct verr *err)
+{
+	return simple(args, CTL_REQ_PAUSE, err);
+}
+
+/* vmm resume NAME. */
+static int cmd_resume(const struct cmd_args *args, struct verr *err)
+{
+	return simple(args, CTL_REQ_RESUME, err);
+}
+
+/* vmm reset NAME. */
+static int cmd_reset(const struct cmd_args *args, struct verr *err)
+{
+	return simple(args, CTL_REQ_RESET, err);
 }
 
 const struct cmd_entry cmd_status_entry = { .name = "status", .usage = "NAME [--json]",
@@ -122,10 +141,10 @@ const struct cmd_entry cmd_kill_entry = { .name = "kill", .usage = "NAME [--json
 					  .args = { NULL, 1, 1 }, .flags = CMD_JSON, .exec = end_vm };
 const struct cmd_entry cmd_pause_entry = { .name = "pause", .usage = "NAME [--json]",
 					   .help = "pause the guest's vCPUs", .args = { NULL, 1, 1 },
-					   .flags = CMD_JSON, .exec = simple };
+					   .flags = CMD_JSON, .exec = cmd_pause };
 const struct cmd_entry cmd_resume_entry = { .name = "resume", .usage = "NAME [--json]",
 					    .help = "resume a paused guest", .args = { NULL, 1, 1 },
-					    .flags = CMD_JSON, .exec = simple };
+					    .flags = CMD_JSON, .exec = cmd_resume };
 const struct cmd_entry cmd_reset_entry = { .name = "reset", .usage = "NAME [--json]",
 					   .help = "hard-reset the guest", .args = { NULL, 1, 1 },
-					   .flags = CMD_JSON, .exec = simple };
+					   .flags = CMD_JSON, .exec = cmd_reset };

@@ -7,8 +7,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
-#include "vmm/supervisor/control.h"
 #include "vmm/base/rundir.h"
+#include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/state.h"
 #include "vmm/base/util.h"
 
 /* Explains why a VM's socket at path cannot be reached (errnum: connect's errno). Returns
@@ -16,10 +17,10 @@
 static int explain_missing(const char *name, const char *dir, const char *path, int errnum, unsigned timeout_ms,
 			   struct verr *err)
 {
-	pid_t orphan = rundir_orphan(dir, name);
+	pid_t orphan = state_orphan(dir, name);
 
 	if (orphan) {
-		rundir_orphan_error(name, orphan, err);
+		state_orphan_error(name, orphan, err);
 		return -ESRCH;
 	}
 	if (errnum == ENOENT || errnum == ECONNREFUSED) {
@@ -104,8 +105,8 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 		json_object_put(req);
 		return fd;
 	}
-	json_object_object_add(req, "request", json_object_new_string(request));
-	json_object_object_add(req, "version", json_object_new_int(CONTROL_VERSION));
+	json_object_object_add(req, CTL_KEY_REQUEST, json_object_new_string(request));
+	json_object_object_add(req, CTL_KEY_VERSION, json_object_new_int(CONTROL_VERSION));
 	text = xasprintf("%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
 	if (write_all(fd, text, strlen(text)) < 0)
@@ -114,12 +115,12 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 	if (!line)
 		return -1;
 	reply = json_tokener_parse(line);
-	if (json_object_object_get_ex(reply, "return", &v)) {
+	if (json_object_object_get_ex(reply, CTL_KEY_RETURN, &v)) {
 		*ret = json_object_get(v);
 		json_object_put(reply);
 		return 0;
 	}
-	if (json_object_object_get_ex(reply, "error", &v))
+	if (json_object_object_get_ex(reply, CTL_KEY_ERROR, &v))
 		verr_set(err, 0, "VM '%s': %s", name, json_object_get_string(v));
 	else
 		verr_set(err, 0, "VM '%s': its supervisor sent a reply that is not understood", name);

@@ -9,7 +9,7 @@
 #include <event2/event.h>
 #include <json-c/json.h>
 
-#define CONTROL_VERSION 1
+#include "vmm/supervisor/protocol.h"
 
 struct control;
 struct control_conn;

@@ -1,31 +1,52 @@
-/* Pinning after launch: the thread ids of the vCPUs (query-cpus-fast) and iothreads
- * (query-iothreads) come from QMP; each gets its host CPUs, the remaining QEMU threads
- * get cpu.emulator_pin. A pinning that cannot be applied stops the start. */
-#include "vmm/supervisor/sup.h"
+#include "vmm/supervisor/sup-pin.h"
 
-#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "vmm/supervisor/pin.h"
 #include "vmm/base/util.h"
+#include "vmm/supervisor/pin.h"
 
-/* True when the profile pins anything. */
-bool sup_wants_pinning(const struct sup *s)
+/* One pinning under way, between its two QMP commands. */
+struct pin_job {
+	const struct vm_config *cfg;
+	pid_t pid;
+	unsigned timeout_ms;
+	struct json_object *vcpus; /* query-cpus-fast's answer */
+	pin_done_fn done;
+	void *arg;
+};
+
+bool pin_wanted(const struct vm_config *c)
 {
-	const struct vm_config *c = &s->plan->config;
-
 	for (size_t i = 0; i < c->n_disks; i++)
 		if (c->disks[i].iothread_pin.n)
 			return true;
 	return c->pin.n || c->emulator_pin.n;
 }
 
-/* Pinning failed: QEMU is killed and the start reported as failed with why. */
-static void pin_failed(struct sup *s, const struct verr *err)
+/* Ends the job: frees it, then reports (err NULL: pinned). */
+static void finish(struct pin_job *job, const struct verr *err)
 {
-	snprintf(s->start_error, sizeof(s->start_error), "%s", err->n ? err->lines[0] : "pinning failed");
-	kill(s->pid, SIGKILL);
+	pin_done_fn done = job->done;
+	void *arg = job->arg;
+
+	json_object_put(job->vcpus);
+	free(job);
+	done(err, arg);
+}
+
+/* Ends the job with one line saying why pinning failed. */
+static void __attribute__((format(printf, 2, 3))) fail(struct pin_job *job, const char *fmt, ...)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	va_list ap;
+
+	va_start(ap, fmt);
+	verr_vset(&err, 0, fmt, ap);
+	va_end(ap);
+	verr_wrap(&err, "cannot pin");
+	finish(job, &err);
 }
 
 /* Reads "thread-id" for each element of a QMP list, keyed by an integer or string member. */
@@ -41,71 +62,74 @@ static pid_t thread_of(struct json_object *list, const char *key, const char *wa
 	return 0;
 }
 
-/* query-iothreads answered: pin vCPUs, iothreads, then everything else. */
-static void iothreads_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+/* Pins each vCPU thread, each iothread (listed in iothreads), then every other thread. */
+static int pin_all(const struct pin_job *job, struct json_object *iothreads, struct verr *err)
 {
-	struct sup *s = arg;
-	const struct vm_config *cfg = &s->plan->config;
-	_cleanup_verr_ struct verr err = { 0 };
+	const struct vm_config *cfg = job->cfg;
 	_cleanup_free_ pid_t *pinned = xzalloc((config_vcpus(cfg) + cfg->n_disks + 1) * sizeof(pid_t));
 	size_t n = 0;
 
-	(void)c;
-	if (r->failure != QMP_OK) {
-		verr_set(&err, 0, "cannot pin: query-iothreads failed: %s", r->desc);
-		pin_failed(s, &err);
-		return;
-	}
 	for (unsigned v = 0; v < config_vcpus(cfg); v++) {
-		pid_t tid = thread_of(s->vcpus, "cpu-index", NULL, (int)v);
+		pid_t tid = thread_of(job->vcpus, "cpu-index", NULL, (int)v);
 		char what[32];
 		snprintf(what, sizeof(what), "vCPU %u", v);
-		if (!tid) {
-			verr_set(&err, 0, "cannot pin: QEMU did not report the thread of vCPU %u", v);
-			return pin_failed(s, &err);
-		}
+		if (!tid)
+			return verr_set(err, 0, "cannot pin: QEMU did not report the thread of vCPU %u", v);
 		pinned[n++] = tid;
-		if (cfg->pin.n && pin_thread(tid, &(struct cpulist){ .cpus = &cfg->pin.cpus[v], .n = 1 }, what, &err) < 0)
-			return pin_failed(s, &err);
+		if (cfg->pin.n && pin_thread(tid, &(struct cpulist){ .cpus = &cfg->pin.cpus[v], .n = 1 }, what, err) < 0)
+			return -1;
 	}
 	for (size_t i = 0; i < cfg->n_disks; i++) {
 		_cleanup_free_ char *id = xasprintf("io-%s", cfg->disks[i].id), *what = NULL;
 		pid_t tid;
 		if (!cfg->disks[i].iothread)
 			continue;
-		tid = thread_of(r->ret, "id", id, 0);
-		if (!tid) {
-			verr_set(&err, 0, "cannot pin: QEMU did not report iothread '%s'", id);
-			return pin_failed(s, &err);
-		}
+		tid = thread_of(iothreads, "id", id, 0);
+		if (!tid)
+			return verr_set(err, 0, "cannot pin: QEMU did not report iothread '%s'", id);
 		pinned[n++] = tid;
 		what = xasprintf("iothread %s", id);
-		if (cfg->disks[i].iothread_pin.n && pin_thread(tid, &cfg->disks[i].iothread_pin, what, &err) < 0)
-			return pin_failed(s, &err);
+		if (cfg->disks[i].iothread_pin.n && pin_thread(tid, &cfg->disks[i].iothread_pin, what, err) < 0)
+			return -1;
 	}
-	if (cfg->emulator_pin.n && pin_other_threads(s->pid, pinned, n, &cfg->emulator_pin, &err) < 0)
-		return pin_failed(s, &err);
-	s->pinned = true;
-	sup_pinned(s);
+	if (cfg->emulator_pin.n && pin_other_threads(job->pid, pinned, n, &cfg->emulator_pin, err) < 0)
+		return -1;
+	return 0;
+}
+
+/* query-iothreads answered: pin vCPUs, iothreads, then everything else. */
+static void iothreads_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct pin_job *job = arg;
+	_cleanup_verr_ struct verr err = { 0 };
+
+	(void)c;
+	if (r->failure != QMP_OK)
+		fail(job, "query-iothreads failed: %s", r->desc);
+	else
+		finish(job, pin_all(job, r->ret, &err) < 0 ? &err : NULL);
 }
 
 /* query-cpus-fast answered: keep the vCPU threads, ask for the iothreads. */
 static void vcpus_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
-	struct sup *s = arg;
+	struct pin_job *job = arg;
 
 	if (r->failure != QMP_OK) {
-		_cleanup_verr_ struct verr err = { 0 };
-		verr_set(&err, 0, "cannot pin: query-cpus-fast failed: %s", r->desc);
-		pin_failed(s, &err);
+		fail(job, "query-cpus-fast failed: %s", r->desc);
 		return;
 	}
-	json_object_put(s->vcpus);
-	s->vcpus = json_object_get(r->ret);
-	qmp_send(c, "query-iothreads", NULL, COMMAND_TIMEOUT_MS, 0, iothreads_cb, s);
+	job->vcpus = json_object_get(r->ret);
+	if (qmp_send(c, "query-iothreads", NULL, job->timeout_ms, 0, iothreads_cb, job) < 0)
+		fail(job, "the QMP connection to QEMU is closed");
 }
 
-void sup_pin(struct sup *s)
+void pin_threads(struct qmp_client *qmp, const struct vm_config *c, pid_t pid, unsigned timeout_ms,
+		 pin_done_fn done, void *arg)
 {
-	qmp_send(s->qmp, "query-cpus-fast", NULL, COMMAND_TIMEOUT_MS, 0, vcpus_cb, s);
+	struct pin_job *job = xzalloc(sizeof(*job));
+
+	*job = (struct pin_job){ .cfg = c, .pid = pid, .timeout_ms = timeout_ms, .done = done, .arg = arg };
+	if (!qmp || qmp_send(qmp, "query-cpus-fast", NULL, timeout_ms, 0, vcpus_cb, job) < 0)
+		fail(job, "the QMP connection to QEMU is closed");
 }

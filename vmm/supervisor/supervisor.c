@@ -1,3 +1,7 @@
+/* The event loop of one VM: launches QEMU (or reconnects to it), watches its process,
+ * QMP connection, console and output, and runs QEMU after QEMU while the restart policy
+ * asks. What to do when (stop, verdict, restart) is lifecycle.c's; requests come through
+ * sup-control.c; pinning and passthrough are sup-pin.c's and sup-vfio.c's. */
 #include "vmm/supervisor/sup.h"
 
 #include <errno.h>
@@ -12,27 +16,15 @@
 #include <event2/bufferevent.h>
 
 #include "vmm/base/host.h"
-#include "vmm/launch/spawn.h"
 #include "vmm/base/util.h"
-
-/* Seconds QEMU has to answer QMP after exec (or after a reconnect). */
-#define START_TIMEOUT 30
-/* Seconds between `quit` and SIGKILL when a stop escalates. */
-#define QUIT_TIMEOUT 5
+#include "vmm/launch/spawn.h"
+#include "vmm/supervisor/lifecycle.h"
+#include "vmm/supervisor/sup-control.h"
+#include "vmm/supervisor/sup-pin.h"
+#include "vmm/supervisor/sup-vfio.h"
 
 /* Commands a protected VM refuses through qmp.sock. */
 static const char *const protected_commands[] = { "quit", "system_reset", "system_powerdown", NULL };
-
-void say(struct sup *s, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vmm: %s: ", s->name);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
 
 /* Ends this QEMU's part of the loop once QMP is closed and the process is gone (tmux's job model). */
 static void maybe_finish(struct sup *s)
@@ -41,61 +33,12 @@ static void maybe_finish(struct sup *s)
 		event_base_loopbreak(s->base);
 }
 
-/* Arms a one-shot timer for ms milliseconds. */
-static void arm_ms(struct event *ev, unsigned ms)
-{
-	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-	evtimer_add(ev, &tv);
-}
-
-/* Reply to a stop command; only failures matter (the events tell the rest). */
-static void stop_reply_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
-{
-	(void)c;
-	if (r->failure == QMP_ERR_COMMAND || r->failure == QMP_ERR_TIMEOUT)
-		say(arg, "stop command failed: %s", r->desc);
-}
-
-void stop_step(struct sup *s)
-{
-	s->quitting = true;
-	if (s->restarting) {
-		event_base_loopbreak(s->base);
-		return;
-	}
-	if (s->reaped || s->stop == STOP_KILL)
-		return;
-	if (!s->ready) {
-		s->stop_before_ready = true;
-		s->stop = STOP_KILL;
-		kill(s->pid, SIGKILL);
-		return;
-	}
-	s->stop++;
-	switch (s->stop) {
-	case STOP_POWERDOWN:
-		say(s, "stopping: ACPI power button, up to %u s (interrupt again to force)", s->stop_timeout);
-		qmp_send(s->qmp, "system_powerdown", NULL, COMMAND_TIMEOUT_MS, 0, stop_reply_cb, s);
-		arm_ms(s->step_timer, s->stop_timeout * 1000);
-		break;
-	case STOP_QUIT:
-		say(s, "stopping: the guest did not power off, sending quit");
-		qmp_send(s->qmp, "quit", NULL, COMMAND_TIMEOUT_MS, 0, stop_reply_cb, s);
-		arm_ms(s->step_timer, QUIT_TIMEOUT * 1000);
-		break;
-	default:
-		say(s, "stopping: QEMU did not quit, killing it");
-		kill(s->pid, SIGKILL);
-		break;
-	}
-}
-
 /* SIGINT, SIGTERM (and SIGHUP in the foreground): stop the VM (again: escalate). */
 static void signal_cb(evutil_socket_t sig, short what, void *arg)
 {
 	(void)sig;
 	(void)what;
-	stop_step(arg);
+	lifecycle_stop(arg);
 }
 
 /* The current stop step ran out of time. */
@@ -103,7 +46,7 @@ static void step_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	stop_step(arg);
+	lifecycle_stop(arg);
 }
 
 /* QEMU did not answer QMP in time: it will not start. */
@@ -115,17 +58,16 @@ static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!s->ready && !s->reaped) {
 		s->start_timed_out = true;
-		kill(s->pid, SIGKILL);
+		kill(s->vm.pid, SIGKILL);
 	}
 }
 
-/* Closes the QMP connection and the proxy that rides on it. */
+/* Closes the QMP connection and the proxy that rides on it. s->qmp is NULL before the
+ * client is freed: the replies it fails on the way must not use it. */
 static void drop_qmp(struct sup *s)
 {
-	proxy_free(s->proxy);
-	s->proxy = NULL;
-	qmp_client_free(s->qmp);
-	s->qmp = NULL;
+	proxy_free(steal_ptr(s->proxy));
+	qmp_client_free(steal_ptr(s->qmp));
 	s->qmp_closed = true;
 }
 
@@ -154,7 +96,7 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 
 	(void)sig;
 	(void)what;
-	if (s->child && !s->reaped && s->pid > 0 && waitpid(s->pid, &s->wstatus, WNOHANG) == s->pid)
+	if (s->child && !s->reaped && s->vm.pid > 0 && waitpid(s->vm.pid, &s->wstatus, WNOHANG) == s->vm.pid)
 		gone(s);
 }
 
@@ -166,16 +108,16 @@ static void pidfd_cb(evutil_socket_t fd, short what, void *arg)
 	gone(arg);
 }
 
-/* Reads QEMU's version from the greeting into s->version. */
-static void read_version(struct sup *s)
+/* Reads QEMU's version from the greeting of qmp into the VM's state. */
+static void read_version(struct sup *s, struct qmp_client *c)
 {
 	struct json_object *qmp, *ver, *q, *maj, *min, *mic;
 
-	if (json_object_object_get_ex(qmp_greeting(s->qmp), "QMP", &qmp) &&
+	if (json_object_object_get_ex(qmp_greeting(c), "QMP", &qmp) &&
 	    json_object_object_get_ex(qmp, "version", &ver) && json_object_object_get_ex(ver, "qemu", &q) &&
 	    json_object_object_get_ex(q, "major", &maj) && json_object_object_get_ex(q, "minor", &min) &&
 	    json_object_object_get_ex(q, "micro", &mic))
-		snprintf(s->version, sizeof(s->version), "%d.%d.%d", json_object_get_int(maj),
+		snprintf(s->vm.version, sizeof(s->vm.version), "%d.%d.%d", json_object_get_int(maj),
 			 json_object_get_int(min), json_object_get_int(mic));
 }
 
@@ -201,30 +143,47 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	struct sup *s = arg;
 	struct json_object *status;
 
-	(void)c;
-	if (r->failure != QMP_OK)
+	if (r->failure != QMP_OK || c != s->qmp)
 		return;
-	read_version(s);
+	read_version(s, c);
 	if (json_object_object_get_ex(r->ret, "status", &status))
-		snprintf(s->runstate, sizeof(s->runstate), "%s", json_object_get_string(status));
+		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
 	evtimer_del(s->start_timer);
-	s->proxy = proxy_new(s->base, s->qmp_listen, s->qmp, &s->policy);
-	sup_write_state(s);
-	say(s, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->version, s->pid,
-	    accel_names[s->plan->launch.accel], s->runstate, s->rd.path);
+	s->proxy = proxy_new(s->base, s->qmp_listen, c, &s->policy);
+	state_save(&s->vm);
+	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
+	    accel_names[s->plan->launch.accel], s->vm.runstate, s->rd.path);
 	if (s->opt.detached && !s->ever_ready)
 		notify_ready(s);
 	s->ever_ready = true;
 	if (s->stop != STOP_NONE) {
 		s->stop = STOP_NONE;
-		stop_step(s);
+		lifecycle_stop(s);
 	}
 }
 
-void sup_pinned(struct sup *s)
+/* Asks for the run state; its answer makes the VM ready. */
+static void query_status(struct sup *s)
 {
-	qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
+	if (s->qmp)
+		qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
+}
+
+/* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
+static void pinned_cb(const struct verr *err, void *arg)
+{
+	struct sup *s = arg;
+
+	if (!err) {
+		s->vm.pinned = true;
+		query_status(s);
+		return;
+	}
+	for (size_t i = 0; i < err->n; i++)
+		verr_set(&s->start_error, 0, "%s", err->lines[i]);
+	if (!s->reaped)
+		kill(s->vm.pid, SIGKILL);
 }
 
 /* QMP is negotiated: pin the threads when asked, then ask for the run state. */
@@ -232,11 +191,10 @@ static void qmp_ready_cb(struct qmp_client *c, void *arg)
 {
 	struct sup *s = arg;
 
-	(void)c;
-	if (sup_wants_pinning(s))
-		sup_pin(s);
+	if (pin_wanted(&s->plan->config))
+		pin_threads(c, &s->plan->config, s->vm.pid, COMMAND_TIMEOUT_MS, pinned_cb, s);
 	else
-		sup_pinned(s);
+		query_status(s);
 }
 
 /* Events from QEMU: track the run state, remember why it shut down, pass them to proxy clients. */
@@ -260,7 +218,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 			snprintf(s->reason, sizeof(s->reason), "%s", json_object_get_string(reason));
 	}
 	if (state)
-		snprintf(s->runstate, sizeof(s->runstate), "%s", state);
+		state_set_runstate(&s->vm, state);
 	if (s->proxy)
 		proxy_event(s->proxy, msg);
 }
@@ -340,82 +298,6 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* Names a signal for the verdict line. */
-static const char *signame(int sig)
-{
-	const char *abbrev = sigabbrev_np(sig);
-	static char buf[16];
-
-	if (abbrev)
-		snprintf(buf, sizeof(buf), "SIG%s", abbrev);
-	else
-		snprintf(buf, sizeof(buf), "signal %d", sig);
-	return buf;
-}
-
-/* Records how the VM ended (s->end, s->end_text) and says so in one line. */
-static void __attribute__((format(printf, 3, 4))) ended(struct sup *s, enum vm_end end, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(s->end_text, sizeof(s->end_text), fmt, ap);
-	va_end(ap);
-	s->end = end;
-	say(s, "%s", s->end_text);
-}
-
-/* Decides how a QEMU that was never ready ended. */
-static void verdict_start(struct sup *s)
-{
-	int st = s->wstatus;
-
-	if (s->start_error[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", s->start_error);
-	else if (s->stop_before_ready)
-		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");
-	else if (s->start_timed_out)
-		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
-	else if (s->last_output[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", s->last_output);
-	else if (!s->child)
-		ended(s, VM_START_FAILED, "failed to reconnect: QEMU exited");
-	else if (WIFSIGNALED(st))
-		ended(s, VM_START_FAILED, "failed to start: QEMU was killed by %s", signame(WTERMSIG(st)));
-	else
-		ended(s, VM_START_FAILED, "failed to start: QEMU exited with status %d", WEXITSTATUS(st));
-}
-
-/* Decides how the VM ended from the exit status and the SHUTDOWN reason. */
-static void verdict(struct sup *s)
-{
-	int st = s->wstatus;
-
-	if (s->killed)
-		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
-	else if (!s->ready)
-		verdict_start(s);
-	else if (s->child && WIFSIGNALED(st) && s->stop == STOP_KILL)
-		ended(s, VM_FORCED_OFF, "forced off: killed after the guest did not power off and QEMU did not quit");
-	else if (s->child && WIFSIGNALED(st))
-		ended(s, VM_CRASHED, "QEMU crashed: killed by %s", signame(WTERMSIG(st)));
-	else if (s->child && WEXITSTATUS(st) != 0)
-		ended(s, VM_CRASHED, "QEMU crashed: exited with status %d%s%s", WEXITSTATUS(st),
-		      s->last_output[0] ? ": " : "", s->last_output);
-	else if (!strcmp(s->reason, "guest-shutdown"))
-		ended(s, VM_POWERED_OFF, "guest powered off");
-	else if (!strcmp(s->reason, "host-qmp-quit"))
-		ended(s, VM_FORCED_OFF, "forced off: QEMU quit before the guest powered off");
-	else if (!strcmp(s->reason, "host-signal"))
-		ended(s, VM_FORCED_OFF, "forced off: QEMU was stopped by a signal sent to it");
-	else if (s->reason[0])
-		ended(s, VM_CRASHED, "QEMU crashed: shut down (%s)", s->reason);
-	else if (!s->child)
-		ended(s, VM_CRASHED, "QEMU crashed: it ended without a shutdown event");
-	else
-		ended(s, VM_CRASHED, "QEMU crashed: exited without a shutdown event");
-}
-
 /* Starts watching one QEMU: its QMP connection, console and output (both may be -1). */
 static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 {
@@ -445,7 +327,7 @@ static int launch(struct sup *s, struct verr *err)
 	struct spawned child;
 	int fds[2];
 
-	if (plan_prepare(s->plan, err) < 0 || sup_bind_passthrough(s, err) < 0)
+	if (plan_prepare(s->plan, err) < 0 || passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)
@@ -459,10 +341,10 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
 		return -1;
-	s->pid = child.pid;
+	s->vm.pid = child.pid;
 	s->child = true;
-	s->started = time(NULL);
-	sup_write_state(s);
+	s->vm.started = time(NULL);
+	state_save(&s->vm);
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), child.output_fd);
 	return 0;
 }
@@ -470,22 +352,19 @@ static int launch(struct sup *s, struct verr *err)
 /* Reconnects to a QEMU of this VM that runs without a supervisor, leaving the guest as it is. */
 static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 {
-	_cleanup_free_ char *state = xasprintf("%s/state.json", s->rd.path);
-	struct json_object *old = json_object_from_file(state), *v;
 	_cleanup_close_ int qmp_fd = -1;
 
-	s->started = json_object_object_get_ex(old, "started", &v) ? json_object_get_int64(v) : time(NULL);
-	json_object_put(old);
+	s->vm.started = state_started(s->rd.path);
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (s->pidfd < 0)
 		return verr_set(err, errno, "cannot watch QEMU pid %d", pid);
 	if ((qmp_fd = rundir_connect(&s->rd, "monitor.sock", err)) < 0)
 		return -1;
-	s->pid = pid;
+	s->vm.pid = pid;
 	s->child = false;
 	s->pidfd_ev = event_new(s->base, s->pidfd, EV_READ, pidfd_cb, s);
 	event_add(s->pidfd_ev, NULL);
-	say(s, "reconnecting to QEMU pid %d", pid);
+	say(&s->vm, "reconnecting to QEMU pid %d", pid);
 	watch(s, steal_fd(qmp_fd), -1, -1);
 	return 0;
 }
@@ -508,40 +387,16 @@ static void clear_instance(struct sup *s)
 	s->console = s->output = NULL;
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
-	s->pid = 0;
+	s->vm.pid = 0;
 	s->reaped = s->qmp_closed = s->ready = s->child = false;
-	s->stop_before_ready = s->start_timed_out = s->killed = false;
+	s->stop_before_ready = s->start_timed_out = s->killed = s->terminated = false;
 	s->stop = STOP_NONE;
 	s->wstatus = 0;
-	s->reason[0] = s->last_output[0] = s->start_error[0] = '\0';
-	json_object_put(s->vcpus);
-	s->vcpus = NULL;
-	s->pinned = false;
+	s->reason[0] = s->last_output[0] = '\0';
+	verr_clear(&s->start_error);
+	s->vm.pinned = false;
 	s->partial = 0;
-	snprintf(s->runstate, sizeof(s->runstate), "%s", s->end == VM_CRASHED ? "crashed" : "off");
-}
-
-/* Decides whether the VM that just ended is started again, and after how long (ms). */
-static bool restart_due(struct sup *s, unsigned *delay_ms)
-{
-	enum restart_policy policy = s->plan->config.restart;
-	time_t now = time(NULL);
-	unsigned recent = 0;
-
-	if (s->quitting || !s->ever_ready || policy == RESTART_NO ||
-	    (policy == RESTART_ON_CRASH && s->end != VM_CRASHED))
-		return false;
-	for (size_t i = 0; i < RESTART_BURST; i++)
-		if (s->recent[i] && now - s->recent[i] < RESTART_WINDOW)
-			recent++;
-	if (recent >= RESTART_BURST) {
-		say(s, "not restarting: %d restarts within %d s", RESTART_BURST, RESTART_WINDOW);
-		return false;
-	}
-	s->recent[s->restarts % RESTART_BURST] = now;
-	*delay_ms = 500u << recent;
-	say(s, "restarting in %u ms (lifecycle.restart is %s)", *delay_ms, restart_names[policy]);
-	return true;
+	state_set_runstate(&s->vm, s->vm.end == VM_CRASHED ? "crashed" : "off");
 }
 
 /* The restart back-off is over. */
@@ -587,16 +442,39 @@ static void teardown_events(struct sup *s)
 /* Opens the run directory and the supervisor's own sockets; decides whether to reconnect. */
 static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 {
-	if (rundir_open(&s->rd, s->name, s->opt.attach == ATTACH_NEVER ? NULL : orphan, err) < 0)
+	const char *name = s->vm.name;
+	pid_t pid;
+
+	if (rundir_open(&s->rd, name, err) < 0)
 		return -1;
-	if (s->opt.attach == ATTACH_ONLY && !*orphan)
+	pid = state_orphan(s->rd.path, name);
+	if (pid && s->opt.attach == ATTACH_NEVER) {
+		/* The directory is that QEMU's: its sockets and state file stay. */
+		rundir_release(&s->rd);
+		return state_orphan_error(name, pid, err);
+	}
+	if (s->opt.attach == ATTACH_ONLY && !pid)
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
-				s->name);
+				name);
+	*orphan = pid;
 	if ((s->qmp_listen = rundir_listen(&s->rd, "qmp.sock", err)) < 0 ||
 	    (s->ctl_listen = rundir_listen(&s->rd, "ctl.sock", err)) < 0)
 		return -1;
 	s->ctl = control_new(s->base, s->ctl_listen, sup_request, s);
 	return 0;
+}
+
+/* Gives the passthrough devices back to their host drivers, saying what failed. */
+static void restore_passthrough(struct sup *s)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	int n = passthrough_restore(&s->plan->config, &err);
+
+	verr_wrap(&err, "restoring passthrough devices");
+	say_err(&s->vm, &err);
+	if (n > 0)
+		say(&s->vm, "%d passthrough device%s given back to %s host driver%s", n, n == 1 ? "" : "s",
+		    n == 1 ? "its" : "their", n == 1 ? "" : "s");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */
@@ -607,13 +485,9 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 	for (;;) {
 		if ((orphan ? reconnect(s, orphan, &err) : launch(s, &err)) < 0) {
-			for (size_t i = 0; i < err.n; i++)
-				say(s, "failed to start: %s", err.lines[i]);
-			snprintf(s->end_text, sizeof(s->end_text), "failed to start: %s", err.lines[0]);
-			s->end = VM_START_FAILED;
-			verr_clear(&err);
+			lifecycle_start_failed(s, &err);
 			if (!orphan)
-				sup_restore_passthrough(s);
+				restore_passthrough(s);
 			return;
 		}
 		orphan = 0;
@@ -626,31 +500,31 @@ static void run_loop(struct sup *s, pid_t orphan)
 			if (s->partial)
 				line_done(s);
 		}
-		verdict(s);
+		lifecycle_verdict(s);
 		clear_instance(s);
-		if (!restart_due(s, &delay)) {
-			sup_restore_passthrough(s);
+		if (!lifecycle_restart_due(s, &delay)) {
+			restore_passthrough(s);
 			return;
 		}
-		s->restarts++;
-		s->restarting = true;
+		s->vm.restarting = true;
 		arm_ms(s->restart_timer, delay);
 		event_base_dispatch(s->base);
-		s->restarting = false;
-		if (s->quitting)
+		s->vm.restarting = false;
+		if (s->vm.stopping)
 			return;
 	}
 }
 
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
-	struct sup s = { .plan = p, .name = p->config.name, .opt = *o, .rd = { .lock_fd = -1 }, .qmp_listen = -1,
-			 .ctl_listen = -1, .pidfd = -1, .end = -1,
+	struct sup s = { .plan = p, .opt = *o, .rd = { .lock_fd = -1 }, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
 	sigset_t chld;
 	pid_t orphan = 0;
+	int end;
 
+	state_init(&s.vm, p, &s.rd);
 	s.stop_timeout = p->config.shutdown_timeout;
 	/* Blocked until libevent watches it, so an early exit of QEMU is not missed. */
 	sigemptyset(&chld);
@@ -658,13 +532,13 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	sigprocmask(SIG_BLOCK, &chld, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	if (p->kvm_missing)
-		say(&s, "warning: KVM is not usable here (/dev/kvm), using TCG (slow)");
+		say(&s.vm, "warning: KVM is not usable here (/dev/kvm), using TCG (slow)");
 	s.base = event_base_new();
 	if (!s.base)
 		abort();
 	setup_events(&s);
 	if (open_rundir(&s, &orphan, err) == 0) {
-		snprintf(s.runstate, sizeof(s.runstate), "starting");
+		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
 		sigprocmask(SIG_UNBLOCK, &chld, NULL);
 		run_loop(&s, orphan);
@@ -683,5 +557,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	teardown_events(&s);
 	event_base_free(s.base);
 	free(s.waiters);
-	return s.end;
+	end = s.vm.end;
+	state_free(&s.vm);
+	return end;
 }

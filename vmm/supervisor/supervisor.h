@@ -6,14 +6,7 @@
 #define VMM_SUPERVISOR_H
 
 #include "vmm/launch/plan.h"
-
-/* How a VM ended; also the exit status of `vmm run` and `vmm stop`. 1 is kept for vmm's own errors. */
-enum vm_end {
-	VM_POWERED_OFF = 0,  /* the guest powered off (also after a graceful stop) */
-	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
-	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
-	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
-};
+#include "vmm/supervisor/protocol.h"
 
 /* Whether to reconnect to a QEMU of the VM that runs without a supervisor. */
 enum sup_attach {

@@ -1,0 +1,31 @@
+/* What happens to a VM as a whole. A stop moves one step at each signal, request or
+ * timeout: the ACPI power button, then `quit`, then SIGKILL; when QEMU's QMP connection
+ * is gone, SIGTERM takes the place of the QMP steps. A kill ends QEMU at once. The
+ * verdict tells how a QEMU ended, from its exit status, the SHUTDOWN event's reason and
+ * what vmm did to it; the restart policy then decides whether the VM starts again, and
+ * after which back-off. supervisor.c (signals, timers, the end of each QEMU) and
+ * sup-control.c (stop and kill requests) call it; it calls only state.c and QMP. */
+#ifndef VMM_LIFECYCLE_H
+#define VMM_LIFECYCLE_H
+
+#include <stdbool.h>
+
+#include "vmm/base/error.h"
+#include "vmm/supervisor/sup.h"
+
+/* Moves a stop one step on (a stop during the restart back-off ends the wait). */
+void lifecycle_stop(struct sup *s);
+
+/* Kills QEMU at once and keeps the VM from restarting. */
+void lifecycle_kill(struct sup *s);
+
+/* Records that no QEMU could be started (or reconnected to), with every line of err. */
+void lifecycle_start_failed(struct sup *s, struct verr *err);
+
+/* Decides how the QEMU that just ended did, records it and says so. */
+void lifecycle_verdict(struct sup *s);
+
+/* Decides whether the VM that just ended starts again; if so *delay_ms is the back-off. */
+bool lifecycle_restart_due(struct sup *s, unsigned *delay_ms);
+
+#endif

@@ -1,0 +1,69 @@
+/* The control protocol between the CLI and a VM's supervisor, spoken on ctl.sock in
+ * JSON lines: a request is {"request": NAME, "version": CONTROL_VERSION, ...arguments}
+ * and gets exactly one reply, {"return": VALUE} or {"error": "what went wrong"}.
+ * This header names everything both sides must agree on: the version, the requests
+ * and their arguments, what stop and kill return (how the VM ended, which is also the
+ * exit status of `vmm run` and `vmm stop`), and the keys of the status object, most of
+ * which the state file (state.json) shares. The names of CLI verbs are not
+ * wire names: a verb sends the request named here. Plain definitions, no libevent,
+ * so the CLI includes it without the supervisor's event loop. */
+#ifndef VMM_PROTOCOL_H
+#define VMM_PROTOCOL_H
+
+/* Raised whenever a request or a reply changes meaning; a mismatch is refused. */
+#define CONTROL_VERSION 1
+
+/* The members of every request and reply. */
+#define CTL_KEY_REQUEST "request"
+#define CTL_KEY_VERSION "version"
+#define CTL_KEY_RETURN "return"
+#define CTL_KEY_ERROR "error"
+
+/* The requests. */
+#define CTL_REQ_STATUS "status" /* returns the status object (VM_KEY_*) */
+#define CTL_REQ_STOP "stop"     /* power button, then quit, then SIGKILL; returns the end (CTL_END_*) */
+#define CTL_REQ_KILL "kill"     /* SIGKILL at once; returns the end (CTL_END_*) */
+#define CTL_REQ_PAUSE "pause"   /* returns {} once QEMU has paused the guest */
+#define CTL_REQ_RESUME "resume" /* returns {} once QEMU has resumed the guest */
+#define CTL_REQ_RESET "reset"   /* returns {} once QEMU has reset the guest */
+
+/* stop's argument: seconds the guest has to power off (0 to 3600). */
+#define CTL_ARG_TIMEOUT "timeout"
+
+/* What stop and kill return once the VM has ended. */
+#define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */
+#define CTL_END_CODE "code"       /* the vm_end, 1 when the VM never ended */
+#define CTL_END_MESSAGE "message" /* the supervisor's verdict, worded for a person */
+
+/* How a VM ended; also the exit status of `vmm run` and `vmm stop`. 1 is kept for vmm's own errors. */
+enum vm_end {
+	VM_POWERED_OFF = 0,  /* the guest powered off (also after a graceful stop) */
+	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
+	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
+	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
+};
+
+/* The status object; the keys up to VM_KEY_RUN_DIR, and VM_KEY_RESOLVED_PROFILE, are
+ * also those of state.json (which tests/integration/lib.sh reads with sed). */
+#define VM_KEY_NAME "name"
+#define VM_KEY_SUPERVISOR_PID "supervisor_pid"
+#define VM_KEY_QEMU_PID "qemu_pid"
+#define VM_KEY_STARTED "started"
+#define VM_KEY_QEMU_VERSION "qemu_version"
+#define VM_KEY_ACCEL "accel"
+#define VM_KEY_PROFILE "profile"
+#define VM_KEY_RUN_DIR "run_dir"
+#define VM_KEY_STATE "state"
+#define VM_KEY_UPTIME "uptime"
+#define VM_KEY_STOPPING "stopping"
+#define VM_KEY_RESTARTING "restarting"
+#define VM_KEY_RESTARTS "restarts"
+#define VM_KEY_PROTECTED "protected"
+#define VM_KEY_RESTART "restart"
+#define VM_KEY_PINNED "pinned"
+#define VM_KEY_QMP_CLIENTS "qmp_clients"
+#define VM_KEY_LAST_END "last_end"
+#define VM_KEY_LAST_END_MESSAGE "last_end_message"
+#define VM_KEY_RESOLVED_PROFILE "resolved_profile" /* state.json only */
+
+#endif

@@ -1,0 +1,78 @@
+/* The VM as its supervisor knows it: QEMU's run state (tracked from QMP events), the
+ * current QEMU's pid, start time and version, the restarts so far and how the VM last
+ * ended. This module owns the state file, state.json in the run directory: it alone
+ * writes it (atomically, at each start) and alone reads it, for a supervisor that
+ * reconnects (the start time), for orphan detection (the pid of a QEMU whose supervisor
+ * died) and for `vmm attach` (the resolved profile). Its keys are those of the status
+ * object (protocol.h), which is built here from the same facts. The supervisor's own
+ * messages ("vmm: NAME: ...") are printed here too, since they name the VM. */
+#ifndef VMM_STATE_H
+#define VMM_STATE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+#include <time.h>
+
+#include <json-c/json.h>
+
+#include "vmm/base/error.h"
+#include "vmm/base/rundir.h"
+#include "vmm/launch/plan.h"
+
+struct vm_state {
+	const struct plan *plan;
+	const char *name;
+	struct rundir *rd;     /* where the state file is written */
+	pid_t pid;             /* the current QEMU, 0 when none */
+	time_t started;        /* when the current QEMU started, 0 when none */
+	char runstate[32];     /* QEMU's run state ("running", "paused", ...) */
+	char version[32];      /* QEMU's version, from its QMP greeting */
+	bool pinned;           /* the current QEMU's threads are pinned */
+	bool stopping;         /* a stop or kill was asked for: no restart */
+	bool restarting;       /* waiting out the back-off before a restart */
+	unsigned restarts;
+	int end;               /* the last vm_end, -1 while none */
+	char *end_text;        /* what the supervisor said about that end, lines joined by '\n' */
+};
+
+/* Starts the state of VM p (not running, never ended) whose run directory is rd. */
+void state_init(struct vm_state *st, const struct plan *p, struct rundir *rd);
+
+/* Frees what the state holds. */
+void state_free(struct vm_state *st);
+
+/* Prints one status line (to the terminal, or vmm.log when detached). */
+void say(const struct vm_state *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Prints every line of err as a status line. */
+void say_err(const struct vm_state *st, const struct verr *err);
+
+/* Sets QEMU's run state. */
+void state_set_runstate(struct vm_state *st, const char *runstate);
+
+/* Records how the VM ended (a vm_end) and why, keeping every line of why. */
+void state_set_end(struct vm_state *st, int end, const struct verr *why);
+
+/* The name of a vm_end as used in JSON ("powered-off", ...). */
+const char *vm_end_name(int end);
+
+/* Rewrites state.json: pids, start time, QEMU version, resolved profile; says why it failed. */
+void state_save(const struct vm_state *st);
+
+/* The VM's status as a JSON object (what `vmm status --json` prints). */
+struct json_object *state_status(const struct vm_state *st, unsigned qmp_clients);
+
+/* The pid of the QEMU that the state file in run directory dir names, when it still
+ * runs as VM name's QEMU (its supervisor died), else 0. */
+pid_t state_orphan(const char *dir, const char *name);
+
+/* When the state file in dir says its QEMU started; now when it does not say. */
+time_t state_started(const char *dir);
+
+/* The profile path and resolved profile (a new reference) that the state file in dir records. */
+int state_profile(const char *dir, char **path, struct json_object **profile, struct verr *err);
+
+/* Reports that VM name's QEMU (pid, from state_orphan) runs without a supervisor; returns -1. */
+int state_orphan_error(const char *name, pid_t pid, struct verr *err);
+
+#endif

@@ -1,0 +1,19 @@
+/* The supervisor's answers on ctl.sock (the requests of protocol.h). status is answered
+ * from what the supervisor knows, so it answers even when QEMU is frozen; pause, resume
+ * and reset are one QMP command each; stop and kill are answered once the VM has ended. */
+#ifndef VMM_SUP_CONTROL_H
+#define VMM_SUP_CONTROL_H
+
+#include <json-c/json.h>
+
+#include "vmm/supervisor/control.h"
+
+struct sup;
+
+/* Handles one control request (the control_request_fn of ctl.sock; arg is the struct sup). */
+void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg);
+
+/* Answers every waiting stop and kill with how the VM ended. */
+void sup_answer_waiters(struct sup *s);
+
+#endif
