@@ -129,7 +129,7 @@ int rundir_connect(struct rundir *rd, const char *sock, struct verr *err)
 	if (rundir_socket_address(rd->path, sock, &sa, err) < 0)
 		return -1;
 	fd = unix_connect(&sa, 0);
-	return fd < 0 ? rundir_connect_error(sa.sun_path, -fd, err) : fd;
+	return fd < 0 ? rundir_connect_error(sa.sun_path, errno, err) : fd;
 }
 
 int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err)

@@ -104,24 +104,24 @@ int parse_size(const char *s, uint64_t *bytes)
 	int shift = 0;
 
 	if (!isdigit((unsigned char)*s))
-		return -EINVAL;
+		return errno = EINVAL, -1;
 	errno = 0;
 	n = strtoull(s, &end, 10);
 	if (errno)
-		return -EINVAL;
+		return errno = EINVAL, -1;
 	if (*end) {
 		const char *u = strchr(units, toupper((unsigned char)*end));
 		if (!u)
-			return -EINVAL;
+			return errno = EINVAL, -1;
 		shift = 10 * (int)(u - units + 1);
 		end++;
 		if (!strcmp(end, "iB") || !strcmp(end, "B"))
 			end += strlen(end);
 		if (*end)
-			return -EINVAL;
+			return errno = EINVAL, -1;
 	}
 	if (n == 0 || n > (UINT64_MAX >> shift))
-		return -EINVAL;
+		return errno = EINVAL, -1;
 	*bytes = (uint64_t)n << shift;
 	return 0;
 }
@@ -135,7 +135,7 @@ int write_all(int fd, const void *buf, size_t n)
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			return -errno;
+			return -1;
 		}
 		p += w;
 		n -= (size_t)w;
@@ -146,17 +146,21 @@ int write_all(int fd, const void *buf, size_t n)
 int unix_connect(const struct sockaddr_un *sa, unsigned timeout_ms)
 {
 	const struct timeval wait = { .tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000 }, none = { 0 };
-	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), e;
 
 	if (fd < 0)
-		return -errno;
+		return -1;
 	/* connect waits for room in a full backlog as long as SO_SNDTIMEO says (unix(7)); the
 	 * socket then gets back the default, writes that block. */
 	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &wait, sizeof(wait)) < 0 ||
 	    connect(fd, (const struct sockaddr *)sa, sizeof(*sa)) < 0 ||
-	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none)) < 0)
-		return -errno;
-	return steal_fd(fd);
+	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &none, sizeof(none)) < 0) {
+		e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
 }
 
 bool id_valid(const char *s, size_t max)

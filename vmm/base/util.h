@@ -1,5 +1,6 @@
 /* Small helpers shared by every part of vmm: allocation that cannot fail,
- * cleanup attributes, a NULL-terminated string vector. */
+ * cleanup attributes, a NULL-terminated string vector. Those that can fail return -1
+ * with errno set, as the system calls they wrap do. */
 #ifndef VMM_UTIL_H
 #define VMM_UTIL_H
 
@@ -54,7 +55,7 @@ int write_all(int fd, const void *buf, size_t n);
 struct sockaddr_un;
 
 /* Connects a new unix stream socket to sa, waiting at most timeout_ms (0: as long as it takes)
- * while the listener's backlog is full. Returns the fd, or -errno (-EAGAIN: the time ran out). */
+ * while the listener's backlog is full. Returns the fd, or -1 with errno (EAGAIN: the time ran out). */
 int unix_connect(const struct sockaddr_un *sa, unsigned timeout_ms);
 
 /* True when the peer of a unix socket runs as our user or as root (vmd's SO_PEERCRED check). */

@@ -10,9 +10,6 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
-/* Milliseconds to wait for the proxy's greeting. */
-#define CONNECT_TIMEOUT_MS 5000
-
 /* Parses "--timeout S" into milliseconds. */
 static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
 {
@@ -34,7 +31,7 @@ static struct qmp_sync *open_vm(const char *name, struct verr *err)
 
 	if (fd < 0)
 		return NULL;
-	s = qmp_sync_open(fd, CONNECT_TIMEOUT_MS, why, sizeof(why));
+	s = qmp_sync_open(fd, VM_ANSWER_TIMEOUT_MS, why, sizeof(why));
 	if (!s)
 		verr_set(err, 0, "VM '%s': %s", name, why);
 	return s;

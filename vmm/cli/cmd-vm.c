@@ -12,7 +12,7 @@
 
 /* Milliseconds pause, resume and reset may take (they wait for QEMU); stop and kill wait as
  * long as the VM needs. */
-#define COMMAND_TIMEOUT_MS 10000
+#define COMMAND_TIMEOUT_MS (CTL_QMP_TIMEOUT_MS + VM_ANSWER_TIMEOUT_MS)
 
 /* Reads a member as a string ("" when absent). */
 static const char *str(struct json_object *o, const char *key)

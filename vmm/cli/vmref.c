@@ -49,7 +49,7 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
 	if (rundir_socket_address(dir, sock, &sa, err) < 0)
 		return -1;
 	fd = unix_connect(&sa, timeout_ms);
-	return fd < 0 ? explain_missing(name, dir, sa.sun_path, -fd, timeout_ms, err) : fd;
+	return fd < 0 ? explain_missing(name, dir, sa.sun_path, errno, timeout_ms, err) : fd;
 }
 
 /* Reads one line (the reply) from fd before deadline (ms on now_ms's clock; timeout_ms 0: no

@@ -24,7 +24,7 @@ static void stop_reply_cb(struct qmp_client *c, const struct qmp_result *r, void
 /* Sends one QMP command for the current stop step (QMP is there) and gives it seconds before the next. */
 static void command_step(struct sup *s, const char *command, unsigned seconds)
 {
-	qmp_send(s->qmp, command, NULL, COMMAND_TIMEOUT_MS, 0, stop_reply_cb, s);
+	qmp_send(s->qmp, command, NULL, CTL_QMP_TIMEOUT_MS, 0, stop_reply_cb, s);
 	arm_ms(s->step_timer, seconds * 1000);
 }
 

@@ -28,6 +28,10 @@
 #define CTL_REQ_RESET "reset"   /* returns {} once QEMU has reset the guest */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
+/* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
+ * request (pause, resume, reset): a client waits for such a request a little longer. */
+#define CTL_QMP_TIMEOUT_MS 5000
+
 #define CTL_ARG_TIMEOUT "timeout"
 
 /* What stop and kill return once the VM has ended. */

@@ -42,7 +42,7 @@ static void command_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 	if (r->failure == QMP_OK)
 		control_reply(conn, NULL);
 	else if (r->failure == QMP_ERR_TIMEOUT)
-		control_fail(conn, "QEMU did not answer within %d ms (is it frozen?)", COMMAND_TIMEOUT_MS);
+		control_fail(conn, "QEMU did not answer within %d ms (is it frozen?)", CTL_QMP_TIMEOUT_MS);
 	else
 		control_fail(conn, "%s", r->desc);
 }
@@ -55,7 +55,7 @@ static void forward(struct sup *s, struct control_conn *conn, const char *comman
 		return;
 	}
 	control_hold(conn);
-	qmp_send(s->qmp, command, NULL, COMMAND_TIMEOUT_MS, 0, command_cb, conn);
+	qmp_send(s->qmp, command, NULL, CTL_QMP_TIMEOUT_MS, 0, command_cb, conn);
 }
 
 /* Refuses a destructive request on a protected VM; returns true when it did. */

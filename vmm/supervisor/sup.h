@@ -24,8 +24,6 @@
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
 #define RESTART_BURST 5
 #define RESTART_WINDOW 60
-/* Milliseconds for each QMP command the supervisor sends. */
-#define COMMAND_TIMEOUT_MS 5000
 /* Seconds QEMU has to answer QMP after exec (or after a reconnect). */
 #define START_TIMEOUT 30
 

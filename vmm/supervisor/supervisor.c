@@ -167,7 +167,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 static void query_status(struct sup *s)
 {
 	if (s->qmp)
-		qmp_send(s->qmp, "query-status", NULL, COMMAND_TIMEOUT_MS, 0, status_cb, s);
+		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
 }
 
 /* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
@@ -192,7 +192,7 @@ static void qmp_ready_cb(struct qmp_client *c, void *arg)
 	struct sup *s = arg;
 
 	if (pin_wanted(&s->plan->config))
-		pin_threads(c, &s->plan->config, s->vm.pid, COMMAND_TIMEOUT_MS, pinned_cb, s);
+		pin_threads(c, &s->plan->config, s->vm.pid, CTL_QMP_TIMEOUT_MS, pinned_cb, s);
 	else
 		query_status(s);
 }
