@@ -428,7 +428,7 @@ enum qmp_read qmp_reader_next(struct qmp_reader *r, struct qmp_item *item)
 		if (bad_utf8)
 			return fail(r, item, QMP_READ_EUTF8, NULL);
 		if (bad_syntax)
-			return fail(r, item, QMP_READ_ESYNTAX, "a number or literal that is not JSON");
+			return fail(r, item, QMP_READ_ESYNTAX, "expected a number, true, false or null");
 		return parse(r, r->start, r->pos, item);
 	}
 	return QMP_READ_NONE;
