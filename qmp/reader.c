@@ -349,9 +349,9 @@ static bool name_is_id(const char *s, size_t len)
  * len; the last one wins, as in json-c. Returns NULL when there is none. */
 static const char *raw_id(struct qmp_reader *r, const char *s, size_t len)
 {
-	size_t i = 1, name, value, end = 0, found = 0;
+	size_t i, name, value, end = 0, found = 0;
 
-	for (i = skip_space(s, len, i); i < len && s[i] == '"'; i = skip_space(s, len, i + 1)) {
+	for (i = skip_space(s, len, 1); i < len && s[i] == '"'; i = skip_space(s, len, i + 1)) {
 		name = i;
 		i = skip_string(s, len, i);
 		value = skip_space(s, len, skip_space(s, len, i) + 1); /* past the ':' */
@@ -398,15 +398,30 @@ static enum qmp_read parse(struct qmp_reader *r, size_t start, size_t end, struc
 	return QMP_READ_MESSAGE;
 }
 
+/* How many bytes from r->pos on are plain ASCII inside a string, which scan() would
+ * only step over (most of a large message). */
+static size_t plain_run(const struct qmp_reader *r)
+{
+	size_t i = r->pos;
+
+	if (!r->in_str || r->esc || r->utf8_need)
+		return 0;
+	while (i < r->len && (unsigned char)r->buf[i] >= ' ' && (unsigned char)r->buf[i] < 0x80 && r->buf[i] != '"' &&
+	       r->buf[i] != '\\')
+		i++;
+	return i - r->pos;
+}
+
 enum qmp_read qmp_reader_next(struct qmp_reader *r, struct qmp_item *item)
 {
 	memset(item, 0, sizeof(*item));
 	while (r->pos < r->len) {
-		enum scan s = scan(r, (unsigned char)r->buf[r->pos]);
+		size_t run = plain_run(r);
+		enum scan s = run ? SCAN_MORE : scan(r, (unsigned char)r->buf[r->pos]);
 		bool skipped = r->skip, bad_utf8 = r->bad_utf8 || r->utf8_need, bad_syntax = r->bad_syntax;
 
 		if (s != SCAN_END_BEFORE)
-			r->pos++;
+			r->pos += run ? run : 1;
 		if (s == SCAN_CUT) {
 			reset_message(r);
 			if (!skipped)
