@@ -1,11 +1,12 @@
 /* The supervisor's peer on a socketpair: one lost callback, once, for EOF, overflow and
  * shutdown; dropping a peer inside its own read callback; references that outlive the
- * connection; input that pauses at its limit. Then the control socket on top of it: many
- * requests in one read, a line too long. */
+ * connection; input that pauses at its limit; a last flush that does not wait forever.
+ * Then the control socket on top of it: many requests in one read, a line too long. */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <event2/buffer.h>
@@ -173,6 +174,32 @@ static void test_input_limit(void)
 	close(fd);
 }
 
+/* A last flush to a client that does not read gives up after a second. */
+static void test_flush(void)
+{
+	int sv[2], small = 4096;
+	struct peer *p;
+	char line[1024];
+	struct timeval t0, t1;
+	double took;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof(small));
+	setsockopt(sv[1], SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+	p = peer_new(base, sv[0], &test_type);
+	memset(line, 'x', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	for (int i = 0; i < 60; i++)
+		peer_printf(p, "%s\n", line);
+	gettimeofday(&t0, NULL);
+	peer_flush(p);
+	gettimeofday(&t1, NULL);
+	took = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_usec - t0.tv_usec) / 1e6;
+	ok(took >= 0.5 && took < 10, "flushing 60 KiB to a client that does not read gives up (after %.1f s)", took);
+	peer_drop(p, PEER_SHUTDOWN);
+	close(sv[1]);
+}
+
 static struct control_conn *held;
 
 /* The control server's handler: "status" answered at once, "stop" held. */
@@ -260,6 +287,7 @@ int main(void)
 	test_overflow();
 	test_drop_in_read();
 	test_input_limit();
+	test_flush();
 	test_control();
 	event_base_free(base);
 	return tap_done();

@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <stdarg.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -72,6 +73,7 @@ void peer_printf(struct peer *p, const char *fmt, ...)
 /* The socket bufferevent keeps its output's start frozen; it is thawed to be written here. */
 void peer_flush(struct peer *p)
 {
+	struct timeval second = { 1, 0 }; /* a client that does not read holds nobody up for longer */
 	struct evbuffer *out;
 	int fd;
 
@@ -79,6 +81,7 @@ void peer_flush(struct peer *p)
 		return;
 	out = bufferevent_get_output(p->bev);
 	fd = bufferevent_getfd(p->bev);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &second, sizeof(second));
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	evbuffer_unfreeze(out, 1);
 	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)

@@ -44,13 +44,14 @@ struct peer *peer_new(struct event_base *base, int fd, const struct peer_type *t
 /* The owner's data kept with the peer. */
 void *peer_data(struct peer *p);
 
-/* The bytes the client sent and the owner has not consumed yet. */
+/* The bytes the client sent and the owner has not consumed yet (while not gone). */
 struct evbuffer *peer_input(struct peer *p);
 
 /* Queues output; a peer whose queue grows past its limit is lost (PEER_OVERFLOW). */
 void peer_printf(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-/* Writes what is queued, blocking: for a last reply before the socket closes. */
+/* Writes what is queued, blocking (a second at most without progress): for the last
+ * replies before the socket closes. */
 void peer_flush(struct peer *p);
 
 /* Closes the peer and runs its lost callback, unless it is gone already. */
