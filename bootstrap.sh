@@ -13,6 +13,7 @@ packages=(
 	libjson-c-dev libevent-dev libudev-dev libpci-dev
 	qemu-system-x86 qemu-utils ovmf pciutils
 	busybox-static cpio gzip xz-utils zstd
+	gdb iproute2 python3
 )
 
 # Installs what is missing; apt-get runs only when something is.

@@ -10,6 +10,8 @@
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
 
+#include "qmp/reader.h"
+
 /* Largest single message accepted from the server (query-qmp-schema is ~200 KiB). */
 #define QMP_MAX_MESSAGE (64u << 20)
 
@@ -28,8 +30,7 @@ struct pending {
 struct qmp_client {
 	struct event_base *base;
 	struct bufferevent *bev;
-	struct json_tokener *tok;
-	size_t msg_bytes; /* bytes of the message being parsed */
+	struct qmp_reader *reader;
 	enum qmp_state state;
 	struct qmp_handlers h;
 	void *arg;
@@ -61,7 +62,7 @@ static void destroy(struct qmp_client *c)
 		pending_free(c, p);
 	if (c->bev)
 		bufferevent_free(c->bev);
-	json_tokener_free(c->tok);
+	qmp_reader_free(c->reader);
 	json_object_put(c->greeting);
 	free(c);
 }
@@ -311,30 +312,19 @@ static void handle_message(struct qmp_client *c, struct json_object *msg)
 /* Parses bytes, dispatching each complete message; stops when the client closes or is freed. */
 static void parse(struct qmp_client *c, const char *buf, size_t len)
 {
-	size_t off = 0;
+	struct qmp_item item;
+	enum qmp_read got;
 
-	while (off < len && c->state != QMP_CLOSED && !c->doomed) {
-		size_t chunk = len - off > INT32_MAX ? INT32_MAX : len - off;
-		struct json_object *msg = json_tokener_parse_ex(c->tok, buf + off, (int)chunk);
-		enum json_tokener_error jerr = json_tokener_get_error(c->tok);
-
-		if (jerr == json_tokener_continue) {
-			c->msg_bytes += chunk;
-			if (c->msg_bytes > QMP_MAX_MESSAGE)
-				client_close(c, QMP_ERR_PROTOCOL, "QEMU sent a message larger than 64 MiB");
-			return;
-		}
-		if (jerr != json_tokener_success) {
+	qmp_reader_feed(c->reader, buf, len);
+	while (c->state != QMP_CLOSED && !c->doomed && (got = qmp_reader_next(c->reader, &item)) != QMP_READ_NONE) {
+		if (got == QMP_READ_ERROR) {
 			char desc[128];
-			snprintf(desc, sizeof(desc), "QEMU sent invalid JSON: %s", json_tokener_error_desc(jerr));
+			snprintf(desc, sizeof(desc), "QEMU sent %s", item.desc);
 			client_close(c, QMP_ERR_PROTOCOL, desc);
-			return;
+		} else {
+			handle_message(c, item.msg);
+			json_object_put(item.msg);
 		}
-		off += json_tokener_get_parse_end(c->tok);
-		json_tokener_reset(c->tok);
-		c->msg_bytes = 0;
-		handle_message(c, msg);
-		json_object_put(msg);
 	}
 }
 
@@ -389,9 +379,7 @@ struct qmp_client *qmp_client_new(struct event_base *base, int fd, const struct 
 	c->arg = arg;
 	c->next_id = 1;
 	TAILQ_INIT(&c->pending);
-	c->tok = json_tokener_new_ex(64);
-	if (!c->tok)
-		abort();
+	c->reader = qmp_reader_new(QMP_MAX_MESSAGE);
 	evutil_make_socket_nonblocking(fd);
 	c->bev = bufferevent_socket_new(base, fd, BEV_OPT_CLOSE_ON_FREE);
 	if (!c->bev)

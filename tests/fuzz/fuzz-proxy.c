@@ -8,13 +8,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "qmp/reader.h"
 #include "vmm/supervisor/proxy.h"
 
 static struct event_base *base;
 static struct qmp_client *qmp;
 static struct proxy *proxy;
-static int qemu_fd; /* the fake QEMU's end of the QMP connection */
-static struct json_tokener *qemu_tok;
+static int qemu_fd;                /* the fake QEMU's end of the QMP connection */
+static struct qmp_reader *qemu_in; /* what the proxy forwarded */
 
 /* Builds the proxy over a negotiated QMP connection (once). */
 static void setup(void)
@@ -35,7 +36,7 @@ static void setup(void)
 	if (qmp_state(qmp) != QMP_READY)
 		abort();
 	qemu_fd = sv[1];
-	qemu_tok = json_tokener_new();
+	qemu_in = qmp_reader_new(1u << 20);
 	proxy = proxy_new(base, -1, qmp, &policy);
 }
 
@@ -46,20 +47,15 @@ static void answer_forwarded(void)
 	ssize_t n;
 
 	while ((n = read(qemu_fd, buf, sizeof(buf))) > 0) {
-		size_t off = 0;
-		while (off < (size_t)n) {
-			struct json_object *cmd = json_tokener_parse_ex(qemu_tok, buf + off, (int)((size_t)n - off)), *id;
-			if (json_tokener_get_error(qemu_tok) != json_tokener_success)
-				break;
-			off += json_tokener_get_parse_end(qemu_tok);
-			json_tokener_reset(qemu_tok);
-			if (json_object_object_get_ex(cmd, "id", &id)) {
+		struct qmp_item item;
+		qmp_reader_feed(qemu_in, buf, (size_t)n);
+		while (qmp_reader_next(qemu_in, &item) == QMP_READ_MESSAGE) {
+			if (item.id) {
 				char reply[96];
-				int len = snprintf(reply, sizeof(reply), "{\"return\": {}, \"id\": %lld}\n",
-						   (long long)json_object_get_int64(id));
+				int len = snprintf(reply, sizeof(reply), "{\"return\": {}, \"id\": %s}\n", item.id);
 				qmp_feed(qmp, reply, (size_t)len);
 			}
-			json_object_put(cmd);
+			json_object_put(item.msg);
 		}
 	}
 }

@@ -1,25 +1,24 @@
 #!/bin/bash
-# QEMU runs on after the supervisor lost its QMP connection (QEMU answers a command that
-# is not valid UTF-8 with an error that carries no id, which the QMP client takes for a
-# broken connection): status still answers, QMP requests fail, and a stop ends the VM
-# with SIGTERM, then SIGKILL when QEMU ignores it, instead of crashing the supervisor.
+# QEMU runs on after the supervisor lost its QMP connection: status still answers, QMP
+# requests fail, and a stop ends the VM with SIGTERM, then SIGKILL when QEMU ignores it,
+# instead of crashing the supervisor.
 . "$(dirname "$0")/lib.sh"
 
-# Sends one command with invalid UTF-8 through the VM's qmp.sock; waits until the proxy
-# (freed with the supervisor's QMP connection) closes the client.
+# Cuts the supervisor's QMP connection to QEMU (QEMU keeps running): gdb makes the
+# supervisor shut down its end of the socket QEMU accepted on monitor.sock. No input can
+# do it any more (the proxy answers bad input itself), but a supervisor must survive it.
 lose_qmp() {
-	python3 - "$VMM_RUN_DIR/$1/qmp.sock" <<'PY' || fail "$1: the proxy did not close after the bad command"
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(20)
-s.connect(sys.argv[1])
-f = s.makefile("rb")
-f.readline()
-s.sendall(b'{"execute": "qmp_capabilities"}\n')
-f.readline()
-s.sendall(b'{"execute": "\xff\xfe"}\n')
-sys.exit(0 if f.readline() == b"" else 1)
-PY
+	local sup qemu peer fd f
+	sup=$(state_field "$1" supervisor_pid)
+	qemu=$(state_field "$1" qemu_pid)
+	peer=$(ss -xpn | awk -v path="$VMM_RUN_DIR/$1/monitor.sock" -v pid="pid=$qemu," \
+		'$2 == "ESTAB" && $5 == path && index($0, pid) { print $8 }')
+	[ -n "$peer" ] || fail "$1: no QMP connection of QEMU found: $(ss -xpn | grep monitor.sock)"
+	for f in /proc/"$sup"/fd/*; do
+		[ "$(readlink "$f")" = "socket:[$peer]" ] && fd=${f##*/}
+	done
+	[ -n "${fd:-}" ] || fail "$1: the supervisor holds no end of QMP socket $peer"
+	gdb -p "$sup" -batch -ex "call (int)shutdown($fd, 2)" >"$T/gdb.out" 2>&1 || fail "gdb: $(cat "$T/gdb.out")"
 	expect_rc 1 pause "$1"
 	grep -q "QEMU is not running" "$T/last.err" ||
 		fail "$1: the supervisor still has QMP (this test must find another way to lose it): $(cat "$T/last.err")"

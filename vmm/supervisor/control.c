@@ -1,28 +1,28 @@
 #include "vmm/supervisor/control.h"
 
-#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
 #include "vmm/supervisor/listener.h"
+#include "vmm/supervisor/peer.h"
 #include "vmm/base/util.h"
 
-/* Longest request line accepted. */
+/* Longest request line accepted; reading pauses at it while a request is handled. */
 #define CONTROL_MAX_LINE (64u << 10)
+/* Replies a client may leave unread (they are small: a status is under 1 KiB). */
+#define CONTROL_MAX_OUTPUT (1u << 20)
 
 struct control_conn {
 	TAILQ_ENTRY(control_conn) entry;
 	struct control *ctl;
-	struct bufferevent *bev;
-	bool busy;     /* a request is being handled: later lines wait */
-	bool gone;     /* disconnected: a late reply is dropped */
-	bool held;     /* the reply comes after the handler returned */
-	unsigned refs; /* one while connected, one while held */
+	struct peer *peer;
+	bool busy;    /* a request is being handled: later lines wait */
+	bool reading; /* conn_read is running: an answer lets its loop go on */
+	bool held;    /* the reply comes after the handler returned (a reference is kept) */
 };
 
 struct control {
@@ -33,25 +33,7 @@ struct control {
 	TAILQ_HEAD(, control_conn) conns;
 };
 
-static void conn_read_cb(struct bufferevent *bev, void *arg);
-
-/* Drops one reference; the last frees the memory. */
-static void conn_unref(struct control_conn *c)
-{
-	if (--c->refs == 0)
-		free(c);
-}
-
-/* Disconnects a client. */
-static void conn_drop(struct control_conn *c)
-{
-	if (c->gone)
-		return;
-	c->gone = true;
-	TAILQ_REMOVE(&c->ctl->conns, c, entry);
-	bufferevent_free(c->bev);
-	conn_unref(c);
-}
+static void conn_read(struct peer *peer, void *data);
 
 /* Writes one reply line (msg consumed), lets the next request in, and releases a hold. */
 static void conn_answer(struct control_conn *c, struct json_object *msg)
@@ -59,17 +41,14 @@ static void conn_answer(struct control_conn *c, struct json_object *msg)
 	bool held = c->held;
 
 	c->held = false;
-	if (!c->gone) {
-		const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-		struct evbuffer *out = bufferevent_get_output(c->bev);
-		evbuffer_add(out, s, strlen(s));
-		evbuffer_add(out, "\n", 1);
-		c->busy = false;
-		conn_read_cb(c->bev, c);
-	}
+	c->busy = false;
+	peer_printf(c->peer, "%s\n",
+		    json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(msg);
+	if (!c->reading && !peer_gone(c->peer))
+		conn_read(c->peer, c);
 	if (held)
-		conn_unref(c);
+		peer_unref(c->peer);
 }
 
 void control_reply(struct control_conn *c, struct json_object *ret)
@@ -96,7 +75,7 @@ void control_fail(struct control_conn *c, const char *fmt, ...)
 void control_hold(struct control_conn *c)
 {
 	c->held = true;
-	c->refs++;
+	peer_ref(c->peer);
 }
 
 /* Checks one request line and hands it to the supervisor. */
@@ -119,45 +98,50 @@ static void handle_line(struct control_conn *c, const char *line)
 }
 
 /* Request bytes: handle each complete line, one request at a time. */
-static void conn_read_cb(struct bufferevent *bev, void *arg)
+static void conn_read(struct peer *peer, void *data)
 {
-	struct control_conn *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct control_conn *c = data;
+	struct evbuffer *in = peer_input(peer);
 
-	c->refs++;
-	while (!c->gone && !c->busy) {
+	c->reading = true;
+	while (!peer_gone(peer) && !c->busy) {
 		char *line = evbuffer_readln(in, NULL, EVBUFFER_EOL_LF);
 		if (!line) {
-			if (evbuffer_get_length(in) > CONTROL_MAX_LINE)
-				conn_drop(c);
+			if (evbuffer_get_length(in) >= CONTROL_MAX_LINE)
+				peer_drop(peer, PEER_OVERFLOW);
 			break;
 		}
 		handle_line(c, line);
 		free(line);
 	}
-	conn_unref(c);
+	c->reading = false;
 }
 
-/* Client EOF or error. */
-static void conn_event_cb(struct bufferevent *bev, short what, void *arg)
+/* The client is gone: forget it (a held request's late reply is dropped). */
+static void conn_lost(struct peer *peer, enum peer_lost why, void *data)
 {
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		conn_drop(arg);
+	struct control_conn *c = data;
+
+	(void)peer;
+	(void)why;
+	TAILQ_REMOVE(&c->ctl->conns, c, entry);
 }
+
+static const struct peer_type conn_type = {
+	.data_size = sizeof(struct control_conn),
+	.max_input = CONTROL_MAX_LINE,
+	.max_output = CONTROL_MAX_OUTPUT,
+	.read = conn_read,
+	.lost = conn_lost,
+};
 
 void control_add_client(struct control *ctl, int fd)
 {
-	struct control_conn *c = xzalloc(sizeof(*c));
+	struct peer *peer = peer_new(ctl->base, fd, &conn_type);
+	struct control_conn *c = peer_data(peer);
 
 	c->ctl = ctl;
-	c->refs = 1;
-	evutil_make_socket_nonblocking(fd);
-	c->bev = bufferevent_socket_new(ctl->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev)
-		abort();
-	bufferevent_setcb(c->bev, conn_read_cb, NULL, conn_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->peer = peer;
 	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
 }
 
@@ -180,19 +164,6 @@ struct control *control_new(struct event_base *base, int listen_fd, control_requ
 	return ctl;
 }
 
-/* Writes what is queued for a client, blocking (the replies are small). The socket
- * bufferevent keeps its output's start frozen; it is thawed to be written here. */
-static void conn_flush(struct control_conn *c)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-	int fd = bufferevent_getfd(c->bev);
-
-	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
-	evbuffer_unfreeze(out, 1);
-	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
-		;
-}
-
 void control_free(struct control *ctl)
 {
 	struct control_conn *c;
@@ -200,8 +171,8 @@ void control_free(struct control *ctl)
 	if (!ctl)
 		return;
 	while ((c = TAILQ_FIRST(&ctl->conns))) {
-		conn_flush(c);
-		conn_drop(c);
+		peer_flush(c->peer); /* the replies are small */
+		peer_drop(c->peer, PEER_SHUTDOWN);
 	}
 	listener_free(ctl->listener);
 	free(ctl);

@@ -7,25 +7,23 @@
 #include <unistd.h>
 
 #include <event2/buffer.h>
-#include <event2/bufferevent.h>
 
+#include "qmp/reader.h"
 #include "vmm/supervisor/listener.h"
+#include "vmm/supervisor/peer.h"
 #include "vmm/base/util.h"
 
 /* A client that has this much unread output is dropped. */
 #define PROXY_MAX_BACKLOG (8u << 20)
-/* Largest command accepted from a client. */
-#define PROXY_MAX_MESSAGE (16u << 20)
+/* Largest command accepted from a client (larger ones are answered with an error). */
+#define PROXY_MAX_MESSAGE (1u << 20)
 
 struct pclient {
 	TAILQ_ENTRY(pclient) entry;
 	struct proxy *p;
-	struct bufferevent *bev;
-	struct json_tokener *tok;
-	size_t msg_bytes;
+	struct peer *peer;
+	struct qmp_reader *reader;
 	bool negotiated, oob;
-	bool gone;     /* disconnected: replies still due are dropped */
-	unsigned refs; /* one while connected, one per command in flight */
 };
 
 struct proxy {
@@ -37,62 +35,26 @@ struct proxy {
 	unsigned n;
 };
 
-/* A command in flight: whose it is and the id it came with (NULL when none). */
+/* A command in flight: whose it is (a reference) and its id as the client wrote it (or NULL). */
 struct inflight {
-	struct pclient *c;
-	struct json_object *id;
+	struct peer *peer;
+	char *id;
 };
 
-/* Drops one reference; the last frees the client's memory. */
-static void pclient_unref(struct pclient *c)
+/* Sends a message object (consumed) as one QMP line, with the command's id when it had one. */
+static void pclient_send(struct pclient *c, struct json_object *msg, const char *id)
 {
-	if (--c->refs == 0)
-		free(c);
-}
+	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
 
-/* Disconnects a client; its memory lives on while commands are in flight. */
-static void pclient_drop(struct pclient *c)
-{
-	struct proxy *p = c->p;
-
-	if (c->gone)
-		return;
-	c->gone = true;
-	TAILQ_REMOVE(&p->clients, c, entry);
-	p->n--;
-	bufferevent_free(c->bev);
-	json_tokener_free(c->tok);
-	pclient_unref(c);
-	/* A burst of pipelined commands grew the heap: give it back once nobody is connected. */
-	if (p->n == 0)
-		malloc_trim(0);
-}
-
-/* Writes one message as a QMP line; drops a client that stopped reading. */
-static void pclient_write(struct pclient *c, const char *json, size_t len)
-{
-	struct evbuffer *out = bufferevent_get_output(c->bev);
-
-	evbuffer_add(out, json, len);
-	evbuffer_add(out, "\r\n", 2);
-	if (evbuffer_get_length(out) > PROXY_MAX_BACKLOG)
-		pclient_drop(c);
-}
-
-/* Sends a message object (consumed), with the command's id when it had one. */
-static void pclient_send(struct pclient *c, struct json_object *msg, struct json_object *id)
-{
-	const char *s;
-
-	if (id)
-		json_object_object_add(msg, "id", json_object_get(id));
-	s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	pclient_write(c, s, strlen(s));
+	if (id) /* the closing brace makes way for the id, exactly as the client wrote it */
+		peer_printf(c->peer, "%.*s,\"id\":%s}\r\n", (int)strlen(s) - 1, s, id);
+	else
+		peer_printf(c->peer, "%s\r\n", s);
 	json_object_put(msg);
 }
 
 /* Answers a command with an error of QMP class cls. */
-static void pclient_error(struct pclient *c, struct json_object *id, const char *cls, const char *desc)
+static void pclient_error(struct pclient *c, const char *id, const char *cls, const char *desc)
 {
 	struct json_object *msg = json_object_new_object(), *e = json_object_new_object();
 
@@ -103,7 +65,7 @@ static void pclient_error(struct pclient *c, struct json_object *id, const char 
 }
 
 /* Answers a command with a return value (consumed). */
-static void pclient_return(struct pclient *c, struct json_object *id, struct json_object *ret)
+static void pclient_return(struct pclient *c, const char *id, struct json_object *ret)
 {
 	struct json_object *msg = json_object_new_object();
 
@@ -117,19 +79,20 @@ static void forwarded_cb(struct qmp_client *q, const struct qmp_result *r, void 
 	struct inflight *f = arg;
 
 	(void)q;
-	if (!f->c->gone) {
+	if (!peer_gone(f->peer)) {
+		struct pclient *c = peer_data(f->peer);
 		if (r->failure == QMP_OK)
-			pclient_return(f->c, f->id, json_object_get(r->ret));
+			pclient_return(c, f->id, json_object_get(r->ret));
 		else
-			pclient_error(f->c, f->id, r->class ? r->class : "GenericError", r->desc);
+			pclient_error(c, f->id, r->class ? r->class : "GenericError", r->desc);
 	}
-	pclient_unref(f->c);
-	json_object_put(f->id);
+	peer_unref(f->peer);
+	free(f->id);
 	free(f);
 }
 
 /* qmp_capabilities from a client: answered here, QEMU negotiated long ago. */
-static void negotiate(struct pclient *c, struct json_object *cmd, struct json_object *id)
+static void negotiate(struct pclient *c, struct json_object *cmd, const char *id)
 {
 	struct json_object *args, *enable;
 	bool oob = false;
@@ -166,10 +129,10 @@ static bool refused(const struct proxy *p, const char *name)
 	return false;
 }
 
-/* One complete message from a client: answer it here or forward it to QEMU. */
-static void handle_command(struct pclient *c, struct json_object *cmd)
+/* One complete message from a client (id: its raw id, or NULL): answer it here or forward it to QEMU. */
+static void handle_command(struct pclient *c, struct json_object *cmd, const char *id)
 {
-	struct json_object *id = NULL, *exec = NULL, *oob = NULL;
+	struct json_object *exec = NULL, *oob = NULL;
 	const char *name;
 	struct inflight *f;
 
@@ -177,7 +140,6 @@ static void handle_command(struct pclient *c, struct json_object *cmd)
 		pclient_error(c, NULL, "GenericError", "QMP input must be a JSON object");
 		return;
 	}
-	json_object_object_get_ex(cmd, "id", &id);
 	json_object_object_get_ex(cmd, "execute", &exec);
 	json_object_object_get_ex(cmd, "exec-oob", &oob);
 	if (!exec == !oob) {
@@ -206,82 +168,75 @@ static void handle_command(struct pclient *c, struct json_object *cmd)
 		return;
 	}
 	f = xmalloc(sizeof(*f));
-	*f = (struct inflight){ .c = c, .id = json_object_get(id) };
-	c->refs++;
+	*f = (struct inflight){ .peer = c->peer, .id = id ? xstrdup(id) : NULL };
+	peer_ref(c->peer);
 	if (qmp_send_object(c->p->qmp, json_object_get(cmd), 0, forwarded_cb, f) < 0)
 		forwarded_cb(c->p->qmp, &(struct qmp_result){ .failure = QMP_ERR_CLOSED, .desc = "QEMU is gone" }, f);
 }
 
-/* Client bytes: parse every complete message, answer or forward it. */
-static void pclient_read_cb(struct bufferevent *bev, void *arg)
+/* Client bytes: answer or forward each complete message, answer each bad one with an error. */
+static void pclient_read(struct peer *peer, void *data)
 {
-	struct pclient *c = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
+	struct pclient *c = data;
+	struct evbuffer *in = peer_input(peer);
+	struct qmp_item item;
+	enum qmp_read got;
 	size_t len;
 
-	c->refs++; /* the client may be dropped while its input is handled */
-	while (!c->gone && (len = evbuffer_get_contiguous_space(in)) > 0) {
-		const char *buf = (const char *)evbuffer_pullup(in, (ssize_t)len);
-		size_t off = 0;
-
-		while (off < len && !c->gone) {
-			struct json_object *msg = json_tokener_parse_ex(c->tok, buf + off, (int)(len - off));
-			enum json_tokener_error jerr = json_tokener_get_error(c->tok);
-
-			if (jerr == json_tokener_continue) {
-				c->msg_bytes += len - off;
-				if (c->msg_bytes > PROXY_MAX_MESSAGE) {
-					pclient_error(c, NULL, "GenericError", "QMP input exceeds 16 MiB");
-					pclient_drop(c);
-				}
-				break;
+	while (!peer_gone(peer) && (len = evbuffer_get_contiguous_space(in)) > 0) {
+		qmp_reader_feed(c->reader, (const char *)evbuffer_pullup(in, (ssize_t)len), len);
+		evbuffer_drain(in, len);
+		while (!peer_gone(peer) && (got = qmp_reader_next(c->reader, &item)) != QMP_READ_NONE) {
+			if (got == QMP_READ_ERROR)
+				pclient_error(c, NULL, "GenericError", item.desc);
+			else {
+				handle_command(c, item.msg, item.id);
+				json_object_put(item.msg);
 			}
-			if (jerr != json_tokener_success) {
-				pclient_error(c, NULL, "GenericError", "JSON parse error");
-				pclient_drop(c);
-				break;
-			}
-			off += json_tokener_get_parse_end(c->tok);
-			json_tokener_reset(c->tok);
-			c->msg_bytes = 0;
-			handle_command(c, msg);
-			json_object_put(msg);
 		}
-		if (!c->gone)
-			evbuffer_drain(in, len);
 	}
-	pclient_unref(c);
 }
 
-/* Client EOF or error. */
-static void pclient_event_cb(struct bufferevent *bev, short what, void *arg)
+/* The client is gone: forget it (replies still due are dropped when they come). */
+static void pclient_lost(struct peer *peer, enum peer_lost why, void *data)
 {
-	(void)bev;
-	if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR))
-		pclient_drop(arg);
+	struct pclient *c = data;
+	struct proxy *p = c->p;
+
+	(void)peer;
+	(void)why;
+	TAILQ_REMOVE(&p->clients, c, entry);
+	p->n--;
+	/* A burst of pipelined commands grew the heap: give it back once nobody is connected. */
+	if (p->n == 0)
+		malloc_trim(0);
 }
+
+/* The last reference to the client went. */
+static void pclient_free(void *data)
+{
+	qmp_reader_free(((struct pclient *)data)->reader);
+}
+
+static const struct peer_type pclient_type = {
+	.data_size = sizeof(struct pclient),
+	.max_output = PROXY_MAX_BACKLOG,
+	.read = pclient_read,
+	.lost = pclient_lost,
+	.free = pclient_free,
+};
 
 void proxy_add_client(struct proxy *p, int fd)
 {
-	struct pclient *c;
-	const char *greeting;
+	struct peer *peer = peer_new(p->base, fd, &pclient_type);
+	struct pclient *c = peer_data(peer);
 
-	c = xzalloc(sizeof(*c));
 	c->p = p;
-	c->refs = 1;
-	c->tok = json_tokener_new_ex(64);
-	if (!c->tok)
-		abort();
-	evutil_make_socket_nonblocking(fd);
-	c->bev = bufferevent_socket_new(p->base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (!c->bev)
-		abort();
-	bufferevent_setcb(c->bev, pclient_read_cb, NULL, pclient_event_cb, c);
-	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
+	c->peer = peer;
+	c->reader = qmp_reader_new(PROXY_MAX_MESSAGE);
 	TAILQ_INSERT_TAIL(&p->clients, c, entry);
 	p->n++;
-	greeting = json_object_to_json_string_ext(qmp_greeting(p->qmp), JSON_C_TO_STRING_PLAIN);
-	pclient_write(c, greeting, strlen(greeting));
+	peer_printf(peer, "%s\r\n", json_object_to_json_string_ext(qmp_greeting(p->qmp), JSON_C_TO_STRING_PLAIN));
 }
 
 /* The listener's callback: a trusted client connected. */
@@ -307,13 +262,12 @@ struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_clien
 void proxy_event(struct proxy *p, struct json_object *msg)
 {
 	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	size_t len = strlen(s);
 	struct pclient *c, *next;
 
 	for (c = TAILQ_FIRST(&p->clients); c; c = next) {
 		next = TAILQ_NEXT(c, entry); /* c may be dropped */
 		if (c->negotiated)
-			pclient_write(c, s, len);
+			peer_printf(c->peer, "%s\r\n", s);
 	}
 }
 
@@ -329,7 +283,7 @@ void proxy_free(struct proxy *p)
 	if (!p)
 		return;
 	while ((c = TAILQ_FIRST(&p->clients)))
-		pclient_drop(c);
+		peer_drop(c->peer, PEER_SHUTDOWN);
 	listener_free(p->listener);
 	free(p);
 }

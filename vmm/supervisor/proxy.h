@@ -1,7 +1,9 @@
 /* The QMP proxy: qmp.sock in the run directory speaks plain QMP to any number of
  * clients over the supervisor's single connection to QEMU. Each client gets a greeting
  * and negotiates on its own; its commands go to QEMU with the connection's ids and the
- * replies come back with the client's own ids; events go to every negotiated client.
+ * replies come back with the client's own ids, exactly as written; events go to every
+ * negotiated client. A malformed message (see qmp/reader.h; 1 MiB at most) is answered
+ * with an error, as QEMU would, and the client carries on; nothing of it reaches QEMU.
  * A client that does not read what it is sent is dropped, never waited for. */
 #ifndef VMM_PROXY_H
 #define VMM_PROXY_H
