@@ -12,13 +12,15 @@
 #define CPU_MODEL_MAX 64
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
-					"display", "console", "agent", "hotplug", "lifecycle", "qemu", NULL };
+					"display", "console", "console_log", "agent", "hotplug", "lifecycle", "qemu",
+					NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
+static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
@@ -265,6 +267,16 @@ static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_c
 	jr_bool(&w->jr, life, "lifecycle", "protected", &c->protected);
 }
 
+/* Validates "console_log": how much the supervisor's console.log holds before it is rotated,
+ * and how many rotated copies it keeps. */
+static void walk_console_log(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *log = jr_object(&w->jr, json, "", "console_log", console_log_keys);
+
+	cfg_get_size(w, log, "console_log", "max_size", MIB, &c->console_log_max);
+	jr_uint(&w->jr, log, "console_log", "keep", 0, CONSOLE_LOG_KEEP_MAX, &c->console_log_keep);
+}
+
 /* Walks a resolved profile into a vm_config, reporting every problem in one pass. */
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *c, struct verr *err)
@@ -276,7 +288,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
-		.serial_console = true,
+		.serial_console = true, .console_log_max = 8 * MIB, .console_log_keep = 1,
 	};
 
 	jr_check_keys(&w.jr, json, "", top_keys);
@@ -296,6 +308,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	cfg_walk_devices(&w, json, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
+	walk_console_log(&w, json, c);
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
 

@@ -87,6 +87,8 @@ struct vm_config {
 	enum display display;
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
+	uint64_t console_log_max; /* bytes console.log may hold before it is rotated (console_log.max_size) */
+	unsigned console_log_keep; /* rotated copies kept: console.log.1 (newest) up to .N (console_log.keep) */
 	char *kernel, *initrd, *append;
 	struct disk_config *disks;
 	size_t n_disks;
@@ -138,6 +140,9 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 /* The longest disk or NIC id: the builder's block node names add up to 5 characters to it,
  * and QEMU's node names have at most 31. */
 #define DEVICE_ID_MAX 24
+
+/* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
+#define CONSOLE_LOG_KEEP_MAX 9
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);

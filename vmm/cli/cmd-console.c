@@ -1,4 +1,5 @@
-/* vmm console NAME: the VM's serial console on this terminal (Ctrl-] detaches);
+/* vmm console NAME: the VM's serial console on this terminal (Ctrl-] detaches), through
+ * its supervisor's console.sock, which lets one client in at a time;
  * vmm logs NAME: what the console printed (or, with --supervisor, the supervisor's log). */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/supervisor/protocol.h"
 
 /* The byte that detaches from the console: Ctrl-]. */
 #define DETACH_KEY 0x1d
@@ -34,7 +36,8 @@ static int relay(int sock, const char *name, struct verr *err)
 		if (fds[1].revents) {
 			n = read(sock, buf, sizeof(buf));
 			if (n <= 0) {
-				fprintf(stderr, "\r\nvmm: %s: the console closed (the VM ended)\r\n", name);
+				fprintf(stderr, "\r\nvmm: %s: the console closed (the VM ended, or this terminal fell "
+					"too far behind)\r\n", name);
 				return 0;
 			}
 			(void)write_all(STDOUT_FILENO, buf, (size_t)n);
@@ -56,16 +59,55 @@ static int relay(int sock, const char *name, struct verr *err)
 	}
 }
 
+/* Reads the supervisor's first line on console.sock, byte by byte (console output follows it):
+ * 0 when the console is ours, -1 with err when another client has it or no answer comes. */
+static int read_greeting(int sock, const char *name, struct verr *err)
+{
+	int64_t deadline = now_ms() + VM_ANSWER_TIMEOUT_MS;
+	char line[CONSOLE_GREETING_MAX];
+	size_t len = 0;
+
+	while (len + 1 < sizeof(line)) {
+		struct pollfd pfd = { .fd = sock, .events = POLLIN };
+		int ready = poll(&pfd, 1, (int)(deadline - now_ms()));
+		ssize_t n;
+
+		if (ready < 0 && errno == EINTR)
+			continue;
+		if (ready < 0)
+			return verr_set(err, errno, "VM '%s': cannot wait for its supervisor", name);
+		if (ready == 0 || deadline <= now_ms())
+			return verr_set(err, 0, "VM '%s': its supervisor did not answer within %u ms", name,
+					VM_ANSWER_TIMEOUT_MS);
+		n = read(sock, line + len, 1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return verr_set(err, n < 0 ? errno : 0, "VM '%s': the console closed before it answered", name);
+		if (line[len] == '\n')
+			break;
+		len++;
+	}
+	line[len] = '\0';
+	if (!strncmp(line, CONSOLE_IN_USE, strlen(CONSOLE_IN_USE)))
+		return verr_set(err, 0, "VM '%s': console in use by PID %s (Ctrl-] detaches it there)", name,
+				line + strlen(CONSOLE_IN_USE));
+	if (strcmp(line, CONSOLE_ATTACHED))
+		return verr_set(err, 0, "VM '%s': unexpected first line on its console socket: '%s'", name, line);
+	return 0;
+}
+
 /* vmm console's handler. */
 static int cmd_console(const struct cmd_args *args, struct verr *err)
 {
 	const char *name = args->argv[0];
 	struct termios saved, raw;
 	bool tty;
-	int sock, ret;
+	_cleanup_close_ int sock = -1;
+	int ret;
 
 	sock = vm_connect(name, "console.sock", VM_CONNECT_TIMEOUT_MS, err);
-	if (sock < 0)
+	if (sock < 0 || read_greeting(sock, name, err) < 0)
 		return -1;
 	tty = tcgetattr(STDIN_FILENO, &saved) == 0;
 	fprintf(stderr, "vmm: %s: console connected; Ctrl-] detaches\r\n", name);
@@ -77,7 +119,6 @@ static int cmd_console(const struct cmd_args *args, struct verr *err)
 	ret = relay(sock, name, err);
 	if (tty)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	close(sock);
 	return ret;
 }
 

@@ -274,15 +274,13 @@ static void build_firmware(const struct launch *l, struct strv *argv)
 /* The monitor, serial console, guest agent channel and display. */
 static void build_chardevs(const struct vm_config *c, const struct launch *l, struct strv *argv)
 {
-	_cleanup_free_ char *log = xasprintf("%s/console.log", l->run_dir), *log_escaped = qemu_opt_escape(log);
-
 	strv_push(argv, "-chardev");
 	strv_pushf(argv, "socket,id=monitor,fd=%d,server=on,wait=off", LAUNCH_MONITOR_FD);
 	strv_push(argv, "-mon");
 	strv_push(argv, "chardev=monitor,mode=control");
 	strv_push(argv, "-chardev");
-	strv_pushf(argv, "socket,id=console,fd=%d,server=on,wait=off,logfile=%s,logappend=on", LAUNCH_CONSOLE_FD,
-		   log_escaped);
+	/* No logfile: the supervisor logs the console, with a cap (vmm/supervisor/console.h). */
+	strv_pushf(argv, "socket,id=console,fd=%d,server=on,wait=off", LAUNCH_CONSOLE_FD);
 	if (c->serial_console) {
 		strv_push(argv, "-serial");
 		strv_push(argv, "chardev:console");

@@ -13,7 +13,7 @@
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {
 	enum accel accel;     /* resolved: ACCEL_KVM or ACCEL_TCG */
-	const char *run_dir;  /* the VM's run directory (console log lives there) */
+	const char *run_dir;  /* the VM's run directory (the agent and VNC sockets live there) */
 	const char *binary;   /* resolved QEMU binary path */
 	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */

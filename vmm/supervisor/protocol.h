@@ -5,8 +5,9 @@
  * and their arguments, what stop and kill return (how the VM ended, which is also the
  * exit status of `vmm run` and `vmm stop`), and the keys of the status object, most of
  * which the state file (state.json) shares. The names of CLI verbs are not
- * wire names: a verb sends the request named here. Plain definitions, no libevent,
- * so the CLI includes it without the supervisor's event loop. */
+ * wire names: a verb sends the request named here. The line that opens console.sock is
+ * here too. Plain definitions, no libevent, so the CLI includes it without the
+ * supervisor's event loop. */
 #ifndef VMM_PROTOCOL_H
 #define VMM_PROTOCOL_H
 
@@ -69,5 +70,12 @@ enum vm_end {
 #define VM_KEY_LAST_END "last_end"
 #define VM_KEY_LAST_END_MESSAGE "last_end_message"
 #define VM_KEY_RESOLVED_PROFILE "resolved_profile" /* state.json only */
+
+/* console.sock carries the serial console's bytes both ways, after one line from the
+ * supervisor: CONSOLE_ATTACHED, or, when another client has the console, CONSOLE_IN_USE
+ * and that client's PID, after which the supervisor closes the connection. */
+#define CONSOLE_ATTACHED "vmm-console: attached"
+#define CONSOLE_IN_USE "vmm-console: in use by PID "
+#define CONSOLE_GREETING_MAX 64
 
 #endif

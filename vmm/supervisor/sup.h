@@ -1,5 +1,5 @@
 /* The supervisor's data, shared by the three files that act on one VM: supervisor.c
- * (the event loop: launch, reconnect, QMP, console, output), lifecycle.c (stop steps,
+ * (the event loop: launch, reconnect, QMP, output), lifecycle.c (stop steps,
  * verdicts, restarts) and sup-control.c (the requests on ctl.sock). This header holds
  * data only: each of those files declares its functions in its own header, and calls
  * run one way: supervisor.c calls sup-control.c and lifecycle.c, sup-control.c calls
@@ -16,6 +16,7 @@
 
 #include "qmp/qmp.h"
 #include "vmm/base/rundir.h"
+#include "vmm/supervisor/console.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
@@ -38,6 +39,7 @@ struct sup {
 	struct vm_state vm;    /* what status shows and state.json records */
 	int qmp_listen, ctl_listen;
 	struct control *ctl;
+	struct console *console; /* the serial console, across QEMU restarts */
 	struct proxy *proxy;
 	struct proxy_policy policy;
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
@@ -58,7 +60,7 @@ struct sup {
 	char last_output[512];  /* QEMU's last line of output */
 	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */
 	size_t partial;         /* bytes of an unfinished line in last_output */
-	struct bufferevent *console, *output;
+	struct bufferevent *output;
 
 	/* Across restarts. */
 	bool ever_ready;

@@ -1,7 +1,8 @@
 /* The event loop of one VM: launches QEMU (or reconnects to it), watches its process,
  * QMP connection, console and output, and runs QEMU after QEMU while the restart policy
  * asks. What to do when (stop, verdict, restart) is lifecycle.c's; requests come through
- * sup-control.c; pinning and passthrough are sup-pin.c's and sup-vfio.c's. */
+ * sup-control.c; pinning and passthrough are sup-pin.c's and sup-vfio.c's; the serial
+ * console (its log and console.sock) is console.c's. */
 #include "vmm/supervisor/sup.h"
 
 #include <errno.h>
@@ -236,20 +237,7 @@ static void qmp_closed_cb(struct qmp_client *c, enum qmp_failure why, const char
 	maybe_finish(s);
 }
 
-/* Serial console bytes: to the terminal (the log is QEMU's own). */
-static void console_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct evbuffer *in = bufferevent_get_input(bev);
-	size_t len;
-
-	(void)arg;
-	while ((len = evbuffer_get_contiguous_space(in)) > 0) {
-		(void)write_all(STDOUT_FILENO, evbuffer_pullup(in, (ssize_t)len), len);
-		evbuffer_drain(in, len);
-	}
-}
-
-/* Console or output EOF or error: nothing more will come. */
+/* Output EOF or error: nothing more will come. */
 static void eof_cb(struct bufferevent *bev, short what, void *arg)
 {
 	(void)what;
@@ -298,18 +286,15 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	}
 }
 
-/* Starts watching one QEMU: its QMP connection, console and output (both may be -1). */
+/* Starts watching one QEMU: its QMP connection, serial console and output (both may be -1). */
 static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 {
 	static const struct qmp_handlers handlers = { .ready = qmp_ready_cb, .event = qmp_event_cb,
 						      .closed = qmp_closed_cb };
 
 	s->qmp = qmp_client_new(s->base, qmp_fd, &handlers, s);
-	if (console_fd >= 0) {
-		s->console = bufferevent_socket_new(s->base, console_fd, BEV_OPT_CLOSE_ON_FREE);
-		bufferevent_setcb(s->console, console_read_cb, NULL, eof_cb, s);
-		bufferevent_enable(s->console, EV_READ);
-	}
+	if (console_fd >= 0)
+		console_attach(s->console, console_fd);
 	if (output_fd >= 0) {
 		evutil_make_socket_nonblocking(output_fd);
 		s->output = bufferevent_socket_new(s->base, output_fd, BEV_OPT_CLOSE_ON_FREE);
@@ -330,12 +315,12 @@ static int launch(struct sup *s, struct verr *err)
 	if (plan_prepare(s->plan, err) < 0 || passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
-	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)
+	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0)
 		return -1;
 	/* Connected before QEMU runs: the connections wait in the backlog, so no output is lost. */
 	if ((qmp_fd = rundir_connect(&s->rd, "monitor.sock", err)) < 0)
 		return -1;
-	if (!s->opt.detached && (con_fd = rundir_connect(&s->rd, "console.sock", err)) < 0)
+	if ((con_fd = rundir_connect(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0)
 		return -1;
 	fds[LAUNCH_MONITOR_FD - 3] = mon;
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
@@ -349,10 +334,12 @@ static int launch(struct sup *s, struct verr *err)
 	return 0;
 }
 
-/* Reconnects to a QEMU of this VM that runs without a supervisor, leaving the guest as it is. */
+/* Reconnects to a QEMU of this VM that runs without a supervisor, leaving the guest as it
+ * is; a serial console that cannot be reached is said, and the VM is supervised without it. */
 static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 {
-	_cleanup_close_ int qmp_fd = -1;
+	_cleanup_close_ int qmp_fd = -1, con_fd = -1;
+	_cleanup_verr_ struct verr con_err = { 0 };
 
 	s->vm.started = state_started(s->rd.path);
 	s->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
@@ -365,7 +352,11 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	s->pidfd_ev = event_new(s->base, s->pidfd, EV_READ, pidfd_cb, s);
 	event_add(s->pidfd_ev, NULL);
 	say(&s->vm, "reconnecting to QEMU pid %d", pid);
-	watch(s, steal_fd(qmp_fd), -1, -1);
+	if ((con_fd = rundir_connect(&s->rd, CONSOLE_SERIAL_SOCK, &con_err)) < 0) {
+		verr_wrap(&con_err, "warning: the serial console is neither logged nor served");
+		say_err(&s->vm, &con_err);
+	}
+	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), -1);
 	return 0;
 }
 
@@ -373,8 +364,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
-	if (s->console)
-		bufferevent_free(s->console);
+	console_detach(s->console);
 	if (s->output)
 		bufferevent_free(s->output);
 	if (s->pidfd_ev)
@@ -384,7 +374,7 @@ static void clear_instance(struct sup *s)
 	evtimer_del(s->step_timer);
 	evtimer_del(s->start_timer);
 	evtimer_del(s->linger_timer);
-	s->console = s->output = NULL;
+	s->output = NULL;
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
 	s->vm.pid = 0;
@@ -461,7 +451,8 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	    (s->ctl_listen = rundir_listen(&s->rd, "ctl.sock", err)) < 0)
 		return -1;
 	s->ctl = control_new(s->base, s->ctl_listen, sup_request, s);
-	return 0;
+	s->console = console_new(s->base, &s->rd, &s->plan->config, !s->opt.detached, &s->vm, err);
+	return s->console ? 0 : -1;
 }
 
 /* Gives the passthrough devices back to their host drivers, saying what failed. */
@@ -549,6 +540,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.qmp_listen);
 	if (s.ctl_listen >= 0)
 		close(s.ctl_listen);
+	console_free(s.console);
 	/* The run directory is released before stop and kill are answered, so a script
 	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);

@@ -20,7 +20,7 @@ enum sup_attach {
 #define SUP_READY '\006'
 
 struct sup_options {
-	bool detached; /* no terminal: the console is not connected, SIGHUP is ignored */
+	bool detached; /* no terminal: the console is not copied to stdout, SIGHUP is ignored */
 	enum sup_attach attach;
 };
 
