@@ -7,6 +7,7 @@
 CYCLES=${STRESS_CYCLES:-100}
 RANDOM=${STRESS_SEED:-4242}
 declare -a done_ways
+declare -A history
 echo "# seed ${STRESS_SEED:-4242}, $CYCLES cycles"
 
 # Kills VM NAME's supervisor with SIGKILL and waits until it is gone (QEMU stays).
@@ -29,6 +30,7 @@ for ((i = 0; i < CYCLES; i++)); do
 		fail "cycle $i: start $name: $(cat "$T/start.err")"
 	way=$((RANDOM % 5))
 	done_ways[$way]=$((${done_ways[$way]:-0} + 1))
+	history[$name]="${history[$name]:-} $i:$way"
 	case $way in
 	0) rc=0
 	   "$VMM" stop "$name" --timeout 0 >/dev/null 2>"$T/stop.err" || rc=$?
@@ -51,7 +53,13 @@ done
 
 sleep 0.5
 left=$(pgrep -af "guest=s[0-9]" || true)
-[ -z "$left" ] || fail "QEMUs left running: $left"
+if [ -n "$left" ]; then
+	for n in $(printf '%s\n' "$left" | sed -n 's/.*guest=\(s[0-9][-b]*\),.*/\1/p'); do
+		echo "# $n: cycles:way${history[${n%-b}]}; run dir: $(ls -A "$VMM_RUN_DIR/$n" 2>&1 | tr '\n' ' ')"
+		tail -n 15 "$VMM_RUN_DIR/$n/vmm.log" 2>/dev/null | sed 's/^/#   /'
+	done
+	fail "QEMUs left running: $left"
+fi
 left=$(pgrep -af "$VMM_RUN_DIR" || true)
 [ -z "$left" ] || fail "processes left: $left"
 for d in "$VMM_RUN_DIR"/*/; do
