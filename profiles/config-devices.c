@@ -156,7 +156,7 @@ static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_con
 		jr_problem(&w->jr, "hotplug.root_ports", NULL, "PCIe root ports need machine.type q35");
 }
 
-/* Validates the top-level "display", "console" and "agent". */
+/* Validates the top-level "display", "console", "agent" and "panic". */
 static void walk_display(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	int console = 0;
@@ -166,6 +166,7 @@ static void walk_display(struct walk *w, struct json_object *json, struct vm_con
 	jr_oneof(&w->jr, json, "", "console", console_names, &console);
 	c->serial_console = console == 0;
 	jr_bool(&w->jr, json, "", "agent", &c->agent);
+	jr_bool(&w->jr, json, "", "panic", &c->panic);
 }
 
 /* Validates one element of "disks". */

@@ -12,7 +12,7 @@
 #define CPU_MODEL_MAX 64
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
-					"display", "console", "agent", "hotplug", "lifecycle", "qemu", NULL };
+					"display", "console", "agent", "panic", "hotplug", "lifecycle", "qemu", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
@@ -276,7 +276,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
-		.serial_console = true,
+		.serial_console = true, .panic = true,
 	};
 
 	jr_check_keys(&w.jr, json, "", top_keys);

@@ -87,6 +87,7 @@ struct vm_config {
 	enum display display;
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
+	bool panic;               /* a pvpanic device: a guest kernel panic ends the VM as crashed */
 	char *kernel, *initrd, *append;
 	struct disk_config *disks;
 	size_t n_disks;

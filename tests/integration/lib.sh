@@ -78,6 +78,16 @@ wait_for() {
 	fail "no '$pattern' in $file after $seconds s"
 }
 
+# Waits up to 60 s until VM NAME's guest has printed its ready line COUNT times (restarts).
+wait_boots() {
+	local name=$1 count=$2 i
+	for ((i = 0; i < 600; i++)); do
+		[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/$name/console.log")" -ge "$count" ] && return 0
+		sleep 0.1
+	done
+	fail "$name: the guest did not boot $count times"
+}
+
 # Waits for the background vmm to exit; sets RC to its status.
 wait_exit() {
 	RC=0

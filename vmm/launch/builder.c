@@ -387,6 +387,18 @@ static void build_passthrough(const struct vm_config *c, struct strv *argv)
 	}
 }
 
+/* The pvpanic device, ISA at port 0x505 and announced in ACPI (QEMU0001: Linux's pvpanic-mmio,
+ * virtio-win's pvpanic), so it takes no PCI slot; a guest kernel panic becomes GUEST_PANICKED
+ * and then a SHUTDOWN with reason guest-panic (QEMU 7.2's default action, made explicit). */
+static void build_panic(const struct vm_config *c, const struct launch *l, struct strv *argv)
+{
+	if (!c->panic || !l->pvpanic)
+		return;
+	push_json(argv, "-device", device("pvpanic", "panic0"));
+	strv_push(argv, "-action");
+	strv_push(argv, "panic=shutdown");
+}
+
 /* True when a NIC needs QEMU to start a helper program (the bridge helper). */
 static bool needs_spawn(const struct vm_config *c)
 {
@@ -442,6 +454,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 	build_passthrough(c, argv);
 	if (c->balloon)
 		push_json(argv, "-device", device("virtio-balloon-pci", "balloon0"));
+	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		strv_push(argv, c->extra_args[i]);
 }

@@ -18,6 +18,7 @@ struct launch {
 	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
 	bool no_sandbox;      /* the QEMU was built without seccomp (the probe says so) */
+	bool pvpanic;         /* the QEMU has the ISA pvpanic device (the probe says so) */
 	const bool *block_device; /* per disk: its file is a block device (NULL: none is) */
 };
 

@@ -45,8 +45,8 @@ static int add_groups(struct vm_config *c, struct verr *err)
 }
 
 /* The facts of this host that decide the argv: the QEMU binary and what it can do (from
- * its probe, or the stand-in $VMM_PROBE_FILE), which disks are block devices, and the
- * devices of passthrough groups. */
+ * its probe, or the stand-in $VMM_PROBE_FILE: seccomp, pvpanic), which disks are block
+ * devices, and the devices of passthrough groups. */
 static int host_facts(struct plan *p, struct verr *err)
 {
 	const char *fixture = getenv("VMM_PROBE_FILE");
@@ -59,6 +59,7 @@ static int host_facts(struct plan *p, struct verr *err)
 		return -1;
 	r = caps_check(&caps, &p->config, err);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
+	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
 	qemu_caps_free(&caps);
 	if (r < 0)
 		return -1;
