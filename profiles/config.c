@@ -13,7 +13,7 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "agent", "panic", "hotplug", "lifecycle", "qemu", NULL };
-static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
+static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
@@ -215,7 +215,7 @@ static void walk_qemu(struct walk *w, struct json_object *json, struct vm_config
 	}
 }
 
-/* Validates "machine": type, accelerator, firmware. */
+/* Validates "machine": type, accelerator, firmware, where PCIe devices go. */
 static void walk_machine(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	struct json_object *machine = jr_object(&w->jr, json, "", "machine", machine_keys);
@@ -223,6 +223,9 @@ static void walk_machine(struct walk *w, struct json_object *json, struct vm_con
 	cfg_get_enum(w, machine, "machine", "type", machine_names, c->machine);
 	cfg_get_enum(w, machine, "machine", "accel", accel_names, c->accel);
 	cfg_get_enum(w, machine, "machine", "firmware", firmware_names, c->firmware);
+	cfg_get_enum(w, machine, "machine", "pcie", pcie_names, c->pcie);
+	if (c->pcie == PCIE_ROOT_BUS && c->machine != MACHINE_Q35)
+		jr_problem(&w->jr, "machine.pcie", NULL, "'pcie.0' needs machine.type q35 (pc has no PCIe)");
 }
 
 /* Validates "cpu": model, topology, pinning, Hyper-V. */
@@ -321,6 +324,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->n_disks; i++) {
 		free(c->disks[i].id);
 		free(c->disks[i].file);
+		free(c->disks[i].serial);
 		cpulist_free(&c->disks[i].iothread_pin);
 	}
 	free(c->disks);
