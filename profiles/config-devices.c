@@ -9,8 +9,8 @@
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
 static const char *const hotplug_keys[] = { "root_ports", "max_cpus", "max_memory", "mem_slots", NULL };
-static const char *const disk_keys[] = { "id", "file", "format", "bus", "cache", "aio", "readonly", "iothread",
-					 "iothread_pin", "discard", "ssd", NULL };
+static const char *const disk_keys[] = { "id", "file", "serial", "format", "bus", "cache", "aio", "readonly",
+					 "iothread", "iothread_pin", "discard", "ssd", NULL };
 
 /* Checks the id of a disk or NIC (at path): present, and fit for QEMU. */
 static void check_id(struct walk *w, const char *path, const char *id, const char *what)
@@ -156,7 +156,7 @@ static void walk_hotplug(struct walk *w, struct json_object *json, struct vm_con
 		jr_problem(&w->jr, "hotplug.root_ports", NULL, "PCIe root ports need machine.type q35");
 }
 
-/* Validates the top-level "display", "console" and "agent". */
+/* Validates the top-level "display", "console", "agent" and "panic". */
 static void walk_display(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	int console = 0;
@@ -166,6 +166,7 @@ static void walk_display(struct walk *w, struct json_object *json, struct vm_con
 	jr_oneof(&w->jr, json, "", "console", console_names, &console);
 	c->serial_console = console == 0;
 	jr_bool(&w->jr, json, "", "agent", &c->agent);
+	jr_bool(&w->jr, json, "", "panic", &c->panic);
 }
 
 /* Validates one element of "disks". */
@@ -175,6 +176,7 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 		return;
 	jr_string(&w->jr, d, path, "id", &disk->id);
 	cfg_get_path(w, d, path, "file", &disk->file);
+	jr_string(&w->jr, d, path, "serial", &disk->serial);
 	disk->format = FORMAT_RAW;
 	cfg_get_table_enum(w, d, path, "format", format_names, disk->format);
 	disk->bus = BUS_VIRTIO_BLK;
@@ -204,23 +206,56 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 			   format_names[FORMAT_RAW].profile, format_names[FORMAT_QCOW2].profile);
 }
 
-/* Validates "disks": a list of disks with unique ids. */
+/* Checks the serial of disk i (at path), defaulting it to the id cut to DISK_SERIAL_MAX
+ * characters: printable, and unlike the serials before it (their /dev/disk/by-id names would
+ * collide); seen maps the serials so far to their index, ids the ids before this disk's. */
+static void check_serial(struct walk *w, struct json_object *seen, struct json_object *ids, const char *path,
+			 struct disk_config *d, size_t i)
+{
+	struct json_object *first;
+
+	if (!d->serial && d->id) {
+		if (json_object_object_get_ex(ids, d->id, NULL))
+			return; /* a duplicate id, reported as such */
+		d->serial = xasprintf("%.*s", DISK_SERIAL_MAX, d->id);
+	}
+	if (!d->serial)
+		return;
+	for (const char *p = d->serial; *p; p++)
+		if (*p < ' ' || *p > '~') {
+			jr_problem(&w->jr, path, "serial", "'%s' is not a disk serial (expected printable ASCII)", d->serial);
+			return;
+		}
+	if (!*d->serial || strlen(d->serial) > DISK_SERIAL_MAX)
+		jr_problem(&w->jr, path, "serial", "'%s' is not a disk serial (expected 1 to %d characters)", d->serial,
+			   DISK_SERIAL_MAX);
+	else if (json_object_object_get_ex(seen, d->serial, &first))
+		jr_problem(&w->jr, path, "serial", "'%s' is already the serial of disks[%d] (a serial defaults to the "
+			   "id's first %d characters)", d->serial, json_object_get_int(first), DISK_SERIAL_MAX);
+	else
+		json_object_object_add(seen, d->serial, json_object_new_int((int)i));
+}
+
+/* Validates "disks": a list of disks with unique ids and serials. */
 static void walk_disks(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	struct json_object *disks = jr_member(&w->jr, json, "", "disks", json_type_array, "a list of disks");
-	struct json_object *seen;
+	struct json_object *seen, *serials;
 
 	if (!disks)
 		return;
 	seen = json_object_new_object();
+	serials = json_object_new_object();
 	c->n_disks = json_object_array_length(disks);
 	c->disks = xzalloc((c->n_disks ? c->n_disks : 1) * sizeof(*c->disks));
 	for (size_t i = 0; i < c->n_disks; i++) {
 		_cleanup_free_ char *path = json_path_index("disks", i);
 		walk_disk(w, json_object_array_get_idx(disks, i), path, &c->disks[i]);
+		check_serial(w, serials, seen, path, &c->disks[i], i);
 		check_unique_id(w, seen, "disks", path, c->disks[i].id, i);
 	}
 	json_object_put(seen);
+	json_object_put(serials);
 }
 
 /* Validates the VM's devices and what they need of the machine (IDE on q35). */

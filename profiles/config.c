@@ -12,9 +12,9 @@
 #define CPU_MODEL_MAX 64
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
-					"display", "console", "console_log", "agent", "hotplug", "lifecycle", "qemu",
-					NULL };
-static const char *const machine_keys[] = { "type", "accel", "firmware", NULL };
+					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
+					"qemu", NULL };
+static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
@@ -217,7 +217,7 @@ static void walk_qemu(struct walk *w, struct json_object *json, struct vm_config
 	}
 }
 
-/* Validates "machine": type, accelerator, firmware. */
+/* Validates "machine": type, accelerator, firmware, where PCIe devices go. */
 static void walk_machine(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	struct json_object *machine = jr_object(&w->jr, json, "", "machine", machine_keys);
@@ -225,6 +225,9 @@ static void walk_machine(struct walk *w, struct json_object *json, struct vm_con
 	cfg_get_enum(w, machine, "machine", "type", machine_names, c->machine);
 	cfg_get_enum(w, machine, "machine", "accel", accel_names, c->accel);
 	cfg_get_enum(w, machine, "machine", "firmware", firmware_names, c->firmware);
+	cfg_get_enum(w, machine, "machine", "pcie", pcie_names, c->pcie);
+	if (c->pcie == PCIE_ROOT_BUS && c->machine != MACHINE_Q35)
+		jr_problem(&w->jr, "machine.pcie", NULL, "'pcie.0' needs machine.type q35 (pc has no PCIe)");
 }
 
 /* Validates "cpu": model, topology, pinning, Hyper-V. */
@@ -288,7 +291,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
-		.serial_console = true, .console_log_max = 8 * MIB, .console_log_keep = 1,
+		.serial_console = true, .console_log_max = 8 * MIB, .console_log_keep = 1, .panic = true,
 	};
 
 	jr_check_keys(&w.jr, json, "", top_keys);
@@ -334,6 +337,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; i < c->n_disks; i++) {
 		free(c->disks[i].id);
 		free(c->disks[i].file);
+		free(c->disks[i].serial);
 		cpulist_free(&c->disks[i].iothread_pin);
 	}
 	free(c->disks);

@@ -12,6 +12,7 @@
 #include "vmm/base/error.h"
 
 enum machine_type { MACHINE_Q35, MACHINE_PC };
+enum pcie_placement { PCIE_ROOT_PORTS, PCIE_ROOT_BUS };
 enum accel { ACCEL_AUTO, ACCEL_KVM, ACCEL_TCG };
 enum firmware { FIRMWARE_BIOS, FIRMWARE_OVMF, FIRMWARE_OVMF_SECBOOT };
 enum disk_bus { BUS_VIRTIO_BLK, BUS_SCSI, BUS_NVME, BUS_SATA, BUS_IDE };
@@ -27,6 +28,7 @@ enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
 struct disk_config {
 	char *id;
 	char *file;
+	char *serial;             /* what the guest reads as its serial (/dev/disk/by-id); default: the id */
 	enum disk_format format;
 	enum disk_bus bus;
 	enum disk_cache cache;
@@ -66,6 +68,7 @@ struct numa_config {
 struct vm_config {
 	char *name;
 	enum machine_type machine;
+	enum pcie_placement pcie; /* q35: PCIe devices each on a root port of their own, or on pcie.0 */
 	enum accel accel;
 	enum firmware firmware;
 	char *cpu_model;          /* NULL: chosen by accelerator */
@@ -89,6 +92,7 @@ struct vm_config {
 	bool agent;               /* a guest agent channel (agent.sock) */
 	uint64_t console_log_max; /* bytes console.log may hold before it is rotated (console_log.max_size) */
 	unsigned console_log_keep; /* rotated copies kept: console.log.1 (newest) up to .N (console_log.keep) */
+	bool panic;               /* a pvpanic device: a guest kernel panic ends the VM as crashed */
 	char *kernel, *initrd, *append;
 	struct disk_config *disks;
 	size_t n_disks;
@@ -117,6 +121,7 @@ extern const struct enum_name display_names[];   /* -display back ends */
  * names, NULL-terminated. */
 extern const char *const accel_names[];
 extern const char *const machine_names[];
+extern const char *const pcie_names[];   /* "root-ports" or "pcie.0" */
 extern const char *const restart_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
@@ -140,6 +145,8 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 /* The longest disk or NIC id: the builder's block node names add up to 5 characters to it,
  * and QEMU's node names have at most 31. */
 #define DEVICE_ID_MAX 24
+/* The longest disk serial: what virtio-blk, IDE and NVMe pass to the guest. */
+#define DISK_SERIAL_MAX 20
 
 /* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
 #define CONSOLE_LOG_KEEP_MAX 9

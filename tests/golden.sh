@@ -6,10 +6,12 @@
 # output (text and --json) and exit status. UPDATE=1 rewrites the expected files.
 set -euo pipefail
 : "${VMM:?}" "${SRCDIR:?}"
-# Fixed directories, a 16-CPU host and a recorded probe of Debian 12's QEMU 7.2, so the
+# Fixed directories (no VM has an identity in /data yet), a 16-CPU host and a recorded probe of Debian 12's QEMU 7.2, so the
 # output is the same on every machine.
 export VMM_RUN_DIR=/run/vmm-golden VMM_CACHE_DIR=/cache VMM_DATA_DIR=/data VMM_HOST_CPUS=16
 export VMM_PROBE_FILE=$SRCDIR/tests/fixtures/qemu-7.2.caps.json
+# A fixed machine id: the identity (UUID, MACs) derived from it is the same everywhere.
+export VMM_MACHINE_ID=00112233445566778899aabbccddeeff
 cd "$SRCDIR"
 failed=0 n=0
 

@@ -12,7 +12,7 @@ kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: li
 [ -n "$kpkg" ] || { echo "build-guest: cannot resolve linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
-stamp="$kpkg=$kver busybox-static=$bver init=$(sha256sum "$here/init" | cut -c1-16)"
+stamp="$kpkg=$kver busybox-static=$bver scripts=$(cat "$here/init" "$0" | sha256sum | cut -c1-16)"
 
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ]; then
 	exit 0
@@ -35,8 +35,8 @@ chmod 0755 "$root/etc/acpi/PWRF/00000080"
 # Flat module directory: the init script insmods them in dependency order.
 mods=$(ls -d "$work"/k/lib/modules/*/kernel)
 for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev \
-	virtio/virtio_pci char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/virtio_scsi \
-	net/virtio_net char/virtio_console input/evdev acpi/button \
+	virtio/virtio_pci char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/scsi_common \
+	scsi/scsi_mod scsi/sd_mod scsi/virtio_scsi ../net/core/failover net/net_failover net/virtio_net char/virtio_console input/evdev acpi/button misc/pvpanic/pvpanic misc/pvpanic/pvpanic-mmio \
 	vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd ../virt/lib/irqbypass vfio/pci/vfio-pci-core \
 	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs; do
 	f=$(find "$mods" -path "*drivers/$m.ko*" | head -n1)

@@ -18,11 +18,7 @@ for ((i = 0; i < 200; i++)); do
 	sleep 0.05
 done
 [ "$new" != "$qemu" ] || fail "no new QEMU after the crash"
-for ((i = 0; i < 600; i++)); do
-	[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/r1/console.log")" -ge 2 ] && break
-	sleep 0.1
-done
-[ "$i" -lt 600 ] || fail "the restarted guest did not boot"
+wait_boots r1 2
 expect_rc 0 status r1 --json
 [ "$(json_field restarts <"$T/last.out")" = 1 ] || fail "status: $(cat "$T/last.out")"
 [ "$(json_field last_end <"$T/last.out")" = crashed ] || fail "status: $(cat "$T/last.out")"
@@ -42,11 +38,7 @@ qemu=$(state_field r2 qemu_pid)
 expect_rc 0 qmp r2 system_powerdown
 wait_for "$VMM_RUN_DIR/r2/vmm.log" "guest powered off" 20
 wait_for "$VMM_RUN_DIR/r2/vmm.log" "restarting in .* \(lifecycle.restart is always\)" 5
-for ((i = 0; i < 600; i++)); do
-	[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/r2/console.log")" -ge 2 ] && break
-	sleep 0.1
-done
-[ "$i" -lt 600 ] || fail "the guest was not started again after it powered off"
+wait_boots r2 2
 [ "$(state_field r2 qemu_pid)" != "$qemu" ] || fail "no new QEMU"
 expect_rc 0 stop r2
 grep -q "guest powered off" "$T/last.err" || fail "stop: $(cat "$T/last.err")"

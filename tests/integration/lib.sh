@@ -78,6 +78,19 @@ wait_for() {
 	fail "no '$pattern' in $file after $seconds s"
 }
 
+# Waits up to 60 s until VM NAME's guest has printed its ready line COUNT times (restarts);
+# with "shell", also until its shell prompts after the last one (what is typed before is lost).
+wait_boots() {
+	local name=$1 count=$2 shell=${3:-} i
+	for ((i = 0; i < 600; i++)); do
+		awk -v n="$count" -v shell="$shell" '/vmm-guest: ready/ { boots++; at = NR } /^\/ # / { prompt = NR }
+			END { exit !(boots >= n && (!shell || prompt > at)) }' "$VMM_RUN_DIR/$name/console.log" 2>/dev/null &&
+			return 0
+		sleep 0.1
+	done
+	fail "$name: the guest did not boot $count times${shell:+ to its shell}"
+}
+
 # Waits for the background vmm to exit; sets RC to its status.
 wait_exit() {
 	RC=0

@@ -1,9 +1,11 @@
 /* Unit tests of the small helpers: size parsing, shell quoting, QEMU option escaping,
- * string vectors. */
+ * string vectors, SHA-256 and HMAC-SHA256. */
+#include <stdio.h>
 #include <string.h>
 
 #include "vmm/launch/builder.h"
 #include "tap.h"
+#include "vmm/base/sha256.h"
 #include "vmm/base/util.h"
 
 /* parse_size accepts binary units and rejects what is not a size. */
@@ -67,11 +69,45 @@ static void test_strv(void)
 	ok(s.v == NULL && s.n == 0, "strv_free resets the vector");
 }
 
+/* The digest as lowercase hex. */
+static const char *hex(const uint8_t d[SHA256_SIZE])
+{
+	static char out[2 * SHA256_SIZE + 1];
+
+	for (int i = 0; i < SHA256_SIZE; i++)
+		sprintf(out + 2 * i, "%02x", d[i]);
+	return out;
+}
+
+/* SHA-256 and HMAC-SHA256 give the published test vectors (FIPS 180-4 examples, RFC 4231). */
+static void test_sha256(void)
+{
+	uint8_t d[SHA256_SIZE], key[131];
+	char million[1000];
+
+	sha256("abc", 3, d);
+	ok(!strcmp(hex(d), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"), "sha256(\"abc\")");
+	sha256("", 0, d);
+	ok(!strcmp(hex(d), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"), "sha256(\"\")");
+	sha256("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
+	ok(!strcmp(hex(d), "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"), "sha256 of two blocks");
+	memset(million, 'a', sizeof(million));
+	sha256(million, sizeof(million), d);
+	ok(!strcmp(hex(d), "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3"), "sha256 of 1000 'a'");
+	hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, d);
+	ok(!strcmp(hex(d), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"), "hmac_sha256 (RFC 4231 case 2)");
+	memset(key, 0xaa, sizeof(key));
+	hmac_sha256(key, sizeof(key), "Test Using Larger Than Block-Size Key - Hash Key First", 54, d);
+	ok(!strcmp(hex(d), "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"),
+	   "hmac_sha256 with a key longer than a block (RFC 4231 case 6)");
+}
+
 int main(void)
 {
 	test_parse_size();
 	test_shell_quote();
 	test_opt_escape();
 	test_strv();
+	test_sha256();
 	return tap_done();
 }

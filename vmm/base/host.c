@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -21,6 +22,28 @@ bool kvm_usable(void)
 		return false;
 	close(vm);
 	return true;
+}
+
+char *host_machine_id(struct verr *err)
+{
+	static const char *const files[] = { "/etc/machine-id", "/var/lib/dbus/machine-id",
+					     "/proc/sys/kernel/random/boot_id", NULL };
+	const char *v = getenv("VMM_MACHINE_ID");
+	char line[128];
+
+	if (v && *v)
+		return xstrdup(v);
+	for (size_t i = 0; files[i]; i++) {
+		FILE *f = fopen(files[i], "re");
+		bool got = f && fgets(line, sizeof(line), f);
+		if (f)
+			fclose(f);
+		line[got ? strcspn(line, "\n") : 0] = '\0';
+		if (line[0])
+			return xstrdup(line);
+	}
+	verr_set(err, 0, "this host has no machine id (/etc/machine-id), which a VM's identity is derived from");
+	return NULL;
 }
 
 /* True for a regular file this process may execute. */

@@ -12,6 +12,11 @@ bool kvm_usable(void);
 /* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
 long host_cpu_count(void);
 
+/* The host's secret that keys what vmm derives for it (vmm/launch/identity.h): systemd's
+ * /etc/machine-id, else D-Bus's copy, else this boot's id; $VMM_MACHINE_ID stands in for
+ * another host (golden tests). Never to be shown as it is. malloc'd, or NULL with an error. */
+char *host_machine_id(struct verr *err);
+
 /* Resolves a program name through $PATH (a name with '/' is taken as is).
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);

@@ -24,6 +24,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_events_entry,
 	&cmd_console_entry,
 	&cmd_logs_entry,
+	&cmd_identity_entry,
 	&cmd_vfio_entry,
 	NULL,
 };

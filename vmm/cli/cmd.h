@@ -69,6 +69,7 @@ extern const struct cmd_entry cmd_qmp_entry;
 extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
+extern const struct cmd_entry cmd_identity_entry;
 extern const struct cmd_entry cmd_vfio_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */

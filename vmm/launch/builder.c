@@ -61,6 +61,77 @@ static struct json_object *device(const char *driver, const char *id)
 	return d;
 }
 
+/* The id of the root port of a PCI key: "rp-" and the key, ':' as '-' ("rp-disk-root"). */
+static char *port_id(const char *key)
+{
+	char *id = xasprintf("rp-%s", key);
+
+	for (char *p = id; *p; p++)
+		if (*p == ':')
+			*p = '-';
+	return id;
+}
+
+/* Sets a device's "addr" on its bus. */
+static void put_addr(struct json_object *dev, struct pci_slot at)
+{
+	_cleanup_free_ char *addr = xasprintf("0x%x.0x%x", at.slot, at.fn);
+
+	put_str(dev, "addr", addr);
+}
+
+/* The root port of a PCI key at its place on pcie.0: function 0 says the slot is multifunction
+ * (ports share slots), chassis and port number are the place, unique and kept. Returns its id. */
+static char *push_port_at(const char *key, struct pci_slot at, struct strv *argv)
+{
+	char *id = port_id(key);
+	struct json_object *rp = device("pcie-root-port", id);
+
+	put_str(rp, "bus", "pcie.0");
+	put_addr(rp, at);
+	if (at.fn == 0)
+		put_bool(rp, "multifunction", true);
+	put_int(rp, "chassis", at.slot * 8 + at.fn);
+	put_int(rp, "port", at.slot * 8 + at.fn);
+	push_json(argv, "-device", rp);
+	return id;
+}
+
+/* A root port for a PCI key, where the identity puts it; returns its id, or NULL when the root
+ * bus is full (QEMU then says where the device cannot go). */
+static char *push_port(struct identity *id, const char *key, struct strv *argv)
+{
+	struct pci_slot at;
+
+	return identity_place(id, key, true, &at) ? push_port_at(key, at, argv) : NULL;
+}
+
+/* Places a PCI device where the identity says (key: what the identity knows it by): on q35 a
+ * PCIe device behind a root port of its own, which goes on the command line first (libvirt's
+ * q35 model), unless machine.pcie is pcie.0; other devices, and every device of pc, on the
+ * root bus itself. */
+static void place_pci(const struct vm_config *c, struct identity *id, const char *key, bool pcie,
+		      struct json_object *dev, struct strv *argv)
+{
+	struct pci_slot at = { 0 };
+	_cleanup_free_ char *bus = NULL;
+
+	if (c->machine == MACHINE_Q35 && pcie && c->pcie == PCIE_ROOT_PORTS)
+		bus = push_port(id, key, argv);
+	else if (identity_place(id, key, false, &at))
+		bus = xstrdup(c->machine == MACHINE_Q35 ? "pcie.0" : "pci.0");
+	if (!bus)
+		return;
+	put_str(dev, "bus", bus);
+	put_addr(dev, at);
+}
+
+/* The identity's key of disk d's PCI device (its own, or its scsi controller). */
+static char *disk_key(const struct disk_config *d)
+{
+	return xasprintf("disk:%s", d->id);
+}
+
 /* True when a read-only disk is an installer image (a CD-ROM for the guest). */
 static bool is_cdrom(const struct disk_config *d)
 {
@@ -105,9 +176,10 @@ struct bus_slots {
 };
 
 /* The block nodes, controller and device of one disk (a block device's or a file's). */
-static void build_disk(const struct vm_config *c, const struct disk_config *d, bool block_device,
-		       struct bus_slots *slots, struct strv *argv)
+static void build_disk(const struct vm_config *c, struct identity *id, const struct disk_config *d,
+		       bool block_device, struct bus_slots *slots, struct strv *argv)
 {
+	_cleanup_free_ char *key = disk_key(d);
 	bool write_through = d->cache == CACHE_WRITETHROUGH || d->cache == CACHE_DIRECTSYNC;
 	_cleanup_free_ char *file_node = xasprintf("%s-file", d->id), *fmt_node = xasprintf("%s-fmt", d->id);
 	_cleanup_free_ char *iothread = xasprintf("io-%s", d->id), *bus = NULL;
@@ -127,6 +199,7 @@ static void build_disk(const struct vm_config *c, const struct disk_config *d, b
 		struct json_object *ctrl = device("virtio-scsi-pci", ctrl_id);
 		if (d->iothread)
 			put_str(ctrl, "iothread", iothread);
+		place_pci(c, id, key, true, ctrl, argv);
 		push_json(argv, "-device", ctrl);
 		bus = xasprintf("%s-scsi.0", d->id);
 		dev = device(is_cdrom(d) ? "scsi-cd" : "scsi-hd", d->id);
@@ -135,11 +208,13 @@ static void build_disk(const struct vm_config *c, const struct disk_config *d, b
 	}
 	case BUS_NVME:
 		dev = device("nvme", d->id);
-		put_str(dev, "serial", d->id);
+		place_pci(c, id, key, true, dev, argv);
 		break;
 	case BUS_SATA:
 		if (c->machine == MACHINE_PC && !slots->sata_controller) {
-			push_json(argv, "-device", device("ich9-ahci", "sata0"));
+			struct json_object *ahci = device("ich9-ahci", "sata0");
+			place_pci(c, id, "sata", false, ahci, argv);
+			push_json(argv, "-device", ahci);
 			slots->sata_controller = true;
 		}
 		/* q35's own AHCI controller has buses ide.0 to ide.5. */
@@ -155,11 +230,13 @@ static void build_disk(const struct vm_config *c, const struct disk_config *d, b
 		break;
 	default:
 		dev = device("virtio-blk-pci", d->id);
+		place_pci(c, id, key, true, dev, argv);
 		if (d->iothread)
 			put_str(dev, "iothread", iothread);
 		break;
 	}
 	put_str(dev, "drive", fmt_node);
+	put_str(dev, "serial", d->serial);
 	if (d->bus != BUS_NVME)
 		put_str(dev, "write-cache", write_through ? "off" : "on");
 	if (d->ssd && d->bus != BUS_VIRTIO_BLK && d->bus != BUS_NVME && !is_cdrom(d))
@@ -205,16 +282,19 @@ static void push_memory_backend(const struct vm_config *c, const char *id, uint6
 	push_json(argv, "-object", o);
 }
 
-/* -machine, -accel, -cpu, -smp, -m and the memory backends. */
-static void build_machine(const struct vm_config *c, const struct launch *l, struct strv *argv)
+/* -machine (the identity's versioned type), -uuid, -accel, -cpu, -smp, -m and the memory backends. */
+static void build_machine(const struct vm_config *c, const struct launch *l, struct identity *id,
+			  struct strv *argv)
 {
 	bool one_backend = !c->n_numa && (c->hugepages || c->prealloc);
 	_cleanup_free_ char *cpu = NULL;
 
 	strv_push(argv, "-machine");
-	strv_pushf(argv, "%s%s%s%s", machine_names[c->machine],
+	strv_pushf(argv, "%s%s%s%s", identity_machine_type(id),
 		   l->fw_code ? ",pflash0=fw-code,pflash1=fw-vars" : "",
 		   c->firmware == FIRMWARE_OVMF_SECBOOT ? ",smm=on" : "", one_backend ? ",memory-backend=ram0" : "");
+	strv_push(argv, "-uuid");
+	strv_push(argv, identity_uuid(id));
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT) {
 		/* Only code running in SMM may write the vars: what makes Secure Boot secure. */
 		strv_push(argv, "-global");
@@ -248,8 +328,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	if (one_backend)
 		push_memory_backend(c, "ram0", c->memory, -1, argv);
 	for (size_t i = 0; i < c->n_numa; i++) {
-		_cleanup_free_ char *id = xasprintf("ram-node%zu", i);
-		push_memory_backend(c, id, c->numa[i].size, c->numa[i].host_node, argv);
+		_cleanup_free_ char *node = xasprintf("ram-node%zu", i);
+		push_memory_backend(c, node, c->numa[i].size, c->numa[i].host_node, argv);
 		push_numa_node(&c->numa[i], i, argv);
 	}
 }
@@ -272,7 +352,8 @@ static void build_firmware(const struct launch *l, struct strv *argv)
 }
 
 /* The monitor, serial console, guest agent channel and display. */
-static void build_chardevs(const struct vm_config *c, const struct launch *l, struct strv *argv)
+static void build_chardevs(const struct vm_config *c, const struct launch *l, struct identity *id,
+			   struct strv *argv)
 {
 	strv_push(argv, "-chardev");
 	strv_pushf(argv, "socket,id=monitor,fd=%d,server=on,wait=off", LAUNCH_MONITOR_FD);
@@ -287,10 +368,11 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 	}
 	if (c->agent) {
 		_cleanup_free_ char *sock = xasprintf("%s/agent.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
-		struct json_object *port = device("virtserialport", NULL);
+		struct json_object *port = device("virtserialport", NULL), *vser = device("virtio-serial-pci", "vser0");
 		strv_push(argv, "-chardev");
 		strv_pushf(argv, "socket,id=agent,path=%s,server=on,wait=off", sock_escaped);
-		push_json(argv, "-device", device("virtio-serial-pci", "vser0"));
+		place_pci(c, id, "agent", true, vser, argv);
+		push_json(argv, "-device", vser);
 		put_str(port, "bus", "vser0.0");
 		put_str(port, "chardev", "agent");
 		put_str(port, "name", "org.qemu.guest_agent.0");
@@ -302,16 +384,19 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 		strv_pushf(argv, "%s=unix:%s", display_names[DISPLAY_VNC].qemu, sock_escaped);
 	} else
 		strv_push(argv, display_names[c->display].qemu);
-	if (c->display != DISPLAY_NONE)
-		push_json(argv, "-device", device("VGA", "video0"));
+	if (c->display != DISPLAY_NONE) {
+		struct json_object *vga = device("VGA", "video0");
+		place_pci(c, id, "video", false, vga, argv);
+		push_json(argv, "-device", vga);
+	}
 }
 
-/* The NICs: a -netdev backend and a -device front end each. */
-static void build_nics(const struct vm_config *c, struct strv *argv)
+/* The NICs: a -netdev backend and a -device front end each, with the profile's MAC or the identity's. */
+static void build_nics(const struct vm_config *c, struct identity *id, struct strv *argv)
 {
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const struct nic_config *n = &c->nics[i];
-		_cleanup_free_ char *netdev_id = xasprintf("net-%s", n->id);
+		_cleanup_free_ char *netdev_id = xasprintf("net-%s", n->id), *key = xasprintf("nic:%s", n->id);
 		struct json_object *nd = json_object_new_object(), *dev = device(nic_model_names[n->model].qemu, n->id);
 
 		put_str(nd, "type", nic_type_names[n->type].qemu);
@@ -324,19 +409,18 @@ static void build_nics(const struct vm_config *c, struct strv *argv)
 			put_str(nd, "downscript", "no");
 		}
 		push_json(argv, "-netdev", nd);
+		/* e1000 and rtl8139 are conventional PCI: integrated, never behind a PCIe port. */
+		place_pci(c, id, key, n->model == NIC_VIRTIO || n->model == NIC_E1000E, dev, argv);
 		put_str(dev, "netdev", netdev_id);
-		if (n->mac)
-			put_str(dev, "mac", n->mac);
+		put_str(dev, "mac", n->mac ? n->mac : identity_mac(id, n->id));
 		push_json(argv, "-device", dev);
 	}
 }
 
-/* The root port each passed-through device goes on: functions of one slot share one when
- * multifunction, every other device gets its own. Returns how many ports there are. */
-static size_t passthrough_ports(const struct vm_config *c, size_t *port_of)
+/* The device each passed-through device shares a slot with: functions of one host slot go
+ * together when multifunction (the first of them leads), every other device leads itself. */
+static void passthrough_leaders(const struct vm_config *c, size_t *leader)
 {
-	size_t ports = 0;
-
 	for (size_t i = 0; i < c->n_passthrough; i++) {
 		const struct passthrough_config *p = &c->passthrough[i];
 		size_t j = 0;
@@ -344,37 +428,41 @@ static size_t passthrough_ports(const struct vm_config *c, size_t *port_of)
 		while (j < i && !(p->multifunction && c->passthrough[j].multifunction &&
 				  pci_same_slot(c->passthrough[j].host, p->host)))
 			j++;
-		port_of[i] = j < i ? port_of[j] : ports++;
+		leader[i] = j;
 	}
-	return ports;
 }
 
-/* The host PCI devices: vfio-pci, on root ports of their own after the hotplug ones (q35). */
-static void build_passthrough(const struct vm_config *c, struct strv *argv)
+/* The host PCI devices: vfio-pci, a slot for each leader and the functions that go with it: on
+ * q35 behind a root port of its own (key "hostdev:" and the leader's address), on pc on the
+ * root bus. */
+static void build_passthrough(const struct vm_config *c, struct identity *id, struct strv *argv)
 {
-	_cleanup_free_ size_t *port_of = xzalloc((c->n_passthrough + 1) * sizeof(size_t));
-	size_t ports = passthrough_ports(c, port_of);
+	_cleanup_free_ size_t *leader = xzalloc((c->n_passthrough + 1) * sizeof(size_t));
+	_cleanup_free_ struct pci_slot *slot = xzalloc((c->n_passthrough + 1) * sizeof(struct pci_slot));
+	struct strv bus = { 0 };
 
-	for (size_t k = 0; c->machine == MACHINE_Q35 && k < ports; k++) {
-		_cleanup_free_ char *id = xasprintf("pt-rp%zu", k);
-		struct json_object *rp = device("pcie-root-port", id);
-		put_str(rp, "bus", "pcie.0");
-		put_int(rp, "chassis", (int64_t)(c->root_ports + k + 1));
-		put_int(rp, "port", (int64_t)(0x10 + c->root_ports + k));
-		push_json(argv, "-device", rp);
+	passthrough_leaders(c, leader);
+	for (size_t i = 0; i < c->n_passthrough; i++) {
+		_cleanup_free_ char *key = xasprintf("hostdev:%s", c->passthrough[i].host);
+		char *b = NULL;
+		if (leader[i] == i && c->machine == MACHINE_Q35)
+			b = push_port(id, key, argv);
+		else if (leader[i] == i && identity_place(id, key, false, &slot[i]))
+			b = xstrdup("pci.0");
+		strv_push(&bus, b ? b : "");
+		free(b);
 	}
 	for (size_t i = 0; i < c->n_passthrough; i++) {
 		const struct passthrough_config *p = &c->passthrough[i];
-		_cleanup_free_ char *id = xasprintf("hostdev%zu", i), *bus = xasprintf("pt-rp%zu", port_of[i]);
-		struct json_object *dev = device("vfio-pci", id);
-		unsigned fn = pci_function(p->host);
+		_cleanup_free_ char *name = xasprintf("hostdev%zu", i);
+		struct json_object *dev = device("vfio-pci", name);
+		struct pci_slot at = { slot[leader[i]].slot, p->multifunction ? pci_function(p->host) : 0 };
 
 		put_str(dev, "host", p->host);
-		if (c->machine == MACHINE_Q35) {
-			_cleanup_free_ char *addr = xasprintf("0x0.%u", p->multifunction ? fn : 0);
-			put_str(dev, "bus", bus);
-			put_str(dev, "addr", addr);
-			if (p->multifunction && fn == 0)
+		if (*bus.v[leader[i]]) {
+			put_str(dev, "bus", bus.v[leader[i]]);
+			put_addr(dev, at);
+			if (p->multifunction && at.fn == 0)
 				put_bool(dev, "multifunction", true);
 		}
 		if (p->x_vga)
@@ -383,6 +471,19 @@ static void build_passthrough(const struct vm_config *c, struct strv *argv)
 			put_str(dev, "romfile", p->rom);
 		push_json(argv, "-device", dev);
 	}
+	strv_free(&bus);
+}
+
+/* The pvpanic device, ISA at port 0x505 and announced in ACPI (QEMU0001: Linux's pvpanic-mmio,
+ * virtio-win's pvpanic), so it takes no PCI slot; a guest kernel panic becomes GUEST_PANICKED
+ * and then a SHUTDOWN with reason guest-panic (QEMU 7.2's default action, made explicit). */
+static void build_panic(const struct vm_config *c, const struct launch *l, struct strv *argv)
+{
+	if (!c->panic || !l->pvpanic)
+		return;
+	push_json(argv, "-device", device("pvpanic", "panic0"));
+	strv_push(argv, "-action");
+	strv_push(argv, "panic=shutdown");
 }
 
 /* True when a NIC needs QEMU to start a helper program (the bridge helper). */
@@ -394,7 +495,30 @@ static bool needs_spawn(const struct vm_config *c)
 	return false;
 }
 
-void build_argv(const struct vm_config *c, const struct launch *l, struct strv *argv)
+/* The spare root ports of hotplug.root_ports (keys "hotplug:N"), for device_add. */
+static void build_hotplug_ports(const struct vm_config *c, struct identity *id, struct strv *argv)
+{
+	for (unsigned i = 0; i < c->root_ports; i++) {
+		_cleanup_free_ char *key = xasprintf("hotplug:%u", i);
+		free(push_port(id, key, argv));
+	}
+}
+
+/* The root ports the identity keeps for devices the profile no longer has, empty, so the ports
+ * after them keep their bus numbers (and a device added later can go there by device_add). */
+static void build_kept_ports(const struct vm_config *c, struct identity *id, struct strv *argv)
+{
+	struct strv keys = { 0 };
+
+	if (c->machine != MACHINE_Q35)
+		return;
+	identity_unplaced_ports(id, &keys);
+	for (size_t i = 0; i < keys.n; i++)
+		free(push_port_at(keys.v[i], identity_port_at(id, keys.v[i]), argv));
+	strv_free(&keys);
+}
+
+void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv)
 {
 	struct bus_slots slots = { 0 };
 
@@ -412,16 +536,9 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 	}
 	if (l->fw_code)
 		build_firmware(l, argv);
-	build_machine(c, l, argv);
-	build_chardevs(c, l, argv);
-	for (unsigned i = 0; i < c->root_ports; i++) {
-		_cleanup_free_ char *id = xasprintf("rp%u", i);
-		struct json_object *rp = device("pcie-root-port", id);
-		put_str(rp, "bus", "pcie.0");
-		put_int(rp, "chassis", i + 1);
-		put_int(rp, "port", 0x10 + i);
-		push_json(argv, "-device", rp);
-	}
+	build_machine(c, l, id, argv);
+	build_chardevs(c, l, id, argv);
+	build_hotplug_ports(c, id, argv);
 	if (c->kernel) {
 		strv_push(argv, "-kernel");
 		strv_push(argv, c->kernel);
@@ -435,11 +552,16 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct strv *
 		strv_push(argv, c->append);
 	}
 	for (size_t i = 0; i < c->n_disks; i++)
-		build_disk(c, &c->disks[i], l->block_device && l->block_device[i], &slots, argv);
-	build_nics(c, argv);
-	build_passthrough(c, argv);
-	if (c->balloon)
-		push_json(argv, "-device", device("virtio-balloon-pci", "balloon0"));
+		build_disk(c, id, &c->disks[i], l->block_device && l->block_device[i], &slots, argv);
+	build_nics(c, id, argv);
+	build_passthrough(c, id, argv);
+	if (c->balloon) {
+		struct json_object *balloon = device("virtio-balloon-pci", "balloon0");
+		place_pci(c, id, "balloon", true, balloon, argv);
+		push_json(argv, "-device", balloon);
+	}
+	build_kept_ports(c, id, argv);
+	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		strv_push(argv, c->extra_args[i]);
 }

@@ -45,10 +45,13 @@ static int add_groups(struct vm_config *c, struct verr *err)
 }
 
 /* The facts of this host that decide the argv: the QEMU binary and what it can do (from
- * its probe, or the stand-in $VMM_PROBE_FILE), which disks are block devices, and the
- * devices of passthrough groups. */
-static int host_facts(struct plan *p, struct verr *err)
+ * its probe, or the stand-in $VMM_PROBE_FILE: seccomp, pvpanic, machine versions), the VM's
+ * identity in the data directory data, which disks are block devices, and the devices of
+ * passthrough groups. */
+static int host_facts(struct plan *p, const char *data, struct verr *err)
 {
+	_cleanup_free_ char *dir = xasprintf("%s/%s", data, p->config.name);
+	_cleanup_free_ char *file = xasprintf("%s/identity.json", dir);
 	const char *fixture = getenv("VMM_PROBE_FILE");
 	struct qemu_caps caps;
 	int r;
@@ -58,7 +61,12 @@ static int host_facts(struct plan *p, struct verr *err)
 	if (!p->qemu_path || (fixture ? probe_load(fixture, &caps, err) : probe_qemu(p->qemu_path, &caps, err)) < 0)
 		return -1;
 	r = caps_check(&caps, &p->config, err);
+	if (r == 0)
+		r = identity_load(file, dir, &p->identity, err);
+	if (r == 0)
+		r = identity_machine(&p->identity, &caps, p->config.machine, err);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
+	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
 	qemu_caps_free(&caps);
 	if (r < 0)
 		return -1;
@@ -101,12 +109,12 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_code = p->firmware.code;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
-	if (host_facts(p, err) < 0) {
+	if (host_facts(p, data, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);
 		return PLAN_ERR_HOST;
 	}
-	build_argv(&p->config, &p->launch, &p->argv);
+	build_argv(&p->config, &p->launch, &p->identity, &p->argv);
 	return 0;
 fail:
 	plan_free(p);
@@ -139,6 +147,8 @@ int plan_prepare(const struct plan *p, struct verr *err)
 	char buf[65536];
 	ssize_t n;
 
+	if (identity_save(&p->identity, err) < 0)
+		return -1;
 	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
 		return 0;
 	dir = xstrdup(p->fw_vars);
@@ -168,6 +178,7 @@ void plan_free(struct plan *p)
 	strv_free(&p->argv);
 	free(p->qemu_path);
 	free(p->block_device);
+	identity_free(&p->identity);
 	firmware_files_free(&p->firmware);
 	free(p->fw_vars);
 	config_free(&p->config);

@@ -1,6 +1,6 @@
 /* A plan: a profile resolved into a validated config plus every fact of a launch on
  * this host that decides QEMU's argv (accelerator, QEMU binary and its probe, firmware,
- * run and data paths, the devices of passthrough groups), and the argv itself. Made in
+ * run and data paths, the devices of passthrough groups, the VM's identity), and the argv itself. Made in
  * one step shared by cmdline, lint, run and start, and read-only afterwards, so the
  * command line vmm prints is the one it execs. */
 #ifndef VMM_PLAN_H
@@ -11,6 +11,7 @@
 #include "vmm/launch/builder.h"
 #include "profiles/config.h"
 #include "vmm/launch/firmware.h"
+#include "vmm/launch/identity.h"
 
 struct plan {
 	struct vm_config config;
@@ -24,6 +25,7 @@ struct plan {
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 	char *qemu_path;  /* the QEMU binary to exec */
 	bool *block_device; /* per disk: its file is a block device */
+	struct identity identity; /* VMM_DATA_DIR/NAME/identity.json, with what it lacked created */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */
 };
 
@@ -32,7 +34,8 @@ struct plan {
 #define PLAN_ERR_PROFILE -1
 #define PLAN_ERR_HOST -2
 
-/* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template. */
+/* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template, and
+ * its identity, written when the plan created or extended it. */
 int plan_prepare(const struct plan *p, struct verr *err);
 
 /* What the CLI adds to a profile: -p layers, --set overrides, --name. */

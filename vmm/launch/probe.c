@@ -16,7 +16,7 @@
 /* Milliseconds the probe may take, all queries included. */
 #define PROBE_TIMEOUT_MS 20000
 /* Bumped when the cached format changes, so old caches are probed again. */
-#define PROBE_FORMAT 1
+#define PROBE_FORMAT 2
 
 /* The cache file of a binary: its path with '/' as '_'. */
 static char *cache_path(const char *binary)
@@ -87,6 +87,19 @@ static struct json_object *names(struct json_object *list, const char *key, cons
 	return out;
 }
 
+/* The machine each alias stands for: {"q35": "pc-q35-7.2", "pc": "pc-i440fx-7.2"}. */
+static struct json_object *machine_aliases(struct json_object *machines)
+{
+	struct json_object *out = json_object_new_object(), *alias, *name;
+
+	for (size_t i = 0; i < json_object_array_length(machines); i++) {
+		struct json_object *m = json_object_array_get_idx(machines, i);
+		if (json_object_object_get_ex(m, "alias", &alias) && json_object_object_get_ex(m, "name", &name))
+			json_object_object_add(out, json_object_get_string(alias), json_object_get(name));
+	}
+	return out;
+}
+
 /* The aio modes of -blockdev, from the QMP schema's enum that lists "threads" and "native". */
 static struct json_object *aio_modes(struct json_object *schema)
 {
@@ -119,6 +132,7 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	if (!(r = ask(s, "query-machines", NULL, err)))
 		return -1;
 	json_object_object_add(caps, "machines", names(r, "name", "alias"));
+	json_object_object_add(caps, "machine_aliases", machine_aliases(r));
 	json_object_put(r);
 	json_object_object_add(args, "abstract", json_object_new_boolean(false));
 	if (!(r = ask(s, "qom-list-types", args, err)))
@@ -252,6 +266,20 @@ bool caps_has_type(const struct qemu_caps *caps, const char *type)
 	return listed(caps, "types", type);
 }
 
+bool caps_has_machine(const struct qemu_caps *caps, const char *machine)
+{
+	return listed(caps, "machines", machine);
+}
+
+const char *caps_machine_version(const struct qemu_caps *caps, const char *alias)
+{
+	struct json_object *name;
+
+	if (!json_object_object_get_ex(json_object_object_get(caps->json, "machine_aliases"), alias, &name))
+		return NULL;
+	return json_object_get_string(name);
+}
+
 bool caps_has_sandbox(const struct qemu_caps *caps)
 {
 	return json_object_get_boolean(json_object_object_get(caps->json, "sandbox"));
@@ -268,7 +296,7 @@ int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct v
 {
 	size_t before = err->n;
 
-	if (!listed(caps, "machines", machine_names[c->machine]))
+	if (!caps_has_machine(caps, machine_names[c->machine]))
 		verr_set(err, 0, "this QEMU has no machine type '%s' (machine.type)", machine_names[c->machine]);
 	for (size_t i = 0; i < c->n_disks; i++) {
 		const struct disk_config *d = &c->disks[i];
