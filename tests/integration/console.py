@@ -1,9 +1,7 @@
 #!/usr/bin/env python3
 """Drives `vmm console NAME` through a pseudo-terminal like a person would: types a
 line, waits for a pattern in what the guest prints, prints the first match, then
-detaches with Ctrl-] and checks that vmm console exits 0. With END "closes" the line
-ends the VM: it waits for vmm console to say the console closed instead of detaching.
-Only the last 64 KiB of the output is searched, so a guest flooding its console costs no
+detaches with Ctrl-] and checks that vmm console exits 0. Only the last 64 KiB of the output is searched, so a guest flooding its console costs no
 more than that."""
 import os
 import pty
@@ -14,7 +12,6 @@ import time
 
 vmm, name, line, pattern = sys.argv[1:5]
 timeout = float(sys.argv[5]) if len(sys.argv) > 5 else 20
-end = sys.argv[6] if len(sys.argv) > 6 else "detach"
 
 pid, fd = pty.fork()
 if pid == 0:
@@ -50,11 +47,8 @@ def read_until(regex, seconds):
 read_until(r"console connected", 5)
 os.write(fd, line.encode() + b"\r")
 print(read_until(pattern, timeout).group(0))
-if end == "closes":
-    read_until(r"the console closed", timeout)
-else:
-    os.write(fd, b"\x1d")
-    read_until(r"detached", 5)
+os.write(fd, b"\x1d")
+read_until(r"detached", 5)
 _, status = os.waitpid(pid, 0)
 if os.waitstatus_to_exitcode(status) != 0:
     sys.exit(f"FAIL: vmm console exited with {os.waitstatus_to_exitcode(status)}")

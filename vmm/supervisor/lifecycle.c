@@ -166,6 +166,8 @@ void lifecycle_verdict(struct sup *s)
 		ended(s, VM_FORCED_OFF, "forced off: QEMU quit before the guest powered off");
 	else if (!strcmp(s->reason, "host-signal"))
 		ended(s, VM_FORCED_OFF, "forced off: QEMU was stopped by a signal sent to it");
+	else if (!strcmp(s->reason, "guest-panic"))
+		ended(s, VM_CRASHED, "guest crashed: its kernel panicked (GUEST_PANICKED)");
 	else if (s->reason[0])
 		ended(s, VM_CRASHED, "QEMU crashed: shut down (%s)", s->reason);
 	else if (!s->child)
