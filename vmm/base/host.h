@@ -16,7 +16,8 @@ long host_cpu_count(void);
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);
 
-/* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm),
+/* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm; resolved:
+ * absolute, its existing part without symbolic links, no "." or ".."),
  * $VMM_CACHE_DIR (~/.cache/vmm), $VMM_DATA_DIR (~/.local/share/vmm). malloc'd, or NULL with an error. */
 char *run_base_dir(struct verr *err);
 char *cache_dir(void);

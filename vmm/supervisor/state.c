@@ -130,7 +130,8 @@ void state_save(const struct vm_state *st)
 
 	json_object_object_add(o, VM_KEY_RESOLVED_PROFILE, json_object_get(st->plan->profile));
 	if (rundir_write(st->rd, STATE_FILE,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), &err) < 0)
+			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), true,
+			 &err) < 0)
 		say_err(st, &err);
 	json_object_put(o);
 }

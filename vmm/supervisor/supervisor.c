@@ -23,6 +23,10 @@
 #include "vmm/supervisor/sup-pin.h"
 #include "vmm/supervisor/sup-vfio.h"
 
+/* The files QEMU has in the run directory (bound for it, or made by it): taken over once
+ * it answers, so that the supervisor removes them when QEMU has ended. */
+static const char *const qemu_files[] = { "monitor.sock", "console.sock", "agent.sock", "vnc.sock", NULL };
+
 /* Commands a protected VM refuses through qmp.sock. */
 static const char *const protected_commands[] = { "quit", "system_reset", "system_powerdown", NULL };
 
@@ -150,6 +154,8 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
 	evtimer_del(s->start_timer);
+	for (size_t i = 0; qemu_files[i]; i++)
+		rundir_adopt(&s->rd, qemu_files[i]);
 	s->proxy = proxy_new(s->base, s->qmp_listen, c, &s->policy);
 	state_save(&s->vm);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -445,12 +451,12 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	const char *name = s->vm.name;
 	pid_t pid;
 
-	if (rundir_open(&s->rd, name, err) < 0)
+	if (rundir_open(&s->rd, s->plan->run_dir, err) < 0)
 		return -1;
 	pid = state_orphan(s->rd.path, name);
 	if (pid && s->opt.attach == ATTACH_NEVER) {
 		/* The directory is that QEMU's: its sockets and state file stay. */
-		rundir_release(&s->rd);
+		rundir_close(&s->rd);
 		return state_orphan_error(name, pid, err);
 	}
 	if (s->opt.attach == ATTACH_ONLY && !pid)
@@ -517,7 +523,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
-	struct sup s = { .plan = p, .opt = *o, .rd = { .lock_fd = -1 }, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
+	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
 	sigset_t chld;
