@@ -26,6 +26,10 @@ cleanup() {
 		p=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$f")
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
 	done
+	# Whatever the test mounted under $T (a small tmpfs as the run base).
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+		umount -l "$m" || true
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT

@@ -240,9 +240,13 @@ int rundir_connect(struct rundir *rd, const char *sock, struct verr *err)
 int rundir_write(struct rundir *rd, const char *file, const char *contents, bool transient, struct verr *err)
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
-	_cleanup_close_ int fd = openat(rd->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 
+	if (!names_file(rd->dir_fd, "lock", rd->lock_fd))
+		return verr_set(err, 0, "cannot write '%s/%s': the directory's lock was removed (it may be another "
+				"supervisor's now)", rd->path, file);
+	fd = openat(rd->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return verr_set(err, errno, "cannot write '%s/%s'", rd->path, tmp);
 	if (write_all(fd, contents, strlen(contents)) < 0 || fsync(fd) < 0 || fstat(fd, &st) < 0 ||

@@ -70,8 +70,9 @@ int rundir_connect(struct rundir *rd, const char *sock, struct verr *err);
 /* Reports that the socket at path cannot be connected to (errnum: why); returns -1. */
 int rundir_connect_error(const char *path, int errnum, struct verr *err);
 
-/* Atomically replaces the file NAME with contents (a temporary file, fsync, rename);
- * transient: rundir_close removes it (while it is still this file), else it stays. */
+/* Atomically replaces the file NAME with contents (a temporary file, fsync, rename), only
+ * while the path of the lock still names the held lock; transient: rundir_close removes it
+ * (while it is still this file), else it stays. */
 int rundir_write(struct rundir *rd, const char *file, const char *contents, bool transient, struct verr *err);
 
 /* Opens the file NAME in the directory (never through a symbolic link); -1 with errno. */

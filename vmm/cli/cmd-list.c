@@ -1,6 +1,6 @@
-/* vmm list: every VM with a run directory, asked through its supervisor; a QEMU
- * whose supervisor is gone is listed as "no-supervisor", a supervisor that does not
- * answer in time as "not-answering". */
+/* vmm list: every VM with a run directory or a running QEMU, asked through its supervisor;
+ * a QEMU whose supervisor is gone is listed as "no-supervisor", one whose run directory is
+ * gone as "no-run-dir", a supervisor that does not answer in time as "not-answering". */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,6 +14,7 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/qemuproc.h"
 #include "vmm/supervisor/state.h"
 
 /* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
@@ -25,18 +26,20 @@ static struct json_object *probe(const char *base, const char *name)
 	_cleanup_verr_ struct verr why = { 0 };
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
 	struct json_object *st;
-	pid_t orphan = 0;
+	enum qemu_found found = QEMU_NONE;
+	pid_t pid = 0;
 	int r = vm_request(name, CTL_REQ_STATUS, NULL, LIST_TIMEOUT_MS, &st, &why);
 
 	if (r == 0)
 		return st;
-	if (r == -ESRCH && !(orphan = state_orphan(dir, name)))
+	if (r == -ESRCH && (found = state_find_qemu(dir, name, &pid)) == QEMU_NONE)
 		return NULL;
 	st = json_object_new_object();
 	json_object_object_add(st, VM_KEY_NAME, json_object_new_string(name));
-	if (orphan) {
-		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("no-supervisor"));
-		json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(orphan));
+	if (found != QEMU_NONE) {
+		json_object_object_add(st, VM_KEY_STATE,
+				       json_object_new_string(found == QEMU_ORPHAN ? "no-supervisor" : "no-run-dir"));
+		json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(pid));
 	} else {
 		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("not-answering"));
 		json_object_object_add(st, "error", json_object_new_string(why.lines[0]));
@@ -75,6 +78,8 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 			strv_push(&names, d->d_name);
 	if (dir)
 		closedir(dir);
+	/* A VM whose run directory was removed is found by its QEMU. */
+	qemuproc_names(base, &names);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), by_name);
 	for (size_t i = 0; i < names.n; i++) {

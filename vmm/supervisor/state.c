@@ -1,14 +1,17 @@
 #include "vmm/supervisor/state.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "vmm/base/util.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/qemuproc.h"
 
 /* The state file's name in the run directory. */
 #define STATE_FILE "state.json"
@@ -123,48 +126,29 @@ struct json_object *state_status(const struct vm_state *st, unsigned qmp_clients
 	return o;
 }
 
-void state_save(const struct vm_state *st)
+int state_save(const struct vm_state *st, struct verr *err)
 {
 	struct json_object *o = facts(st);
-	_cleanup_verr_ struct verr err = { 0 };
+	int r;
 
 	json_object_object_add(o, VM_KEY_RESOLVED_PROFILE, json_object_get(st->plan->profile));
-	if (rundir_write(st->rd, STATE_FILE,
-			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), true,
-			 &err) < 0)
-		say_err(st, &err);
+	r = rundir_write(st->rd, STATE_FILE,
+			 json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED), true, err);
 	json_object_put(o);
+	/* A state file that does not say what runs must not stay: its pid would be an old QEMU's. */
+	if (r < 0)
+		rundir_unlink(st->rd, STATE_FILE);
+	return r;
 }
 
-/* Reads the state file of run directory dir; NULL when there is none (or it is not JSON). */
+/* Reads the state file of run directory dir (never through a symbolic link); NULL when
+ * there is none (or it is not JSON). */
 static struct json_object *read_state(const char *dir)
 {
 	_cleanup_free_ char *path = xasprintf("%s/" STATE_FILE, dir);
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	return json_object_from_file(path);
-}
-
-/* True when process pid runs a QEMU of VM name (its command line has "guest=NAME,"). */
-static bool is_qemu_of(pid_t pid, const char *name)
-{
-	_cleanup_free_ char *proc = xasprintf("/proc/%d/cmdline", pid), *needle = NULL;
-	char cmdline[8192];
-	ssize_t n;
-	int fd;
-
-	fd = open(proc, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, cmdline, sizeof(cmdline) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	cmdline[n] = '\0';
-	for (ssize_t i = 0; i < n; i++)
-		if (!cmdline[i])
-			cmdline[i] = '\n';
-	needle = xasprintf("\nguest=%s,", name);
-	return strstr(cmdline, needle) != NULL;
+	return fd < 0 ? NULL : json_object_from_fd(fd);
 }
 
 pid_t state_orphan(const char *dir, const char *name)
@@ -175,9 +159,70 @@ pid_t state_orphan(const char *dir, const char *name)
 	if (o && json_object_object_get_ex(o, VM_KEY_QEMU_PID, &v))
 		pid = json_object_get_int(v);
 	json_object_put(o);
-	if (pid <= 0 || kill(pid, 0) < 0)
-		return 0;
-	return is_qemu_of(pid, name) ? pid : 0;
+	return pid > 0 && qemuproc_is(pid, dir, name) ? pid : 0;
+}
+
+enum qemu_found state_find_qemu(const char *dir, const char *name, pid_t *pid)
+{
+	pid_t orphan = state_orphan(dir, name);
+
+	*pid = orphan ? orphan : qemuproc_find(dir, name);
+	return orphan ? QEMU_ORPHAN : *pid ? QEMU_LOST : QEMU_NONE;
+}
+
+int state_qemu_error(enum qemu_found found, const char *name, const char *dir, pid_t pid, struct verr *err)
+{
+	if (found == QEMU_ORPHAN)
+		return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
+				"reconnects to it", name, pid, name);
+	return verr_set(err, 0, "VM '%s' runs (QEMU pid %d) but its run directory '%s' was removed or replaced: vmm "
+			"cannot reach it (power the guest off from inside, or kill %d)", name, pid, dir, pid);
+}
+
+/* True when something accepts connections on the supervisor's socket in dir. */
+static bool supervisor_listens(const char *dir)
+{
+	struct sockaddr_un sa;
+	_cleanup_verr_ struct verr err = { 0 };
+	_cleanup_close_ int fd = -1;
+
+	if (rundir_socket_address(dir, "ctl.sock", &sa, &err) < 0)
+		return false;
+	/* Only a full backlog makes connect wait: a listener is there. */
+	fd = unix_connect(&sa, 1000);
+	return fd >= 0 || errno == EAGAIN;
+}
+
+int state_claim(struct rundir *rd, const char *dir, const char *name, pid_t *orphan, struct verr *err)
+{
+	enum qemu_found found;
+	pid_t pid;
+
+	if (rundir_open(rd, dir, err) < 0) {
+		if (err->errnum == 0 && (pid = qemuproc_find(dir, name)))
+			verr_set(err, 0, "VM '%s' runs as QEMU pid %d", name, pid);
+		return -1;
+	}
+	/* A supervisor whose lock file was removed under it still answers. */
+	if (supervisor_listens(dir)) {
+		rundir_close(rd);
+		return verr_set(err, 0, "VM '%s' is already running (its supervisor listens on '%s/ctl.sock')",
+				name, dir);
+	}
+	found = state_find_qemu(dir, name, &pid);
+	if (found == QEMU_LOST) {
+		rundir_close(rd);
+		return state_qemu_error(found, name, dir, pid, err);
+	}
+	*orphan = pid;
+	return 0;
+}
+
+int state_check_no_qemu(const struct vm_state *st, struct verr *err)
+{
+	pid_t pid = qemuproc_find(st->rd->path, st->name);
+
+	return pid ? verr_set(err, 0, "VM '%s' already runs as QEMU pid %d", st->name, pid) : 0;
 }
 
 time_t state_started(const char *dir)
@@ -202,10 +247,4 @@ int state_profile(const char *dir, char **path, struct json_object **profile, st
 	*profile = json_object_get(pr);
 	json_object_put(o);
 	return 0;
-}
-
-int state_orphan_error(const char *name, pid_t pid, struct verr *err)
-{
-	return verr_set(err, 0, "VM '%s' has no supervisor (its QEMU, pid %d, still runs): 'vmm attach %s' "
-			"reconnects to it", name, pid, name);
 }

@@ -3,7 +3,9 @@
  * ended. This module owns the state file, state.json in the run directory: it alone
  * writes it (atomically, at each start) and alone reads it, for a supervisor that
  * reconnects (the start time), for orphan detection (the pid of a QEMU whose supervisor
- * died) and for `vmm attach` (the resolved profile). Its keys are those of the status
+ * died, never trusted: checked in /proc) and for `vmm attach` (the resolved profile). It
+ * also decides whether a new supervisor may take a run directory (state_claim): a QEMU of
+ * the VM found in /proc that the state file does not name means the directory was lost. Its keys are those of the status
  * object (protocol.h), which is built here from the same facts. The supervisor's own
  * messages ("vmm: NAME: ...") are printed here too, since they name the VM. */
 #ifndef VMM_STATE_H
@@ -56,23 +58,41 @@ void state_set_end(struct vm_state *st, int end, const struct verr *why);
 /* The name of a vm_end as used in JSON ("powered-off", ...). */
 const char *vm_end_name(int end);
 
-/* Rewrites state.json: pids, start time, QEMU version, resolved profile; says why it failed. */
-void state_save(const struct vm_state *st);
+/* Rewrites state.json: pids, start time, QEMU version, resolved profile. When it cannot,
+ * removes it (it would name an old QEMU) and returns -1 with err. */
+int state_save(const struct vm_state *st, struct verr *err);
 
 /* The VM's status as a JSON object (what `vmm status --json` prints). */
 struct json_object *state_status(const struct vm_state *st, unsigned qmp_clients);
 
 /* The pid of the QEMU that the state file in run directory dir names, when it still
- * runs as VM name's QEMU (its supervisor died), else 0. */
+ * runs as VM name's QEMU (checked in /proc, qemuproc.h), else 0. */
 pid_t state_orphan(const char *dir, const char *name);
+
+/* A QEMU of VM name in run directory dir that runs: none, one the state file there names
+ * (its supervisor died: attach reconnects), or one it does not (the run directory was
+ * removed or replaced: nothing can reach it). */
+enum qemu_found { QEMU_NONE, QEMU_ORPHAN, QEMU_LOST };
+
+/* Finds a running QEMU of VM name in run directory dir, and which kind it is; *pid: its pid. */
+enum qemu_found state_find_qemu(const char *dir, const char *name, pid_t *pid);
+
+/* Reports a QEMU_ORPHAN or QEMU_LOST QEMU (pid) of VM name; returns -1. */
+int state_qemu_error(enum qemu_found found, const char *name, const char *dir, pid_t pid, struct verr *err);
+
+/* Takes the run directory dir of VM name for a new supervisor: its lock, no other supervisor
+ * listening there, no QEMU of the VM running that the state file does not name. Returns 0
+ * with *orphan the pid of the VM's QEMU that runs without a supervisor (0: none), or -1
+ * with err (rd closed, nothing but the lock touched). */
+int state_claim(struct rundir *rd, const char *dir, const char *name, pid_t *orphan, struct verr *err);
+
+/* Refuses (-1 with err) to start a QEMU of the VM while one runs (before each launch). */
+int state_check_no_qemu(const struct vm_state *st, struct verr *err);
 
 /* When the state file in dir says its QEMU started; now when it does not say. */
 time_t state_started(const char *dir);
 
 /* The profile path and resolved profile (a new reference) that the state file in dir records. */
 int state_profile(const char *dir, char **path, struct json_object **profile, struct verr *err);
-
-/* Reports that VM name's QEMU (pid, from state_orphan) runs without a supervisor; returns -1. */
-int state_orphan_error(const char *name, pid_t pid, struct verr *err);
 
 #endif

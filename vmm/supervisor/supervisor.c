@@ -146,6 +146,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 {
 	struct sup *s = arg;
 	struct json_object *status;
+	_cleanup_verr_ struct verr err = { 0 };
 
 	if (r->failure != QMP_OK || c != s->qmp)
 		return;
@@ -157,7 +158,8 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
 	s->proxy = proxy_new(s->base, s->qmp_listen, c, &s->policy);
-	state_save(&s->vm);
+	if (state_save(&s->vm, &err) < 0)
+		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
 	    accel_names[s->plan->launch.accel], s->vm.runstate, s->rd.path);
 	if (s->opt.detached && !s->ever_ready)
@@ -333,7 +335,8 @@ static int launch(struct sup *s, struct verr *err)
 	struct spawned child;
 	int fds[2];
 
-	if (plan_prepare(s->plan, err) < 0 || passthrough_bind(&s->plan->config, err) < 0)
+	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
+	    passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, "console.sock", err)) < 0)
@@ -347,10 +350,17 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
 		return -1;
-	s->vm.pid = child.pid;
-	s->child = true;
 	s->vm.started = time(NULL);
-	state_save(&s->vm);
+	s->vm.pid = child.pid;
+	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
+	if (state_save(&s->vm, err) < 0) {
+		kill(child.pid, SIGKILL);
+		waitpid(child.pid, NULL, 0);
+		close(child.output_fd);
+		s->vm.pid = 0;
+		return -1;
+	}
+	s->child = true;
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), child.output_fd);
 	return 0;
 }
@@ -451,13 +461,12 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	const char *name = s->vm.name;
 	pid_t pid;
 
-	if (rundir_open(&s->rd, s->plan->run_dir, err) < 0)
+	if (state_claim(&s->rd, s->plan->run_dir, name, &pid, err) < 0)
 		return -1;
-	pid = state_orphan(s->rd.path, name);
 	if (pid && s->opt.attach == ATTACH_NEVER) {
 		/* The directory is that QEMU's: its sockets and state file stay. */
 		rundir_close(&s->rd);
-		return state_orphan_error(name, pid, err);
+		return state_qemu_error(QEMU_ORPHAN, name, s->plan->run_dir, pid, err);
 	}
 	if (s->opt.attach == ATTACH_ONLY && !pid)
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
