@@ -53,6 +53,19 @@ start_detached() {
 	wait_for "$VMM_RUN_DIR/$name/console.log" 'vmm-guest: ready' 60
 }
 
+# Starts VM NAME detached and kills its supervisor (kill -9), so that its QEMU runs on
+# unsupervised; sets QEMU (its pid) and UPTIME (the guest's uptime just before).
+start_orphan() {
+	local sup
+	start_detached "$1" "$2"
+	QEMU=$(state_field "$1" qemu_pid)
+	sup=$(state_field "$1" supervisor_pid)
+	UPTIME=$(guest_uptime "$1")
+	[ -n "$UPTIME" ] || fail "could not read the guest's uptime on its console"
+	kill -9 "$sup"
+	assert_gone "$sup"
+}
+
 # Runs vmm, expecting exit status RC; its stdout and stderr go to $T/last.out and $T/last.err.
 expect_rc() {
 	local rc=$1 got=0

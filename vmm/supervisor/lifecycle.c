@@ -39,6 +39,10 @@ void lifecycle_stop(struct sup *s)
 		return;
 	if (!s->ready) {
 		s->stop_before_ready = true;
+		if (!s->child) {
+			lifecycle_give_up(s);
+			return;
+		}
 		s->stop = STOP_KILL;
 		kill(s->vm.pid, SIGKILL);
 		return;
@@ -68,6 +72,12 @@ void lifecycle_stop(struct sup *s)
 		kill(s->vm.pid, SIGKILL);
 		break;
 	}
+}
+
+void lifecycle_give_up(struct sup *s)
+{
+	s->gave_up = true;
+	event_base_loopbreak(s->base);
 }
 
 void lifecycle_kill(struct sup *s)
@@ -125,7 +135,14 @@ static void verdict_start(struct sup *s)
 {
 	int st = s->wstatus;
 
-	if (s->start_error.n)
+	if (s->gave_up && s->start_timed_out)
+		ended(s, VM_START_FAILED, "failed to reconnect: QEMU pid %d did not answer QMP within %d s (is it "
+		      "stopped, or does another process hold its monitor?); it runs on, untouched", s->vm.pid,
+		      START_TIMEOUT);
+	else if (s->gave_up)
+		ended(s, VM_START_FAILED, "reconnect abandoned: stopped before QEMU pid %d answered QMP; it runs on, "
+		      "untouched", s->vm.pid);
+	else if (s->start_error.n)
 		lifecycle_start_failed(s, &s->start_error);
 	else if (s->stop_before_ready)
 		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");

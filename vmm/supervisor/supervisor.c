@@ -53,7 +53,7 @@ static void step_timer_cb(evutil_socket_t fd, short what, void *arg)
 	lifecycle_stop(arg);
 }
 
-/* QEMU did not answer QMP in time: it will not start. */
+/* QEMU did not answer QMP in time: ours will not start; one we reconnect to is not ours to kill. */
 static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sup *s = arg;
@@ -62,7 +62,10 @@ static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!s->ready && !s->reaped) {
 		s->start_timed_out = true;
-		kill(s->vm.pid, SIGKILL);
+		if (s->child)
+			kill(s->vm.pid, SIGKILL);
+		else
+			lifecycle_give_up(s);
 	}
 }
 
@@ -500,6 +503,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 	for (;;) {
 		if ((orphan ? reconnect(s, orphan, &err) : launch(s, &err)) < 0) {
+			s->gave_up = orphan != 0;
 			lifecycle_start_failed(s, &err);
 			if (!orphan)
 				restore_passthrough(s);
@@ -518,7 +522,8 @@ static void run_loop(struct sup *s, pid_t orphan)
 		lifecycle_verdict(s);
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {
-			restore_passthrough(s);
+			if (!s->gave_up)
+				restore_passthrough(s);
 			return;
 		}
 		s->vm.restarting = true;
