@@ -118,10 +118,11 @@ assert_gone() {
 	fail "process $1 still exists"
 }
 
-# Fails unless the VM's run dir holds nothing but the console and supervisor logs.
+# Fails unless the VM's run dir holds nothing but the console and supervisor logs and the
+# record of how the VM ended.
 assert_clean_rundir() {
 	local left
-	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console|vmm).log$' || true)
+	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console.log|vmm.log|ended.json)$' || true)
 	[ -z "$left" ] || fail "left behind in the run dir: $left"
 	! grep -Eq 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log" 2>/dev/null ||
 		fail "the supervisor's log has a sanitizer report: $(grep -A8 -E 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log")"

@@ -1,6 +1,7 @@
 /* vmm list: every VM with a run directory or a running QEMU, asked through its supervisor;
  * a QEMU whose supervisor is gone is listed as "no-supervisor", one whose run directory is
- * gone as "no-run-dir", a supervisor that does not answer in time as "not-answering". */
+ * gone as "no-run-dir", a supervisor that does not answer in time as "not-answering";
+ * with --all also the VMs that ended, as the record they left says (how they ended). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -20,8 +21,8 @@
 /* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
 #define LIST_TIMEOUT_MS 2000
 
-/* The status of one VM, or NULL when nothing of it runs. */
-static struct json_object *probe(const char *base, const char *name)
+/* The status of one VM; when nothing of it runs, the record of how it ended (all) or NULL. */
+static struct json_object *probe(const char *base, const char *name, bool all)
 {
 	_cleanup_verr_ struct verr why = { 0 };
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
@@ -33,7 +34,7 @@ static struct json_object *probe(const char *base, const char *name)
 	if (r == 0)
 		return st;
 	if (r == -ESRCH && (found = state_find_qemu(dir, name, &pid)) == QEMU_NONE)
-		return NULL;
+		return all ? state_ended(dir, name) : NULL;
 	st = json_object_new_object();
 	json_object_object_add(st, VM_KEY_NAME, json_object_new_string(name));
 	if (found != QEMU_NONE) {
@@ -83,7 +84,7 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), by_name);
 	for (size_t i = 0; i < names.n; i++) {
-		struct json_object *st = probe(base, names.v[i]);
+		struct json_object *st = probe(base, names.v[i], args_has(args, "all"));
 		if (st)
 			json_object_array_add(all, st);
 	}
@@ -94,8 +95,11 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {
 			struct json_object *st = json_object_array_get_idx(all, i);
-			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME), field(st, VM_KEY_STATE),
-			       field(st, VM_KEY_QEMU_PID), field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
+			/* An ended VM shows how it ended, and no pid: its QEMU is gone. */
+			bool ended = !strcmp(field(st, VM_KEY_STATE), VM_STATE_ENDED);
+			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME),
+			       field(st, ended ? VM_KEY_LAST_END : VM_KEY_STATE), ended ? "-" : field(st, VM_KEY_QEMU_PID),
+			       field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
 		}
 	}
 	json_object_put(all);
@@ -104,9 +108,9 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_list_entry = {
 	.name = "list",
-	.usage = "[--json]",
-	.help = "list the VMs (also those whose supervisor is gone)",
-	.args = { NULL, 0, 0 },
+	.usage = "[--all] [--json]",
+	.help = "list the VMs (also those whose supervisor is gone; --all: also those that ended)",
+	.args = { "all", 0, 0 },
 	.flags = CMD_JSON,
 	.exec = cmd_list,
 };

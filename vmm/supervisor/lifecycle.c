@@ -92,11 +92,14 @@ void lifecycle_kill(struct sup *s)
 	kill(s->vm.pid, SIGKILL);
 }
 
-/* Records how the VM ended and says so, a line for each line of why. */
+/* Records how the VM ended and says so, a line for each line of why; a QEMU that runs on
+ * (a reconnect given up) has not ended and leaves no record. */
 static void end_with(struct sup *s, enum vm_end end, const struct verr *why)
 {
 	state_set_end(&s->vm, end, why);
 	say_err(&s->vm, why);
+	if (!s->gave_up)
+		state_save_end(&s->vm);
 }
 
 /* Records how the VM ended and says so in one line. */
@@ -162,6 +165,7 @@ void lifecycle_verdict(struct sup *s)
 {
 	int st = s->wstatus;
 
+	s->vm.wstatus = s->child ? st : -1;
 	if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
 	else if (!s->ready)

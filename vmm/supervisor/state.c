@@ -7,24 +7,72 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vmm/base/util.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/qemuproc.h"
 
-/* The state file's name in the run directory. */
+/* The state file's name in the run directory, and the record's of an ended VM. */
 #define STATE_FILE "state.json"
+#define ENDED_FILE "ended.json"
 
 void state_init(struct vm_state *st, const struct plan *p, struct rundir *rd)
 {
-	*st = (struct vm_state){ .plan = p, .name = p->config.name, .rd = rd, .end = -1 };
+	*st = (struct vm_state){ .plan = p, .name = p->config.name, .rd = rd, .end = -1, .wstatus = -1 };
+}
+
+/* Puts a line (n bytes, made safe to show) in the ring, unless it is empty. */
+static void lines_put(struct last_lines *l, const char *text, size_t n)
+{
+	char *clean = text_clean(text, n), **slot = &l->line[l->n % STATE_OUTPUT_LINES];
+
+	if (!*clean) {
+		free(clean);
+		return;
+	}
+	free(*slot);
+	*slot = clean;
+	l->n++;
+}
+
+/* The lines of the ring, oldest first, as a JSON array. */
+static struct json_object *lines_json(const struct last_lines *l)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (unsigned i = l->n > STATE_OUTPUT_LINES ? l->n - STATE_OUTPUT_LINES : 0; i < l->n; i++)
+		json_object_array_add(a, json_object_new_string(l->line[i % STATE_OUTPUT_LINES]));
+	return a;
+}
+
+/* Empties the ring. */
+static void lines_clear(struct last_lines *l)
+{
+	for (size_t i = 0; i < STATE_OUTPUT_LINES; i++)
+		free(l->line[i]);
+	*l = (struct last_lines){ 0 };
 }
 
 void state_free(struct vm_state *st)
 {
 	free(st->end_text);
 	st->end_text = NULL;
+	lines_clear(&st->output);
+}
+
+void state_new_qemu(struct vm_state *st, pid_t pid)
+{
+	st->pid = pid;
+	st->started = time(NULL);
+	st->wstatus = -1;
+	lines_clear(&st->output);
+}
+
+void state_output_line(struct vm_state *st, const char *line)
+{
+	lines_put(&st->output, line, strlen(line));
 }
 
 void say(const struct vm_state *st, const char *fmt, ...)
@@ -138,17 +186,80 @@ int state_save(const struct vm_state *st, struct verr *err)
 	/* A state file that does not say what runs must not stay: its pid would be an old QEMU's. */
 	if (r < 0)
 		rundir_unlink(st->rd, STATE_FILE);
+	else
+		rundir_unlink(st->rd, ENDED_FILE);
 	return r;
 }
 
-/* Reads the state file of run directory dir (never through a symbolic link); NULL when
- * there is none (or it is not JSON). */
-static struct json_object *read_state(const char *dir)
+/* The last STATE_OUTPUT_LINES non-empty lines of the console log, as a JSON array. */
+static struct json_object *console_tail(const struct vm_state *st)
 {
-	_cleanup_free_ char *path = xasprintf("%s/" STATE_FILE, dir);
+	_cleanup_close_ int fd = rundir_open_file(st->rd, "console.log", O_RDONLY, 0);
+	struct last_lines tail = { 0 };
+	struct json_object *a;
+	char buf[8192], *p = buf, *end = buf, *nl;
+	off_t size = fd < 0 ? 0 : lseek(fd, 0, SEEK_END), from = size > (off_t)sizeof(buf) ? size - (off_t)sizeof(buf) : 0;
+	ssize_t got = size > 0 ? pread(fd, buf, sizeof(buf), from) : 0;
+
+	if (got > 0)
+		end += got;
+	/* What was read may start in the middle of a line: that part is left out. */
+	if (from > 0 && (nl = memchr(buf, '\n', (size_t)(end - buf))))
+		p = nl + 1;
+	for (; p < end; p = nl + 1) {
+		if (!(nl = memchr(p, '\n', (size_t)(end - p))))
+			nl = end;
+		lines_put(&tail, p, (size_t)(nl - p));
+	}
+	a = lines_json(&tail);
+	lines_clear(&tail);
+	return a;
+}
+
+void state_save_end(const struct vm_state *st)
+{
+	struct json_object *o = facts(st);
+	_cleanup_verr_ struct verr err = { 0 };
+
+	json_object_object_del(o, VM_KEY_SUPERVISOR_PID);
+	json_object_object_add(o, VM_KEY_STATE, json_object_new_string(VM_STATE_ENDED));
+	json_object_object_add(o, VM_KEY_LAST_END, json_object_new_string(vm_end_name(st->end)));
+	json_object_object_add(o, VM_KEY_LAST_END_MESSAGE, json_object_new_string(st->end_text ? st->end_text : ""));
+	json_object_object_add(o, VM_KEY_ENDED, json_object_new_int64(time(NULL)));
+	json_object_object_add(o, VM_KEY_RESTARTS, json_object_new_int(st->restarts));
+	if (st->wstatus >= 0 && WIFEXITED(st->wstatus))
+		json_object_object_add(o, VM_KEY_EXIT_CODE, json_object_new_int(WEXITSTATUS(st->wstatus)));
+	if (st->wstatus >= 0 && WIFSIGNALED(st->wstatus))
+		json_object_object_add(o, VM_KEY_SIGNAL, json_object_new_int(WTERMSIG(st->wstatus)));
+	json_object_object_add(o, VM_KEY_CONSOLE, console_tail(st));
+	json_object_object_add(o, VM_KEY_QEMU_OUTPUT, lines_json(&st->output));
+	if (rundir_write(st->rd, ENDED_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), false,
+			 &err) < 0)
+		say_err(st, &err);
+	json_object_put(o);
+}
+
+/* Reads the JSON file NAME of run directory dir (never through a symbolic link); NULL when
+ * there is none (or it is not JSON). */
+static struct json_object *read_json(const char *dir, const char *file)
+{
+	_cleanup_free_ char *path = xasprintf("%s/%s", dir, file);
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
 	return fd < 0 ? NULL : json_object_from_fd(fd);
+}
+
+/* Reads the state file of run directory dir; NULL when there is none. */
+static struct json_object *read_state(const char *dir)
+{
+	return read_json(dir, STATE_FILE);
+}
+
+struct json_object *state_ended(const char *dir, const char *name)
+{
+	pid_t pid;
+
+	return state_find_qemu(dir, name, &pid) == QEMU_NONE ? read_json(dir, ENDED_FILE) : NULL;
 }
 
 pid_t state_orphan(const char *dir, const char *name)

@@ -5,7 +5,9 @@
  * reconnects (the start time), for orphan detection (the pid of a QEMU whose supervisor
  * died, never trusted: checked in /proc) and for `vmm attach` (the resolved profile). It
  * also decides whether a new supervisor may take a run directory (state_claim): a QEMU of
- * the VM found in /proc that the state file does not name means the directory was lost. Its keys are those of the status
+ * the VM found in /proc that the state file does not name means the directory was lost.
+ * When the VM has ended, it leaves a record of how (ended.json, state_save_end), which
+ * stays until the VM starts again. Its keys are those of the status
  * object (protocol.h), which is built here from the same facts. The supervisor's own
  * messages ("vmm: NAME: ...") are printed here too, since they name the VM. */
 #ifndef VMM_STATE_H
@@ -21,6 +23,15 @@
 #include "vmm/base/rundir.h"
 #include "vmm/launch/plan.h"
 
+/* How many of QEMU's last lines of output, and of the console's, an ended VM's record keeps. */
+#define STATE_OUTPUT_LINES 10
+
+/* The last STATE_OUTPUT_LINES non-empty lines put in (a ring; n counts every line put in). */
+struct last_lines {
+	char *line[STATE_OUTPUT_LINES];
+	unsigned n;
+};
+
 struct vm_state {
 	const struct plan *plan;
 	const char *name;
@@ -35,6 +46,8 @@ struct vm_state {
 	unsigned restarts;
 	int end;               /* the last vm_end, -1 while none */
 	char *end_text;        /* what the supervisor said about that end, lines joined by '\n' */
+	int wstatus;           /* how the last QEMU ended (waitpid), -1 when not known */
+	struct last_lines output; /* the current QEMU's last lines of output */
 };
 
 /* Starts the state of VM p (not running, never ended) whose run directory is rd. */
@@ -49,6 +62,12 @@ void say(const struct vm_state *st, const char *fmt, ...) __attribute__((format(
 /* Prints every line of err as a status line. */
 void say_err(const struct vm_state *st, const struct verr *err);
 
+/* Records that QEMU pid was started now (its output so far is forgotten). */
+void state_new_qemu(struct vm_state *st, pid_t pid);
+
+/* Keeps a line of QEMU's output for the record of how it ended. */
+void state_output_line(struct vm_state *st, const char *line);
+
 /* Sets QEMU's run state. */
 void state_set_runstate(struct vm_state *st, const char *runstate);
 
@@ -58,9 +77,19 @@ void state_set_end(struct vm_state *st, int end, const struct verr *why);
 /* The name of a vm_end as used in JSON ("powered-off", ...). */
 const char *vm_end_name(int end);
 
-/* Rewrites state.json: pids, start time, QEMU version, resolved profile. When it cannot,
- * removes it (it would name an old QEMU) and returns -1 with err. */
+/* Rewrites state.json: pids, start time, QEMU version, resolved profile, and removes the
+ * record of an earlier end. When it cannot, removes it (it would name an old QEMU) and
+ * returns -1 with err. */
 int state_save(const struct vm_state *st, struct verr *err);
+
+/* Writes the record of how the VM ended (ended.json, left in the run directory until the
+ * VM starts again): when, how, QEMU's exit, the last console lines and QEMU's last lines of
+ * output; says why it failed. */
+void state_save_end(const struct vm_state *st);
+
+/* The record of how VM name ended, read from run directory dir (a new reference), or NULL
+ * when there is none or a QEMU of the VM runs. */
+struct json_object *state_ended(const char *dir, const char *name);
 
 /* The VM's status as a JSON object (what `vmm status --json` prints). */
 struct json_object *state_status(const struct vm_state *st, unsigned qmp_clients);

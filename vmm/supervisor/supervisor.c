@@ -278,12 +278,13 @@ static const char *without_timestamp(const char *line)
 	return line;
 }
 
-/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict. */
+/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict and the record. */
 static void line_done(struct sup *s)
 {
 	const char *text = without_timestamp(s->last_output);
 
 	memmove(s->last_output, text, strlen(text) + 1);
+	state_output_line(&s->vm, s->last_output);
 	s->partial = 0;
 }
 
@@ -353,8 +354,7 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
 		return -1;
-	s->vm.started = time(NULL);
-	s->vm.pid = child.pid;
+	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
 	if (state_save(&s->vm, err) < 0) {
 		kill(child.pid, SIGKILL);
