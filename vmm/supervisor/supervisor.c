@@ -131,13 +131,12 @@ static void read_version(struct sup *s, struct qmp_client *c)
 /* Tells a waiting `vmm start` that the guest runs, and points stderr at vmm.log from now on. */
 static void notify_ready(struct sup *s)
 {
-	_cleanup_free_ char *log = xasprintf("%s/vmm.log", s->rd.path);
 	const char ready = SUP_READY;
 	int fd;
 
 	fflush(stderr);
 	(void)write_all(STDERR_FILENO, &ready, 1);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	fd = rundir_open_file(&s->rd, "vmm.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		dup2(fd, STDERR_FILENO);
 		close(fd);
