@@ -41,9 +41,11 @@ for verb in start run; do
 	grep -q "$lost" "$T/last.err" || fail "vmm $verb of a VM whose run directory is gone: $(cat "$T/last.err")"
 done
 [ "$(qemus l1)" = 1 ] || fail "a second QEMU of l1 runs"
-expect_rc 1 status l1
-grep -q "$lost" "$T/last.err" || fail "status: $(cat "$T/last.err")"
-pass "run dir removed: list shows the QEMU, start and run refuse the name with its pid, status says so"
+for verb in status attach; do
+	expect_rc 1 "$verb" l1
+	grep -q "$lost" "$T/last.err" || fail "$verb: $(cat "$T/last.err")"
+done
+pass "run dir removed: list shows the QEMU, start and run refuse the name with its pid, status and attach say so"
 
 # The supervisor is frozen while its QEMU dies and another supervisor starts in a new directory.
 kill -STOP "$sup"

@@ -262,7 +262,9 @@ struct json_object *state_ended(const char *dir, const char *name)
 	return state_find_qemu(dir, name, &pid) == QEMU_NONE ? read_json(dir, ENDED_FILE) : NULL;
 }
 
-pid_t state_orphan(const char *dir, const char *name)
+/* The pid of the QEMU that the state file in run directory dir names, when it still runs
+ * as VM name's QEMU, else 0. */
+static pid_t state_orphan(const char *dir, const char *name)
 {
 	struct json_object *o = read_state(dir), *v;
 	pid_t pid = 0;

@@ -94,13 +94,9 @@ struct json_object *state_ended(const char *dir, const char *name);
 /* The VM's status as a JSON object (what `vmm status --json` prints). */
 struct json_object *state_status(const struct vm_state *st, unsigned qmp_clients);
 
-/* The pid of the QEMU that the state file in run directory dir names, when it still
- * runs as VM name's QEMU (checked in /proc, qemuproc.h), else 0. */
-pid_t state_orphan(const char *dir, const char *name);
-
-/* A QEMU of VM name in run directory dir that runs: none, one the state file there names
- * (its supervisor died: attach reconnects), or one it does not (the run directory was
- * removed or replaced: nothing can reach it). */
+/* A QEMU of VM name in run directory dir that runs (checked in /proc, qemuproc.h): none,
+ * one the state file there names (its supervisor died: attach reconnects), or one it does
+ * not (the run directory was removed or replaced: nothing can reach it). */
 enum qemu_found { QEMU_NONE, QEMU_ORPHAN, QEMU_LOST };
 
 /* Finds a running QEMU of VM name in run directory dir, and which kind it is; *pid: its pid. */
