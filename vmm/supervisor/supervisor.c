@@ -502,9 +502,9 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 	for (;;) {
 		if ((orphan ? reconnect(s, orphan, &err) : launch(s, &err)) < 0) {
-			s->gave_up = orphan != 0;
+			s->gave_up = orphan != 0; /* that QEMU runs on */
 			lifecycle_start_failed(s, &err);
-			if (!orphan)
+			if (!s->gave_up)
 				restore_passthrough(s);
 			return;
 		}
