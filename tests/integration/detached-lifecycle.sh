@@ -61,8 +61,8 @@ assert_gone "$sup"
 grep -q "guest powered off" "$VMM_RUN_DIR/d1/vmm.log" || fail "vmm.log does not tell how the VM ended"
 pass "stop powers the guest off; QEMU and supervisor gone, run dir clean"
 
-expect_rc 1 status d1
-grep -q "VM 'd1' is not running" "$T/last.err" || fail "status of a stopped VM: $(cat "$T/last.err")"
+expect_rc 3 status d1
+grep -q "^state:      ended (powered-off)" "$T/last.out" || fail "status of a stopped VM: $(cat "$T/last.out")"
 expect_rc 0 logs d1
 grep -q "vmm-guest: ready" "$T/last.out" || fail "vmm logs shows no console output"
 expect_rc 0 logs d1 --supervisor
@@ -70,7 +70,7 @@ grep -q "guest powered off" "$T/last.out" || fail "vmm logs --supervisor: $(cat 
 expect_rc 0 logs d1 --json
 [ "$(python3 -c 'import json,sys; print("vmm-guest: ready" in json.load(sys.stdin)["text"])' <"$T/last.out")" = True ] ||
 	fail "vmm logs --json: $(head -c 300 "$T/last.out")"
-pass "a stopped VM: status says not running, logs remain"
+pass "a stopped VM: status says how it ended (exit 3), logs remain"
 
 start_detached d1 "$PROFILES/guest.json"
 expect_rc 3 stop d1 --timeout 0

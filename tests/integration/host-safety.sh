@@ -39,3 +39,26 @@ done
 [ -z "$(ls -A "$T/cwd")" ] && [ "$(stat -c %a /tmp)" = "$before" ] || fail "a relative VMM_RUN_DIR changed something"
 pgrep -f "guest=rel," >/dev/null && fail "a QEMU was started"
 pass "a relative VMM_RUN_DIR is refused by every verb, nothing created or changed"
+
+# A run directory another user could swap is refused: a parent owned by someone else, or
+# writable by all without the sticky bit; a sticky one (like /tmp) is fine.
+mkdir -p "$T/theirs" "$T/open" "$T/sticky"
+chown 65534:65534 "$T/theirs"
+chmod 0777 "$T/open"
+chmod 1777 "$T/sticky"
+for verb in "start $PROFILES/guest.json --name unsafe" "run $PROFILES/guest.json --name unsafe"; do
+	rc=0
+	VMM_RUN_DIR=$T/theirs/run "$VMM" $verb >"$T/unsafe.out" 2>"$T/unsafe.err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "run directory '$T/theirs/run/unsafe' is not safe: '$T/theirs' belongs to uid 65534" "$T/unsafe.err" ||
+		fail "vmm $verb under a directory of uid 65534: exit $rc: $(cat "$T/unsafe.err")"
+	rc=0
+	VMM_RUN_DIR=$T/open/run "$VMM" $verb >"$T/unsafe.out" 2>"$T/unsafe.err" || rc=$?
+	[ "$rc" = 1 ] && grep -q "'$T/open' is writable by other users (mode 0777, not sticky)" "$T/unsafe.err" ||
+		fail "vmm $verb under a directory writable by all: exit $rc: $(cat "$T/unsafe.err")"
+done
+[ ! -e "$T/theirs/run" ] && [ ! -e "$T/open/run" ] || fail "an unsafe run directory was created"
+pgrep -f "guest=unsafe," >/dev/null && fail "a QEMU was started"
+VMM_RUN_DIR=$T/sticky/run "$VMM" start "$PROFILES/guest.json" --name safe >/dev/null 2>"$T/safe.err" ||
+	fail "start under a sticky directory: $(cat "$T/safe.err")"
+VMM_RUN_DIR=$T/sticky/run "$VMM" kill safe >/dev/null 2>&1 || fail "kill safe"
+pass "a run directory under another user's or a world-writable directory is refused; sticky is fine"

@@ -26,6 +26,10 @@ cleanup() {
 		p=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$f")
 		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
 	done
+	# Whatever the test mounted under $T (a small tmpfs as the run base).
+	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
+		umount -l "$m" || true
+	done
 	rm -rf "$T"
 }
 trap cleanup EXIT
@@ -47,6 +51,19 @@ start_detached() {
 	"$VMM" start "$profile" --name "$name" >"$T/$name.start.out" 2>"$T/$name.start.err" ||
 		fail "vmm start $name failed"
 	wait_for "$VMM_RUN_DIR/$name/console.log" 'vmm-guest: ready' 60
+}
+
+# Starts VM NAME detached and kills its supervisor (kill -9), so that its QEMU runs on
+# unsupervised; sets QEMU (its pid) and UPTIME (the guest's uptime just before).
+start_orphan() {
+	local sup
+	start_detached "$1" "$2"
+	QEMU=$(state_field "$1" qemu_pid)
+	sup=$(state_field "$1" supervisor_pid)
+	UPTIME=$(guest_uptime "$1")
+	[ -n "$UPTIME" ] || fail "could not read the guest's uptime on its console"
+	kill -9 "$sup"
+	assert_gone "$sup"
 }
 
 # Runs vmm, expecting exit status RC; its stdout and stderr go to $T/last.out and $T/last.err.
@@ -114,12 +131,38 @@ assert_gone() {
 	fail "process $1 still exists"
 }
 
-# Fails unless the VM's run dir holds nothing but the console logs (rotated ones too) and
-# the supervisor's log.
+# Fails unless the VM's run dir holds nothing but the console logs (rotated ones too), the
+# supervisor's log and the record of how the VM ended.
 assert_clean_rundir() {
 	local left
-	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console\.log(\.[0-9])?|vmm\.log)$' || true)
+	left=$(cd "$VMM_RUN_DIR/$1" 2>/dev/null && ls -A | grep -Ev '^(console\.log(\.[0-9])?|vmm\.log|ended\.json)$' || true)
 	[ -z "$left" ] || fail "left behind in the run dir: $left"
 	! grep -Eq 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log" 2>/dev/null ||
 		fail "the supervisor's log has a sanitizer report: $(grep -A8 -E 'Sanitizer|runtime error' "$VMM_RUN_DIR/$1/vmm.log")"
+}
+
+# Prints how many QEMUs of VM NAME run under this test's run base: "-name guest=NAME," and a
+# unix socket bound in $VMM_RUN_DIR/NAME/ (the monitor socket it inherited), as vmm finds them.
+qemus() {
+	python3 - "$1" "$VMM_RUN_DIR/$1/" <<'PY'
+import os, sys
+name, d = sys.argv[1], sys.argv[2]
+bound = {}
+for line in open("/proc/net/unix").read().splitlines()[1:]:
+    f = line.split()
+    if len(f) >= 8:
+        bound[f[6]] = f[7]
+count = 0
+for pid in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        args = open(f"/proc/{pid}/cmdline", "rb").read().split(b"\0")
+        fds = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    except OSError:
+        continue
+    if f"guest={name},".encode() not in [a[:len(name) + 7] for a in args]:
+        continue
+    inodes = [x[8:-1] for x in fds if x.startswith("socket:[")]
+    count += any(bound.get(i, "").startswith(d) for i in inodes)
+print(count)
+PY
 }

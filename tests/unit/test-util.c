@@ -1,5 +1,5 @@
 /* Unit tests of the small helpers: size parsing, shell quoting, QEMU option escaping,
- * string vectors, SHA-256 and HMAC-SHA256. */
+ * text made safe to show, string vectors, SHA-256 and HMAC-SHA256. */
 #include <stdio.h>
 #include <string.h>
 
@@ -57,6 +57,25 @@ static void test_opt_escape(void)
 	free(e);
 }
 
+/* text_clean keeps text and valid UTF-8, drops terminal escapes and control characters. */
+static void test_text_clean(void)
+{
+	static const char *const cases[][2] = {
+		{ "plain line", "plain line" },
+		{ "\x1b[6n/ # \x1b[1;32mok\x1b[0m\r", "/ # ok" },
+		{ "tab\tstays, bell\a goes", "tab\tstays, bell goes" },
+		{ "caf\xc3\xa9 \xe2\x82\xac", "caf\xc3\xa9 \xe2\x82\xac" },
+		{ "bad \xff \xc3 \xed\xa0\x80 \xc0\xaf", "bad ? ? ??? ??" },
+		{ "\x1b", "" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *c = text_clean(cases[i][0], strlen(cases[i][0]));
+		ok(!strcmp(c, cases[i][1]), "text_clean case %zu: \"%s\"", i, c);
+		free(c);
+	}
+}
+
 /* strv grows and stays NULL-terminated. */
 static void test_strv(void)
 {
@@ -107,6 +126,7 @@ int main(void)
 	test_parse_size();
 	test_shell_quote();
 	test_opt_escape();
+	test_text_clean();
 	test_strv();
 	test_sha256();
 	return tap_done();

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -89,9 +90,43 @@ static char *xdg_dir(const char *var, const char *fallback)
 	return xasprintf("%s/%s", home && *home ? home : "/root", fallback);
 }
 
+/* The absolute path with the symbolic links of its longest existing leading part resolved
+ * and the rest (which does not exist yet) as written, without doubled or trailing slashes;
+ * NULL with err when the rest has a "." or ".." component. */
+static char *resolve_path(const char *path, struct verr *err)
+{
+	_cleanup_free_ char *head = xstrdup(path), *real = NULL;
+	char *out, *o;
+
+	while (!(real = realpath(*head ? head : "/", NULL)) && (errno == ENOENT || errno == ENOTDIR))
+		*strrchr(head, '/') = '\0';
+	if (!real) {
+		verr_set(err, errno, "cannot resolve the run directory '%s'", path);
+		return NULL;
+	}
+	o = out = xmalloc(strlen(real) + strlen(path) + 2);
+	o = stpcpy(o, strcmp(real, "/") ? real : "");
+	for (const char *p = path + strlen(head); *p; p++) {
+		size_t n = strcspn(p + 1, "/");
+		if (*p != '/' || !n)
+			continue;
+		if ((n == 1 && p[1] == '.') || (n == 2 && p[1] == '.' && p[2] == '.')) {
+			free(out);
+			verr_set(err, 0, "the run directory '%s' has '.' or '..' where it does not exist yet", path);
+			return NULL;
+		}
+		o += sprintf(o, "/%.*s", (int)n, p + 1);
+		p += n;
+	}
+	if (o == out)
+		strcpy(out, "/");
+	return out;
+}
+
 char *run_base_dir(struct verr *err)
 {
 	const char *v = getenv("VMM_RUN_DIR"), *xdg = getenv("XDG_RUNTIME_DIR");
+	_cleanup_free_ char *dir = NULL;
 
 	/* A relative one would mean another directory once the detached supervisor is in "/". */
 	if (v && *v && v[0] != '/') {
@@ -99,13 +134,16 @@ char *run_base_dir(struct verr *err)
 		return NULL;
 	}
 	if (v && *v)
-		return xstrdup(v);
-	if (geteuid() == 0)
-		return xstrdup("/run/vmm");
-	if (xdg && xdg[0] == '/')
-		return xasprintf("%s/vmm", xdg);
-	verr_set(err, 0, "no run directory: set VMM_RUN_DIR or XDG_RUNTIME_DIR");
-	return NULL;
+		dir = xstrdup(v);
+	else if (geteuid() == 0)
+		dir = xstrdup("/run/vmm");
+	else if (xdg && xdg[0] == '/')
+		dir = xasprintf("%s/vmm", xdg);
+	else {
+		verr_set(err, 0, "no run directory: set VMM_RUN_DIR or XDG_RUNTIME_DIR");
+		return NULL;
+	}
+	return resolve_path(dir, err);
 }
 
 char *cache_dir(void)

@@ -21,7 +21,8 @@ char *host_machine_id(struct verr *err);
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);
 
-/* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm),
+/* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm; resolved:
+ * absolute, its existing part without symbolic links, no "." or ".."),
  * $VMM_CACHE_DIR (~/.cache/vmm), $VMM_DATA_DIR (~/.local/share/vmm). malloc'd, or NULL with an error. */
 char *run_base_dir(struct verr *err);
 char *cache_dir(void);

@@ -1,5 +1,15 @@
-/* A VM's run directory: RUN_BASE/NAME, mode 0700, held by one supervisor
- * through an flock on "lock". Holds the sockets, the state file and the console log. */
+/* A VM's run directory: RUN_BASE/NAME, mode 0700, held by one supervisor through an
+ * flock on "lock". Holds the sockets, the state file and the logs.
+ *
+ * Safety: the directory's path is resolved once (run_base_dir) and every component of it
+ * must be owned by root or by us and writable by no one else unless sticky (like /tmp), so
+ * no other user can swap a directory on the way. The supervisor then works through a
+ * descriptor of the directory (openat, unlinkat, O_NOFOLLOW); sockets are bound by path,
+ * after checking that the path still names that directory. It remembers the device and
+ * inode of each file it made and removes, when it closes, only those that are still the
+ * ones it made: a directory deleted under it and made again by another supervisor is left
+ * alone. The lock file is removed while it is held; rundir_open checks after flock that
+ * the path still names the locked file, and tries again when it does not. */
 #ifndef VMM_RUNDIR_H
 #define VMM_RUNDIR_H
 
@@ -9,10 +19,26 @@
 
 #include "vmm/base/error.h"
 
+/* A file the supervisor made (or took over) in the directory, as it was then. */
+struct rundir_file {
+	char name[16];
+	dev_t dev;
+	ino_t ino;
+};
+
+/* The most files a run directory tracks. */
+#define RUNDIR_FILES_MAX 12
+
 struct rundir {
 	char *path;
+	int dir_fd;
 	int lock_fd;
+	struct rundir_file files[RUNDIR_FILES_MAX];
+	size_t n_files;
 };
+
+/* A run directory that is not open. */
+#define RUNDIR_INIT { .dir_fd = -1, .lock_fd = -1 }
 
 /* The longest VM name (it names the run directory and QEMU's -name). */
 #define VM_NAME_MAX 64
@@ -27,9 +53,10 @@ int vm_name_check(const char *name, struct verr *err);
 /* The path a VM's run directory has (nothing is created); refuses a bad VM name. */
 char *rundir_path(const char *name, struct verr *err);
 
-/* Creates/opens the run directory and takes its lock; refuses when another
- * supervisor holds it. */
-int rundir_open(struct rundir *rd, const char *name, struct verr *err);
+/* Creates/opens the run directory path (from rundir_path, resolved before any fork) after
+ * checking every component of it, and takes its lock; refuses when another supervisor
+ * holds it. */
+int rundir_open(struct rundir *rd, const char *path, struct verr *err);
 
 /* Fills sa with the address of the unix socket SOCK in directory dir; fails when it is too long. */
 int rundir_socket_address(const char *dir, const char *sock, struct sockaddr_un *sa, struct verr *err);
@@ -43,14 +70,23 @@ int rundir_connect(struct rundir *rd, const char *sock, struct verr *err);
 /* Reports that the socket at path cannot be connected to (errnum: why); returns -1. */
 int rundir_connect_error(const char *path, int errnum, struct verr *err);
 
-/* Atomically replaces the file NAME with contents. */
-int rundir_write(struct rundir *rd, const char *file, const char *contents, struct verr *err);
+/* Atomically replaces the file NAME with contents (a temporary file, fsync, rename), only
+ * while the path of the lock still names the held lock; transient: rundir_close removes it
+ * (while it is still this file), else it stays. */
+int rundir_write(struct rundir *rd, const char *file, const char *contents, bool transient, struct verr *err);
 
-/* Removes sockets, state and lock (the console log stays) and releases the lock. */
+/* Opens the file NAME in the directory (never through a symbolic link); -1 with errno. */
+int rundir_open_file(struct rundir *rd, const char *file, int flags, mode_t mode);
+
+/* Takes over the file NAME as it is now (made by QEMU, or by an earlier supervisor of the
+ * same QEMU): rundir_close removes it while it stays that file. Nothing when it is missing. */
+void rundir_adopt(struct rundir *rd, const char *file);
+
+/* Removes the file NAME now, whoever made it. */
+void rundir_unlink(struct rundir *rd, const char *file);
+
+/* Removes the files the supervisor made that are still those files (the lock last, while
+ * held), the directory when it is empty, and releases the lock. */
 void rundir_close(struct rundir *rd);
-
-/* Releases the lock and leaves every file as it is (for a directory that is not ours to
- * clean: a QEMU of the VM still runs in it). */
-void rundir_release(struct rundir *rd);
 
 #endif

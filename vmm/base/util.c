@@ -175,6 +175,59 @@ bool id_valid(const char *s, size_t max)
 	return true;
 }
 
+/* The length of the valid UTF-8 sequence at p (of at most n bytes, p[0] >= 0x80), 0 when invalid. */
+static size_t utf8_length(const unsigned char *p, size_t n)
+{
+	size_t len = p[0] >= 0xf0 ? 4 : p[0] >= 0xe0 ? 3 : 2;
+	unsigned char lo = 0x80, hi = 0xbf;
+
+	if (p[0] < 0xc2 || p[0] > 0xf4 || len > n)
+		return 0;
+	if (p[0] == 0xe0)
+		lo = 0xa0;
+	else if (p[0] == 0xed)
+		hi = 0x9f;
+	else if (p[0] == 0xf0)
+		lo = 0x90;
+	else if (p[0] == 0xf4)
+		hi = 0x8f;
+	if (p[1] < lo || p[1] > hi)
+		return 0;
+	for (size_t i = 2; i < len; i++)
+		if (p[i] < 0x80 || p[i] > 0xbf)
+			return 0;
+	return len;
+}
+
+char *text_clean(const char *buf, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)buf, *end = p + n;
+	char *out = xmalloc(n + 1), *o = out;
+
+	while (p < end) {
+		size_t len;
+		if (*p == 0x1b) { /* ESC [ parameters final byte, or ESC and one character */
+			if (++p < end && *p == '[')
+				while (++p < end && (*p < 0x40 || *p > 0x7e))
+					;
+			p += p < end;
+		} else if (*p >= 0x80) {
+			len = utf8_length(p, (size_t)(end - p));
+			if (!len)
+				*o++ = '?';
+			for (size_t i = 0; i < len; i++)
+				*o++ = (char)p[i];
+			p += len ? len : 1;
+		} else {
+			if (*p >= 0x20 ? *p != 0x7f : *p == '\t')
+				*o++ = (char)*p;
+			p++;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
 char *shell_quote(const char *word)
 {
 	size_t n = 3;

@@ -65,6 +65,10 @@ bool peer_is_trusted(int fd);
  * '-', '_' or '.'. */
 bool id_valid(const char *s, size_t max);
 
+/* A line of text as others may show it (JSON, a terminal): n bytes without terminal escape
+ * sequences, carriage returns and other control characters (tabs stay), invalid UTF-8 as '?'. */
+char *text_clean(const char *buf, size_t n);
+
 /* Quotes one word for a POSIX shell, only when it needs quoting. */
 char *shell_quote(const char *word);
 

@@ -1,6 +1,7 @@
-/* vmm list: every VM with a run directory, asked through its supervisor; a QEMU
- * whose supervisor is gone is listed as "no-supervisor", a supervisor that does not
- * answer in time as "not-answering". */
+/* vmm list: every VM with a run directory or a running QEMU, asked through its supervisor;
+ * a QEMU whose supervisor is gone is listed as "no-supervisor", one whose run directory is
+ * gone as "no-run-dir", a supervisor that does not answer in time as "not-answering";
+ * with --all also the VMs that ended, as the record they left says (how they ended). */
 #include <dirent.h>
 #include <errno.h>
 #include <inttypes.h>
@@ -14,29 +15,32 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/qemuproc.h"
 #include "vmm/supervisor/state.h"
 
 /* Milliseconds each VM's supervisor gets to answer, so that one wedged VM delays the list little. */
 #define LIST_TIMEOUT_MS 2000
 
-/* The status of one VM, or NULL when nothing of it runs. */
-static struct json_object *probe(const char *base, const char *name)
+/* The status of one VM; when nothing of it runs, the record of how it ended (all) or NULL. */
+static struct json_object *probe(const char *base, const char *name, bool all)
 {
 	_cleanup_verr_ struct verr why = { 0 };
 	_cleanup_free_ char *dir = xasprintf("%s/%s", base, name);
 	struct json_object *st;
-	pid_t orphan = 0;
+	enum qemu_found found = QEMU_NONE;
+	pid_t pid = 0;
 	int r = vm_request(name, CTL_REQ_STATUS, NULL, LIST_TIMEOUT_MS, &st, &why);
 
 	if (r == 0)
 		return st;
-	if (r == -ESRCH && !(orphan = state_orphan(dir, name)))
-		return NULL;
+	if (r == -ESRCH && (found = state_find_qemu(dir, name, &pid)) == QEMU_NONE)
+		return all ? state_ended(dir, name) : NULL;
 	st = json_object_new_object();
 	json_object_object_add(st, VM_KEY_NAME, json_object_new_string(name));
-	if (orphan) {
-		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("no-supervisor"));
-		json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(orphan));
+	if (found != QEMU_NONE) {
+		json_object_object_add(st, VM_KEY_STATE,
+				       json_object_new_string(found == QEMU_ORPHAN ? "no-supervisor" : "no-run-dir"));
+		json_object_object_add(st, VM_KEY_QEMU_PID, json_object_new_int(pid));
 	} else {
 		json_object_object_add(st, VM_KEY_STATE, json_object_new_string("not-answering"));
 		json_object_object_add(st, "error", json_object_new_string(why.lines[0]));
@@ -75,10 +79,12 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 			strv_push(&names, d->d_name);
 	if (dir)
 		closedir(dir);
+	/* A VM whose run directory was removed is found by its QEMU. */
+	qemuproc_names(base, &names);
 	if (names.n)
 		qsort(names.v, names.n, sizeof(*names.v), by_name);
 	for (size_t i = 0; i < names.n; i++) {
-		struct json_object *st = probe(base, names.v[i]);
+		struct json_object *st = probe(base, names.v[i], args_has(args, "all"));
 		if (st)
 			json_object_array_add(all, st);
 	}
@@ -89,8 +95,11 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 		printf("%-20s %-14s %-8s %-6s %s\n", "NAME", "STATE", "PID", "ACCEL", "UPTIME");
 		for (size_t i = 0; i < json_object_array_length(all); i++) {
 			struct json_object *st = json_object_array_get_idx(all, i);
-			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME), field(st, VM_KEY_STATE),
-			       field(st, VM_KEY_QEMU_PID), field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
+			/* An ended VM shows how it ended, and no pid: its QEMU is gone. */
+			bool ended = !strcmp(field(st, VM_KEY_STATE), VM_STATE_ENDED);
+			printf("%-20s %-14s %-8s %-6s %s\n", field(st, VM_KEY_NAME),
+			       field(st, ended ? VM_KEY_LAST_END : VM_KEY_STATE), ended ? "-" : field(st, VM_KEY_QEMU_PID),
+			       field(st, VM_KEY_ACCEL), field(st, VM_KEY_UPTIME));
 		}
 	}
 	json_object_put(all);
@@ -99,9 +108,9 @@ static int cmd_list(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_list_entry = {
 	.name = "list",
-	.usage = "[--json]",
-	.help = "list the VMs (also those whose supervisor is gone)",
-	.args = { NULL, 0, 0 },
+	.usage = "[--all] [--json]",
+	.help = "list the VMs (also those whose supervisor is gone; --all: also those that ended)",
+	.args = { "all", 0, 0 },
 	.flags = CMD_JSON,
 	.exec = cmd_list,
 };

@@ -114,13 +114,18 @@ static int cmd_attach(const struct cmd_args *args, struct verr *err)
 	_cleanup_free_ char *dir = NULL, *path = NULL;
 	const char *name = args->argv[0];
 	struct json_object *profile;
+	enum qemu_found found;
 	struct plan plan;
+	pid_t pid;
 	int r;
 
 	dir = rundir_path(name, err);
 	if (!dir)
 		return -1;
-	if (!state_orphan(dir, name))
+	found = state_find_qemu(dir, name, &pid);
+	if (found == QEMU_LOST)
+		return state_qemu_error(found, name, dir, pid, err);
+	if (found == QEMU_NONE)
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
 				name);
 	if (state_profile(dir, &path, &profile, err) < 0)

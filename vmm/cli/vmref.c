@@ -9,6 +9,7 @@
 
 #include "vmm/base/rundir.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/qemuproc.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/base/util.h"
 
@@ -17,10 +18,11 @@
 static int explain_missing(const char *name, const char *dir, const char *path, int errnum, unsigned timeout_ms,
 			   struct verr *err)
 {
-	pid_t orphan = state_orphan(dir, name);
+	pid_t pid;
+	enum qemu_found found = state_find_qemu(dir, name, &pid);
 
-	if (orphan) {
-		state_orphan_error(name, orphan, err);
+	if (found != QEMU_NONE) {
+		state_qemu_error(found, name, dir, pid, err);
 		return -ESRCH;
 	}
 	if (errnum == ENOENT || errnum == ECONNREFUSED) {
@@ -38,12 +40,16 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
 	_cleanup_free_ char *dir = rundir_path(name, err);
 	struct sockaddr_un sa;
 	struct stat st;
+	pid_t pid;
 	int fd;
 
 	if (!dir)
 		return -1;
 	if (stat(dir, &st) < 0) {
-		verr_set(err, 0, "no VM named '%s' is running (no '%s')", name, dir);
+		if ((pid = qemuproc_find(dir, name)))
+			state_qemu_error(QEMU_LOST, name, dir, pid, err);
+		else
+			verr_set(err, 0, "no VM named '%s' is running (no '%s')", name, dir);
 		return -ESRCH;
 	}
 	if (rundir_socket_address(dir, sock, &sa, err) < 0)

@@ -28,7 +28,6 @@ struct console {
 	struct bufferevent *serial;  /* the current QEMU's serial socket, NULL when none */
 	struct bufferevent *client;  /* the console.sock client, NULL when none */
 	pid_t client_pid;
-	char *serial_path;
 
 	/* console.log */
 	char *log_path;
@@ -248,7 +247,6 @@ struct console *console_new(struct event_base *base, struct rundir *rd, const st
 	con->to_stdout = to_stdout;
 	con->listen_fd = fd;
 	con->listener = listener_new(base, fd, adopt_cb, con);
-	con->serial_path = xasprintf("%s/%s", rd->path, CONSOLE_SERIAL_SOCK);
 	con->log_path = xasprintf("%s/console.log", rd->path);
 	con->log_fd = -1;
 	con->log_max = c->console_log_max;
@@ -284,8 +282,6 @@ void console_free(struct console *con)
 	close(con->listen_fd);
 	if (con->log_fd >= 0)
 		close(con->log_fd);
-	unlink(con->serial_path);
-	free(con->serial_path);
 	free(con->log_path);
 	free(con);
 }

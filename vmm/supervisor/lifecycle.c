@@ -39,6 +39,10 @@ void lifecycle_stop(struct sup *s)
 		return;
 	if (!s->ready) {
 		s->stop_before_ready = true;
+		if (!s->child) {
+			lifecycle_give_up(s);
+			return;
+		}
 		s->stop = STOP_KILL;
 		kill(s->vm.pid, SIGKILL);
 		return;
@@ -70,6 +74,12 @@ void lifecycle_stop(struct sup *s)
 	}
 }
 
+void lifecycle_give_up(struct sup *s)
+{
+	s->gave_up = true;
+	event_base_loopbreak(s->base);
+}
+
 void lifecycle_kill(struct sup *s)
 {
 	s->vm.stopping = true;
@@ -82,11 +92,14 @@ void lifecycle_kill(struct sup *s)
 	kill(s->vm.pid, SIGKILL);
 }
 
-/* Records how the VM ended and says so, a line for each line of why. */
+/* Records how the VM ended and says so, a line for each line of why; a QEMU that runs on
+ * (a reconnect given up) has not ended and leaves no record. */
 static void end_with(struct sup *s, enum vm_end end, const struct verr *why)
 {
 	state_set_end(&s->vm, end, why);
 	say_err(&s->vm, why);
+	if (!s->gave_up)
+		state_save_end(&s->vm);
 }
 
 /* Records how the VM ended and says so in one line. */
@@ -125,7 +138,14 @@ static void verdict_start(struct sup *s)
 {
 	int st = s->wstatus;
 
-	if (s->start_error.n)
+	if (s->gave_up && s->start_timed_out)
+		ended(s, VM_START_FAILED, "failed to reconnect: QEMU pid %d did not answer QMP within %d s (is it "
+		      "stopped, or does another process hold its monitor?); it runs on, untouched", s->vm.pid,
+		      START_TIMEOUT);
+	else if (s->gave_up)
+		ended(s, VM_START_FAILED, "reconnect abandoned: stopped before QEMU pid %d answered QMP; it runs on, "
+		      "untouched", s->vm.pid);
+	else if (s->start_error.n)
 		lifecycle_start_failed(s, &s->start_error);
 	else if (s->stop_before_ready)
 		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");
@@ -145,6 +165,7 @@ void lifecycle_verdict(struct sup *s)
 {
 	int st = s->wstatus;
 
+	s->vm.wstatus = s->child ? st : -1;
 	if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
 	else if (!s->ready)

@@ -1,6 +1,8 @@
 /* What happens to a VM as a whole. A stop moves one step at each signal, request or
  * timeout: the ACPI power button, then `quit`, then SIGKILL; when QEMU's QMP connection
- * is gone, SIGTERM takes the place of the QMP steps. A kill ends QEMU at once. The
+ * is gone, SIGTERM takes the place of the QMP steps. A kill ends QEMU at once. A QEMU the
+ * supervisor reconnects to and that does not answer is never killed but for `vmm kill`:
+ * a stop or the start timeout abandons the reconnect instead. The
  * verdict tells how a QEMU ended, from its exit status, the SHUTDOWN event's reason and
  * what vmm did to it; the restart policy then decides whether the VM starts again, and
  * after which back-off. supervisor.c (signals, timers, the end of each QEMU) and
@@ -15,6 +17,10 @@
 
 /* Moves a stop one step on (a stop during the restart back-off ends the wait). */
 void lifecycle_stop(struct sup *s);
+
+/* Abandons a reconnect that QEMU did not answer: the supervisor ends, QEMU (which it did
+ * not start) runs on untouched, with its files and devices. */
+void lifecycle_give_up(struct sup *s);
 
 /* Kills QEMU at once and keeps the VM from restarting. */
 void lifecycle_kill(struct sup *s);

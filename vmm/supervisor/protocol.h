@@ -78,4 +78,14 @@ enum vm_end {
 #define CONSOLE_IN_USE "vmm-console: in use by PID "
 #define CONSOLE_GREETING_MAX 64
 
+/* The record a VM leaves when it has ended (ended.json, which `vmm status` shows once no
+ * supervisor answers): the facts above with VM_KEY_STATE VM_STATE_ENDED, VM_KEY_LAST_END
+ * and VM_KEY_LAST_END_MESSAGE (how it ended), and these. */
+#define VM_STATE_ENDED "ended"
+#define VM_KEY_ENDED "ended"             /* when (seconds since the epoch) */
+#define VM_KEY_EXIT_CODE "exit_code"     /* QEMU's exit status, when it exited (and vmm started it) */
+#define VM_KEY_SIGNAL "signal"           /* the signal that killed QEMU, when one did */
+#define VM_KEY_CONSOLE "console"         /* the last lines of the console log */
+#define VM_KEY_QEMU_OUTPUT "qemu_output" /* QEMU's last lines on stdout and stderr */
+
 #endif

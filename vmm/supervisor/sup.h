@@ -64,6 +64,7 @@ struct sup {
 
 	/* Across restarts. */
 	bool ever_ready;
+	bool gave_up;           /* a reconnect was abandoned: that QEMU (not ours) runs on untouched */
 	time_t recent[RESTART_BURST]; /* when the last restarts happened */
 	struct control_conn **waiters; /* stop and kill requests, answered when the VM has ended */
 	size_t n_waiters;

@@ -24,6 +24,10 @@
 #include "vmm/supervisor/sup-pin.h"
 #include "vmm/supervisor/sup-vfio.h"
 
+/* The files QEMU has in the run directory (bound for it, or made by it): taken over once
+ * it answers, so that the supervisor removes them when QEMU has ended. */
+static const char *const qemu_files[] = { "monitor.sock", CONSOLE_SERIAL_SOCK, "agent.sock", "vnc.sock", NULL };
+
 /* Commands a protected VM refuses through qmp.sock. */
 static const char *const protected_commands[] = { "quit", "system_reset", "system_powerdown", NULL };
 
@@ -50,7 +54,7 @@ static void step_timer_cb(evutil_socket_t fd, short what, void *arg)
 	lifecycle_stop(arg);
 }
 
-/* QEMU did not answer QMP in time: it will not start. */
+/* QEMU did not answer QMP in time: ours will not start; one we reconnect to is not ours to kill. */
 static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct sup *s = arg;
@@ -59,7 +63,10 @@ static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 	(void)what;
 	if (!s->ready && !s->reaped) {
 		s->start_timed_out = true;
-		kill(s->vm.pid, SIGKILL);
+		if (s->child)
+			kill(s->vm.pid, SIGKILL);
+		else
+			lifecycle_give_up(s);
 	}
 }
 
@@ -125,13 +132,12 @@ static void read_version(struct sup *s, struct qmp_client *c)
 /* Tells a waiting `vmm start` that the guest runs, and points stderr at vmm.log from now on. */
 static void notify_ready(struct sup *s)
 {
-	_cleanup_free_ char *log = xasprintf("%s/vmm.log", s->rd.path);
 	const char ready = SUP_READY;
 	int fd;
 
 	fflush(stderr);
 	(void)write_all(STDERR_FILENO, &ready, 1);
-	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	fd = rundir_open_file(&s->rd, "vmm.log", O_WRONLY | O_CREAT | O_APPEND, 0600);
 	if (fd >= 0) {
 		dup2(fd, STDERR_FILENO);
 		close(fd);
@@ -143,6 +149,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 {
 	struct sup *s = arg;
 	struct json_object *status;
+	_cleanup_verr_ struct verr err = { 0 };
 
 	if (r->failure != QMP_OK || c != s->qmp)
 		return;
@@ -151,8 +158,11 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
 	evtimer_del(s->start_timer);
+	for (size_t i = 0; qemu_files[i]; i++)
+		rundir_adopt(&s->rd, qemu_files[i]);
 	s->proxy = proxy_new(s->base, s->qmp_listen, c, &s->policy);
-	state_save(&s->vm);
+	if (state_save(&s->vm, &err) < 0)
+		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
 	    accel_names[s->plan->launch.accel], s->vm.runstate, s->rd.path);
 	if (s->opt.detached && !s->ever_ready)
@@ -255,12 +265,13 @@ static const char *without_timestamp(const char *line)
 	return line;
 }
 
-/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict. */
+/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict and the record. */
 static void line_done(struct sup *s)
 {
 	const char *text = without_timestamp(s->last_output);
 
 	memmove(s->last_output, text, strlen(text) + 1);
+	state_output_line(&s->vm, s->last_output);
 	s->partial = 0;
 }
 
@@ -312,7 +323,8 @@ static int launch(struct sup *s, struct verr *err)
 	struct spawned child;
 	int fds[2];
 
-	if (plan_prepare(s->plan, err) < 0 || passthrough_bind(&s->plan->config, err) < 0)
+	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
+	    passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0)
@@ -326,10 +338,16 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
 		return -1;
-	s->vm.pid = child.pid;
+	state_new_qemu(&s->vm, child.pid);
+	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
+	if (state_save(&s->vm, err) < 0) {
+		kill(child.pid, SIGKILL);
+		waitpid(child.pid, NULL, 0);
+		close(child.output_fd);
+		s->vm.pid = 0;
+		return -1;
+	}
 	s->child = true;
-	s->vm.started = time(NULL);
-	state_save(&s->vm);
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), child.output_fd);
 	return 0;
 }
@@ -435,13 +453,12 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	const char *name = s->vm.name;
 	pid_t pid;
 
-	if (rundir_open(&s->rd, name, err) < 0)
+	if (state_claim(&s->rd, s->plan->run_dir, name, &pid, err) < 0)
 		return -1;
-	pid = state_orphan(s->rd.path, name);
 	if (pid && s->opt.attach == ATTACH_NEVER) {
 		/* The directory is that QEMU's: its sockets and state file stay. */
-		rundir_release(&s->rd);
-		return state_orphan_error(name, pid, err);
+		rundir_close(&s->rd);
+		return state_qemu_error(QEMU_ORPHAN, name, s->plan->run_dir, pid, err);
 	}
 	if (s->opt.attach == ATTACH_ONLY && !pid)
 		return verr_set(err, 0, "VM '%s' has no QEMU running without a supervisor (nothing to attach to)",
@@ -476,8 +493,9 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 	for (;;) {
 		if ((orphan ? reconnect(s, orphan, &err) : launch(s, &err)) < 0) {
+			s->gave_up = orphan != 0; /* that QEMU runs on */
 			lifecycle_start_failed(s, &err);
-			if (!orphan)
+			if (!s->gave_up)
 				restore_passthrough(s);
 			return;
 		}
@@ -494,7 +512,8 @@ static void run_loop(struct sup *s, pid_t orphan)
 		lifecycle_verdict(s);
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {
-			restore_passthrough(s);
+			if (!s->gave_up)
+				restore_passthrough(s);
 			return;
 		}
 		s->vm.restarting = true;
@@ -508,7 +527,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
-	struct sup s = { .plan = p, .opt = *o, .rd = { .lock_fd = -1 }, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
+	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
 	sigset_t chld;
