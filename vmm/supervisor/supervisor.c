@@ -520,8 +520,11 @@ static void run_loop(struct sup *s, pid_t orphan)
 		arm_ms(s->restart_timer, delay);
 		event_base_dispatch(s->base);
 		s->vm.restarting = false;
-		if (s->vm.stopping)
+		if (s->vm.stopping) {
+			/* Stopped during the back-off: the VM has ended for good. */
+			restore_passthrough(s);
 			return;
+		}
 	}
 }
 
