@@ -52,13 +52,16 @@ for ((i = 0; i < CYCLES; i++)); do
 done
 
 sleep 0.5
-left=$(pgrep -af "guest=s[0-9]" || true)
+left=
+for ((k = 0; k < 7; k++)); do
+	for n in s$k s$k-b; do [ "$(qemus "$n")" = 0 ] || left="$left $n"; done
+done
 if [ -n "$left" ]; then
-	for n in $(printf '%s\n' "$left" | sed -n 's/.*guest=\(s[0-9][-b]*\),.*/\1/p'); do
+	for n in $left; do
 		echo "# $n: cycles:way${history[${n%-b}]}; run dir: $(ls -A "$VMM_RUN_DIR/$n" 2>&1 | tr '\n' ' ')"
 		tail -n 15 "$VMM_RUN_DIR/$n/vmm.log" 2>/dev/null | sed 's/^/#   /'
 	done
-	fail "QEMUs left running: $left"
+	fail "QEMUs left running:$left"
 fi
 left=$(pgrep -af "$VMM_RUN_DIR" || true)
 [ -z "$left" ] || fail "processes left: $left"

@@ -21,7 +21,7 @@
 
 /* A file the supervisor made (or took over) in the directory, as it was then. */
 struct rundir_file {
-	char name[16];
+	char name[32];
 	dev_t dev;
 	ino_t ino;
 };

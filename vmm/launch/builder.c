@@ -351,7 +351,7 @@ static void build_firmware(const struct launch *l, struct strv *argv)
 	push_json(argv, "-blockdev", vars);
 }
 
-/* The monitor, serial console, guest agent channel and display. */
+/* The monitors (the supervisor's and the QMP proxy's), serial console, guest agent channel and display. */
 static void build_chardevs(const struct vm_config *c, const struct launch *l, struct identity *id,
 			   struct strv *argv)
 {
@@ -359,6 +359,11 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 	strv_pushf(argv, "socket,id=monitor,fd=%d,server=on,wait=off", LAUNCH_MONITOR_FD);
 	strv_push(argv, "-mon");
 	strv_push(argv, "chardev=monitor,mode=control");
+	/* The QMP proxy's own monitor: clients never queue in front of the supervisor. */
+	strv_push(argv, "-chardev");
+	strv_pushf(argv, "socket,id=proxy-monitor,fd=%d,server=on,wait=off", LAUNCH_PROXY_MONITOR_FD);
+	strv_push(argv, "-mon");
+	strv_push(argv, "chardev=proxy-monitor,mode=control");
 	strv_push(argv, "-chardev");
 	/* No logfile: the supervisor logs the console, with a cap (vmm/supervisor/console.h). */
 	strv_pushf(argv, "socket,id=console,fd=%d,server=on,wait=off", LAUNCH_CONSOLE_FD);

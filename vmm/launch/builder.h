@@ -10,6 +10,7 @@
 /* Fixed descriptor numbers QEMU inherits its listening sockets on. */
 #define LAUNCH_MONITOR_FD 3
 #define LAUNCH_CONSOLE_FD 4
+#define LAUNCH_PROXY_MONITOR_FD 5
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {

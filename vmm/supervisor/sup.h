@@ -40,7 +40,9 @@ struct sup {
 	int qmp_listen, ctl_listen;
 	struct control *ctl;
 	struct console *console; /* the serial console, across QEMU restarts */
-	struct proxy *proxy;
+	struct proxy *proxy;          /* serves qmp.sock over proxy_qmp (sup-proxy.h) */
+	struct qmp_client *proxy_qmp; /* the proxy's own monitor connection, NULL when none */
+	struct event *proxy_timer;    /* connects proxy_qmp again */
 	struct proxy_policy policy;
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 

@@ -22,11 +22,13 @@
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-pin.h"
+#include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup-vfio.h"
 
 /* The files QEMU has in the run directory (bound for it, or made by it): taken over once
  * it answers, so that the supervisor removes them when QEMU has ended. */
-static const char *const qemu_files[] = { "monitor.sock", CONSOLE_SERIAL_SOCK, "agent.sock", "vnc.sock", NULL };
+static const char *const qemu_files[] = { "monitor.sock", SUP_PROXY_MONITOR, CONSOLE_SERIAL_SOCK, "agent.sock", "vnc.sock",
+					   NULL };
 
 /* Commands a protected VM refuses through qmp.sock. */
 static const char *const protected_commands[] = { "quit", "system_reset", "system_powerdown", NULL };
@@ -70,11 +72,11 @@ static void start_timer_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Closes the QMP connection and the proxy that rides on it. s->qmp is NULL before the
+/* Closes the QMP connections, the supervisor's and the proxy's. s->qmp is NULL before the
  * client is freed: the replies it fails on the way must not use it. */
 static void drop_qmp(struct sup *s)
 {
-	proxy_free(steal_ptr(s->proxy));
+	sup_proxy_drop(s);
 	qmp_client_free(steal_ptr(s->qmp));
 	s->qmp_closed = true;
 }
@@ -160,7 +162,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	evtimer_del(s->start_timer);
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
-	s->proxy = proxy_new(s->base, s->qmp_listen, c, &s->policy);
+	sup_proxy_connect(s);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -208,7 +210,8 @@ static void qmp_ready_cb(struct qmp_client *c, void *arg)
 		query_status(s);
 }
 
-/* Events from QEMU: track the run state, remember why it shut down, pass them to proxy clients. */
+/* Events from QEMU: track the run state, remember why it shut down (the proxy's clients get
+ * events from its own monitor). */
 static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_object *msg, void *arg)
 {
 	struct sup *s = arg;
@@ -230,8 +233,6 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	}
 	if (state)
 		state_set_runstate(&s->vm, state);
-	if (s->proxy)
-		proxy_event(s->proxy, msg);
 }
 
 /* QEMU's QMP connection ended. */
@@ -319,14 +320,15 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
  * nothing is left running. */
 static int launch(struct sup *s, struct verr *err)
 {
-	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1;
+	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1;
 	struct spawned child;
-	int fds[2];
+	int fds[3];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
+	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
 	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0)
 		return -1;
 	/* Connected before QEMU runs: the connections wait in the backlog, so no output is lost. */
@@ -336,7 +338,8 @@ static int launch(struct sup *s, struct verr *err)
 		return -1;
 	fds[LAUNCH_MONITOR_FD - 3] = mon;
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 2, &child, err) < 0)
+	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
+	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 3, &child, err) < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -439,7 +442,7 @@ static void setup_events(struct sup *s)
 /* Frees the supervisor-wide events. */
 static void teardown_events(struct sup *s)
 {
-	struct event *evs[] = { s->signals[0], s->signals[1], s->signals[2], s->sigchld, s->step_timer,
+	struct event *evs[] = { s->signals[0], s->signals[1], s->signals[2], s->sigchld, s->proxy_timer, s->step_timer,
 				s->start_timer, s->linger_timer, s->restart_timer };
 
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++)
