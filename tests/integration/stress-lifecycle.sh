@@ -2,7 +2,8 @@
 # 100 lifecycles of VMs, each ended a different way, with the supervisor kill -9'd at
 # random moments: start+stop, start+kill, supervisor killed then attach, supervisor
 # killed then start (reattach), two VMs at once. Afterwards every QEMU and supervisor is
-# accounted for (none left running), and nothing is left in the run directories but logs.
+# accounted for (none left running), nothing is left in the run directories but logs, and a
+# VM that ran all along holds no more descriptors than before.
 . "$(dirname "$0")/lib.sh"
 CYCLES=${STRESS_CYCLES:-100}
 RANDOM=${STRESS_SEED:-4242}
@@ -24,7 +25,18 @@ end_vm() {
 	"$VMM" kill "$1" >"$T/end.out" 2>"$T/end.err" || fail "cycle $i: vmm kill $1: $(cat "$T/end.err")"
 }
 
+# An anchor VM runs through all cycles and is asked something each cycle (control and QMP
+# proxy): its supervisor's and QEMU's open descriptors must be as many afterwards.
+start_detached anchor "$PROFILES/guest.json"
+anchor_sup=$(state_field anchor supervisor_pid)
+anchor_qemu=$(state_field anchor qemu_pid)
+fds() { ls "/proc/$1/fd" | wc -l; }
+sup_fds=$(fds "$anchor_sup")
+qemu_fds=$(fds "$anchor_qemu")
+
 for ((i = 0; i < CYCLES; i++)); do
+	"$VMM" status anchor >/dev/null 2>&1 || fail "cycle $i: status anchor"
+	"$VMM" qmp anchor query-status >/dev/null 2>&1 || fail "cycle $i: qmp anchor query-status"
 	name=s$((i % 7))
 	"$VMM" start "$PROFILES/guest.json" --name "$name" >"$T/start.out" 2>"$T/start.err" ||
 		fail "cycle $i: start $name: $(cat "$T/start.err")"
@@ -52,6 +64,9 @@ for ((i = 0; i < CYCLES; i++)); do
 done
 
 sleep 0.5
+[ "$(fds "$anchor_sup") $(fds "$anchor_qemu")" = "$sup_fds $qemu_fds" ] ||
+	fail "the anchor's descriptors grew: supervisor $sup_fds -> $(fds "$anchor_sup"), QEMU $qemu_fds -> $(fds "$anchor_qemu")"
+"$VMM" kill anchor >/dev/null 2>&1 || fail "kill anchor"
 left=
 for ((k = 0; k < 7; k++)); do
 	for n in s$k s$k-b; do [ "$(qemus "$n")" = 0 ] || left="$left $n"; done
@@ -68,6 +83,6 @@ left=$(pgrep -af "$VMM_RUN_DIR" || true)
 for d in "$VMM_RUN_DIR"/*/; do
 	assert_clean_rundir "$(basename "$d")"
 done
-stray=$(cd "$VMM_RUN_DIR" && ls -A | grep -Ev '^s[0-9](-b)?$' || true)
+stray=$(cd "$VMM_RUN_DIR" && ls -A | grep -Ev '^(s[0-9](-b)?|anchor)$' || true)
 [ -z "$stray" ] || fail "stray files in the run base: $stray"
-pass "$CYCLES lifecycles (stop ${done_ways[0]:-0}, kill ${done_ways[1]:-0}, attach ${done_ways[2]:-0}, reattaching start ${done_ways[3]:-0}, two at once ${done_ways[4]:-0}) with supervisor kills: no QEMU or supervisor left, run directories clean"
+pass "$CYCLES lifecycles (stop ${done_ways[0]:-0}, kill ${done_ways[1]:-0}, attach ${done_ways[2]:-0}, reattaching start ${done_ways[3]:-0}, two at once ${done_ways[4]:-0}) with supervisor kills: no QEMU or supervisor left, run directories clean, no descriptor gained"
