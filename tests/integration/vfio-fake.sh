@@ -25,6 +25,12 @@ v() {
 	LD_PRELOAD=$FAKEKERNEL "$VMM" "$@" >"$T/out" 2>"$T/err" || rc=$?
 	[ "$rc" = "$want" ] || fail "vmm $* exited $rc, expected $want: $(cat "$T/err" "$T/out")"
 }
+# Writes $T/expected: the sysfs writes that bind the GPU (01:00.0) and its audio (01:00.1).
+expect_gpu_bind_log() {
+	printf '%s\n' "bus/pci/devices/0000:01:00.0/driver_override vfio-pci" "bus/pci/drivers/nouveau/unbind 0000:01:00.0" \
+		"bus/pci/drivers_probe 0000:01:00.0" "bus/pci/devices/0000:01:00.1/driver_override vfio-pci" \
+		"bus/pci/drivers/snd_hda_intel/unbind 0000:01:00.1" "bus/pci/drivers_probe 0000:01:00.1" >"$T/expected"
+}
 driver() { basename "$(readlink "$host/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
 override() { cat "$host/sys/bus/pci/devices/$1/driver_override"; }
 
@@ -64,14 +70,7 @@ grep -q "^warning: 0000:08:00.0: IOMMU group 7 spans 0000:07:00.0 and 0000:08:00
 pass "vfio check: whole groups, root disk never, default-route NIC, boot GPU and a GPU in use unless --force, reset and ACS warnings"
 
 v 0 vfio bind 01:00.0 01:00.1
-cat >"$T/expected" <<EOF2
-bus/pci/devices/0000:01:00.0/driver_override vfio-pci
-bus/pci/drivers/nouveau/unbind 0000:01:00.0
-bus/pci/drivers_probe 0000:01:00.0
-bus/pci/devices/0000:01:00.1/driver_override vfio-pci
-bus/pci/drivers/snd_hda_intel/unbind 0000:01:00.1
-bus/pci/drivers_probe 0000:01:00.1
-EOF2
+expect_gpu_bind_log
 diff -u "$T/expected" "$FAKE_LOG" || fail "bind wrote something else"
 [ "$(driver 0000:01:00.0) $(driver 0000:01:00.1) $(driver 0000:00:01.0)" = "vfio-pci vfio-pci pcieport" ] ||
 	fail "drivers after bind"
@@ -137,14 +136,7 @@ v 2 run "$T/gpu.json"
 grep -q "^vmm: gpu: failed to start: .*vfio" "$T/err" || fail "QEMU did not get the devices: $(cat "$T/err")"
 grep -q "^vmm: gpu: 2 passthrough devices given back to their host drivers$" "$T/err" || fail "no restore: $(cat "$T/err")"
 head -n 6 "$FAKE_LOG" >"$T/bind.log"
-cat >"$T/expected" <<EOF2
-bus/pci/devices/0000:01:00.0/driver_override vfio-pci
-bus/pci/drivers/nouveau/unbind 0000:01:00.0
-bus/pci/drivers_probe 0000:01:00.0
-bus/pci/devices/0000:01:00.1/driver_override vfio-pci
-bus/pci/drivers/snd_hda_intel/unbind 0000:01:00.1
-bus/pci/drivers_probe 0000:01:00.1
-EOF2
+expect_gpu_bind_log
 diff -u "$T/expected" "$T/bind.log" || fail "vmm run bound something else"
 [ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
 	fail "after the VM: $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
