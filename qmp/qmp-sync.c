@@ -11,16 +11,44 @@ struct qmp_sync {
 	bool ready, closed;
 	enum qmp_failure closed_why;
 	char closed_desc[160];
+	struct call *call; /* the call being waited for, or NULL */
 };
 
-/* The answer one call waits for. */
+/* The answer one call waits for: held by the caller and by the client until its reply
+ * callback runs, which may come after the caller went on (see error_cb). */
 struct call {
+	unsigned refs;
 	bool done;
 	enum qmp_failure failure;
 	struct json_object *ret;
 	char *cls;
 	char desc[256];
 };
+
+/* Drops a reference to a call; the last frees it. */
+static void call_unref(struct call *call)
+{
+	if (--call->refs > 0)
+		return;
+	json_object_put(call->ret);
+	free(call->cls);
+	free(call);
+}
+
+/* Records a call's answer, unless it has one: the first to come counts. */
+static void call_answer(struct call *call, enum qmp_failure failure, struct json_object *ret, const char *cls,
+			const char *desc)
+{
+	if (call->done)
+		return;
+	call->done = true;
+	call->failure = failure;
+	call->ret = json_object_get(ret);
+	if (cls)
+		call->cls = strdup(cls);
+	if (desc)
+		snprintf(call->desc, sizeof(call->desc), "%s", desc);
+}
 
 /* The session is negotiated. */
 static void ready_cb(struct qmp_client *c, void *arg)
@@ -46,6 +74,17 @@ static void closed_cb(struct qmp_client *c, enum qmp_failure why, const char *de
 	s->closed = true;
 	s->closed_why = why;
 	snprintf(s->closed_desc, sizeof(s->closed_desc), "%s", desc);
+}
+
+/* An error without an id: input the server could not read as a command. One call is
+ * in flight at a time, so it is the answer to the call being waited for, if any. */
+static void error_cb(struct qmp_client *c, const char *class, const char *desc, void *arg)
+{
+	struct qmp_sync *s = arg;
+
+	(void)c;
+	if (s->call)
+		call_answer(s->call, QMP_ERR_COMMAND, NULL, class, desc);
 }
 
 /* A wait ran out of time. */
@@ -85,7 +124,8 @@ static bool is_ready(struct qmp_sync *s, void *arg)
 
 struct qmp_sync *qmp_sync_open(int fd, unsigned timeout_ms, char *errbuf, size_t errlen)
 {
-	static const struct qmp_handlers handlers = { .ready = ready_cb, .event = event_cb, .closed = closed_cb };
+	static const struct qmp_handlers handlers = { .ready = ready_cb, .event = event_cb, .closed = closed_cb,
+						      .error = error_cb };
 	struct qmp_sync *s = calloc(1, sizeof(*s));
 
 	if (!s)
@@ -111,16 +151,9 @@ struct qmp_sync *qmp_sync_open(int fd, unsigned timeout_ms, char *errbuf, size_t
 /* A call's reply (or failure) arrived. */
 static void reply_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
-	struct call *call = arg;
-
 	(void)c;
-	call->done = true;
-	call->failure = r->failure;
-	call->ret = json_object_get(r->ret);
-	if (r->class)
-		call->cls = strdup(r->class);
-	if (r->desc)
-		snprintf(call->desc, sizeof(call->desc), "%s", r->desc);
+	call_answer(arg, r->failure, r->ret, r->class, r->desc);
+	call_unref(arg);
 }
 
 /* run_until() condition: the call has its answer. */
@@ -133,21 +166,32 @@ static bool call_done(struct qmp_sync *s, void *arg)
 enum qmp_failure qmp_sync_call(struct qmp_sync *s, struct json_object *cmd, unsigned timeout_ms,
 			       struct json_object **ret, char **cls, char *errbuf, size_t errlen)
 {
-	struct call call = { 0 };
+	struct call *call = calloc(1, sizeof(*call));
+	enum qmp_failure failure;
 
+	if (!call)
+		abort();
 	*ret = NULL;
 	*cls = NULL;
-	if (qmp_send_object(s->c, cmd, timeout_ms, reply_cb, &call) < 0) {
+	call->refs = 2;
+	if (qmp_send_object(s->c, cmd, timeout_ms, reply_cb, call) < 0) {
+		free(call);
 		snprintf(errbuf, errlen, "%s", s->closed ? s->closed_desc : "the QMP connection is closed");
 		return QMP_ERR_CLOSED;
 	}
 	/* The command's own timeout ends the wait; the connection's end fails it too. */
-	run_until(s, call_done, &call, 0);
-	if (call.failure != QMP_OK)
-		snprintf(errbuf, errlen, "%s", call.desc);
-	*ret = call.ret;
-	*cls = call.cls;
-	return call.failure;
+	s->call = call;
+	run_until(s, call_done, call, 0);
+	s->call = NULL;
+	failure = call->failure;
+	if (failure != QMP_OK)
+		snprintf(errbuf, errlen, "%s", call->desc);
+	*ret = call->ret;
+	*cls = call->cls;
+	call->ret = NULL;
+	call->cls = NULL;
+	call_unref(call);
+	return failure;
 }
 
 /* run_until() condition: an event is queued. */

@@ -15,9 +15,10 @@ struct qmp_sync;
  * negotiated, at most timeout_ms (0: forever). Returns NULL with errbuf filled on failure. */
 struct qmp_sync *qmp_sync_open(int fd, unsigned timeout_ms, char *errbuf, size_t errlen);
 
-/* Sends cmd (consumed; "execute" or "exec-oob" plus "arguments") and waits for its reply.
- * Returns QMP_OK with *ret (owned; may be NULL), or the failure with *cls (owned, the
- * QMP error class when QMP_ERR_COMMAND) and errbuf filled. */
+/* Sends cmd (consumed; "execute" or "exec-oob" plus "arguments") and waits for its reply;
+ * an error without an id that comes meanwhile (the server could not read cmd) is its
+ * reply. Returns QMP_OK with *ret (owned; may be NULL), or the failure with *cls (owned,
+ * the QMP error class when QMP_ERR_COMMAND) and errbuf filled. */
 enum qmp_failure qmp_sync_call(struct qmp_sync *s, struct json_object *cmd, unsigned timeout_ms,
 			       struct json_object **ret, char **cls, char *errbuf, size_t errlen);
 

@@ -249,16 +249,34 @@ static void handle_greeting(struct qmp_client *c, struct json_object *msg)
 	enqueue(c, cmd, 0, negotiated_cb, NULL, true);
 }
 
-/* A reply ("return" or "error"): hand it to the command with its id. */
+/* The class and description of an error object, with stand-ins for missing ones. */
+static void error_text(struct json_object *error, const char **class, const char **desc)
+{
+	struct json_object *v;
+
+	*class = json_object_object_get_ex(error, "class", &v) ? json_object_get_string(v) : "GenericError";
+	*desc = json_object_object_get_ex(error, "desc", &v) ? json_object_get_string(v) : "(no description)";
+}
+
+/* A reply ("return" or "error"): hand it to the command with its id; an error without
+ * one answers no command and is only reported. */
 static void handle_reply(struct qmp_client *c, struct json_object *msg)
 {
-	struct json_object *id, *ret = NULL, *error, *v;
+	struct json_object *id = NULL, *ret = NULL, *error = NULL;
 	struct qmp_result r = { .failure = QMP_OK };
 	struct pending *p;
 	qmp_reply_fn fn;
 	void *arg;
 
-	if (!json_object_object_get_ex(msg, "id", &id) || !json_object_is_type(id, json_type_int)) {
+	json_object_object_get_ex(msg, "error", &error);
+	if (!json_object_object_get_ex(msg, "id", &id) && error) {
+		const char *class, *desc;
+		error_text(error, &class, &desc);
+		if (c->h.error)
+			c->h.error(c, class, desc, c->arg);
+		return;
+	}
+	if (!json_object_is_type(id, json_type_int)) {
 		client_close(c, QMP_ERR_PROTOCOL, "QEMU sent a reply without a command id");
 		return;
 	}
@@ -269,10 +287,9 @@ static void handle_reply(struct qmp_client *c, struct json_object *msg)
 		client_close(c, QMP_ERR_PROTOCOL, "QEMU sent a reply to no pending command");
 		return;
 	}
-	if (json_object_object_get_ex(msg, "error", &error)) {
+	if (error) {
 		r.failure = QMP_ERR_COMMAND;
-		r.class = json_object_object_get_ex(error, "class", &v) ? json_object_get_string(v) : "GenericError";
-		r.desc = json_object_object_get_ex(error, "desc", &v) ? json_object_get_string(v) : "(no description)";
+		error_text(error, &r.class, &r.desc);
 	} else {
 		json_object_object_get_ex(msg, "return", &ret);
 		r.ret = ret;

@@ -6,7 +6,8 @@
  * then written at once (pipelined). Each carries a numeric id; replies are
  * matched by id, so events and out-of-order (OOB) replies are fine. Every
  * command gets exactly one reply callback: its result, a timeout, or the
- * connection's end. Any callback may free the client.
+ * connection's end. An error without an id is reported, never fatal. Any
+ * callback may free the client.
  *
  * The library never logs, prints or exits: failures come back as values. */
 #ifndef QMP_QMP_H
@@ -47,6 +48,10 @@ struct qmp_handlers {
 	void (*event)(struct qmp_client *c, const char *name, struct json_object *msg, void *arg);
 	/* The connection is gone; pending commands were already failed. */
 	void (*closed)(struct qmp_client *c, enum qmp_failure why, const char *desc, void *arg);
+	/* QEMU sent an error without an id, answering no command: input it could not read
+	 * as one (a JSON parse error, say). Only reported: the connection and the commands
+	 * in flight carry on (the one QEMU could not read, if it was ours, gets no reply). */
+	void (*error)(struct qmp_client *c, const char *class, const char *desc, void *arg);
 };
 
 /* Flags for qmp_send(). */

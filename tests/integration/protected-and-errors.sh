@@ -1,6 +1,7 @@
 #!/bin/bash
 # A protected VM refuses stop, kill, reset (also quit through qmp.sock); bad names,
-# missing VMs and dead sockets give one clear error each.
+# missing VMs and dead sockets give one clear error each; vmm qmp reports an error
+# without an id (NaN in --raw) as its command's.
 . "$(dirname "$0")/lib.sh"
 
 start_detached g1 "$PROFILES/guest-protected.json"
@@ -16,6 +17,11 @@ kill -0 "$qemu" || fail "the protected VM died"
 expect_rc 0 pause g1
 expect_rc 0 resume g1
 pass "protected: stop, kill, reset and QMP quit refused; pause and resume allowed"
+# json-c passes NaN on; the proxy answers it without an id, as QEMU would.
+expect_rc 1 qmp g1 --raw '{"execute": "query-status", "arguments": {"x": NaN}}'
+grep -q "^vmm: VM 'g1': GenericError: invalid JSON" "$T/last.err" || fail "NaN in --raw: $(cat "$T/last.err")"
+expect_rc 0 qmp g1 query-status
+pass "vmm qmp: an error without an id is the command's error"
 kill -TERM "$(state_field g1 supervisor_pid)"
 assert_gone "$qemu"
 

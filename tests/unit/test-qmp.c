@@ -1,14 +1,17 @@
 /* The QMP client against a scripted server on a socketpair: handshake, queueing,
  * pipelining, id matching with events in between, partial and large messages,
- * timeouts, EOF, protocol errors, and freeing the client inside a callback. */
+ * timeouts, EOF, protocol errors, errors without an id (also through the synchronous
+ * wrapper), and freeing the client inside a callback. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "qmp/qmp.h"
+#include "qmp/qmp-sync.h"
 #include "tap.h"
 
 static struct event_base *base;
@@ -18,9 +21,10 @@ static size_t srv_have;
 
 /* What the handlers saw. */
 static struct {
-	int ready, closed, events, replies, failures[5];
+	int ready, closed, events, replies, failures[5], errors;
 	enum qmp_failure closed_why;
 	char last_event[64];
+	char last_error[128];
 	char last_class[64];
 	int64_t last_value;
 	int order[256];
@@ -36,6 +40,11 @@ static void on_closed(struct qmp_client *c, enum qmp_failure why, const char *de
 {
 	seen.closed++;
 	seen.closed_why = why;
+}
+static void on_error(struct qmp_client *c, const char *class, const char *desc, void *arg)
+{
+	seen.errors++;
+	snprintf(seen.last_error, sizeof(seen.last_error), "%s: %s", class, desc);
 }
 
 /* Reply callback: arg is the command's tag; ret is {"v": N}. */
@@ -118,7 +127,7 @@ static void srv_reply(int64_t id, int64_t value)
 /* A client connected to a fresh server socket, handshake done. */
 static struct qmp_client *connect_ready(bool oob)
 {
-	static const struct qmp_handlers h = { on_ready, on_event, on_closed };
+	static const struct qmp_handlers h = { on_ready, on_event, on_closed, on_error };
 	struct qmp_client *c;
 	struct json_object *caps;
 	int sv[2];
@@ -143,7 +152,7 @@ static struct qmp_client *connect_ready(bool oob)
 /* Handshake: capabilities negotiated with oob when offered; ready fires once. */
 static void test_handshake(void)
 {
-	static const struct qmp_handlers h = { on_ready, on_event, on_closed };
+	static const struct qmp_handlers h = { on_ready, on_event, on_closed, on_error };
 	struct qmp_client *c;
 	struct json_object *caps, *args, *q;
 	int sv[2];
@@ -329,6 +338,90 @@ static void test_errors(void)
 	qmp_client_free(c);
 }
 
+/* An error without an id (QEMU's answer to input it could not read) is reported and
+ * harms nothing: the command in flight keeps its callback, new ones are answered. */
+static void test_error_without_id(void)
+{
+	struct qmp_client *c = connect_ready(false);
+	struct json_object *cmd;
+	int64_t id;
+
+	qmp_send(c, "x", NULL, 0, 0, on_reply, NULL);
+	cmd = srv_recv();
+	id = id_of(cmd);
+	json_object_put(cmd);
+	srv_send("{\"error\": {\"class\": \"GenericError\", \"desc\": \"JSON parse error, invalid keyword 'NaN'\"}}\r\n"
+		 "{\"error\": {}}\r\n");
+	pump(10);
+	ok(seen.errors == 2 && !strcmp(seen.last_error, "GenericError: (no description)") && seen.closed == 0 &&
+	   seen.replies == 0 && qmp_state(c) == QMP_READY,
+	   "two errors without an id: reported, the connection stays up, nothing is failed");
+	srv_reply(id, 3);
+	pump(10);
+	ok(seen.replies == 1 && seen.last_value == 3, "the command in flight still gets its reply");
+	qmp_send(c, "y", NULL, 0, 0, on_reply, NULL);
+	cmd = srv_recv();
+	srv_reply(id_of(cmd), 4);
+	json_object_put(cmd);
+	pump(10);
+	ok(seen.replies == 2 && seen.last_value == 4, "a new command is answered");
+	qmp_client_free(c);
+}
+
+/* A server process for the synchronous wrapper: greets, negotiates, answers the first
+ * command with an error without an id and the second with {"v": 5}. */
+static void sync_server(int fd)
+{
+	FILE *f = fdopen(fd, "r+");
+	char line[4096], reply[128];
+	struct json_object *cmd;
+
+	setvbuf(f, NULL, _IONBF, 0);
+	fputs("{\"QMP\": {\"version\": {}, \"capabilities\": []}}\r\n", f);
+	for (int i = 0; i < 3 && fgets(line, sizeof(line), f); i++) {
+		cmd = json_tokener_parse(line);
+		if (i == 1)
+			snprintf(reply, sizeof(reply), "{\"error\": {\"class\": \"GenericError\", \"desc\": \"bad\"}}\r\n");
+		else
+			snprintf(reply, sizeof(reply), "{\"return\": {\"v\": 5}, \"id\": %lld}\r\n", (long long)id_of(cmd));
+		fputs(reply, f);
+		json_object_put(cmd);
+	}
+	_exit(0);
+}
+
+/* Through the synchronous wrapper, an error without an id fails the call that waits
+ * (the only one in flight) with its class and description; the next call works. */
+static void test_sync_error_without_id(void)
+{
+	struct json_object *ret;
+	struct qmp_sync *s;
+	char *cls, why[256];
+	enum qmp_failure f;
+	int sv[2], status;
+	pid_t pid;
+
+	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
+	pid = fork();
+	if (pid == 0) {
+		close(sv[0]);
+		sync_server(sv[1]);
+	}
+	close(sv[1]);
+	s = qmp_sync_open(sv[0], 5000, why, sizeof(why));
+	f = qmp_sync_call(s, json_tokener_parse("{\"execute\": \"x\"}"), 2000, &ret, &cls, why, sizeof(why));
+	ok(f == QMP_ERR_COMMAND && cls && !strcmp(cls, "GenericError") && !strcmp(why, "bad"),
+	   "sync: an error without an id answers the call that waits");
+	json_object_put(ret);
+	free(cls);
+	f = qmp_sync_call(s, json_tokener_parse("{\"execute\": \"y\"}"), 2000, &ret, &cls, why, sizeof(why));
+	ok(f == QMP_OK && json_object_get_int(json_object_object_get(ret, "v")) == 5, "sync: the next call is answered");
+	json_object_put(ret);
+	free(cls);
+	qmp_sync_close(s);
+	waitpid(pid, &status, 0);
+}
+
 int main(void)
 {
 	base = event_base_new();
@@ -339,6 +432,8 @@ int main(void)
 	test_eof();
 	test_free_in_callback();
 	test_errors();
+	test_error_without_id();
+	test_sync_error_without_id();
 	event_base_free(base);
 	return tap_done();
 }

@@ -31,6 +31,7 @@ struct control {
 	control_request_fn fn;
 	void *arg;
 	TAILQ_HEAD(, control_conn) conns;
+	unsigned n; /* connections in conns */
 };
 
 static void conn_read(struct peer *peer, void *data);
@@ -125,6 +126,7 @@ static void conn_lost(struct peer *peer, enum peer_lost why, void *data)
 	(void)peer;
 	(void)why;
 	TAILQ_REMOVE(&c->ctl->conns, c, entry);
+	c->ctl->n--;
 }
 
 static const struct peer_type conn_type = {
@@ -143,6 +145,7 @@ void control_add_client(struct control *ctl, int fd)
 	c->ctl = ctl;
 	c->peer = peer;
 	TAILQ_INSERT_TAIL(&ctl->conns, c, entry);
+	ctl->n++;
 }
 
 /* The listener's callback: a trusted client connected. */
@@ -159,8 +162,10 @@ struct control *control_new(struct event_base *base, int listen_fd, control_requ
 	ctl->fn = fn;
 	ctl->arg = arg;
 	TAILQ_INIT(&ctl->conns);
-	if (listen_fd >= 0)
+	if (listen_fd >= 0) {
 		ctl->listener = listener_new(base, listen_fd, adopt, ctl);
+		listener_cap(ctl->listener, LISTENER_CTL_CLIENTS, &ctl->n);
+	}
 	return ctl;
 }
 

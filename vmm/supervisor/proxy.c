@@ -254,8 +254,10 @@ struct proxy *proxy_new(struct event_base *base, int listen_fd, struct qmp_clien
 	p->qmp = qmp;
 	p->policy = policy;
 	TAILQ_INIT(&p->clients);
-	if (listen_fd >= 0)
+	if (listen_fd >= 0) {
 		p->listener = listener_new(base, listen_fd, adopt, p);
+		listener_cap(p->listener, LISTENER_QMP_CLIENTS, &p->n);
+	}
 	return p;
 }
 
