@@ -22,6 +22,14 @@ static void event_cb(struct qmp_client *c, const char *name, struct json_object 
 		proxy_event(s->proxy, msg);
 }
 
+/* QEMU sent an error that answers no command on the proxy's monitor: the log says so. */
+static void error_cb(struct qmp_client *c, const char *class, const char *desc, void *arg)
+{
+	(void)c;
+	say(&((struct sup *)arg)->vm, "warning: QEMU sent the QMP proxy an error that answers no command: %s: %s",
+	    class, desc);
+}
+
 /* The proxy's monitor connection ended: its clients go; while QEMU runs, connect again. */
 static void closed_cb(struct qmp_client *c, enum qmp_failure why, const char *desc, void *arg)
 {
@@ -50,7 +58,8 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 
 void sup_proxy_connect(struct sup *s)
 {
-	static const struct qmp_handlers handlers = { .ready = ready_cb, .event = event_cb, .closed = closed_cb };
+	static const struct qmp_handlers handlers = { .ready = ready_cb, .event = event_cb, .error = error_cb,
+						      .closed = closed_cb };
 	_cleanup_verr_ struct verr err = { 0 };
 	int fd;
 

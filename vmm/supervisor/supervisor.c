@@ -235,6 +235,13 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 		state_set_runstate(&s->vm, state);
 }
 
+/* QEMU sent an error that answers no command (it could not read something): the log says so. */
+static void qmp_error_cb(struct qmp_client *c, const char *class, const char *desc, void *arg)
+{
+	(void)c;
+	say(&((struct sup *)arg)->vm, "warning: QEMU sent an error that answers no command: %s: %s", class, desc);
+}
+
 /* QEMU's QMP connection ended. */
 static void qmp_closed_cb(struct qmp_client *c, enum qmp_failure why, const char *desc, void *arg)
 {
@@ -302,7 +309,7 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 {
 	static const struct qmp_handlers handlers = { .ready = qmp_ready_cb, .event = qmp_event_cb,
-						      .closed = qmp_closed_cb };
+						      .error = qmp_error_cb, .closed = qmp_closed_cb };
 
 	s->qmp = qmp_client_new(s->base, qmp_fd, &handlers, s);
 	if (console_fd >= 0)
