@@ -43,7 +43,7 @@ const struct cmd_entry cmd_cmdline_entry = {
 	.name = "cmdline",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "print the QEMU command line of a profile",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_cmdline,
 };

@@ -164,7 +164,7 @@ const struct cmd_entry cmd_console_entry = {
 	.name = "console",
 	.usage = "NAME",
 	.help = "attach this terminal to the VM's serial console (Ctrl-] detaches)",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.exec = cmd_console,
 };
 
@@ -172,7 +172,7 @@ const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
 	.usage = "NAME [--supervisor] [--json]",
 	.help = "print the VM's console log (or its supervisor's log)",
-	.args = { "supervisor", 1, 1 },
+	.args = { .options = "supervisor", .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_logs,
 };

@@ -65,7 +65,7 @@ const struct cmd_entry cmd_identity_entry = {
 	.name = "identity",
 	.usage = "NAME [--json]",
 	.help = "show the identity a VM got on its first start (machine type, UUID, MACs, PCI places)",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_identity,
 };

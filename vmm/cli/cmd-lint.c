@@ -44,7 +44,7 @@ const struct cmd_entry cmd_lint_entry = {
 	.name = "lint",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "check a profile for the classic mistakes (exit 1 when there are findings)",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_lint,
 };

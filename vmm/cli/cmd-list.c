@@ -110,7 +110,7 @@ const struct cmd_entry cmd_list_entry = {
 	.name = "list",
 	.usage = "[--all] [--json]",
 	.help = "list the VMs (also those whose supervisor is gone; --all: also those that ended)",
-	.args = { "all", 0, 0 },
+	.args = { .options = "all", .lower = 0, .upper = 0 },
 	.flags = CMD_JSON,
 	.exec = cmd_list,
 };

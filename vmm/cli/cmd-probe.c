@@ -42,7 +42,7 @@ const struct cmd_entry cmd_probe_entry = {
 	.name = "probe",
 	.usage = "[BINARY] [--json]",
 	.help = "show what a QEMU binary can do (probed once per binary, then cached)",
-	.args = { NULL, 0, 1 },
+	.args = { .lower = 0, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_probe,
 };

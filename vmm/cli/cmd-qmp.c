@@ -197,7 +197,7 @@ const struct cmd_entry cmd_qmp_entry = {
 	.usage = "NAME [--timeout S] (COMMAND [KEY=VALUE ...] | --raw JSON)",
 	.help = "send one QMP command, print its return as JSON",
 	/* Options end at COMMAND, so that an argument like "-1" stays an argument. */
-	.args = { "raw:,timeout:", 1, -1, 2 },
+	.args = { .options = "raw:,timeout:", .lower = 1, .upper = -1, .options_until = 2 },
 	.exec = cmd_qmp,
 };
 
@@ -205,6 +205,6 @@ const struct cmd_entry cmd_events_entry = {
 	.name = "events",
 	.usage = "NAME [--wait EVENT [--match KEY=VALUE ...]] [--timeout S]",
 	.help = "print QMP events as JSON lines, or wait for one",
-	.args = { "wait:,match:,timeout:", 1, 1 },
+	.args = { .options = "wait:,match:,timeout:", .lower = 1, .upper = 1 },
 	.exec = cmd_events,
 };

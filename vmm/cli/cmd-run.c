@@ -20,7 +20,7 @@ const struct cmd_entry cmd_run_entry = {
 	.name = "run",
 	.usage = "PROFILE " PLAN_USAGE,
 	.help = "run a VM in the foreground, console on stdout",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_PLAN,
 	.exec = cmd_run,
 };

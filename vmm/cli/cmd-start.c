@@ -142,7 +142,7 @@ const struct cmd_entry cmd_start_entry = {
 	.name = "start",
 	.usage = "PROFILE [--json] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised)",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_start,
 };
@@ -151,7 +151,7 @@ const struct cmd_entry cmd_attach_entry = {
 	.name = "attach",
 	.usage = "NAME [--json]",
 	.help = "start a new supervisor for a VM whose QEMU runs unsupervised",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_attach,
 };

@@ -115,7 +115,7 @@ const struct cmd_entry cmd_vfio_entry = {
 	.name = "vfio",
 	.usage = "list | check [--force] BDF... | bind [--force] BDF... | unbind (BDF... | --all) [--json]",
 	.help = "host PCI devices for passthrough: IOMMU groups, safety checks, bind to vfio-pci and back",
-	.args = { "force,all", 1, -1 },
+	.args = { .options = "force,all", .lower = 1, .upper = -1 },
 	.flags = CMD_JSON,
 	.exec = cmd_vfio,
 };

@@ -207,19 +207,19 @@ static int cmd_reset(const struct cmd_args *args, struct verr *err)
 }
 
 const struct cmd_entry cmd_status_entry = { .name = "status", .usage = "NAME [--json]",
-					    .help = "show a VM's state, pids and uptime, or how it ended", .args = { NULL, 1, 1 },
+					    .help = "show a VM's state, pids and uptime, or how it ended", .args = { .lower = 1, .upper = 1 },
 					    .flags = CMD_JSON, .exec = cmd_status };
 const struct cmd_entry cmd_stop_entry = { .name = "stop", .usage = "NAME [--timeout S] [--json]",
 					  .help = "power the guest off (then quit, then kill)",
-					  .args = { "timeout:", 1, 1 }, .flags = CMD_JSON, .exec = end_vm };
+					  .args = { .options = "timeout:", .lower = 1, .upper = 1 }, .flags = CMD_JSON, .exec = end_vm };
 const struct cmd_entry cmd_kill_entry = { .name = "kill", .usage = "NAME [--json]", .help = "kill QEMU at once",
-					  .args = { NULL, 1, 1 }, .flags = CMD_JSON, .exec = end_vm };
+					  .args = { .lower = 1, .upper = 1 }, .flags = CMD_JSON, .exec = end_vm };
 const struct cmd_entry cmd_pause_entry = { .name = "pause", .usage = "NAME [--json]",
-					   .help = "pause the guest's vCPUs", .args = { NULL, 1, 1 },
+					   .help = "pause the guest's vCPUs", .args = { .lower = 1, .upper = 1 },
 					   .flags = CMD_JSON, .exec = cmd_pause };
 const struct cmd_entry cmd_resume_entry = { .name = "resume", .usage = "NAME [--json]",
-					    .help = "resume a paused guest", .args = { NULL, 1, 1 },
+					    .help = "resume a paused guest", .args = { .lower = 1, .upper = 1 },
 					    .flags = CMD_JSON, .exec = cmd_resume };
 const struct cmd_entry cmd_reset_entry = { .name = "reset", .usage = "NAME [--json]",
-					   .help = "hard-reset the guest", .args = { NULL, 1, 1 },
+					   .help = "hard-reset the guest", .args = { .lower = 1, .upper = 1 },
 					   .flags = CMD_JSON, .exec = cmd_reset };
