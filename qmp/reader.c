@@ -1,6 +1,7 @@
 #include "qmp/reader.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,13 +10,19 @@
 #define READER_MAX_DEPTH 64
 /* A buffer this large is given back once it is empty (after a large message). */
 #define READER_KEEP_BUFFER (64u << 10)
+/* What an object and an array weigh against the values limit, a string, number or literal
+ * weighing one: json-c gives each object a table of 16 slots (`[{},{},...]` of 1 MiB
+ * takes 260 MB to parse, the same size of `[1,1,...]` 32 MB). */
+#define READER_OBJECT_WEIGHT 8
+#define READER_ARRAY_WEIGHT 2
 
 /* How one byte moved the framing along. */
 enum scan {
 	SCAN_MORE,       /* consumed; the message (if any) goes on */
 	SCAN_END,        /* consumed; it completes the message */
 	SCAN_END_BEFORE, /* not consumed; the message (a bare number or literal) ended before it */
-	SCAN_CUT         /* consumed; it cannot occur here: the message is dropped */
+	SCAN_CUT,        /* consumed; it cannot occur here: the message is dropped */
+	SCAN_STRAY       /* consumed; between messages, it cannot begin one */
 };
 
 struct qmp_reader {
@@ -25,6 +32,8 @@ struct qmp_reader {
 	size_t pos;   /* next byte to scan */
 	size_t start; /* the message in progress starts here */
 	size_t max;   /* the longest message accepted */
+	size_t max_values; /* the most values a message may hold (see qmp_reader_limit_values) */
+	size_t dropped;    /* bytes fed and consumed before buf[0]: the stream offset of buf */
 	struct json_tokener *tok;
 	/* The framing of the message in progress. */
 	bool in_msg;     /* a message has started */
@@ -33,7 +42,9 @@ struct qmp_reader {
 	bool skip;       /* it is too long: its bytes are dropped until it ends */
 	bool bad_utf8;   /* it is not valid UTF-8 */
 	bool bad_syntax; /* a number or literal in it is not JSON */
+	bool stray;      /* the last byte was one that cannot occur in JSON text, or cut a message */
 	size_t depth;    /* brackets open */
+	size_t values;   /* what its values weigh so far */
 	size_t word;     /* where the number or literal being read starts, plus one; 0: none */
 	unsigned utf8_need;            /* continuation bytes still due */
 	unsigned char utf8_lo, utf8_hi; /* the range of the next continuation byte */
@@ -49,6 +60,7 @@ struct qmp_reader *qmp_reader_new(size_t max_message)
 	if (!r)
 		abort();
 	r->max = max_message < QMP_READER_MAX_LIMIT ? max_message : QMP_READER_MAX_LIMIT;
+	r->max_values = SIZE_MAX;
 	r->tok = json_tokener_new_ex(READER_MAX_DEPTH);
 	if (!r->tok)
 		abort();
@@ -70,8 +82,13 @@ void qmp_reader_free(struct qmp_reader *r)
 static void reset_message(struct qmp_reader *r)
 {
 	r->in_msg = r->in_str = r->esc = r->skip = r->bad_utf8 = r->bad_syntax = false;
-	r->depth = r->word = 0;
+	r->depth = r->word = r->values = 0;
 	r->utf8_need = 0;
+}
+
+void qmp_reader_limit_values(struct qmp_reader *r, size_t max_values)
+{
+	r->max_values = max_values;
 }
 
 void qmp_reader_feed(struct qmp_reader *r, const char *buf, size_t len)
@@ -81,6 +98,7 @@ void qmp_reader_feed(struct qmp_reader *r, const char *buf, size_t len)
 
 	if (keep)
 		memmove(r->buf, r->buf + keep, r->len - keep);
+	r->dropped += keep;
 	r->len -= keep;
 	r->pos -= keep;
 	r->start = r->start > keep ? r->start - keep : 0;
@@ -196,7 +214,9 @@ static enum scan scan(struct qmp_reader *r, unsigned char ch)
 	bool bad = ch >= 0xfe || (ch < ' ' && (r->in_str || !is_space(ch)));
 
 	if (!r->in_msg) {
-		if (bad || is_space(ch))
+		if (bad)
+			return SCAN_STRAY;
+		if (is_space(ch))
 			return SCAN_MORE; /* between messages */
 		r->in_msg = true;
 		r->start = r->pos;
@@ -229,10 +249,15 @@ static enum scan scan(struct qmp_reader *r, unsigned char ch)
 	switch (ch) {
 	case '"':
 		r->in_str = true;
+		r->values++;
 		break;
 	case '{':
+		r->depth++;
+		r->values += READER_OBJECT_WEIGHT;
+		break;
 	case '[':
 		r->depth++;
+		r->values += READER_ARRAY_WEIGHT;
 		break;
 	case '}':
 	case ']':
@@ -245,8 +270,10 @@ static enum scan scan(struct qmp_reader *r, unsigned char ch)
 			return SCAN_END; /* a stray one, for json-c to name */
 		break;
 	default:
-		if (is_word(ch) && !r->word)
+		if (is_word(ch) && !r->word) {
 			r->word = r->pos - r->start + 1;
+			r->values++;
+		}
 	}
 	return SCAN_MORE;
 }
@@ -272,8 +299,14 @@ static enum qmp_read fail(struct qmp_reader *r, struct qmp_item *item, enum qmp_
 		}
 		snprintf(r->desc, sizeof(r->desc), "a message longer than %zu %s", n, units[u]);
 		break;
+	case QMP_READ_EVALUES:
+		snprintf(r->desc, sizeof(r->desc), "a message of more than %zu values", r->max_values);
+		break;
 	case QMP_READ_ECUT:
 		snprintf(r->desc, sizeof(r->desc), "a message cut short by a control character or a 0xff byte");
+		break;
+	case QMP_READ_ESTRAY:
+		snprintf(r->desc, sizeof(r->desc), "a stray control character or 0xff byte");
 		break;
 	}
 	item->error = error;
@@ -346,7 +379,7 @@ static bool name_is_id(const char *s, size_t len)
 }
 
 /* Keeps the raw text of the top-level "id" member of s, a valid JSON object of length
- * len; the last one wins, as in json-c. Returns NULL when there is none. */
+ * len without duplicate keys. Returns NULL when there is none. */
 static const char *raw_id(struct qmp_reader *r, const char *s, size_t len)
 {
 	size_t i, name, value, end = 0, found = 0;
@@ -377,6 +410,45 @@ static const char *raw_id(struct qmp_reader *r, const char *s, size_t len)
 	return r->id;
 }
 
+/* True when the object or array at s[*i] (in valid JSON text of length len), which json-c
+ * parsed into v, or one inside it names a member twice: json-c keeps the last such
+ * member, QEMU refuses the message. Text and value are walked together, *i moving past
+ * the value: without a duplicate each object's members come in the same order in both, so
+ * the first difference (a member more in the text, a value of another type) shows one. */
+static bool duplicate_key(const char *s, size_t len, size_t *i, struct json_object *v)
+{
+	bool object = s[*i] == '{';
+	struct lh_entry *e = NULL;
+	size_t n = 0;
+
+	if (!object && s[*i] != '[') {
+		*i = skip_value(s, len, *i);
+		return false;
+	}
+	if (!json_object_is_type(v, object ? json_type_object : json_type_array))
+		return true;
+	if (object)
+		e = lh_table_head(json_object_get_object(v));
+	for (*i = skip_space(s, len, *i + 1); *i < len && s[*i] != '}' && s[*i] != ']';) {
+		struct json_object *child;
+		if (object) {
+			if (!e)
+				return true;
+			*i = skip_space(s, len, skip_space(s, len, skip_string(s, len, *i)) + 1); /* past the ':' */
+			child = lh_entry_v(e);
+			e = lh_entry_next(e);
+		} else
+			child = json_object_array_get_idx(v, n++);
+		if (duplicate_key(s, len, i, child))
+			return true;
+		*i = skip_space(s, len, *i);
+		if (*i < len && s[*i] == ',')
+			*i = skip_space(s, len, *i + 1);
+	}
+	(*i)++;
+	return false;
+}
+
 /* Parses the complete message buf[start, end) into an item. */
 static enum qmp_read parse(struct qmp_reader *r, size_t start, size_t end, struct qmp_item *item)
 {
@@ -392,7 +464,13 @@ static enum qmp_read parse(struct qmp_reader *r, size_t start, size_t end, struc
 	r->buf[end] = after;
 	if (!ok)
 		return fail(r, item, QMP_READ_ESYNTAX, json_tokener_error_desc(json_tokener_get_error(r->tok)));
+	if (duplicate_key(r->buf + start, end - start, &(size_t){ 0 }, msg)) {
+		json_object_put(msg);
+		return fail(r, item, QMP_READ_ESYNTAX, "duplicate key");
+	}
 	item->msg = msg;
+	item->text = r->buf + start;
+	item->len = end - start;
 	if (json_object_is_type(msg, json_type_object) && json_object_object_get_ex(msg, "id", NULL))
 		item->id = raw_id(r, r->buf + start, end - start);
 	return QMP_READ_MESSAGE;
@@ -412,28 +490,36 @@ static size_t plain_run(const struct qmp_reader *r)
 	return i - r->pos;
 }
 
-enum qmp_read qmp_reader_next(struct qmp_reader *r, struct qmp_item *item)
+/* Takes the next item from what was fed (see qmp_reader_next). */
+static enum qmp_read next_item(struct qmp_reader *r, struct qmp_item *item)
 {
-	memset(item, 0, sizeof(*item));
 	while (r->pos < r->len) {
 		size_t run = plain_run(r);
 		enum scan s = run ? SCAN_MORE : scan(r, (unsigned char)r->buf[r->pos]);
 		bool skipped = r->skip, bad_utf8 = r->bad_utf8 || r->utf8_need, bad_syntax = r->bad_syntax;
+		bool stray = r->stray;
 
 		if (s != SCAN_END_BEFORE)
 			r->pos += run ? run : 1;
+		r->stray = s == SCAN_STRAY || s == SCAN_CUT; /* a run of them is one error */
+		if (s == SCAN_STRAY) {
+			if (!stray)
+				return fail(r, item, QMP_READ_ESTRAY, NULL);
+			continue;
+		}
 		if (s == SCAN_CUT) {
 			reset_message(r);
 			if (!skipped)
 				return fail(r, item, QMP_READ_ECUT, NULL);
 			continue;
 		}
-		if (r->in_msg && !skipped && r->pos - r->start > r->max) {
+		if (r->in_msg && !skipped && (r->pos - r->start > r->max || r->values > r->max_values)) {
+			enum qmp_read_error e = r->pos - r->start > r->max ? QMP_READ_ESIZE : QMP_READ_EVALUES;
 			if (s == SCAN_MORE)
 				r->skip = true; /* until it ends */
 			else
 				reset_message(r);
-			return fail(r, item, QMP_READ_ESIZE, NULL);
+			return fail(r, item, e, NULL);
 		}
 		if (s == SCAN_MORE)
 			continue;
@@ -447,4 +533,14 @@ enum qmp_read qmp_reader_next(struct qmp_reader *r, struct qmp_item *item)
 		return parse(r, r->start, r->pos, item);
 	}
 	return QMP_READ_NONE;
+}
+
+enum qmp_read qmp_reader_next(struct qmp_reader *r, struct qmp_item *item)
+{
+	enum qmp_read got;
+
+	memset(item, 0, sizeof(*item));
+	got = next_item(r, item);
+	item->end = r->dropped + r->pos;
+	return got;
 }

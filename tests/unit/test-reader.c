@@ -27,7 +27,7 @@ static void log_add(struct log *l, const char *kind, const char *text, const cha
 /* Takes every item the reader has into the log. */
 static void drain(struct qmp_reader *r, struct log *l)
 {
-	static const char *const errors[] = { "syntax", "utf8", "size", "cut" };
+	static const char *const errors[] = { "syntax", "utf8", "size", "values", "cut", "stray" };
 	struct qmp_item item;
 	enum qmp_read k;
 
@@ -106,14 +106,17 @@ static const struct {
 	  "{\"a\": \"\xc0\x80\"}{\"a\": \"\xe0\x80\x80\"}{\"a\": \"\xed\xa0\x80\"}{\"a\": \"\xf4\x90\x80\x80\"}"
 	  "{\"a\": \"\xe2\x82\"}{\"a\": \"\x80\"}{\"a\": \"\xf0\x9f\x98\x80\"}", 4096,
 	  "error utf8\nerror utf8\nerror utf8\nerror utf8\nerror utf8\nerror utf8\nmsg {\"a\":\"\xf0\x9f\x98\x80\"}\n" },
-	{ "0xff or 0xfe drops the message in progress (one error); between messages it is silent",
-	  "{\"a\": [1, 2\xff{\"b\": 1}\xff\xff \xff{\"c\": \"x\xfe{\"d\": 1}", 4096,
-	  "error cut\nmsg {\"b\":1}\nerror cut\nmsg {\"d\":1}\n" },
+	{ "0xff or 0xfe drops the message in progress; between messages a run of them is one error",
+	  "{\"a\": [1, 2\xff\xff{\"b\": 1}\xff\xff \xff{\"c\": \"x\xfe{\"d\": 1}", 4096,
+	  "error cut\nmsg {\"b\":1}\nerror stray\nerror stray\nerror cut\nmsg {\"d\":1}\n" },
 	{ "a raw newline inside a string cuts it short: the next line is read", "{\"a\": \"unterminated\n{\"b\": 1}\n", 4096,
 	  "error cut\nmsg {\"b\":1}\n" },
-	{ "control characters: cut a message (even a tab in a string), skipped between messages",
+	{ "control characters: cut a message (even a tab in a string), one error a run between messages",
 	  "{\"a\":\x01{\"b\": \"tab\t{\"c\": 1}\x01\x02 {\"d\": 1}", 4096,
-	  "error cut\nerror cut\nmsg {\"c\":1}\nmsg {\"d\":1}\n" },
+	  "error cut\nerror cut\nmsg {\"c\":1}\nerror stray\nmsg {\"d\":1}\n" },
+	{ "a member named twice, at any depth, escaped or not: an error (json-c keeps the last)",
+	  "{\"a\": 1, \"a\": 2}{\"x\": [{\"b\": {}, \"\\u0062\": []}]}{\"a\": {\"a\": 1}, \"b\": [{\"a\": 1}, {\"a\": 2}]}", 4096,
+	  "error syntax\nerror syntax\nmsg {\"a\":{\"a\":1},\"b\":[{\"a\":1},{\"a\":2}]}\n" },
 
 	/* The id as sent. */
 	{ "an id keeps its spelling", "{\"execute\": \"x\", \"id\": 1.50}", 4096,
@@ -124,8 +127,7 @@ static const struct {
 	  "msg {\"id\":18446744073709551615} id=18446744073709551616\n" },
 	{ "a string id keeps its escapes", "{\"id\": \"\\u00e9\\/\"}", 4096,
 	  "msg {\"id\":\"\xc3\xa9\\/\"} id=\"\\u00e9\\/\"\n" },
-	{ "of two ids the last counts, as in json-c", "{\"id\": 1, \"id\": \"two\"}", 4096,
-	  "msg {\"id\":\"two\"} id=\"two\"\n" },
+	{ "two ids are a duplicate key", "{\"id\": 1, \"\\u0069d\": \"two\"}", 4096, "error syntax\n" },
 	{ "an escaped member name counts", "{\"\\u0069d\": 7}", 4096, "msg {\"id\":7} id=7\n" },
 	{ "only a top-level id counts", "{\"x\": {\"id\": 1}, \"ids\": 2, \"y\": [{\"id\": 3}]}", 4096,
 	  "msg {\"x\":{\"id\":1},\"ids\":2,\"y\":[{\"id\":3}]}\n" },
@@ -249,11 +251,65 @@ static void test_size_limit(void)
 	free(big);
 }
 
+/* A NUL between messages (which a C string cannot hold) is an error, as in QEMU. */
+static void test_nul(void)
+{
+	static const char in[] = "{\"a\": 1}\0\0\n\0{\"b\": 2}";
+	char *got = read_all(in, sizeof(in) - 1, 4096, 0);
+
+	ok(!strcmp(got, "msg {\"a\":1}\nerror stray\nerror stray\nmsg {\"b\":2}\n"), "NUL bytes: one error a run");
+	free(got);
+}
+
+/* Feeds a string. */
+static void feed_str(struct qmp_reader *r, const char *s)
+{
+	qmp_reader_feed(r, s, strlen(s));
+}
+
+/* The values limit: objects weigh more than numbers; the error comes before the end. */
+static void test_values_limit(void)
+{
+	struct qmp_reader *r = qmp_reader_new(1u << 20);
+	struct qmp_item item;
+
+	qmp_reader_limit_values(r, 20);
+	feed_str(r, "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18] [{},{},{}");
+	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE, "20 values pass (18 numbers in an array)");
+	json_object_put(item.msg);
+	ok(qmp_reader_next(r, &item) == QMP_READ_ERROR && item.error == QMP_READ_EVALUES &&
+	   !strcmp(item.desc, "a message of more than 20 values"), "three objects do not, before the end: %s", item.desc);
+	feed_str(r, ",{}] {\"id\": 1}");
+	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE && !strcmp(item.id, "1"), "the rest is skipped, the next is read");
+	json_object_put(item.msg);
+	qmp_reader_free(r);
+}
+
+/* Each item says where it ended in the stream; a message comes with its text. */
+static void test_offsets(void)
+{
+	struct qmp_reader *r = qmp_reader_new(4096);
+	struct qmp_item item;
+
+	qmp_reader_feed(r, "  {\"a\": 1}\xff", 12);
+	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE && item.end == 10 && item.len == 8 &&
+	   !memcmp(item.text, "{\"a\": 1}", 8), "a message: its end and its text as sent");
+	json_object_put(item.msg);
+	ok(qmp_reader_next(r, &item) == QMP_READ_ERROR && item.end == 11, "an error: where its bytes end");
+	qmp_reader_feed(r, "7 ", 2);
+	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE && item.end == 13, "offsets count what was fed before");
+	json_object_put(item.msg);
+	qmp_reader_free(r);
+}
+
 int main(void)
 {
 	test_cases();
 	test_split_everywhere();
 	test_bare_number();
 	test_size_limit();
+	test_nul();
+	test_values_limit();
+	test_offsets();
 	return tap_done();
 }
