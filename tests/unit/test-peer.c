@@ -1,8 +1,11 @@
 /* The supervisor's peer on a socketpair: one lost callback, once, for EOF, overflow and
  * shutdown; dropping a peer inside its own read callback; references that outlive the
- * connection; input that pauses at its limit; a last flush that does not wait forever.
- * Then the control socket on top of it: many requests in one read, a line too long. */
+ * connection; input that pauses at its limit, and a hang-up seen all the same; output
+ * limited to what the client does not drain; descriptors passed along with the bytes;
+ * a last flush that does not wait forever. Then the control socket on top of it: many
+ * requests in one read, a line too long. */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -76,8 +79,18 @@ static void pump(int ms)
 	event_base_dispatch(base);
 }
 
-/* A peer on one end of a socketpair, with a reference for the test; *other gets the far end. */
-static struct peer *pair(int *other)
+static const struct peer_type fd_type = {
+	.data_size = sizeof(struct seen),
+	.max_input = 1000,
+	.max_output = 64 << 10,
+	.fds = true,
+	.read = on_read,
+	.lost = on_lost,
+	.free = on_free,
+};
+
+/* A peer of a type on one end of a socketpair, with a reference for the test; *other gets the far end. */
+static struct peer *pair_of(const struct peer_type *type, int *other)
 {
 	int sv[2];
 	struct peer *p;
@@ -85,9 +98,15 @@ static struct peer *pair(int *other)
 	socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv);
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	*other = sv[1];
-	p = peer_new(base, sv[0], &test_type);
+	p = peer_new(base, sv[0], type);
 	peer_ref(p);
 	return p;
+}
+
+/* A peer of the test type. */
+static struct peer *pair(int *other)
+{
+	return pair_of(&test_type, other);
 }
 
 /* EOF: lost once with PEER_EOF; the memory stays while referenced. */
@@ -153,7 +172,8 @@ static void test_drop_in_read(void)
 	ok(freed == 1, "freed with its last reference");
 }
 
-/* Input the owner does not consume: reading pauses at the limit and resumes below it. */
+/* Input the owner does not consume: reading pauses at the limit and resumes below it; a
+ * hang-up while it pauses is seen all the same. */
 static void test_input_limit(void)
 {
 	int fd;
@@ -168,8 +188,137 @@ static void test_input_limit(void)
 	evbuffer_drain(peer_input(p), s->input);
 	pump(20);
 	ok(s->input > 0 && s->input <= 1000, "and goes on once the owner consumed it");
+	close(fd);
+	pump(20);
+	ok(s->input == 1000 && s->lost == 1 && s->why == PEER_EOF, "a hang-up while reading pauses: lost with PEER_EOF");
+	peer_unref(p);
+}
+
+/* Drains what the far end fd has; returns the bytes read. */
+static size_t drain_fd(int fd)
+{
+	char buf[65536];
+	size_t total = 0;
+	ssize_t n;
+
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	return total;
+}
+
+/* One message larger than the output limit reaches a client that reads; a client that
+ * does not read is lost once the output behind it passes the limit. */
+static void test_large_message(void)
+{
+	int fd;
+	struct peer *p = pair(&fd);
+	struct seen *s = peer_data(p);
+	char *big = malloc(200 << 10);
+	size_t got = 0;
+
+	memset(big, 'y', (200 << 10) - 1);
+	big[(200 << 10) - 1] = '\0';
+	peer_printf(p, "%s\n", big);
+	for (int i = 0; i < 100; i++) {
+		peer_printf(p, "event %d\n", i);
+		pump(1);
+		got += drain_fd(fd);
+	}
+	for (int i = 0; i < 50 && got < (200 << 10) + 890; i++) {
+		pump(1);
+		got += drain_fd(fd);
+	}
+	ok(s->lost == 0 && got == (200 << 10) + 890, "200 KiB past a 64 KiB limit reach a reader, and what follows (%zu bytes)", got);
+	peer_printf(p, "%s\n", big);
+	for (int i = 0; i < 1000 && !s->lost; i++)
+		peer_printf(p, "%0100d\n", i);
+	ok(s->lost == 1 && s->why == PEER_OVERFLOW, "a client that does not read: lost once 64 KiB are behind it");
+	peer_unref(p);
+	close(fd);
+	free(big);
+}
+
+/* Sends bytes with descriptors. */
+static void send_fds(int sock, const char *bytes, const int *fds, size_t n)
+{
+	union {
+		char buf[CMSG_SPACE(4 * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { (void *)bytes, strlen(bytes) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	(void)!sendmsg(sock, &msg, 0);
+}
+
+/* True when the pipe whose write end is w still has a reader. */
+static bool has_reader(int w)
+{
+	return write(w, "", 1) == 1;
+}
+
+/* Descriptors come with the reads that brought them: the owner takes those of the last
+ * read before a stream offset, older ones are closed; a type that takes none closes all. */
+static void test_fds(void)
+{
+	int fd, a[2], b[2], c[2], got[PEER_MAX_FDS];
+	struct peer *p = pair_of(&fd_type, &fd);
+	char buf[8];
+	size_t n;
+
+	pipe(a);
+	pipe(b);
+	pipe(c);
+	send_fds(fd, "ab", &a[0], 1);
+	pump(5);
+	send_fds(fd, "cd", (int[]){ b[0], c[0] }, 2);
+	pump(5);
+	close(a[0]);
+	close(b[0]);
+	close(c[0]);
+	ok(evbuffer_get_length(peer_input(p)) == 4, "the bytes arrive");
+	ok(peer_take_fds(p, 0, got) == 0, "none before the first byte");
+	n = peer_take_fds(p, 1, got);
+	ok(n == 1 && write(a[1], "x", 1) == 1 && read(got[0], buf, 1) == 1 && buf[0] == 'x',
+	   "a message ending in the first read gets its descriptor, which works");
+	close(got[0]);
+	n = peer_take_fds(p, 4, got);
+	ok(n == 2, "the next gets both of the second read");
+	close(got[0]);
+	close(got[1]);
+	ok(peer_take_fds(p, 4, got) == 0, "taken once");
+
+	pipe(a);
+	pipe(b);
+	send_fds(fd, "e", &a[0], 1);
+	pump(5);
+	send_fds(fd, "f", &b[0], 1);
+	pump(5);
+	close(a[0]);
+	close(b[0]);
+	n = peer_take_fds(p, 6, got);
+	ok(n == 1 && !has_reader(a[1]) && has_reader(b[1]), "of two reads the last counts; the older is closed");
+	close(got[0]);
+	close(a[1]);
+	close(b[1]);
 	peer_drop(p, PEER_SHUTDOWN);
-	ok(s->lost == 1 && s->why == PEER_SHUTDOWN, "shutdown: lost once, with PEER_SHUTDOWN");
+	peer_unref(p);
+	close(fd);
+
+	p = pair(&fd);
+	pipe(a);
+	send_fds(fd, "g", &a[0], 1);
+	close(a[0]);
+	pump(5);
+	ok(evbuffer_get_length(peer_input(p)) == 1 && !has_reader(a[1]), "a type that takes none: the bytes, no descriptor");
+	close(a[1]);
+	peer_drop(p, PEER_SHUTDOWN);
 	peer_unref(p);
 	close(fd);
 }
@@ -282,11 +431,14 @@ static void test_control(void)
 
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN);
 	base = event_base_new();
 	test_eof();
 	test_overflow();
 	test_drop_in_read();
 	test_input_limit();
+	test_large_message();
+	test_fds();
 	test_flush();
 	test_control();
 	event_base_free(base);

@@ -1,10 +1,13 @@
 /* A connected client of one of the supervisor's sockets (ctl.sock, qmp.sock), kept the
- * way tmux's proc.c keeps its peers. The peer owns the socket and its bufferevent and
- * bounds what the client may make the supervisor hold: input read ahead (reading pauses
- * at the limit) and output not yet written (past the limit the client is dropped, never
- * waited for). A peer ends in exactly one way: its type's lost callback runs once, with
- * the reason (EOF, I/O error, overflow or shutdown), and the peer is "gone" from then on:
- * writes to it are dropped. Its memory, with the owner's data inside, lives on while
+ * way tmux's proc.c keeps its peers. The peer owns the socket (read with recvmsg, written
+ * through a bufferevent) and bounds what the client may make the supervisor hold: input
+ * read ahead (reading pauses at the limit), descriptors passed along (SCM_RIGHTS: those of
+ * the last few reads, for a type that takes them) and output the client is not draining
+ * (the output beyond the largest message in it: past the limit the client is dropped,
+ * never waited for, while a single large message reaches a client that reads). A client
+ * that hangs up is lost at once, even while its input is not being read. A peer ends in
+ * exactly one way: its type's lost callback runs once, with the reason (EOF, I/O error,
+ * overflow or shutdown), and the peer is "gone" from then on: writes to it are dropped. Its memory, with the owner's data inside, lives on while
  * references remain, so a callback may drop the peer its caller is still using, and a
  * reply that comes after the client left finds it gone rather than freed. */
 #ifndef VMM_PEER_H
@@ -16,6 +19,9 @@
 #include <event2/event.h>
 
 struct peer;
+
+/* Descriptors kept from one read at most (more are closed). */
+#define PEER_MAX_FDS 8
 
 /* Why a peer was lost. */
 enum peer_lost {
@@ -29,7 +35,8 @@ enum peer_lost {
 struct peer_type {
 	size_t data_size;  /* bytes of owner's data kept with the peer (peer_data) */
 	size_t max_input;  /* unread input at which reading pauses; 0: no limit */
-	size_t max_output; /* unwritten output past which the peer is lost */
+	size_t max_output; /* unwritten output, beyond the largest message in it, past which the peer is lost */
+	bool fds;          /* it takes descriptors passed with SCM_RIGHTS (peer_take_fds) */
 	/* Input arrived (in peer_input). */
 	void (*read)(struct peer *p, void *data);
 	/* The peer is gone: the one way it ends, run once. */
@@ -47,7 +54,12 @@ void *peer_data(struct peer *p);
 /* The bytes the client sent and the owner has not consumed yet (while not gone). */
 struct evbuffer *peer_input(struct peer *p);
 
-/* Queues output; a peer whose queue grows past its limit is lost (PEER_OVERFLOW). */
+/* Takes the descriptors (PEER_MAX_FDS at most) of the last read that brought some and began
+ * before stream offset `before` (bytes read before it); those of earlier reads are closed.
+ * Returns how many; the caller owns them. */
+size_t peer_take_fds(struct peer *p, size_t before, int *fds);
+
+/* Queues one message; a peer whose output grows past its limit is lost (PEER_OVERFLOW). */
 void peer_printf(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Writes what is queued, blocking (a second at most without progress): for the last
