@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/queue.h>
+#include <sys/socket.h>
 
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -188,6 +189,41 @@ static int enqueue(struct qmp_client *c, struct json_object *cmd, unsigned timeo
 int qmp_send_object(struct qmp_client *c, struct json_object *cmd, unsigned timeout_ms, qmp_reply_fn fn,
 		    void *arg)
 {
+	return enqueue(c, cmd, timeout_ms, fn, arg, false);
+}
+
+/* The descriptors go on a single space sent between messages, ahead of the command: the
+ * output is written out first, or the space could land inside a message. */
+int qmp_send_fds(struct qmp_client *c, struct json_object *cmd, const int *fds, size_t n, unsigned timeout_ms,
+		 qmp_reply_fn fn, void *arg)
+{
+	union {
+		char buf[CMSG_SPACE(QMP_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec space = { " ", 1 };
+	struct msghdr msg = { .msg_iov = &space, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct evbuffer *out = bufferevent_get_output(c->bev);
+	int fd = bufferevent_getfd(c->bev);
+
+	if (c->state != QMP_READY || c->doomed || n == 0 || n > QMP_MAX_FDS) {
+		json_object_put(cmd);
+		return c->state != QMP_READY || c->doomed ? -ENOTCONN : -EINVAL;
+	}
+	evbuffer_unfreeze(out, 1);
+	while (evbuffer_get_length(out) > 0 && evbuffer_write(out, fd) > 0)
+		;
+	evbuffer_freeze(out, 1);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
+	if (evbuffer_get_length(out) > 0 || sendmsg(fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) != 1) {
+		json_object_put(cmd);
+		return -EAGAIN;
+	}
 	return enqueue(c, cmd, timeout_ms, fn, arg, false);
 }
 

@@ -73,6 +73,17 @@ int qmp_send(struct qmp_client *c, const char *command, struct json_object *args
 int qmp_send_object(struct qmp_client *c, struct json_object *cmd, unsigned timeout_ms, qmp_reply_fn fn,
 		    void *arg);
 
+/* Descriptors qmp_send_fds() passes at most. */
+#define QMP_MAX_FDS 8
+
+/* Sends a command object (consumed) with n file descriptors passed to QEMU (SCM_RIGHTS;
+ * the caller keeps its own), for getfd and add-fd, which take the last ones QEMU got.
+ * Only when READY and nothing else is still being written: -EAGAIN when the connection
+ * has output waiting (nothing was sent: try again once QEMU read it), -ENOTCONN when
+ * closed or not ready, -EINVAL without descriptors or with too many; 0 when sent. */
+int qmp_send_fds(struct qmp_client *c, struct json_object *cmd, const int *fds, size_t n, unsigned timeout_ms,
+		 qmp_reply_fn fn, void *arg);
+
 enum qmp_state qmp_state(const struct qmp_client *c);
 
 /* The server's greeting ({"QMP": {...}}), or NULL before it arrived. */

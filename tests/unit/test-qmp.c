@@ -1,7 +1,8 @@
 /* The QMP client against a scripted server on a socketpair: handshake, queueing,
  * pipelining, id matching with events in between, partial and large messages,
  * timeouts, EOF, protocol errors, errors without an id (also through the synchronous
- * wrapper), and freeing the client inside a callback. */
+ * wrapper), freeing the client inside a callback, and descriptors passed ahead of a
+ * command. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -422,6 +423,61 @@ static void test_sync_error_without_id(void)
 	waitpid(pid, &status, 0);
 }
 
+/* Reads what the server has, keeping the first descriptor passed in *fd (or -1). */
+static ssize_t srv_recvmsg(char *buf, size_t len, int *fd)
+{
+	union {
+		char buf[CMSG_SPACE(QMP_MAX_FDS * sizeof(int))];
+		struct cmsghdr align;
+	} control;
+	struct iovec iov = { buf, len };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
+	ssize_t n = recvmsg(srv, &msg, MSG_CMSG_CLOEXEC);
+	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
+
+	*fd = cm && cm->cmsg_type == SCM_RIGHTS ? *(int *)CMSG_DATA(cm) : -1;
+	return n;
+}
+
+/* A command whose descriptor reaches the server first, on a space between messages; none
+ * while output is still waiting to be written. */
+static void test_fds(void)
+{
+	struct qmp_client *c = connect_ready(false);
+	struct json_object *big = json_object_new_object(), *cmd;
+	char *pad = malloc(4u << 20), buf[4096];
+	int p[2], got = -1;
+	ssize_t n;
+
+	pipe(p);
+	memset(pad, 'a', (4u << 20) - 1);
+	pad[(4u << 20) - 1] = '\0';
+	json_object_object_add(big, "pad", json_object_new_string(pad));
+	qmp_send(c, "big", big, 0, 0, on_reply, NULL);
+	pump(5);
+	cmd = json_tokener_parse("{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}");
+	ok(qmp_send_fds(c, cmd, &p[0], 1, 0, on_reply, NULL) == -EAGAIN, "not while 4 MiB wait to be written");
+	while (srv_recvmsg(buf, sizeof(buf), &got) > 0 || (pump(1), srv_recvmsg(buf, sizeof(buf), &got) > 0))
+		;
+	cmd = json_tokener_parse("{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}");
+	ok(qmp_send_fds(c, cmd, &p[0], 1, 0, on_reply, NULL) == 0, "once QEMU read them, sent");
+	n = srv_recvmsg(buf, sizeof(buf), &got);
+	ok(n == 1 && buf[0] == ' ' && got >= 0, "the descriptor comes first, on a space");
+	ok(write(p[1], "z", 1) == 1 && read(got, buf, 1) == 1 && buf[0] == 'z', "it is the pipe");
+	close(got);
+	cmd = srv_recv();
+	ok(cmd && !strcmp(json_object_get_string(json_object_object_get(cmd, "execute")), "getfd"), "then the command");
+	srv_reply(id_of(cmd), 5);
+	json_object_put(cmd);
+	pump(10);
+	ok(seen.failures[QMP_OK] == 1 && seen.last_value == 5, "and its reply");
+	close(p[0]);
+	close(p[1]);
+	free(pad);
+	qmp_client_free(c);
+}
+
 int main(void)
 {
 	base = event_base_new();
@@ -434,6 +490,7 @@ int main(void)
 	test_errors();
 	test_error_without_id();
 	test_sync_error_without_id();
+	test_fds();
 	event_base_free(base);
 	return tap_done();
 }
