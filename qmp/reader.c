@@ -6,8 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Nesting json-c accepts in one message. */
-#define READER_MAX_DEPTH 64
 /* A buffer this large is given back once it is empty (after a large message). */
 #define READER_KEEP_BUFFER (64u << 10)
 /* What an object and an array weigh against the values limit, a string, number or literal
@@ -61,7 +59,7 @@ struct qmp_reader *qmp_reader_new(size_t max_message)
 		abort();
 	r->max = max_message < QMP_READER_MAX_LIMIT ? max_message : QMP_READER_MAX_LIMIT;
 	r->max_values = SIZE_MAX;
-	r->tok = json_tokener_new_ex(READER_MAX_DEPTH);
+	r->tok = json_tokener_new_ex(QMP_READER_MAX_DEPTH);
 	if (!r->tok)
 		abort();
 	json_tokener_set_flags(r->tok, JSON_TOKENER_STRICT);

@@ -34,6 +34,10 @@
 
 struct qmp_reader;
 
+/* Nesting accepted in one message (json-c's tokener depth: parse a message's text again
+ * with no less). */
+#define QMP_READER_MAX_DEPTH 64
+
 /* The largest message limit a reader accepts (json-c counts in int). */
 #define QMP_READER_MAX_LIMIT (1u << 30)
 
