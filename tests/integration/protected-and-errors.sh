@@ -1,7 +1,8 @@
 #!/bin/bash
-# A protected VM refuses stop, kill, reset (also quit through qmp.sock); bad names,
-# missing VMs and dead sockets give one clear error each; vmm qmp reports an error
-# without an id (NaN in --raw) as its command's.
+# A protected VM refuses stop, kill, reset (also quit, system_reset, migrate and the like
+# through qmp.sock, and HMP but its read-only 'info' commands); bad names, missing VMs and
+# dead sockets give one clear error each; vmm qmp reports an error without an id (NaN in
+# --raw) as its command's.
 . "$(dirname "$0")/lib.sh"
 
 start_detached g1 "$PROFILES/guest-protected.json"
@@ -11,12 +12,26 @@ for verb in stop kill reset; do
 	grep -q "$verb refused: the VM is protected (lifecycle.protected in '.*guest-protected.json')" "$T/last.err" ||
 		fail "$verb of a protected VM: $(cat "$T/last.err")"
 done
-expect_rc 1 qmp g1 quit
-grep -q "the VM is protected" "$T/last.err" || fail "quit through the proxy: $(cat "$T/last.err")"
+for cmd in quit system_reset system_powerdown inject-nmi 'migrate uri=exec:true'; do
+	expect_rc 1 qmp g1 $cmd
+	grep -q "the VM is protected" "$T/last.err" || fail "$cmd through the proxy: $(cat "$T/last.err")"
+done
+for line in quit q system_reset ' system_powerdown' 'info/status' 'info usernet' 'savevm x' 'cont'; do
+	expect_rc 1 qmp g1 human-monitor-command command-line="$line"
+	grep -q "HMP allows only read-only 'info' commands" "$T/last.err" || fail "HMP '$line': $(cat "$T/last.err")"
+done
+expect_rc 0 qmp g1 human-monitor-command command-line='	info  status'
+grep -q 'VM status: running' "$T/last.out" || fail "HMP info status: $(cat "$T/last.out")"
+for line in 'info status ; quit' 'info status
+quit'; do
+	expect_rc 0 qmp g1 human-monitor-command command-line="$line"
+	grep -q 'extraneous characters' "$T/last.out" || fail "HMP '$line': $(cat "$T/last.out")"
+done
 kill -0 "$qemu" || fail "the protected VM died"
+[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/g1/console.log")" = 1 ] || fail "the protected VM was reset"
 expect_rc 0 pause g1
 expect_rc 0 resume g1
-pass "protected: stop, kill, reset and QMP quit refused; pause and resume allowed"
+pass "protected: stop, kill, reset, QMP quit, system_reset, migrate, HMP quit and the like refused; HMP info, pause and resume allowed"
 # json-c passes NaN on; the proxy answers it without an id, as QEMU would.
 expect_rc 1 qmp g1 --raw '{"execute": "query-status", "arguments": {"x": NaN}}'
 grep -q "^vmm: VM 'g1': GenericError: invalid JSON" "$T/last.err" || fail "NaN in --raw: $(cat "$T/last.err")"

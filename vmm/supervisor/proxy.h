@@ -24,7 +24,10 @@ struct proxy;
 
 /* What a protected VM refuses through the proxy (see proxy-policy.c). */
 struct proxy_policy {
-	const char *const *refused; /* NULL-terminated, or NULL for none */
+	/* NULL: the VM is not protected. Else it is: these commands (NULL-terminated) are
+	 * refused, with those that end its run, restart it or replace its state, and any
+	 * HMP command but the read-only 'info' ones. */
+	const char *const *refused;
 	const char *why; /* the error description given for a refused command */
 };
 
