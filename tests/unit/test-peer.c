@@ -16,6 +16,7 @@
 
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/peer.h"
+#include "scm.h"
 #include "tap.h"
 
 static struct event_base *base;
@@ -238,25 +239,6 @@ static void test_large_message(void)
 	free(big);
 }
 
-/* Sends bytes with descriptors. */
-static void send_fds(int sock, const char *bytes, const int *fds, size_t n)
-{
-	union {
-		char buf[CMSG_SPACE(4 * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { (void *)bytes, strlen(bytes) };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = CMSG_SPACE(n * sizeof(int)) };
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
-	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
-	(void)!sendmsg(sock, &msg, 0);
-}
-
 /* True when the pipe whose write end is w still has a reader. */
 static bool has_reader(int w)
 {
@@ -275,9 +257,9 @@ static void test_fds(void)
 	pipe(a);
 	pipe(b);
 	pipe(c);
-	send_fds(fd, "ab", &a[0], 1);
+	scm_send(fd, "ab", &a[0], 1);
 	pump(5);
-	send_fds(fd, "cd", (int[]){ b[0], c[0] }, 2);
+	scm_send(fd, "cd", (int[]){ b[0], c[0] }, 2);
 	pump(5);
 	close(a[0]);
 	close(b[0]);
@@ -296,9 +278,9 @@ static void test_fds(void)
 
 	pipe(a);
 	pipe(b);
-	send_fds(fd, "e", &a[0], 1);
+	scm_send(fd, "e", &a[0], 1);
 	pump(5);
-	send_fds(fd, "f", &b[0], 1);
+	scm_send(fd, "f", &b[0], 1);
 	pump(5);
 	close(a[0]);
 	close(b[0]);
@@ -313,7 +295,7 @@ static void test_fds(void)
 
 	p = pair(&fd);
 	pipe(a);
-	send_fds(fd, "g", &a[0], 1);
+	scm_send(fd, "g", &a[0], 1);
 	close(a[0]);
 	pump(5);
 	ok(evbuffer_get_length(peer_input(p)) == 1 && !has_reader(a[1]), "a type that takes none: the bytes, no descriptor");

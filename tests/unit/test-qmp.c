@@ -13,6 +13,7 @@
 
 #include "qmp/qmp.h"
 #include "qmp/qmp-sync.h"
+#include "scm.h"
 #include "tap.h"
 
 static struct event_base *base;
@@ -423,23 +424,6 @@ static void test_sync_error_without_id(void)
 	waitpid(pid, &status, 0);
 }
 
-/* Reads what the server has, keeping the first descriptor passed in *fd (or -1). */
-static ssize_t srv_recvmsg(char *buf, size_t len, int *fd)
-{
-	union {
-		char buf[CMSG_SPACE(QMP_MAX_FDS * sizeof(int))];
-		struct cmsghdr align;
-	} control;
-	struct iovec iov = { buf, len };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-			      .msg_controllen = sizeof(control.buf) };
-	ssize_t n = recvmsg(srv, &msg, MSG_CMSG_CLOEXEC);
-	struct cmsghdr *cm = n > 0 ? CMSG_FIRSTHDR(&msg) : NULL;
-
-	*fd = cm && cm->cmsg_type == SCM_RIGHTS ? *(int *)CMSG_DATA(cm) : -1;
-	return n;
-}
-
 /* A command whose descriptor reaches the server first, on a space between messages; none
  * while output is still waiting to be written. */
 static void test_fds(void)
@@ -458,11 +442,11 @@ static void test_fds(void)
 	pump(5);
 	cmd = json_tokener_parse("{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}");
 	ok(qmp_send_fds(c, cmd, &p[0], 1, 0, on_reply, NULL) == -EAGAIN, "not while 4 MiB wait to be written");
-	while (srv_recvmsg(buf, sizeof(buf), &got) > 0 || (pump(1), srv_recvmsg(buf, sizeof(buf), &got) > 0))
+	while (scm_recv(srv, buf, sizeof(buf), &got) > 0 || (pump(1), scm_recv(srv, buf, sizeof(buf), &got) > 0))
 		;
 	cmd = json_tokener_parse("{\"execute\": \"getfd\", \"arguments\": {\"fdname\": \"x\"}}");
 	ok(qmp_send_fds(c, cmd, &p[0], 1, 0, on_reply, NULL) == 0, "once QEMU read them, sent");
-	n = srv_recvmsg(buf, sizeof(buf), &got);
+	n = scm_recv(srv, buf, sizeof(buf), &got);
 	ok(n == 1 && buf[0] == ' ' && got >= 0, "the descriptor comes first, on a space");
 	ok(write(p[1], "z", 1) == 1 && read(got, buf, 1) == 1 && buf[0] == 'z', "it is the pipe");
 	close(got);
