@@ -1,0 +1,194 @@
+#!/usr/bin/env python3
+"""Clients that abuse a VM's QMP proxy (qmp.sock), one check per subcommand; exit 0 when it held.
+
+  fds SOCK               getfd and add-fd with a descriptor (socket.send_fds), closefd, and
+                         getfd without one
+  big-message SOCK       a 4 MB command is refused, the client and QEMU carry on
+  big-reply SOCK         a reply over 8 MiB (HMP xp) reaches a client that reads it
+  fairness SOCK VMM NAME while client A keeps 60 query-qmp-schema queued, B's query-status
+                         takes at most twice as long as while A sends one at a time, B's
+                         exec-oob at most 10 ms, and vmm pause and resume answer at once
+  flood SOCK SECONDS     pipelines commands (and 1 MiB messages of empty objects) as fast as
+                         the proxy takes them, for SECONDS
+  vanish SOCK N          queues N query-qmp-schema and hangs up"""
+import json
+import os
+import select
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+SCHEMA = b'{"execute": "query-qmp-schema"}\n'
+
+
+class Client:
+    """A negotiated QMP connection (with oob when asked) that reads one message per line."""
+
+    def __init__(self, path, oob=False):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(60)
+        self.sock.connect(path)
+        self.buf = b""
+        assert "QMP" in self.recv(), "no greeting"
+        caps = {"enable": ["oob"]} if oob else {}
+        assert self.command("qmp_capabilities", caps) == {"return": {}}
+
+    def recv(self):
+        """The next message, events left out."""
+        while True:
+            while b"\n" not in self.buf:
+                data = self.sock.recv(1 << 20)
+                assert data, "the proxy closed the connection"
+                self.buf += data
+            line, self.buf = self.buf.split(b"\n", 1)
+            msg = json.loads(line)
+            if "event" not in msg:
+                return msg
+
+    def send(self, data, fds=()):
+        if fds:
+            socket.send_fds(self.sock, [data], list(fds))
+        else:
+            self.sock.sendall(data)
+
+    def command(self, name, args=None, fds=(), key="execute"):
+        msg = {key: name, "arguments": args} if args else {key: name}
+        self.send(json.dumps(msg).encode() + b"\n", fds)
+        return self.recv()
+
+    def close(self):
+        self.sock.close()
+
+
+def latency_ms(client, name, key="execute", samples=20):
+    """The median time of a command, over samples spaced 20 ms apart."""
+    times = []
+    for _ in range(samples):
+        start = time.monotonic()
+        client.command(name, key=key)
+        times.append((time.monotonic() - start) * 1000)
+        time.sleep(0.02)
+    return statistics.median(times)
+
+
+def check_fds(path):
+    c = Client(path)
+    r, w = os.pipe()
+    reply = c.command("getfd", {"fdname": "vmm-test"})
+    assert reply["error"]["desc"] == "No file descriptor supplied via SCM_RIGHTS", reply
+    assert c.command("getfd", {"fdname": "vmm-test"}, fds=[r]) == {"return": {}}, "getfd with a descriptor"
+    assert c.command("closefd", {"fdname": "vmm-test"}) == {"return": {}}, "closefd of what getfd took"
+    reply = c.command("add-fd", {"opaque": "vmm-test"}, fds=[w])
+    assert "fdset-id" in reply.get("return", {}), reply
+    sets = c.command("query-fdsets")["return"]
+    assert any(s["fdset-id"] == reply["return"]["fdset-id"] for s in sets), sets
+    assert c.command("remove-fd", {"fdset-id": reply["return"]["fdset-id"]}) == {"return": {}}
+    print("ok: getfd, closefd, add-fd and remove-fd with descriptors; getfd without one refused")
+
+
+def check_big_message(path):
+    c = Client(path)
+    pad = b"a" * (4 << 20)
+    c.send(b'{"execute": "query-status", "arguments": {"pad": "' + pad + b'"}, "id": 1}\n')
+    reply = c.recv()
+    assert reply["error"]["desc"] == "a message longer than 1 MiB" and "id" not in reply, reply
+    assert c.command("query-status")["return"]["running"], "QEMU after a 4 MB message"
+    print("ok: a 4 MB message refused, the client and QEMU carry on")
+
+
+def check_big_reply(path):
+    c = Client(path)
+    reply = c.command("human-monitor-command", {"command-line": "xp /600000x 0"})
+    size = len(reply["return"])
+    assert size > (8 << 20), f"only {size} bytes"
+    assert c.command("query-status")["return"]["running"]
+    print(f"ok: a reply of {size} bytes reached a client that reads")
+
+
+def schema_flood(path, queued, stop):
+    """Client A: keeps `queued` query-qmp-schema queued until stop is set."""
+    a = Client(path)
+    a.send(SCHEMA * queued)
+    while not stop.is_set():
+        a.recv()
+        a.send(SCHEMA)
+    a.close()
+
+
+def check_fairness(path, vmm, name):
+    b, oob = Client(path), Client(path, oob=True)
+    idle = latency_ms(b, "query-status")
+    results = {}
+    for queued in (1, 60):
+        stop = threading.Event()
+        flood = threading.Thread(target=schema_flood, args=(path, queued, stop))
+        flood.start()
+        time.sleep(0.5)
+        results[queued] = latency_ms(b, "query-status")
+        if queued == 60:
+            oob_ms = latency_ms(oob, "migrate-pause", key="exec-oob")
+            for verb in ("pause", "resume"):
+                start = time.monotonic()
+                subprocess.run([vmm, verb, name], check=True)
+                took = time.monotonic() - start
+                assert took < 1, f"vmm {verb} took {took:.2f} s during the flood"
+        stop.set()
+        flood.join()
+    print(f"query-status: {idle:.2f} ms idle, {results[1]:.2f} ms while A sends one schema query at a time, "
+          f"{results[60]:.2f} ms while A keeps 60 queued; exec-oob {oob_ms:.2f} ms")
+    assert results[60] <= 2 * results[1], "B waits on A's queue"
+    assert oob_ms <= 10, "exec-oob waits"
+    print("ok: B's query-status unaffected by A's queue, exec-oob within 10 ms, pause and resume at once")
+
+
+def flood(path, seconds):
+    c = Client(path)
+    c.sock.setblocking(False)
+    objects = b'{"execute": "query-status", "arguments": {"x": [' + b"{}," * ((1 << 20) // 3 - 20) + b"{}]}}\n"
+    chunk = SCHEMA * 2000
+    sent = 0
+    end = time.monotonic() + seconds
+    n = 0
+    while time.monotonic() < end:
+        data = objects if n % 10 == 0 else chunk
+        view = memoryview(data)
+        while view and time.monotonic() < end:
+            if not select.select([], [c.sock], [], 0.1)[1]:
+                continue
+            try:
+                done = c.sock.send(view)
+            except BlockingIOError:
+                continue
+            view = view[done:]
+            sent += done
+        n += 1
+    print(f"ok: {sent >> 10} KiB taken in {seconds} s")
+
+
+def vanish(path, n):
+    c = Client(path)
+    c.send(SCHEMA * n)
+    c.close()
+
+
+def main():
+    what, path = sys.argv[1], sys.argv[2]
+    if what == "fds":
+        check_fds(path)
+    elif what == "big-message":
+        check_big_message(path)
+    elif what == "big-reply":
+        check_big_reply(path)
+    elif what == "fairness":
+        check_fairness(path, sys.argv[3], sys.argv[4])
+    elif what == "flood":
+        flood(path, float(sys.argv[3]))
+    elif what == "vanish":
+        vanish(path, int(sys.argv[3]))
+
+
+if __name__ == "__main__":
+    main()
