@@ -184,7 +184,8 @@ static ssize_t receive(struct peer *p)
 		msg.msg_control = control.buf;
 		msg.msg_controllen = sizeof(control.buf);
 	}
-	evbuffer_reserve_space(p->in, (ev_ssize_t)room, &vec, 1);
+	if (evbuffer_reserve_space(p->in, (ev_ssize_t)room, &vec, 1) < 1)
+		abort();
 	if (vec.iov_len > room)
 		vec.iov_len = room;
 	n = recvmsg(bufferevent_getfd(p->bev), &msg, MSG_CMSG_CLOEXEC);
