@@ -10,8 +10,8 @@
  * order of its messages. Out-of-band commands (exec-oob) go to QEMU at once and their
  * answers leave as soon as they come, as in QEMU. A client with PROXY_QUEUE entries is
  * not read further; QEMU holds PROXY_CLIENT_INBAND in-band commands of a client and
- * PROXY_INBAND of all clients at most (its monitor stops reading the connection, and
- * with it out-of-band commands, at 8), taken from the clients in turn. */
+ * PROXY_INBAND of all clients at most (a monitor stops reading its connection, and with
+ * it out-of-band commands, at 8), taken from the clients in turn. */
 #ifndef VMM_PROXY_INT_H
 #define VMM_PROXY_INT_H
 
@@ -28,8 +28,9 @@
 /* In-band commands of one client at QEMU: QEMU runs them one at a time, and a second one
  * there would only make the other clients wait longer. */
 #define PROXY_CLIENT_INBAND 1
-/* In-band commands of all clients at QEMU: one running, one ready to run, and room left
- * for the supervisor's own commands below QEMU's 8. */
+/* In-band commands of all clients at QEMU: one running and one ready to run. QEMU runs
+ * the monitors' in-band commands in turn, one at a time, so the supervisor's own wait
+ * for one of these at most; and far below 8, QEMU keeps reading for exec-oob. */
 #define PROXY_INBAND 2
 
 /* What became of one message from a client. */

@@ -1,18 +1,20 @@
 /* The QMP proxy: qmp.sock in the run directory speaks plain QMP to any number of
- * clients over the supervisor's single connection to QEMU. Each client gets a greeting
- * and negotiates on its own; its commands go to QEMU with the connection's ids and the
- * replies come back with the client's own ids, exactly as written, in the order of its
- * commands (out-of-band ones answered as soon as QEMU answers, as in QEMU); events go to
- * every negotiated client. A malformed message (see qmp/reader.h; 1 MiB at most) is
- * answered with an error, as QEMU would, in its turn, and the client carries on; nothing
- * of it reaches QEMU. Descriptors passed with getfd and add-fd (SCM_RIGHTS) go on to QEMU.
+ * clients over one connection to QEMU (a monitor of its own, see sup-proxy.h). Each
+ * client gets a greeting and negotiates on its own; its commands go to QEMU with the
+ * connection's ids and the replies come back with the client's own ids, exactly as
+ * written, in the order of its commands (out-of-band ones answered as soon as QEMU
+ * answers, as in QEMU); events go to every negotiated client. A malformed message (see
+ * qmp/reader.h; 1 MiB at most) is answered with an error, as QEMU would, in its turn, and
+ * the client carries on; nothing of it reaches QEMU. Descriptors passed with getfd and
+ * add-fd (SCM_RIGHTS) go on to QEMU.
  *
  * No client can hurt the others or the VM: clients take turns to send their commands,
  * one at a time each, two of all at QEMU at most, so QEMU keeps reading the connection
- * (out-of-band commands and the supervisor's own get through); a client is not read
- * further while it has 8 messages unanswered; one that leaves has its commands not sent
- * yet dropped; one that does not read what it is sent is dropped, never waited for. The
- * parts are described in proxy-int.h. */
+ * (out-of-band commands get through) and the supervisor's own commands, on its monitor,
+ * wait for one of them at most; a client is not read further while it has 8 messages
+ * unanswered; one that leaves has its commands not sent yet dropped; one that does not
+ * read what it is sent is dropped, never waited for. The parts are described in
+ * proxy-int.h. */
 #ifndef VMM_PROXY_H
 #define VMM_PROXY_H
 
