@@ -30,7 +30,8 @@ struct qmp_reader {
 	size_t pos;   /* next byte to scan */
 	size_t start; /* the message in progress starts here */
 	size_t max;   /* the longest message accepted */
-	size_t max_values; /* the most values a message may hold (see qmp_reader_limit_values) */
+	size_t max_values; /* the most values a message may hold (see qmp_reader_for_clients) */
+	bool clients;      /* it reads a client (qmp_reader_for_clients) */
 	size_t dropped;    /* bytes fed and consumed before buf[0]: the stream offset of buf */
 	struct json_tokener *tok;
 	/* The framing of the message in progress. */
@@ -84,8 +85,9 @@ static void reset_message(struct qmp_reader *r)
 	r->utf8_need = 0;
 }
 
-void qmp_reader_limit_values(struct qmp_reader *r, size_t max_values)
+void qmp_reader_for_clients(struct qmp_reader *r, size_t max_values)
 {
+	r->clients = true;
 	r->max_values = max_values;
 }
 
@@ -462,14 +464,14 @@ static enum qmp_read parse(struct qmp_reader *r, size_t start, size_t end, struc
 	r->buf[end] = after;
 	if (!ok)
 		return fail(r, item, QMP_READ_ESYNTAX, json_tokener_error_desc(json_tokener_get_error(r->tok)));
-	if (duplicate_key(r->buf + start, end - start, &(size_t){ 0 }, msg)) {
+	if (r->clients && duplicate_key(r->buf + start, end - start, &(size_t){ 0 }, msg)) {
 		json_object_put(msg);
 		return fail(r, item, QMP_READ_ESYNTAX, "duplicate key");
 	}
 	item->msg = msg;
 	item->text = r->buf + start;
 	item->len = end - start;
-	if (json_object_is_type(msg, json_type_object) && json_object_object_get_ex(msg, "id", NULL))
+	if (r->clients && json_object_is_type(msg, json_type_object) && json_object_object_get_ex(msg, "id", NULL))
 		item->id = raw_id(r, r->buf + start, end - start);
 	return QMP_READ_MESSAGE;
 }

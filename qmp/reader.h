@@ -17,12 +17,12 @@
  *     message in progress short: it is dropped with an error item and reading starts
  *     afresh, so a client can always get the reader back to a known state (QMP's
  *     "send 0xff"). Between messages a run of such bytes is one error item;
- *   - an object that names a member twice makes the message an error (json-c would
- *     keep the last one);
+ *   - a reader of a client (qmp_reader_for_clients) also refuses an object that names a
+ *     member twice, and a message of too many values;
  *   - a message longer than the reader's limit yields an error item as soon as it
  *     crosses it, and its remaining bytes are skipped without being kept.
- * Each message also comes with the raw text of its top-level "id" member, exactly as
- * sent, so that a reply can carry it back unchanged.
+ * A reader of a client also gives the raw text of each message's top-level "id" member,
+ * exactly as sent, so that a reply can carry it back unchanged.
  *
  * Like the rest of the library it never logs, prints or exits. */
 #ifndef QMP_READER_H
@@ -53,7 +53,7 @@ enum qmp_read_error {
 	QMP_READ_ESYNTAX, /* not strict JSON, or nested too deep */
 	QMP_READ_EUTF8,   /* not valid UTF-8 */
 	QMP_READ_ESIZE,   /* longer than the reader's limit */
-	QMP_READ_EVALUES, /* more values than the reader's limit (qmp_reader_limit_values) */
+	QMP_READ_EVALUES, /* more values than the reader's limit (qmp_reader_for_clients) */
 	QMP_READ_ECUT,    /* cut short by a byte that cannot occur there (see above) */
 	QMP_READ_ESTRAY   /* such bytes between messages (one item for a run of them) */
 };
@@ -61,8 +61,9 @@ enum qmp_read_error {
 /* One item, filled by qmp_reader_next(). */
 struct qmp_item {
 	struct json_object *msg;   /* MESSAGE: owned by the caller; NULL for the text null */
-	const char *id;            /* MESSAGE: the top-level "id" member's text as sent, or NULL;
-				    * owned by the reader, valid until its next call */
+	const char *id;            /* MESSAGE, from a reader of a client: the top-level "id"
+				    * member's text as sent, or NULL; owned by the reader, valid
+				    * until its next call */
 	const char *text;          /* MESSAGE: the whole message as sent (len bytes, not
 				    * NUL-terminated); owned by the reader, valid until its next call */
 	size_t len;
@@ -77,10 +78,13 @@ struct qmp_reader *qmp_reader_new(size_t max_message);
 /* Frees the reader and whatever it holds. Safe with NULL. */
 void qmp_reader_free(struct qmp_reader *r);
 
-/* Refuses messages holding more than max_values values (an object weighs 8, an array 2,
- * a string, number or literal 1): parsed, a message can take 250 times its size. A message
- * over the limit yields an error item when it crosses it; by default there is none. */
-void qmp_reader_limit_values(struct qmp_reader *r, size_t max_values);
+/* Makes the reader one of a client's commands (by default it reads QEMU, which needs none
+ * of this): as QEMU's monitor would, an object that names a member twice makes its
+ * message an error item (json-c would keep the last one); within bounds, so does a message
+ * holding more than max_values values (an object weighs 8, an array 2, a string, number or
+ * literal 1: parsed, a message can take 250 times its size), as soon as it crosses the
+ * limit; and each message comes with its raw id. */
+void qmp_reader_for_clients(struct qmp_reader *r, size_t max_values);
 
 /* Appends bytes read from the stream (copied). */
 void qmp_reader_feed(struct qmp_reader *r, const char *buf, size_t len);

@@ -45,6 +45,7 @@ static void setup(void)
 		abort();
 	qemu_fd = sv[1];
 	qemu_in = qmp_reader_new(1u << 20);
+	qmp_reader_for_clients(qemu_in, SIZE_MAX); /* for the raw ids */
 	proxy = proxy_new(base, -1, qmp, &policy);
 }
 

@@ -1,5 +1,6 @@
 /* libFuzzer target: arbitrary bytes through the QMP stream reader alone. The first byte
- * chooses the message and values limits and a chunk size; the rest is read twice, at once
+ * chooses the message limit, whether the reader reads a client and with which values limit,
+ * and a chunk size; the rest is read twice, at once
  * and in chunks, and both readings must give the same items. Each id must be the JSON
  * text of the message's "id" member, each message's text must read as the message, and
  * the items' ends must move forward within what was fed. */
@@ -20,7 +21,8 @@ static char *read_items(const uint8_t *data, size_t size, size_t max, size_t val
 	size_t len = 0, end = 0;
 	FILE *out = open_memstream(&text, &len);
 
-	qmp_reader_limit_values(r, values);
+	if (values)
+		qmp_reader_for_clients(r, values);
 	for (size_t off = 0; off < size; off += chunk) {
 		qmp_reader_feed(r, (const char *)data + off, size - off < chunk ? size - off : chunk);
 		while ((got = qmp_reader_next(r, &item)) != QMP_READ_NONE) {
@@ -40,8 +42,8 @@ static char *read_items(const uint8_t *data, size_t size, size_t max, size_t val
 				abort(); /* the text reads as the message */
 			json_object_put(parsed);
 			free(copy);
-			if (!item.id != !json_object_object_get_ex(item.msg, "id", &id))
-				abort(); /* an id exactly when the message is an object with one */
+			if (!item.id != !(values && json_object_object_get_ex(item.msg, "id", &id)))
+				abort(); /* an id exactly when a client's message is an object with one */
 			if (item.id) {
 				parsed = json_tokener_parse(item.id);
 				if (strcmp(json_object_to_json_string(parsed), json_object_to_json_string(id)))
@@ -67,7 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size < 1)
 		return 0;
 	max = data[0] & 0x80 ? 4096 : (size_t)(data[0] & 0x7f) + 1;
-	values = data[0] & 0x40 ? 24 : SIZE_MAX;
+	values = data[0] & 0x40 ? 24 : data[0] & 0x20 ? SIZE_MAX : 0; /* 0: a reader of QEMU */
 	chunk = (size_t)(data[0] % 13) + 1;
 	whole = read_items(data + 1, size - 1, max, values, size);
 	chunked = read_items(data + 1, size - 1, max, values, chunk);

@@ -9,6 +9,7 @@
  * a protected VM refuses. */
 #include <fcntl.h>
 #include <malloc.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,6 +135,7 @@ static void setup(void)
 	fcntl(sv[1], F_SETFL, O_NONBLOCK);
 	qemu_fd = sv[1];
 	qemu_in = qmp_reader_new(1u << 20);
+	qmp_reader_for_clients(qemu_in, SIZE_MAX); /* for the raw ids */
 	qmp = qmp_client_new(base, sv[0], &h, NULL);
 	qmp_feed(qmp, hello, sizeof(hello) - 1);
 	proxy = proxy_new(base, -1, qmp, NULL);

@@ -3,6 +3,7 @@
  * recovery after bad messages (syntax, UTF-8, cut short by 0xff or a control character)
  * and the raw text of ids. */
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -42,11 +43,20 @@ static void drain(struct qmp_reader *r, struct log *l)
 	}
 }
 
-/* What a fresh reader with limit max makes of the input fed in pieces of at most chunk
+/* A reader of a client's commands of at most max bytes, without a values limit. */
+static struct qmp_reader *client_reader(size_t max)
+{
+	struct qmp_reader *r = qmp_reader_new(max);
+
+	qmp_reader_for_clients(r, SIZE_MAX);
+	return r;
+}
+
+/* What a fresh reader of a client with limit max makes of the input fed in pieces of at most chunk
  * bytes (0: all at once); the caller frees the text. */
 static char *read_all(const char *in, size_t len, size_t max, size_t chunk)
 {
-	struct qmp_reader *r = qmp_reader_new(max);
+	struct qmp_reader *r = client_reader(max);
 	struct log l = { calloc(1, 1), 0 };
 
 	for (size_t off = 0; off < len;) {
@@ -179,7 +189,7 @@ static void test_split_everywhere(void)
 	ok(!strcmp(got, want), "a stream read at once gives each message, in order");
 	free(got);
 	for (size_t cut = 1; cut < len; cut++) {
-		struct qmp_reader *r = qmp_reader_new(4096);
+		struct qmp_reader *r = client_reader(4096);
 		struct log l = { calloc(1, 1), 0 };
 		qmp_reader_feed(r, in, cut);
 		drain(r, &l);
@@ -216,7 +226,7 @@ static void test_bare_number(void)
 /* The size limit: an error as soon as a message crosses it, before the message ends. */
 static void test_size_limit(void)
 {
-	struct qmp_reader *r = qmp_reader_new(32);
+	struct qmp_reader *r = client_reader(32);
 	struct qmp_item item;
 	bool quiet = true;
 	char *big;
@@ -261,6 +271,19 @@ static void test_nul(void)
 	free(got);
 }
 
+/* A reader of QEMU keeps json-c's way with a duplicate key (the last wins), and gives no raw id. */
+static void test_reader_of_qemu(void)
+{
+	struct qmp_reader *r = qmp_reader_new(4096);
+	struct qmp_item item;
+
+	qmp_reader_feed(r, "{\"a\": 1, \"a\": 2, \"id\": 3}", 25);
+	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE && !item.id &&
+	   json_object_get_int(json_object_object_get(item.msg, "a")) == 2, "a reader of QEMU: the last key wins, no raw id");
+	json_object_put(item.msg);
+	qmp_reader_free(r);
+}
+
 /* Feeds a string. */
 static void feed_str(struct qmp_reader *r, const char *s)
 {
@@ -273,7 +296,7 @@ static void test_values_limit(void)
 	struct qmp_reader *r = qmp_reader_new(1u << 20);
 	struct qmp_item item;
 
-	qmp_reader_limit_values(r, 20);
+	qmp_reader_for_clients(r, 20);
 	feed_str(r, "[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18] [{},{},{}");
 	ok(qmp_reader_next(r, &item) == QMP_READ_MESSAGE, "20 values pass (18 numbers in an array)");
 	json_object_put(item.msg);
@@ -310,6 +333,7 @@ int main(void)
 	test_size_limit();
 	test_nul();
 	test_values_limit();
+	test_reader_of_qemu();
 	test_offsets();
 	return tap_done();
 }
