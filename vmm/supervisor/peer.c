@@ -108,25 +108,52 @@ size_t peer_take_fds(struct peer *p, size_t before, int *fds)
 	return n;
 }
 
-void peer_printf(struct peer *p, const char *fmt, ...)
+/* A message was queued after `before` bytes of output: past the limit, the peer is lost. */
+static void queued(struct peer *p, struct evbuffer *out, size_t before)
 {
-	struct evbuffer *out;
-	size_t before;
-	va_list ap;
-
-	if (peer_gone(p))
-		return;
-	out = bufferevent_get_output(p->bev);
-	before = evbuffer_get_length(out);
-	if (before == 0)
-		p->largest = 0;
-	va_start(ap, fmt);
-	evbuffer_add_vprintf(out, fmt, ap);
-	va_end(ap);
 	if (evbuffer_get_length(out) - before > p->largest)
 		p->largest = evbuffer_get_length(out) - before;
 	if (evbuffer_get_length(out) > p->type->max_output + p->largest)
 		peer_drop(p, PEER_OVERFLOW);
+}
+
+/* The peer's output, as a message is about to be queued (NULL once gone). */
+static struct evbuffer *output(struct peer *p, size_t *before)
+{
+	struct evbuffer *out;
+
+	if (peer_gone(p))
+		return NULL;
+	out = bufferevent_get_output(p->bev);
+	*before = evbuffer_get_length(out);
+	if (*before == 0)
+		p->largest = 0;
+	return out;
+}
+
+void peer_printf(struct peer *p, const char *fmt, ...)
+{
+	size_t before;
+	struct evbuffer *out = output(p, &before);
+	va_list ap;
+
+	if (!out)
+		return;
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	queued(p, out, before);
+}
+
+void peer_write(struct peer *p, const void *data, size_t len)
+{
+	size_t before;
+	struct evbuffer *out = output(p, &before);
+
+	if (!out)
+		return;
+	evbuffer_add(out, data, len);
+	queued(p, out, before);
 }
 
 /* The socket bufferevent keeps its output's start frozen; it is thawed to be written here. */

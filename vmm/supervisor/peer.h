@@ -62,6 +62,9 @@ size_t peer_take_fds(struct peer *p, size_t before, int *fds);
 /* Queues one message; a peer whose output grows past its limit is lost (PEER_OVERFLOW). */
 void peer_printf(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* Queues one message of len bytes, as peer_printf does. */
+void peer_write(struct peer *p, const void *data, size_t len);
+
 /* Writes what is queued, blocking (a second at most without progress): for the last
  * replies before the socket closes. */
 void peer_flush(struct peer *p);

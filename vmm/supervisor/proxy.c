@@ -14,20 +14,33 @@
 #define PROXY_MAX_BACKLOG (8u << 20)
 /* Largest command accepted from a client (larger ones are answered with an error). */
 #define PROXY_MAX_MESSAGE (1u << 20)
-/* Most values in a command (see qmp_reader_limit_values): a few MiB parsed at most. */
+/* Most values in a command (see qmp_reader_for_clients): a few MiB parsed at most. */
 #define PROXY_MAX_VALUES 65536
 /* A client's bytes read ahead of its reader. */
 #define PROXY_MAX_INPUT (64u << 10)
 
+/* Appends n bytes to the line being built at *end. */
+static void put(char **end, const char *s, size_t n)
+{
+	memcpy(*end, s, n);
+	*end += n;
+}
+
 char *proxy_line(struct json_object *msg, const char *id)
 {
-	const char *s = json_object_to_json_string_ext(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
-	char *line;
+	size_t len, id_len = id ? strlen(id) : 0;
+	const char *s = json_object_to_json_string_length(msg, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE,
+							  &len);
+	char *line = xmalloc(len + id_len + 9), *end = line;
 
-	if (id) /* the closing brace makes way for the id, exactly as the client wrote it */
-		line = xasprintf("%.*s,\"id\":%s}\r\n", (int)strlen(s) - 1, s, id);
-	else
-		line = xasprintf("%s\r\n", s);
+	if (id) { /* the closing brace makes way for the id, exactly as the client wrote it */
+		put(&end, s, len - 1);
+		put(&end, ",\"id\":", 6);
+		put(&end, id, id_len);
+		put(&end, "}", 1);
+	} else
+		put(&end, s, len);
+	put(&end, "\r\n", 3); /* with the NUL */
 	json_object_put(msg);
 	return line;
 }
@@ -78,7 +91,7 @@ static void pcmd_unlink(struct pclient *c, struct pcmd *cmd)
 static void pcmd_write(struct pclient *c, struct pcmd *cmd)
 {
 	pcmd_unlink(c, cmd);
-	peer_printf(c->peer, "%s", cmd->answer);
+	peer_write(c->peer, cmd->answer, strlen(cmd->answer));
 	pcmd_free(cmd);
 }
 
@@ -203,7 +216,7 @@ void proxy_add_client(struct proxy *p, int fd)
 	c->p = p;
 	c->peer = peer;
 	c->reader = qmp_reader_new(PROXY_MAX_MESSAGE);
-	qmp_reader_limit_values(c->reader, PROXY_MAX_VALUES);
+	qmp_reader_for_clients(c->reader, PROXY_MAX_VALUES);
 	TAILQ_INIT(&c->queue);
 	TAILQ_INSERT_TAIL(&p->clients, c, entry);
 	p->n++;
