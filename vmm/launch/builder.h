@@ -29,6 +29,22 @@ struct launch {
  * created in it, for the plan to write when the VM starts. */
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
 
+/* The identity's key of a PCI device or root port: KIND:NAME ("disk:root", "nic:net0", "hotplug:0"). */
+char *build_pci_key(const char *kind, const char *name);
+
+/* The id of the root port of a PCI key ("rp-disk-root", "rp-hotplug-0"). */
+char *build_port_id(const char *key);
+
+/* The QEMU objects of disk d (its file a block device or not) to hot-add, its PCI device on
+ * root port port, in the order QEMU must create them: a list of {"option": "-blockdev",
+ * "-object" or "-device", "json": the object as the command line would give it, which is also
+ * the argument of blockdev-add, object-add or device_add}. NULL for a disk with no PCI device
+ * of its own (bus sata or ide). */
+struct json_object *build_hot_disk(const struct disk_config *d, bool block_device, const char *port);
+
+/* The same for NIC n with MAC mac: its "-netdev" (netdev_add) and "-device". */
+struct json_object *build_hot_nic(const struct nic_config *n, const char *mac, const char *port);
+
 /* Escapes a value for QEMU's key=value option syntax (',' becomes ',,'). */
 char *qemu_opt_escape(const char *value);
 
