@@ -218,7 +218,6 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	struct json_object *data = NULL, *reason;
 	const char *state = NULL;
 
-	(void)c;
 	json_object_object_get_ex(msg, "data", &data);
 	if (!strcmp(name, "STOP"))
 		state = "paused";
@@ -233,6 +232,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	}
 	if (state)
 		state_set_runstate(&s->vm, state);
+	hotplug_event(s->hotplug, c, name, msg);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -392,6 +392,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	hotplug_reset(s->hotplug);
 	console_detach(s->console);
 	if (s->output)
 		bufferevent_free(s->output);
@@ -560,6 +561,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (!s.base)
 		abort();
 	setup_events(&s);
+	s.hotplug = hotplug_new(s.base, p, &s.vm);
 	if (open_rundir(&s, &orphan, err) == 0) {
 		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
@@ -573,6 +575,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (s.ctl_listen >= 0)
 		close(s.ctl_listen);
 	console_free(s.console);
+	hotplug_free(s.hotplug);
 	/* The run directory is released before stop and kill are answered, so a script
 	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);

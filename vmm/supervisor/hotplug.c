@@ -1,0 +1,366 @@
+/* Hot-plugging (hotplug.h): the requests add, remove and devices, the checks a device passes
+ * before QEMU sees it, and the list of the VM's devices. The QMP steps are hotplug-steps.c's. */
+#include "vmm/supervisor/hotplug-dev.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "vmm/base/util.h"
+#include "vmm/launch/builder.h"
+
+struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm)
+{
+	struct hotplug *hp = xzalloc(sizeof(*hp));
+
+	hp->base = base;
+	hp->plan = plan;
+	hp->vm = vm;
+	return hp;
+}
+
+void hotplug_reset(struct hotplug *hp)
+{
+	while (hp->n) {
+		struct hp_device *d = hp->devs[hp->n - 1];
+		if (d->conn)
+			control_fail(steal_ptr(d->conn), "QEMU ended before '%s' was %s", d->id,
+				     d->state == HP_ADDING ? "added" : "removed");
+		hp_forget(d);
+	}
+}
+
+void hotplug_free(struct hotplug *hp)
+{
+	if (!hp)
+		return;
+	hotplug_reset(hp);
+	free(hp->devs);
+	free(hp);
+}
+
+void hp_forget(struct hp_device *d)
+{
+	struct hotplug *hp = d->hp;
+
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i] == d) {
+			memmove(&hp->devs[i], &hp->devs[i + 1], (hp->n - i - 1) * sizeof(*hp->devs));
+			hp->n--;
+			break;
+		}
+	if (d->timer)
+		event_free(d->timer);
+	json_object_put(d->parts);
+	free(d->id);
+	free(d->type);
+	free(d->detail);
+	free(d->failure);
+	free(d);
+}
+
+/* The hot-added device with id, or NULL. */
+static struct hp_device *find(const struct hotplug *hp, const char *id)
+{
+	for (size_t i = 0; i < hp->n; i++)
+		if (!strcmp(hp->devs[i]->id, id))
+			return hp->devs[i];
+	return NULL;
+}
+
+/* What the profile's device id is ("disk", "NIC"), or NULL when the profile has no such device. */
+static const char *profile_device(const struct vm_config *c, const char *id)
+{
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (!strcmp(c->disks[i].id, id))
+			return "disk";
+	for (size_t i = 0; i < c->n_nics; i++)
+		if (!strcmp(c->nics[i].id, id))
+			return "NIC";
+	return NULL;
+}
+
+/* Refuses the id of a new device (what: "disk", "nic") when the VM has a device with it. */
+static int check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
+{
+	const char *boot = profile_device(&hp->plan->config, id);
+	const struct hp_device *d = find(hp, id);
+
+	if (boot)
+		return verr_set(err, 0, "%s: id: the VM already has a %s '%s' (in its profile)", what, boot, id);
+	if (d)
+		return verr_set(err, 0, "%s: id: the VM already has a %s '%s' (hot-added)", what, d->nic ? "NIC" : "disk", id);
+	return 0;
+}
+
+/* The serial a hot-added disk gave its device (the last of its parts), or NULL for a NIC. */
+static const char *hot_serial(const struct hp_device *d)
+{
+	struct json_object *dev = json_object_array_get_idx(d->parts, json_object_array_length(d->parts) - 1);
+
+	return d->nic ? NULL : json_object_get_string(json_object_object_get(json_object_object_get(dev, "json"), "serial"));
+}
+
+/* Refuses a new disk's serial when another disk has it (their /dev/disk/by-id names would collide). */
+static int check_serial(const struct hotplug *hp, const char *serial, struct verr *err)
+{
+	const struct vm_config *c = &hp->plan->config;
+
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (!strcmp(c->disks[i].serial, serial))
+			return verr_set(err, 0, "disk: serial: '%s' is already the serial of disk '%s' (a serial defaults to "
+					"the id's first %d characters)", serial, c->disks[i].id, DISK_SERIAL_MAX);
+	for (size_t i = 0; i < hp->n; i++)
+		if (hot_serial(hp->devs[i]) && !strcmp(hot_serial(hp->devs[i]), serial))
+			return verr_set(err, 0, "disk: serial: '%s' is already the serial of disk '%s'", serial, hp->devs[i]->id);
+	return 0;
+}
+
+/* Checks a new disk's image: an absolute path to a file or block device that exists. */
+static int check_file(const char *file, bool *block_device, struct verr *err)
+{
+	struct stat st;
+
+	if (file[0] != '/')
+		return verr_set(err, 0, "disk: file: '%s' is not an absolute path", file);
+	if (stat(file, &st) < 0)
+		return verr_set(err, errno, "disk: file: cannot use '%s'", file);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return verr_set(err, 0, "disk: file: '%s' is neither a file nor a block device", file);
+	*block_device = S_ISBLK(st.st_mode);
+	return 0;
+}
+
+/* A free root port of hotplug.root_ports for a new device. */
+static int free_port(const struct hotplug *hp, unsigned *port, struct verr *err)
+{
+	unsigned n = hp->plan->config.root_ports;
+
+	for (unsigned p = 0; p < n; p++) {
+		bool used = false;
+		for (size_t i = 0; i < hp->n && !used; i++)
+			used = hp->devs[i]->port == p;
+		if (!used) {
+			*port = p;
+			return 0;
+		}
+	}
+	if (!n)
+		return verr_set(err, 0, "the VM has no root port to hot-add a device on (set hotplug.root_ports in its profile)");
+	return verr_set(err, 0, "no free root port: all %u of hotplug.root_ports hold hot-added devices", n);
+}
+
+/* The identity's key of hotplug root port number port ("hotplug:0"), in a new string. */
+static char *port_key(unsigned port)
+{
+	_cleanup_free_ char *n = xasprintf("%u", port);
+
+	return build_pci_key("hotplug", n);
+}
+
+/* A new device (not listed yet) on a free root port, whose objects build makes for its port id. */
+static struct hp_device *new_device(struct hotplug *hp, const char *id, bool nic, struct verr *err)
+{
+	struct hp_device *d;
+	unsigned port = 0;
+
+	if (free_port(hp, &port, err) < 0)
+		return NULL;
+	d = xzalloc(sizeof(*d));
+	d->hp = hp;
+	d->id = xstrdup(id);
+	d->nic = nic;
+	d->port = port;
+	return d;
+}
+
+/* The checked disk of an add, with its objects, or NULL with err. */
+static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, struct verr *err)
+{
+	struct disk_config dc;
+	_cleanup_free_ char *key = NULL, *port_id = NULL;
+	struct hp_device *d = NULL;
+	bool block_device = false;
+
+	if (config_disk_from_json(json, "disk", &dc, err) < 0)
+		return NULL;
+	if (dc.iothread_pin.n)
+		verr_set(err, 0, "disk: iothread_pin: the iothread of a hot-added disk is not pinned (leave iothread_pin out)");
+	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
+		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
+	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
+		 check_file(dc.file, &block_device, err) == 0)
+		d = new_device(hp, dc.id, false, err);
+	if (d) {
+		key = port_key(d->port);
+		port_id = build_port_id(key);
+		d->parts = build_hot_disk(&dc, block_device, port_id);
+		d->type = xstrdup(bus_names[dc.bus]);
+		d->detail = xstrdup(dc.file);
+	}
+	config_disk_free(&dc);
+	return d;
+}
+
+/* The checked NIC of an add, with its objects, or NULL with err. */
+static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *json, struct verr *err)
+{
+	struct nic_config nc;
+	_cleanup_free_ char *key = NULL, *port_id = NULL;
+	struct hp_device *d = NULL;
+
+	if (config_nic_from_json(json, "nic", &nc, err) < 0)
+		return NULL;
+	if (check_new_id(hp, "nic", nc.id, err) == 0)
+		d = new_device(hp, nc.id, true, err);
+	if (d) {
+		key = port_key(d->port);
+		port_id = build_port_id(key);
+		d->detail = nc.mac ? xstrdup(nc.mac) : identity_new_mac(&hp->plan->identity, nc.id);
+		d->parts = build_hot_nic(&nc, d->detail, port_id);
+		d->type = xstrdup(nic_model_names[nc.model].profile);
+	}
+	config_nic_free(&nc);
+	return d;
+}
+
+/* Every line of err joined by "; ", for a control error (a new string). */
+static char *joined(const struct verr *err)
+{
+	char *text = xstrdup(""), *longer;
+
+	for (size_t i = 0; i < err->n; i++, text = longer) {
+		longer = xasprintf("%s%s%s", text, i ? "; " : "", err->lines[i]);
+		free(text);
+	}
+	return text;
+}
+
+void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	_cleanup_free_ char *text = NULL;
+	struct json_object *kind = NULL, *json = NULL;
+	struct hp_device *d = NULL;
+
+	json_object_object_get_ex(args, CTL_ARG_KIND, &kind);
+	json_object_object_get_ex(args, CTL_ARG_DEVICE, &json);
+	if (!json_object_is_type(kind, json_type_string) ||
+	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic")))
+		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\" or \"nic\"");
+	else if (!strcmp(json_object_get_string(kind), "disk"))
+		d = prepare_disk(hp, json, &err);
+	else
+		d = prepare_nic(hp, json, &err);
+	if (!d) {
+		text = joined(&err);
+		control_fail(conn, "%s", text);
+		return;
+	}
+	hp->devs = xrealloc(hp->devs, (hp->n + 1) * sizeof(*hp->devs));
+	hp->devs[hp->n++] = d;
+	control_hold(conn);
+	d->conn = conn;
+	hp_step_add(d, qmp);
+}
+
+void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args)
+{
+	struct json_object *v = NULL;
+	const char *id, *boot;
+	struct hp_device *d;
+
+	json_object_object_get_ex(args, CTL_ARG_ID, &v);
+	if (!json_object_is_type(v, json_type_string)) {
+		control_fail(conn, CTL_ARG_ID ": expected the id of a hot-added device");
+		return;
+	}
+	id = json_object_get_string(v);
+	d = find(hp, id);
+	boot = profile_device(&hp->plan->config, id);
+	if (!d && boot)
+		control_fail(conn, "'%s' is a %s of the VM's profile: only a hot-added device can be removed while the VM runs",
+			     id, boot);
+	else if (!d)
+		control_fail(conn, "the VM has no hot-added device '%s' (vmm devices lists them)", id);
+	else if (d->conn)
+		control_fail(conn, "'%s' is being %s: wait for that to end", id, d->state == HP_ADDING ? "added" : "removed");
+	else {
+		control_hold(conn);
+		d->conn = conn;
+		d->state = HP_REMOVING;
+		free(steal_ptr(d->failure));
+		hp_step_remove(d, qmp);
+	}
+}
+
+void hotplug_event(struct hotplug *hp, struct qmp_client *qmp, const char *name, struct json_object *msg)
+{
+	struct json_object *data, *device;
+
+	if (!strcmp(name, "DEVICE_DELETED") && json_object_object_get_ex(msg, "data", &data) &&
+	    json_object_object_get_ex(data, "device", &device))
+		hp_released(hp, qmp, json_object_get_string(device));
+}
+
+/* Adds where PCI key sits on the root bus (DEV_KEY_ADDRESS) and its root port (DEV_KEY_PORT). */
+static void put_place(struct json_object *o, const struct identity *id, const char *key)
+{
+	_cleanup_free_ char *port_id = build_port_id(key), *address = NULL;
+	struct pci_slot at;
+	bool port;
+
+	if (!identity_find(id, key, &port, &at))
+		return;
+	address = xasprintf("00:%02x.%x", at.slot, at.fn);
+	if (port)
+		json_object_object_add(o, DEV_KEY_PORT, json_object_new_string(port_id));
+	json_object_object_add(o, DEV_KEY_ADDRESS, json_object_new_string(address));
+}
+
+/* A device of the list: its id, kind, type, file or MAC, origin and state; its place by PCI key. */
+static struct json_object *entry(const struct identity *ident, const char *id, bool nic, const char *type,
+				 const char *detail, bool hotplugged, const char *key, const char *state)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, DEV_KEY_ID, json_object_new_string(id));
+	json_object_object_add(o, DEV_KEY_KIND, json_object_new_string(nic ? "nic" : "disk"));
+	json_object_object_add(o, DEV_KEY_TYPE, json_object_new_string(type));
+	json_object_object_add(o, nic ? DEV_KEY_MAC : DEV_KEY_FILE, json_object_new_string(detail));
+	json_object_object_add(o, DEV_KEY_HOTPLUGGED, json_object_new_boolean(hotplugged));
+	put_place(o, ident, key);
+	json_object_object_add(o, DEV_KEY_STATE, json_object_new_string(state));
+	return o;
+}
+
+struct json_object *hp_describe(const struct hp_device *d)
+{
+	static const char *const states[] = { [HP_ADDING] = "adding", [HP_PRESENT] = "present", [HP_REMOVING] = "removing" };
+	_cleanup_free_ char *key = port_key(d->port);
+
+	return entry(&d->hp->plan->identity, d->id, d->nic, d->type, d->detail, true, key, states[d->state]);
+}
+
+struct json_object *hotplug_devices(const struct hotplug *hp)
+{
+	const struct vm_config *c = &hp->plan->config;
+	const struct identity *ident = &hp->plan->identity;
+	struct json_object *list = json_object_new_array();
+
+	for (size_t i = 0; i < c->n_disks; i++) {
+		_cleanup_free_ char *key = build_pci_key("disk", c->disks[i].id);
+		json_object_array_add(list, entry(ident, c->disks[i].id, false, bus_names[c->disks[i].bus], c->disks[i].file,
+						  false, key, "present"));
+	}
+	for (size_t i = 0; i < c->n_nics; i++) {
+		const struct nic_config *n = &c->nics[i];
+		_cleanup_free_ char *key = build_pci_key("nic", n->id), *mac = n->mac ? xstrdup(n->mac) : identity_new_mac(ident, n->id);
+		json_object_array_add(list, entry(ident, n->id, true, nic_model_names[n->model].profile, mac, false, key,
+						  "present"));
+	}
+	for (size_t i = 0; i < hp->n; i++)
+		json_object_array_add(list, hp_describe(hp->devs[i]));
+	return list;
+}

@@ -1,0 +1,48 @@
+/* Hot-plugging disks and NICs into a running VM, the supervisor's part of add, remove and
+ * devices (protocol.h). A device to add is checked by the profile schema (the keys of a
+ * profile's disks[] or nics[] element), against the VM's other devices (its id, its serial),
+ * and on the host (its file); it gets a free root port of hotplug.root_ports; then its QEMU
+ * objects, the same the builder gives a device at boot (build_hot_disk, build_hot_nic), are
+ * created one by one over QMP (blockdev-add, object-add, netdev_add, device_add). A removal
+ * deletes them in the other order: device_del, then the DEVICE_DELETED event that says the
+ * guest let the device go (never a poll), then blockdev-del, object-del or netdev_del; the
+ * port is free again. A step that fails undoes what was done, so a failed add leaves nothing.
+ * A guest that does not release a device within CTL_RELEASE_TIMEOUT_MS fails the request
+ * and the device stays "removing" until the event comes. Hot-added devices last as long as
+ * their QEMU: a restarted VM has the profile's devices only. Knows nothing of the
+ * supervisor: it is handed the QMP client and the control connection of each request. */
+#ifndef VMM_HOTPLUG_H
+#define VMM_HOTPLUG_H
+
+#include <event2/event.h>
+#include <json-c/json.h>
+
+#include "qmp/qmp.h"
+#include "vmm/launch/plan.h"
+#include "vmm/supervisor/control.h"
+#include "vmm/supervisor/state.h"
+
+struct hotplug;
+
+/* The hot-plugging of VM plan (its devices, ports and identity), logging to vm. */
+struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm);
+
+/* Frees it (after hotplug_reset). Safe with NULL. */
+void hotplug_free(struct hotplug *hp);
+
+/* add: checks and hot-adds the device of args through qmp (a running QEMU's); answers conn. */
+void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
+
+/* remove: removes the hot-added device args names through qmp; answers conn. */
+void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
+
+/* devices: the profile's disks and NICs, then the hot-added ones, each with its port and state. */
+struct json_object *hotplug_devices(const struct hotplug *hp);
+
+/* A QMP event from QEMU (DEVICE_DELETED moves a removal on). */
+void hotplug_event(struct hotplug *hp, struct qmp_client *qmp, const char *name, struct json_object *msg);
+
+/* QEMU is gone: forgets every hot-added device, failing the requests under way. */
+void hotplug_reset(struct hotplug *hp);
+
+#endif
