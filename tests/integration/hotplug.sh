@@ -6,7 +6,8 @@
 # duplicate id, a boot disk, a missing file, a bus that cannot be hot-added) is refused and
 # changes nothing in QEMU (block nodes, iothreads, devices); an add that fails in QEMU
 # part-way leaves nothing behind; a guest that does not release a device (paused) fails the
-# removal, which ends when the guest lets go. HOTPLUG_CYCLES (200) add/remove cycles of a disk
+# removal, which ends when the guest lets go. A supervisor reattached after kill -9 knows the
+# hot-added devices. HOTPLUG_CYCLES (200) add/remove cycles of a disk
 # leave QEMU's and the supervisor's descriptors and memory flat.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
@@ -107,6 +108,14 @@ refused "cannot add 'panic0': Duplicate device ID 'panic0' (device_add of 'panic
 	add hp disk id=panic0 file="$T/data2.raw" format=raw iothread=true
 [ -z "$(device_field x state)$(device_field panic0 state)" ] || fail "a failed add is listed: $("$VMM" devices hp)"
 pass "an add that fails in QEMU part-way (blockdev-add, device_add) undoes what it did"
+
+sup=$(state_field hp supervisor_pid) port=$(device_field data1 port)
+kill -9 "$sup"
+assert_gone "$sup"
+expect_rc 0 attach hp
+[ "$(device_field data1 state)/$(device_field data1 port)" = "present/$port" ] ||
+	fail "the reattached supervisor does not know data1: $("$VMM" devices hp)"
+pass "a supervisor that reattaches knows the hot-added devices (hotplug.json)"
 
 expect_rc 0 pause hp
 refused "the guest did not release 'data1' within 10 s: is ACPI/PCIe hotplug enabled in it?" remove hp data1

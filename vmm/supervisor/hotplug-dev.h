@@ -15,6 +15,7 @@ struct hp_device {
 	struct hotplug *hp;
 	char *id;
 	bool nic;                   /* else a disk */
+	struct json_object *config; /* the device as added: a disks[] or nics[] element */
 	char *type;                 /* a disk's bus, a NIC's model */
 	char *detail;               /* a disk's file, a NIC's MAC */
 	unsigned port;              /* its root port: hotplug.root_ports' number port */
@@ -33,9 +34,14 @@ struct hotplug {
 	struct event_base *base;
 	const struct plan *plan;
 	const struct vm_state *vm;
+	struct rundir *rd;          /* where HOTPLUG_FILE is kept */
+	bool saved;                 /* HOTPLUG_FILE was written (or taken over) */
 	struct hp_device **devs;    /* the hot-added devices, in the order of their adds */
 	size_t n;
 };
+
+/* Records the hot-added devices in the run directory, for a supervisor that reattaches. */
+void hp_save(struct hotplug *hp);
 
 /* Creates the device's objects from parts[done] on, then answers its add. */
 void hp_step_add(struct hp_device *d, struct qmp_client *qmp);

@@ -71,6 +71,7 @@ static void __attribute__((format(printf, 2, 3))) stuck(struct hp_device *d, con
 static void added(struct hp_device *d)
 {
 	d->state = HP_PRESENT;
+	hp_save(d->hp);
 	say(d->hp->vm, "%s '%s' hot-added", d->nic ? "NIC" : "disk", d->id);
 	if (d->conn)
 		control_reply(steal_ptr(d->conn), hp_describe(d));
@@ -79,6 +80,8 @@ static void added(struct hp_device *d)
 /* Every object is deleted: the device is gone and its port free. */
 static void removed(struct hp_device *d)
 {
+	struct hotplug *hp = d->hp;
+
 	if (d->failure) {
 		say(d->hp->vm, "%s; nothing of it is left", d->failure);
 		if (d->conn)
@@ -89,6 +92,7 @@ static void removed(struct hp_device *d)
 			control_reply(steal_ptr(d->conn), NULL);
 	}
 	hp_forget(d);
+	hp_save(hp);
 }
 
 /* One object was created, or failed to be: on to the next, or back over those created. */

@@ -3,6 +3,7 @@
 #include "vmm/supervisor/hotplug-dev.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -10,13 +11,15 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
 
-struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm)
+struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
+			    struct rundir *rd)
 {
 	struct hotplug *hp = xzalloc(sizeof(*hp));
 
 	hp->base = base;
 	hp->plan = plan;
 	hp->vm = vm;
+	hp->rd = rd;
 	return hp;
 }
 
@@ -29,6 +32,9 @@ void hotplug_reset(struct hotplug *hp)
 				     d->state == HP_ADDING ? "added" : "removed");
 		hp_forget(d);
 	}
+	if (hp->saved)
+		rundir_unlink(hp->rd, HOTPLUG_FILE);
+	hp->saved = false;
 }
 
 void hotplug_free(struct hotplug *hp)
@@ -53,6 +59,7 @@ void hp_forget(struct hp_device *d)
 	if (d->timer)
 		event_free(d->timer);
 	json_object_put(d->parts);
+	json_object_put(d->config);
 	free(d->id);
 	free(d->type);
 	free(d->detail);
@@ -132,20 +139,27 @@ static int check_file(const char *file, bool *block_device, struct verr *err)
 	return 0;
 }
 
-/* A free root port of hotplug.root_ports for a new device. */
-static int free_port(const struct hotplug *hp, unsigned *port, struct verr *err)
+/* True when a hot-added device sits on root port port. */
+static bool port_used(const struct hotplug *hp, unsigned port)
+{
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->port == port)
+			return true;
+	return false;
+}
+
+/* A free root port of hotplug.root_ports for a new device: want when it is one (>= 0), else the first. */
+static int free_port(const struct hotplug *hp, int want, unsigned *port, struct verr *err)
 {
 	unsigned n = hp->plan->config.root_ports;
 
-	for (unsigned p = 0; p < n; p++) {
-		bool used = false;
-		for (size_t i = 0; i < hp->n && !used; i++)
-			used = hp->devs[i]->port == p;
-		if (!used) {
+	for (unsigned p = 0; p < n; p++)
+		if ((want < 0 || (unsigned)want == p) && !port_used(hp, p)) {
 			*port = p;
 			return 0;
 		}
-	}
+	if (want >= 0)
+		return verr_set(err, 0, "root port %d of hotplug.root_ports is not free", want);
 	if (!n)
 		return verr_set(err, 0, "the VM has no root port to hot-add a device on (set hotplug.root_ports in its profile)");
 	return verr_set(err, 0, "no free root port: all %u of hotplug.root_ports hold hot-added devices", n);
@@ -159,24 +173,26 @@ static char *port_key(unsigned port)
 	return build_pci_key("hotplug", n);
 }
 
-/* A new device (not listed yet) on a free root port, whose objects build makes for its port id. */
-static struct hp_device *new_device(struct hotplug *hp, const char *id, bool nic, struct verr *err)
+/* A new device of config json (not listed yet) on a free root port (want, as free_port). */
+static struct hp_device *new_device(struct hotplug *hp, struct json_object *json, const char *id, bool nic, int want,
+				    struct verr *err)
 {
 	struct hp_device *d;
 	unsigned port = 0;
 
-	if (free_port(hp, &port, err) < 0)
+	if (free_port(hp, want, &port, err) < 0)
 		return NULL;
 	d = xzalloc(sizeof(*d));
 	d->hp = hp;
+	d->config = json_object_get(json);
 	d->id = xstrdup(id);
 	d->nic = nic;
 	d->port = port;
 	return d;
 }
 
-/* The checked disk of an add, with its objects, or NULL with err. */
-static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, struct verr *err)
+/* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err. */
+static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
 {
 	struct disk_config dc;
 	_cleanup_free_ char *key = NULL, *port_id = NULL;
@@ -191,7 +207,7 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
 		 check_file(dc.file, &block_device, err) == 0)
-		d = new_device(hp, dc.id, false, err);
+		d = new_device(hp, json, dc.id, false, want, err);
 	if (d) {
 		key = port_key(d->port);
 		port_id = build_port_id(key);
@@ -203,8 +219,8 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	return d;
 }
 
-/* The checked NIC of an add, with its objects, or NULL with err. */
-static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *json, struct verr *err)
+/* The checked NIC of an add, on root port want (as free_port), with its objects; NULL with err. */
+static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
 {
 	struct nic_config nc;
 	_cleanup_free_ char *key = NULL, *port_id = NULL;
@@ -213,7 +229,7 @@ static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *jso
 	if (config_nic_from_json(json, "nic", &nc, err) < 0)
 		return NULL;
 	if (check_new_id(hp, "nic", nc.id, err) == 0)
-		d = new_device(hp, nc.id, true, err);
+		d = new_device(hp, json, nc.id, true, want, err);
 	if (d) {
 		key = port_key(d->port);
 		port_id = build_port_id(key);
@@ -223,6 +239,13 @@ static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *jso
 	}
 	config_nic_free(&nc);
 	return d;
+}
+
+/* Puts a new device on the list. */
+static void list_add(struct hotplug *hp, struct hp_device *d)
+{
+	hp->devs = xrealloc(hp->devs, (hp->n + 1) * sizeof(*hp->devs));
+	hp->devs[hp->n++] = d;
 }
 
 /* Every line of err joined by "; ", for a control error (a new string). */
@@ -250,16 +273,15 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic")))
 		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\" or \"nic\"");
 	else if (!strcmp(json_object_get_string(kind), "disk"))
-		d = prepare_disk(hp, json, &err);
+		d = prepare_disk(hp, json, -1, &err);
 	else
-		d = prepare_nic(hp, json, &err);
+		d = prepare_nic(hp, json, -1, &err);
 	if (!d) {
 		text = joined(&err);
 		control_fail(conn, "%s", text);
 		return;
 	}
-	hp->devs = xrealloc(hp->devs, (hp->n + 1) * sizeof(*hp->devs));
-	hp->devs[hp->n++] = d;
+	list_add(hp, d);
 	control_hold(conn);
 	d->conn = conn;
 	hp_step_add(d, qmp);
@@ -293,6 +315,71 @@ void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_c
 		free(steal_ptr(d->failure));
 		hp_step_remove(d, qmp);
 	}
+}
+
+void hp_save(struct hotplug *hp)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct json_object *o = json_object_new_object(), *list = json_object_new_array();
+
+	json_object_object_add(o, "qemu_pid", json_object_new_int(hp->vm->pid));
+	for (size_t i = 0; i < hp->n; i++) {
+		struct json_object *e = json_object_new_object();
+		if (hp->devs[i]->state == HP_ADDING) {
+			json_object_put(e);
+			continue;
+		}
+		json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp->devs[i]->nic ? "nic" : "disk"));
+		json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(hp->devs[i]->config));
+		json_object_object_add(e, "port", json_object_new_int((int)hp->devs[i]->port));
+		json_object_array_add(list, e);
+	}
+	json_object_object_add(o, "devices", list);
+	if (rundir_write(hp->rd, HOTPLUG_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true, &err) < 0)
+		say_err(hp->vm, &err);
+	else
+		hp->saved = true;
+	json_object_put(o);
+}
+
+/* Takes back one device of the record as present on its root port; says why it cannot. */
+static void take_back(struct hotplug *hp, struct json_object *e)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct json_object *kind = NULL, *json = NULL, *port = NULL;
+	struct hp_device *d;
+
+	json_object_object_get_ex(e, CTL_ARG_KIND, &kind);
+	json_object_object_get_ex(e, CTL_ARG_DEVICE, &json);
+	json_object_object_get_ex(e, "port", &port);
+	if (!strcmp(json_object_get_string(kind) ?: "", "nic"))
+		d = prepare_nic(hp, json, json_object_get_int(port), &err);
+	else
+		d = prepare_disk(hp, json, json_object_get_int(port), &err);
+	if (!d) {
+		verr_wrap(&err, "warning: a hot-added device is forgotten");
+		say_err(hp->vm, &err);
+		return;
+	}
+	d->state = HP_PRESENT;
+	d->done = json_object_array_length(d->parts);
+	list_add(hp, d);
+}
+
+void hotplug_reattach(struct hotplug *hp)
+{
+	_cleanup_close_ int fd = rundir_open_file(hp->rd, HOTPLUG_FILE, O_RDONLY | O_CLOEXEC, 0);
+	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *list;
+
+	if (!o)
+		return;
+	rundir_adopt(hp->rd, HOTPLUG_FILE);
+	if (json_object_object_get_ex(o, "qemu_pid", &pid) && json_object_get_int(pid) == hp->vm->pid &&
+	    json_object_object_get_ex(o, "devices", &list) && json_object_is_type(list, json_type_array))
+		for (size_t i = 0; i < json_object_array_length(list); i++)
+			take_back(hp, json_object_array_get_idx(list, i));
+	json_object_put(o);
+	hp_save(hp);
 }
 
 void hotplug_event(struct hotplug *hp, struct qmp_client *qmp, const char *name, struct json_object *msg)

@@ -9,7 +9,8 @@
  * port is free again. A step that fails undoes what was done, so a failed add leaves nothing.
  * A guest that does not release a device within CTL_RELEASE_TIMEOUT_MS fails the request
  * and the device stays "removing" until the event comes. Hot-added devices last as long as
- * their QEMU: a restarted VM has the profile's devices only. Knows nothing of the
+ * their QEMU: a restarted VM has the profile's devices only; they are recorded in the run
+ * directory (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them. Knows nothing of the
  * supervisor: it is handed the QMP client and the control connection of each request. */
 #ifndef VMM_HOTPLUG_H
 #define VMM_HOTPLUG_H
@@ -22,10 +23,18 @@
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/state.h"
 
+/* The record of the hot-added devices of the current QEMU in the run directory. */
+#define HOTPLUG_FILE "hotplug.json"
+
 struct hotplug;
 
-/* The hot-plugging of VM plan (its devices, ports and identity), logging to vm. */
-struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm);
+/* The hot-plugging of VM plan (its devices, ports and identity) whose QEMU is vm's, logging
+ * to vm, its record in run directory rd. */
+struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
+			    struct rundir *rd);
+
+/* Reattached to a running QEMU: takes back the devices an earlier supervisor hot-added to it. */
+void hotplug_reattach(struct hotplug *hp);
 
 /* Frees it (after hotplug_reset). Safe with NULL. */
 void hotplug_free(struct hotplug *hp);

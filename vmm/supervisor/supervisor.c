@@ -380,6 +380,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	s->pidfd_ev = event_new(s->base, s->pidfd, EV_READ, pidfd_cb, s);
 	event_add(s->pidfd_ev, NULL);
 	say(&s->vm, "reconnecting to QEMU pid %d", pid);
+	hotplug_reattach(s->hotplug);
 	if ((con_fd = rundir_connect(&s->rd, CONSOLE_SERIAL_SOCK, &con_err)) < 0) {
 		verr_wrap(&con_err, "warning: the serial console is neither logged nor served");
 		say_err(&s->vm, &con_err);
@@ -561,7 +562,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (!s.base)
 		abort();
 	setup_events(&s);
-	s.hotplug = hotplug_new(s.base, p, &s.vm);
+	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
 	if (open_rundir(&s, &orphan, err) == 0) {
 		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
