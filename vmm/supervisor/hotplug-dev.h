@@ -1,6 +1,7 @@
-/* What the two files of hot-plugging share (hotplug.c: requests, checks and the device list;
- * hotplug-steps.c: the QMP steps of an add or a removal, and their undo): the hot-added
- * devices and their state. Not for use outside hot-plugging. */
+/* What the files of hot-plugging share (hotplug.c: requests, checks, the device list and its
+ * record; hotplug-steps.c: the QMP steps of an add or a removal, and their undo;
+ * hotplug-cpus.c: vCPUs, added and removed in batches): the hot-added devices and their state.
+ * Not for use outside hot-plugging. */
 #ifndef VMM_HOTPLUG_DEV_H
 #define VMM_HOTPLUG_DEV_H
 
@@ -11,18 +12,28 @@
 /* Where a hot-added device is. */
 enum hp_state { HP_ADDING, HP_PRESENT, HP_REMOVING };
 
+/* What a hot-added device is; hp_kind_names has the names the protocol and the record use. */
+enum hp_kind { HP_DISK, HP_NIC, HP_CPU };
+extern const char *const hp_kind_names[];
+
+/* What a device of kind is called in messages ("disk", "NIC", "vCPU"). */
+const char *hp_kind_word(enum hp_kind kind);
+
+struct hp_batch;
+
 struct hp_device {
 	struct hotplug *hp;
 	char *id;
-	bool nic;                   /* else a disk */
-	struct json_object *config; /* the device as added: a disks[] or nics[] element */
-	char *type;                 /* a disk's bus, a NIC's model */
-	char *detail;               /* a disk's file, a NIC's MAC */
-	unsigned port;              /* its root port: hotplug.root_ports' number port */
+	enum hp_kind kind;
+	struct json_object *config; /* as added: a disks[] or nics[] element, a vCPU's device_add */
+	char *type;                 /* a disk's bus, a NIC's model, a vCPU's QOM type */
+	char *detail;               /* a disk's file, a NIC's MAC, NULL */
+	int port;                   /* its root port: hotplug.root_ports' number port; -1 for a vCPU */
 	struct json_object *parts;  /* its QEMU objects in the order of creation (build_hot_disk) */
 	size_t done;                /* how many of parts exist in QEMU */
 	enum hp_state state;
 	struct control_conn *conn;  /* the request waiting for this device, or NULL */
+	struct hp_batch *batch;     /* else the batch of vCPUs waiting for it, or NULL */
 	char *failure;              /* why its add failed (said once it is undone), or NULL */
 	struct event *timer;        /* the guest's time to release it */
 	bool releasing;             /* device_del of parts[done - 1] sent, DEVICE_DELETED not seen */
@@ -38,7 +49,19 @@ struct hotplug {
 	bool saved;                 /* HOTPLUG_FILE was written (or taken over) */
 	struct hp_device **devs;    /* the hot-added devices, in the order of their adds */
 	size_t n;
+	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
 };
+
+/* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port
+ * (-1: none). */
+struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, const char *id, enum hp_kind kind,
+				struct json_object *parts, int port);
+
+/* Puts a new device on the list. */
+void hp_list_add(struct hotplug *hp, struct hp_device *d);
+
+/* The hot-added device with id, or NULL. */
+struct hp_device *hp_find(const struct hotplug *hp, const char *id);
 
 /* Records the hot-added devices in the run directory, for a supervisor that reattaches. */
 void hp_save(struct hotplug *hp);
@@ -50,8 +73,19 @@ void hp_step_add(struct hp_device *d, struct qmp_client *qmp);
  * removal (or its failed add). */
 void hp_step_remove(struct hp_device *d, struct qmp_client *qmp);
 
-/* DEVICE_DELETED for QEMU device id: moves on the removal that waits for it. */
-void hp_released(struct hotplug *hp, struct qmp_client *qmp, const char *id);
+/* DEVICE_DELETED for QEMU device id at QOM path (either may be NULL): moves on the removal that
+ * waits for it. */
+void hp_released(struct hotplug *hp, struct qmp_client *qmp, const char *device, const char *path);
+
+/* The add or removal of a vCPU of batch b is over (the vCPU no longer belongs to b): failure
+ * NULL when it is done; qmp NULL when no QMP step may follow. */
+void hp_batch_done(struct hp_batch *b, const char *failure, struct qmp_client *qmp);
+
+/* Fails the batch under way (QEMU ended), forgetting it. */
+void hp_batch_abort(struct hotplug *hp);
+
+/* A vCPU of the record (its device_add arguments, json) taken back as present; NULL with err. */
+struct hp_device *hp_cpu_device(struct hotplug *hp, struct json_object *json, struct verr *err);
 
 /* The list entry of a hot-added device (DEV_KEY_*). */
 struct json_object *hp_describe(const struct hp_device *d);

@@ -11,6 +11,15 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
 
+const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu" };
+
+const char *hp_kind_word(enum hp_kind kind)
+{
+	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU" };
+
+	return words[kind];
+}
+
 struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
 			    struct rundir *rd)
 {
@@ -25,6 +34,7 @@ struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, co
 
 void hotplug_reset(struct hotplug *hp)
 {
+	hp_batch_abort(hp);
 	while (hp->n) {
 		struct hp_device *d = hp->devs[hp->n - 1];
 		if (d->conn)
@@ -67,8 +77,7 @@ void hp_forget(struct hp_device *d)
 	free(d);
 }
 
-/* The hot-added device with id, or NULL. */
-static struct hp_device *find(const struct hotplug *hp, const char *id)
+struct hp_device *hp_find(const struct hotplug *hp, const char *id)
 {
 	for (size_t i = 0; i < hp->n; i++)
 		if (!strcmp(hp->devs[i]->id, id))
@@ -92,21 +101,21 @@ static const char *profile_device(const struct vm_config *c, const char *id)
 static int check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
 {
 	const char *boot = profile_device(&hp->plan->config, id);
-	const struct hp_device *d = find(hp, id);
+	const struct hp_device *d = hp_find(hp, id);
 
 	if (boot)
 		return verr_set(err, 0, "%s: id: the VM already has a %s '%s' (in its profile)", what, boot, id);
 	if (d)
-		return verr_set(err, 0, "%s: id: the VM already has a %s '%s' (hot-added)", what, d->nic ? "NIC" : "disk", id);
+		return verr_set(err, 0, "%s: id: the VM already has a %s '%s' (hot-added)", what, hp_kind_word(d->kind), id);
 	return 0;
 }
 
-/* The serial a hot-added disk gave its device (the last of its parts), or NULL for a NIC. */
+/* The serial a hot-added disk gave its device (the last of its parts), or NULL for another device. */
 static const char *hot_serial(const struct hp_device *d)
 {
 	struct json_object *dev = json_object_array_get_idx(d->parts, json_object_array_length(d->parts) - 1);
 
-	return d->nic ? NULL : json_object_get_string(json_object_object_get(json_object_object_get(dev, "json"), "serial"));
+	return d->kind != HP_DISK ? NULL : json_object_get_string(json_object_object_get(json_object_object_get(dev, "json"), "serial"));
 }
 
 /* Refuses a new disk's serial when another disk has it (their /dev/disk/by-id names would collide). */
@@ -140,7 +149,7 @@ static int check_file(const char *file, bool *block_device, struct verr *err)
 }
 
 /* True when a hot-added device sits on root port port. */
-static bool port_used(const struct hotplug *hp, unsigned port)
+static bool port_used(const struct hotplug *hp, int port)
 {
 	for (size_t i = 0; i < hp->n; i++)
 		if (hp->devs[i]->port == port)
@@ -149,12 +158,12 @@ static bool port_used(const struct hotplug *hp, unsigned port)
 }
 
 /* A free root port of hotplug.root_ports for a new device: want when it is one (>= 0), else the first. */
-static int free_port(const struct hotplug *hp, int want, unsigned *port, struct verr *err)
+static int free_port(const struct hotplug *hp, int want, int *port, struct verr *err)
 {
-	unsigned n = hp->plan->config.root_ports;
+	int n = (int)hp->plan->config.root_ports;
 
-	for (unsigned p = 0; p < n; p++)
-		if ((want < 0 || (unsigned)want == p) && !port_used(hp, p)) {
+	for (int p = 0; p < n; p++)
+		if ((want < 0 || want == p) && !port_used(hp, p)) {
 			*port = p;
 			return 0;
 		}
@@ -162,42 +171,47 @@ static int free_port(const struct hotplug *hp, int want, unsigned *port, struct 
 		return verr_set(err, 0, "root port %d of hotplug.root_ports is not free", want);
 	if (!n)
 		return verr_set(err, 0, "the VM has no root port to hot-add a device on (set hotplug.root_ports in its profile)");
-	return verr_set(err, 0, "no free root port: all %u of hotplug.root_ports hold hot-added devices", n);
+	return verr_set(err, 0, "no free root port: all %d of hotplug.root_ports hold hot-added devices", n);
 }
 
 /* The identity's key of hotplug root port number port ("hotplug:0"), in a new string. */
-static char *port_key(unsigned port)
+static char *port_key(int port)
 {
-	_cleanup_free_ char *n = xasprintf("%u", port);
+	_cleanup_free_ char *n = xasprintf("%d", port);
 
 	return build_pci_key("hotplug", n);
 }
 
-/* A new device of config json (not listed yet) on a free root port (want, as free_port). */
-static struct hp_device *new_device(struct hotplug *hp, struct json_object *json, const char *id, bool nic, int want,
-				    struct verr *err)
+struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, const char *id, enum hp_kind kind,
+				struct json_object *parts, int port)
 {
-	struct hp_device *d;
-	unsigned port = 0;
+	struct hp_device *d = xzalloc(sizeof(*d));
 
-	if (free_port(hp, want, &port, err) < 0)
-		return NULL;
-	d = xzalloc(sizeof(*d));
 	d->hp = hp;
-	d->config = json_object_get(json);
+	d->config = json_object_get(config);
 	d->id = xstrdup(id);
-	d->nic = nic;
+	d->kind = kind;
+	d->parts = parts;
 	d->port = port;
 	return d;
+}
+
+/* The id of root port number port of hotplug.root_ports ("rp-hotplug-0"), in a new string. */
+static char *port_id(int port)
+{
+	_cleanup_free_ char *key = port_key(port);
+
+	return build_port_id(key);
 }
 
 /* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err. */
 static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
 {
 	struct disk_config dc;
-	_cleanup_free_ char *key = NULL, *port_id = NULL;
+	_cleanup_free_ char *rp = NULL;
 	struct hp_device *d = NULL;
 	bool block_device = false;
+	int port;
 
 	if (config_disk_from_json(json, "disk", &dc, err) < 0)
 		return NULL;
@@ -206,12 +220,9 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0)
-		d = new_device(hp, json, dc.id, false, want, err);
-	if (d) {
-		key = port_key(d->port);
-		port_id = build_port_id(key);
-		d->parts = build_hot_disk(&dc, block_device, port_id);
+		 check_file(dc.file, &block_device, err) == 0 && free_port(hp, want, &port, err) == 0) {
+		rp = port_id(port);
+		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
 		d->type = xstrdup(bus_names[dc.bus]);
 		d->detail = xstrdup(dc.file);
 	}
@@ -223,26 +234,24 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
 {
 	struct nic_config nc;
-	_cleanup_free_ char *key = NULL, *port_id = NULL;
+	_cleanup_free_ char *rp = NULL, *mac = NULL;
 	struct hp_device *d = NULL;
+	int port;
 
 	if (config_nic_from_json(json, "nic", &nc, err) < 0)
 		return NULL;
-	if (check_new_id(hp, "nic", nc.id, err) == 0)
-		d = new_device(hp, json, nc.id, true, want, err);
-	if (d) {
-		key = port_key(d->port);
-		port_id = build_port_id(key);
-		d->detail = nc.mac ? xstrdup(nc.mac) : identity_new_mac(&hp->plan->identity, nc.id);
-		d->parts = build_hot_nic(&nc, d->detail, port_id);
+	if (check_new_id(hp, "nic", nc.id, err) == 0 && free_port(hp, want, &port, err) == 0) {
+		rp = port_id(port);
+		mac = nc.mac ? xstrdup(nc.mac) : identity_new_mac(&hp->plan->identity, nc.id);
+		d = hp_new_device(hp, json, nc.id, HP_NIC, build_hot_nic(&nc, mac, rp), port);
 		d->type = xstrdup(nic_model_names[nc.model].profile);
+		d->detail = steal_ptr(mac);
 	}
 	config_nic_free(&nc);
 	return d;
 }
 
-/* Puts a new device on the list. */
-static void list_add(struct hotplug *hp, struct hp_device *d)
+void hp_list_add(struct hotplug *hp, struct hp_device *d)
 {
 	hp->devs = xrealloc(hp->devs, (hp->n + 1) * sizeof(*hp->devs));
 	hp->devs[hp->n++] = d;
@@ -281,7 +290,7 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 		control_fail(conn, "%s", text);
 		return;
 	}
-	list_add(hp, d);
+	hp_list_add(hp, d);
 	control_hold(conn);
 	d->conn = conn;
 	hp_step_add(d, qmp);
@@ -299,13 +308,15 @@ void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_c
 		return;
 	}
 	id = json_object_get_string(v);
-	d = find(hp, id);
+	d = hp_find(hp, id);
 	boot = profile_device(&hp->plan->config, id);
 	if (!d && boot)
 		control_fail(conn, "'%s' is a %s of the VM's profile: only a hot-added device can be removed while the VM runs",
 			     id, boot);
 	else if (!d)
 		control_fail(conn, "the VM has no hot-added device '%s' (vmm devices lists them)", id);
+	else if (d->kind == HP_CPU)
+		control_fail(conn, "'%s' is a vCPU: change the vCPUs with vmm set NAME cpus=N", id);
 	else if (d->conn)
 		control_fail(conn, "'%s' is being %s: wait for that to end", id, d->state == HP_ADDING ? "added" : "removed");
 	else {
@@ -329,9 +340,9 @@ void hp_save(struct hotplug *hp)
 			json_object_put(e);
 			continue;
 		}
-		json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp->devs[i]->nic ? "nic" : "disk"));
+		json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[hp->devs[i]->kind]));
 		json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(hp->devs[i]->config));
-		json_object_object_add(e, "port", json_object_new_int((int)hp->devs[i]->port));
+		json_object_object_add(e, "port", json_object_new_int(hp->devs[i]->port));
 		json_object_array_add(list, e);
 	}
 	json_object_object_add(o, "devices", list);
@@ -352,7 +363,9 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 	json_object_object_get_ex(e, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(e, CTL_ARG_DEVICE, &json);
 	json_object_object_get_ex(e, "port", &port);
-	if (!strcmp(json_object_get_string(kind) ?: "", "nic"))
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_CPU]))
+		d = hp_cpu_device(hp, json, &err);
+	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
 		d = prepare_nic(hp, json, json_object_get_int(port), &err);
 	else
 		d = prepare_disk(hp, json, json_object_get_int(port), &err);
@@ -363,7 +376,7 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 	}
 	d->state = HP_PRESENT;
 	d->done = json_object_array_length(d->parts);
-	list_add(hp, d);
+	hp_list_add(hp, d);
 }
 
 void hotplug_reattach(struct hotplug *hp)
@@ -384,11 +397,13 @@ void hotplug_reattach(struct hotplug *hp)
 
 void hotplug_event(struct hotplug *hp, struct qmp_client *qmp, const char *name, struct json_object *msg)
 {
-	struct json_object *data, *device;
+	struct json_object *data, *device = NULL, *path = NULL;
 
-	if (!strcmp(name, "DEVICE_DELETED") && json_object_object_get_ex(msg, "data", &data) &&
-	    json_object_object_get_ex(data, "device", &device))
-		hp_released(hp, qmp, json_object_get_string(device));
+	if (strcmp(name, "DEVICE_DELETED") || !json_object_object_get_ex(msg, "data", &data))
+		return;
+	json_object_object_get_ex(data, "device", &device);
+	json_object_object_get_ex(data, "path", &path);
+	hp_released(hp, qmp, json_object_get_string(device), json_object_get_string(path));
 }
 
 /* Adds where PCI key sits on the root bus (DEV_KEY_ADDRESS) and its root port (DEV_KEY_PORT). */
@@ -406,18 +421,21 @@ static void put_place(struct json_object *o, const struct identity *id, const ch
 	json_object_object_add(o, DEV_KEY_ADDRESS, json_object_new_string(address));
 }
 
-/* A device of the list: its id, kind, type, file or MAC, origin and state; its place by PCI key. */
-static struct json_object *entry(const struct identity *ident, const char *id, bool nic, const char *type,
+/* A device of the list: its id, kind, type, file or MAC (detail, may be NULL), origin and state;
+ * its place by PCI key (NULL: none). */
+static struct json_object *entry(const struct identity *ident, const char *id, enum hp_kind kind, const char *type,
 				 const char *detail, bool hotplugged, const char *key, const char *state)
 {
 	struct json_object *o = json_object_new_object();
 
 	json_object_object_add(o, DEV_KEY_ID, json_object_new_string(id));
-	json_object_object_add(o, DEV_KEY_KIND, json_object_new_string(nic ? "nic" : "disk"));
+	json_object_object_add(o, DEV_KEY_KIND, json_object_new_string(hp_kind_names[kind]));
 	json_object_object_add(o, DEV_KEY_TYPE, json_object_new_string(type));
-	json_object_object_add(o, nic ? DEV_KEY_MAC : DEV_KEY_FILE, json_object_new_string(detail));
+	if (detail)
+		json_object_object_add(o, kind == HP_NIC ? DEV_KEY_MAC : DEV_KEY_FILE, json_object_new_string(detail));
 	json_object_object_add(o, DEV_KEY_HOTPLUGGED, json_object_new_boolean(hotplugged));
-	put_place(o, ident, key);
+	if (key)
+		put_place(o, ident, key);
 	json_object_object_add(o, DEV_KEY_STATE, json_object_new_string(state));
 	return o;
 }
@@ -425,9 +443,9 @@ static struct json_object *entry(const struct identity *ident, const char *id, b
 struct json_object *hp_describe(const struct hp_device *d)
 {
 	static const char *const states[] = { [HP_ADDING] = "adding", [HP_PRESENT] = "present", [HP_REMOVING] = "removing" };
-	_cleanup_free_ char *key = port_key(d->port);
+	_cleanup_free_ char *key = d->port >= 0 ? port_key(d->port) : NULL;
 
-	return entry(&d->hp->plan->identity, d->id, d->nic, d->type, d->detail, true, key, states[d->state]);
+	return entry(&d->hp->plan->identity, d->id, d->kind, d->type, d->detail, true, key, states[d->state]);
 }
 
 struct json_object *hotplug_devices(const struct hotplug *hp)
@@ -438,13 +456,13 @@ struct json_object *hotplug_devices(const struct hotplug *hp)
 
 	for (size_t i = 0; i < c->n_disks; i++) {
 		_cleanup_free_ char *key = build_pci_key("disk", c->disks[i].id);
-		json_object_array_add(list, entry(ident, c->disks[i].id, false, bus_names[c->disks[i].bus], c->disks[i].file,
+		json_object_array_add(list, entry(ident, c->disks[i].id, HP_DISK, bus_names[c->disks[i].bus], c->disks[i].file,
 						  false, key, "present"));
 	}
 	for (size_t i = 0; i < c->n_nics; i++) {
 		const struct nic_config *n = &c->nics[i];
 		_cleanup_free_ char *key = build_pci_key("nic", n->id), *mac = n->mac ? xstrdup(n->mac) : identity_new_mac(ident, n->id);
-		json_object_array_add(list, entry(ident, n->id, true, nic_model_names[n->model].profile, mac, false, key,
+		json_object_array_add(list, entry(ident, n->id, HP_NIC, nic_model_names[n->model].profile, mac, false, key,
 						  "present"));
 	}
 	for (size_t i = 0; i < hp->n; i++)

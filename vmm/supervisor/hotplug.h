@@ -45,7 +45,12 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 /* remove: removes the hot-added device args names through qmp; answers conn. */
 void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
 
-/* devices: the profile's disks and NICs, then the hot-added ones, each with its port and state. */
+/* set: changes the number of vCPUs (args' CTL_ARG_CPUS) through qmp, adding or removing them one
+ * at a time (hotplug.max_cpus); answers conn. */
+void hotplug_set(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
+
+/* devices: the profile's disks and NICs, then the hot-added devices (vCPUs too), each with its
+ * port and state. */
 struct json_object *hotplug_devices(const struct hotplug *hp);
 
 /* A QMP event from QEMU (DEVICE_DELETED moves a removal on). */

@@ -30,6 +30,7 @@
 #define CTL_REQ_ADD "add"       /* hot-adds a device (CTL_ARG_KIND, CTL_ARG_DEVICE); returns it (DEV_KEY_*) */
 #define CTL_REQ_REMOVE "remove" /* removes a hot-added device (CTL_ARG_ID); returns {} once it is gone */
 #define CTL_REQ_DEVICES "devices" /* returns the VM's disks and NICs, a list of objects (DEV_KEY_*) */
+#define CTL_REQ_SET "set"       /* changes the vCPUs (CTL_ARG_CPUS); returns {CTL_ARG_CPUS: how many it has} */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -44,6 +45,9 @@
 #define CTL_ARG_DEVICE "device"
 #define CTL_ARG_ID "id"
 
+/* set's argument: the vCPUs the VM is to have (from those it boots with to hotplug.max_cpus). */
+#define CTL_ARG_CPUS "cpus"
+
 /* Milliseconds the guest has to release a device being removed; then remove fails, saying so,
  * and the device stays "removing" until the guest lets it go. A client waits for add and remove
  * up to CTL_HOTPLUG_TIMEOUT_MS: their QMP commands, and the release of a device to undo. */
@@ -52,7 +56,7 @@
 
 /* A device of the list devices returns (and add). */
 #define DEV_KEY_ID "id"
-#define DEV_KEY_KIND "kind"       /* "disk" or "nic" */
+#define DEV_KEY_KIND "kind"       /* "disk", "nic" or "cpu" (a hot-added vCPU) */
 #define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model */
 #define DEV_KEY_FILE "file"       /* a disk's image */
 #define DEV_KEY_MAC "mac"         /* a NIC's MAC */
