@@ -6,7 +6,8 @@
 # duplicate id, a boot disk, a missing file, a bus that cannot be hot-added) is refused and
 # changes nothing in QEMU (block nodes, iothreads, devices); an add that fails in QEMU
 # part-way leaves nothing behind; a guest that does not release a device (paused) fails the
-# removal, which ends when the guest lets go. A supervisor reattached after kill -9 knows the
+# removal, which ends when the guest lets go. vmm set cpus=N adds a vCPU (up to
+# hotplug.max_cpus; removing vCPUs under TCG is refused). A supervisor reattached after kill -9 knows the
 # hot-added devices. HOTPLUG_CYCLES (200) add/remove cycles of a disk
 # leave QEMU's and the supervisor's descriptors and memory flat.
 . "$(dirname "$0")/lib.sh"
@@ -16,7 +17,8 @@ CYCLES=${HOTPLUG_CYCLES:-200}
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 
 truncate -s 16M "$T/boot1.raw" "$T/data1.raw" "$T/data2.raw" "$T/c1.raw"
-"$VMM" start "$PROFILES/guest.json" --name hp --set hotplug.root_ports=2 --set 'nics=[{"id": "net0"}]' \
+"$VMM" start "$PROFILES/guest.json" --name hp --set hotplug.root_ports=2 --set hotplug.max_cpus=2 \
+	--set 'nics=[{"id": "net0"}]' \
 	--set "disks=[{\"id\": \"boot1\", \"file\": \"$T/boot1.raw\", \"format\": \"raw\"}]" \
 	>/dev/null 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
 wait_boots hp 1 shell
@@ -166,6 +168,16 @@ echo "# $CYCLES cycles in $(($(date +%s) - start)) s: QEMU $qemu_fds fds ${qemu_
 [ $((qemu_rss2 - qemu_rss)) -lt 1024 ] && [ $((sup_rss2 - sup_rss)) -lt 512 ] || fail "memory grew over $CYCLES cycles"
 [ "$(qemu_objects)" = "$(grep -v data1 <<<"$before")" ] || fail "QEMU kept something of c1: $(qemu_objects)"
 pass "$CYCLES add/remove cycles leave descriptors and memory flat"
+
+expect_rc 0 set hp cpus=2
+[ "$(cat "$T/last.out")" = "cpus: 2" ] || fail "set cpus=2: $(cat "$T/last.out")"
+[ "$(device_field vcpu1 kind)/$(device_field vcpu1 state)" = cpu/present ] || fail "devices: $("$VMM" devices hp)"
+[ "$(guest_after /sys/devices/system/cpu/cpu1 'echo 1 >/sys/devices/system/cpu/cpu1/online; cat /sys/devices/system/cpu/online')" = 0-1 ] ||
+	fail "the guest does not run a second vCPU: $(guest 'ls /sys/devices/system/cpu')"
+before=$(qemu_objects)
+refused "cpus: expected 1 to 2" set hp cpus=3
+refused "vCPUs are not removed under TCG" set hp cpus=1
+pass "vmm set cpus=2 adds a vCPU the guest brings online; more than hotplug.max_cpus is refused"
 
 expect_rc 0 stop hp
 assert_clean_rundir hp

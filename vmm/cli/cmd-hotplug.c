@@ -1,8 +1,10 @@
-/* vmm add, vmm remove, vmm devices: hot-plugging disks and NICs into a running VM. The device
+/* vmm add, vmm remove, vmm devices, vmm set: hot-plugging disks, NICs and vCPUs into a running
+ * VM. The device
  * is written as a profile's disks[] or nics[] element (KEY=VALUE words typed like --set, or
  * --json), checked here by the profile schema, then added by the VM's supervisor, which owns
  * the QMP steps and checks it again against what the VM has (vmm/supervisor/hotplug.h). */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -117,6 +119,34 @@ static int cmd_remove(const struct cmd_args *args, struct verr *err)
 	return 0;
 }
 
+/* vmm set NAME cpus=N: the number of vCPUs. */
+static int cmd_set(const struct cmd_args *args, struct verr *err)
+{
+	struct json_object *req = json_object_new_object(), *r, *cpus;
+	char *end;
+
+	for (int i = 1; i < args->argc; i++) {
+		const char *word = args->argv[i];
+		long n;
+		if (strncmp(word, CTL_ARG_CPUS "=", sizeof(CTL_ARG_CPUS))) {
+			json_object_put(req);
+			return verr_set(err, 0, "'%s': expected cpus=N", word);
+		}
+		n = strtol(word + sizeof(CTL_ARG_CPUS), &end, 10);
+		if (*end || end == word + sizeof(CTL_ARG_CPUS) || n < 1 || n > 1024) {
+			json_object_put(req);
+			return verr_set(err, 0, "'%s': expected a number of vCPUs", word);
+		}
+		json_object_object_add(req, CTL_ARG_CPUS, json_object_new_int((int)n));
+	}
+	if (vm_request(args->argv[0], CTL_REQ_SET, req, HOTPLUG_WAIT_MS, &r, err) < 0)
+		return -1;
+	if (json_object_object_get_ex(r, CTL_ARG_CPUS, &cpus))
+		printf("cpus: %d\n", json_object_get_int(cpus));
+	json_object_put(r);
+	return 0;
+}
+
 /* vmm devices NAME [--json]. */
 static int cmd_devices(const struct cmd_args *args, struct verr *err)
 {
@@ -161,4 +191,11 @@ const struct cmd_entry cmd_devices_entry = {
 	.args = { NULL, 1, 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_devices,
+};
+const struct cmd_entry cmd_set_entry = {
+	.name = "set",
+	.usage = "NAME cpus=N",
+	.help = "change a running VM's vCPUs (up to hotplug.max_cpus)",
+	.args = { NULL, 2, 2 },
+	.exec = cmd_set,
 };

@@ -29,6 +29,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_add_entry,
 	&cmd_remove_entry,
 	&cmd_devices_entry,
+	&cmd_set_entry,
 	NULL,
 };
 
