@@ -255,6 +255,48 @@ static void build_panic(const struct vm_config *c, const struct launch *l, struc
 	strv_push(argv, "panic=shutdown");
 }
 
+bool build_has_virtio_mem(const struct vm_config *c, const struct launch *l)
+{
+	return c->max_memory && l->virtio_mem;
+}
+
+uint64_t build_virtio_mem_block(const struct vm_config *c)
+{
+	return c->hugepages ? hugepage_sizes[c->hugepages].bytes : 2ull << 20;
+}
+
+/* The memory a running VM may be given (hotplug.max_memory): a virtio-mem device whose backend
+ * (huge pages like the rest of its memory) holds all of it, reserving nothing on the host, and
+ * none of it plugged at boot; what it plugs is preallocated when the VM's memory is. */
+static void build_virtio_mem(const struct vm_config *c, const struct launch *l, struct identity *id,
+			     struct strv *argv)
+{
+	struct sink boot = { .argv = argv };
+	struct json_object *mem, *dev;
+
+	if (!build_has_virtio_mem(c, l))
+		return;
+	mem = json_object_new_object();
+	put_str(mem, "qom-type", c->hugepages ? "memory-backend-memfd" : "memory-backend-ram");
+	put_str(mem, "id", "mem-" BUILD_VIRTIO_MEM_ID);
+	put_int(mem, "size", (int64_t)(c->max_memory - c->memory));
+	if (c->hugepages) {
+		put_bool(mem, "hugetlb", true);
+		put_int(mem, "hugetlbsize", (int64_t)hugepage_sizes[c->hugepages].bytes);
+	}
+	put_bool(mem, "reserve", false);
+	push_json(argv, "-object", mem);
+	dev = device("virtio-mem-pci", BUILD_VIRTIO_MEM_ID);
+	place_pci(c, id, "memory", true, dev, &boot);
+	put_str(dev, "memdev", "mem-" BUILD_VIRTIO_MEM_ID);
+	put_int(dev, "requested-size", 0);
+	if (c->hugepages)
+		put_int(dev, "block-size", (int64_t)build_virtio_mem_block(c));
+	if (c->hugepages || c->prealloc)
+		put_bool(dev, "prealloc", true);
+	push_json(argv, "-device", dev);
+}
+
 /* True when a NIC needs QEMU to start a helper program (the bridge helper). */
 static bool needs_spawn(const struct vm_config *c)
 {
@@ -330,6 +372,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 		place_pci(c, id, "balloon", true, balloon, &boot);
 		push_json(argv, "-device", balloon);
 	}
+	build_virtio_mem(c, l, id, argv);
 	build_kept_ports(c, id, argv);
 	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
