@@ -244,10 +244,12 @@ static void set_cpus(struct hotplug *hp, struct qmp_client *qmp, struct control_
 
 void hotplug_set(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args)
 {
-	struct json_object *cpus;
+	struct json_object *v;
 
-	if (json_object_object_get_ex(args, CTL_ARG_CPUS, &cpus) && json_object_is_type(cpus, json_type_int))
-		set_cpus(hp, qmp, conn, json_object_get_int64(cpus));
+	if (json_object_object_get_ex(args, CTL_ARG_CPUS, &v) && json_object_is_type(v, json_type_int))
+		set_cpus(hp, qmp, conn, json_object_get_int64(v));
+	else if (json_object_object_get_ex(args, CTL_ARG_MEMORY, &v))
+		hp_memory_set(hp, qmp, conn, v);
 	else
-		control_fail(conn, "set: expected " CTL_ARG_CPUS " (a number of vCPUs)");
+		control_fail(conn, "set: expected " CTL_ARG_CPUS " (a number of vCPUs) or " CTL_ARG_MEMORY " (a size)");
 }

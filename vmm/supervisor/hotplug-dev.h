@@ -1,6 +1,7 @@
 /* What the files of hot-plugging share (hotplug.c: requests, checks, the device list and its
  * record; hotplug-steps.c: the QMP steps of an add or a removal, and their undo;
- * hotplug-cpus.c: vCPUs, added and removed in batches): the hot-added devices and their state.
+ * hotplug-cpus.c: vCPUs, added and removed in batches; hotplug-memory.c: memory through
+ * virtio-mem): the hot-added devices and their state.
  * Not for use outside hot-plugging. */
 #ifndef VMM_HOTPLUG_DEV_H
 #define VMM_HOTPLUG_DEV_H
@@ -41,6 +42,15 @@ struct hp_device {
 	bool released;              /* DEVICE_DELETED came */
 };
 
+/* A change of the VM's memory (hotplug-memory.c). */
+struct hp_memory {
+	struct control_conn *conn;  /* the set memory=SIZE under way, or NULL */
+	uint64_t want;              /* the plugged size it asked of the virtio-mem device */
+	uint64_t plugged;           /* the size the device last reported */
+	bool waiting;               /* QEMU was asked: its size events may end the request */
+	struct event *timer;        /* the guest's time to get there */
+};
+
 struct hotplug {
 	struct event_base *base;
 	const struct plan *plan;
@@ -50,6 +60,7 @@ struct hotplug {
 	struct hp_device **devs;    /* the hot-added devices, in the order of their adds */
 	size_t n;
 	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
+	struct hp_memory mem;
 };
 
 /* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port
@@ -86,6 +97,15 @@ void hp_batch_abort(struct hotplug *hp);
 
 /* A vCPU of the record (its device_add arguments, json) taken back as present; NULL with err. */
 struct hp_device *hp_cpu_device(struct hotplug *hp, struct json_object *json, struct verr *err);
+
+/* set memory=SIZE (json: a size such as "4G", or bytes): through the virtio-mem device. */
+void hp_memory_set(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *json);
+
+/* MEMORY_DEVICE_SIZE_CHANGE (its data): the memory the guest plugged. */
+void hp_memory_event(struct hotplug *hp, struct json_object *data);
+
+/* Fails the change of memory under way (QEMU ended) and frees its timer. */
+void hp_memory_abort(struct hotplug *hp);
 
 /* The list entry of a hot-added device (DEV_KEY_*). */
 struct json_object *hp_describe(const struct hp_device *d);

@@ -35,6 +35,7 @@ struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, co
 void hotplug_reset(struct hotplug *hp)
 {
 	hp_batch_abort(hp);
+	hp_memory_abort(hp);
 	while (hp->n) {
 		struct hp_device *d = hp->devs[hp->n - 1];
 		if (d->conn)
@@ -399,7 +400,11 @@ void hotplug_event(struct hotplug *hp, struct qmp_client *qmp, const char *name,
 {
 	struct json_object *data, *device = NULL, *path = NULL;
 
-	if (strcmp(name, "DEVICE_DELETED") || !json_object_object_get_ex(msg, "data", &data))
+	if (!json_object_object_get_ex(msg, "data", &data))
+		return;
+	if (!strcmp(name, "MEMORY_DEVICE_SIZE_CHANGE"))
+		hp_memory_event(hp, data);
+	if (strcmp(name, "DEVICE_DELETED"))
 		return;
 	json_object_object_get_ex(data, "device", &device);
 	json_object_object_get_ex(data, "path", &path);

@@ -46,7 +46,8 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
 
 /* set: changes the number of vCPUs (args' CTL_ARG_CPUS) through qmp, adding or removing them one
- * at a time (hotplug.max_cpus); answers conn. */
+ * at a time (hotplug.max_cpus), or the memory (CTL_ARG_MEMORY) through the VM's virtio-mem
+ * device (hotplug.max_memory); answers conn. */
 void hotplug_set(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *args);
 
 /* devices: the profile's disks and NICs, then the hot-added devices (vCPUs too), each with its

@@ -30,7 +30,8 @@
 #define CTL_REQ_ADD "add"       /* hot-adds a device (CTL_ARG_KIND, CTL_ARG_DEVICE); returns it (DEV_KEY_*) */
 #define CTL_REQ_REMOVE "remove" /* removes a hot-added device (CTL_ARG_ID); returns {} once it is gone */
 #define CTL_REQ_DEVICES "devices" /* returns the VM's disks and NICs, a list of objects (DEV_KEY_*) */
-#define CTL_REQ_SET "set"       /* changes the vCPUs (CTL_ARG_CPUS); returns {CTL_ARG_CPUS: how many it has} */
+#define CTL_REQ_SET "set"       /* changes the vCPUs (CTL_ARG_CPUS) or the memory (CTL_ARG_MEMORY);
+				 * returns {CTL_ARG_CPUS: how many it has} or {CTL_ARG_MEMORY: bytes} */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -45,8 +46,10 @@
 #define CTL_ARG_DEVICE "device"
 #define CTL_ARG_ID "id"
 
-/* set's argument: the vCPUs the VM is to have (from those it boots with to hotplug.max_cpus). */
+/* set's arguments: the vCPUs the VM is to have (from those it boots with to hotplug.max_cpus),
+ * or its memory (bytes, or a size such as "4G", from memory.size to hotplug.max_memory). */
 #define CTL_ARG_CPUS "cpus"
+#define CTL_ARG_MEMORY "memory"
 
 /* Milliseconds the guest has to release a device being removed; then remove fails, saying so,
  * and the device stays "removing" until the guest lets it go. A client waits for add and remove
