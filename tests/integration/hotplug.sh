@@ -7,7 +7,8 @@
 # changes nothing in QEMU (block nodes, iothreads, devices); an add that fails in QEMU
 # part-way leaves nothing behind; a guest that does not release a device (paused) fails the
 # removal, which ends when the guest lets go. vmm set cpus=N adds a vCPU (up to
-# hotplug.max_cpus; removing vCPUs under TCG is refused). A supervisor reattached after kill -9 knows the
+# hotplug.max_cpus; removing vCPUs under TCG is refused); vmm set memory=SIZE grows and shrinks
+# the guest's memory through virtio-mem (when the test guest has its driver). A supervisor reattached after kill -9 knows the
 # hot-added devices. HOTPLUG_CYCLES (200) add/remove cycles of a disk
 # leave QEMU's and the supervisor's descriptors and memory flat.
 . "$(dirname "$0")/lib.sh"
@@ -18,7 +19,8 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=0
 
 truncate -s 16M "$T/boot1.raw" "$T/data1.raw" "$T/data2.raw" "$T/c1.raw"
 "$VMM" start "$PROFILES/guest.json" --name hp --set hotplug.root_ports=2 --set hotplug.max_cpus=2 \
-	--set 'nics=[{"id": "net0"}]' \
+	--set hotplug.max_memory=512M --set hotplug.mem_slots=1 --set 'nics=[{"id": "net0"}]' \
+	--set 'boot.append=console=ttyS0 quiet memhp_default_state=online' \
 	--set "disks=[{\"id\": \"boot1\", \"file\": \"$T/boot1.raw\", \"format\": \"raw\"}]" \
 	>/dev/null 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
 wait_boots hp 1 shell
@@ -182,6 +184,21 @@ before=$(qemu_objects)
 refused "cpus: expected 1 to 2" set hp cpus=3
 refused "vCPUs are not removed under TCG" set hp cpus=1
 pass "vmm set cpus=2 adds a vCPU the guest brings online; more than hotplug.max_cpus is refused"
+
+refused "memory: expected a size from memory.size (256M) to hotplug.max_memory (512M), in steps of 2M" set hp memory=257M
+refused "memory: expected a size" set hp memory=1G
+if ! guest 'ls /sys/bus/virtio/drivers' | grep -qw virtio_mem; then
+	echo "# SKIP memory: the test guest has no virtio_mem (rebuild it: tests/guest/build-guest.sh)"
+else
+	mem_total() { guest 'grep MemTotal /proc/meminfo' | awk '{print $2}'; }
+	boot_kb=$(mem_total)
+	expect_rc 0 set hp memory=384M
+	[ "$(cat "$T/last.out")" = "memory: 384M" ] || fail "set memory=384M: $(cat "$T/last.out")"
+	[ $(($(mem_total) - boot_kb)) = 131072 ] || fail "the guest has $(mem_total) kB, not $boot_kb + 128M"
+	expect_rc 0 set hp memory=320M
+	[ $(($(mem_total) - boot_kb)) = 65536 ] || fail "the guest has $(mem_total) kB, not $boot_kb + 64M"
+	pass "vmm set memory=384M gives the guest 128M more through virtio-mem, memory=320M takes 64M back"
+fi
 
 expect_rc 0 stop hp
 assert_clean_rundir hp

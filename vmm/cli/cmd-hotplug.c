@@ -1,5 +1,5 @@
-/* vmm add, vmm remove, vmm devices, vmm set: hot-plugging disks, NICs and vCPUs into a running
- * VM. The device
+/* vmm add, vmm remove, vmm devices, vmm set: hot-plugging disks, NICs, vCPUs and memory into a
+ * running VM. The device
  * is written as a profile's disks[] or nics[] element (KEY=VALUE words typed like --set, or
  * --json), checked here by the profile schema, then added by the VM's supervisor, which owns
  * the QMP steps and checks it again against what the VM has (vmm/supervisor/hotplug.h). */
@@ -119,30 +119,31 @@ static int cmd_remove(const struct cmd_args *args, struct verr *err)
 	return 0;
 }
 
-/* vmm set NAME cpus=N: the number of vCPUs. */
+/* vmm set NAME cpus=N | memory=SIZE: the number of vCPUs, or the memory. */
 static int cmd_set(const struct cmd_args *args, struct verr *err)
 {
-	struct json_object *req = json_object_new_object(), *r, *cpus;
+	const char *word = args->argv[1], *eq = strchr(word, '=');
+	struct json_object *req, *r, *v;
 	char *end;
+	long n;
 
-	for (int i = 1; i < args->argc; i++) {
-		const char *word = args->argv[i];
-		long n;
-		if (strncmp(word, CTL_ARG_CPUS "=", sizeof(CTL_ARG_CPUS))) {
-			json_object_put(req);
-			return verr_set(err, 0, "'%s': expected cpus=N", word);
-		}
-		n = strtol(word + sizeof(CTL_ARG_CPUS), &end, 10);
-		if (*end || end == word + sizeof(CTL_ARG_CPUS) || n < 1 || n > 1024) {
-			json_object_put(req);
+	if (eq && (size_t)(eq - word) == strlen(CTL_ARG_MEMORY) && !strncmp(word, CTL_ARG_MEMORY, strlen(CTL_ARG_MEMORY))) {
+		req = json_object_new_object();
+		json_object_object_add(req, CTL_ARG_MEMORY, json_object_new_string(eq + 1));
+	} else if (eq && (size_t)(eq - word) == strlen(CTL_ARG_CPUS) && !strncmp(word, CTL_ARG_CPUS, strlen(CTL_ARG_CPUS))) {
+		n = strtol(eq + 1, &end, 10);
+		if (*end || end == eq + 1 || n < 1 || n > 1024)
 			return verr_set(err, 0, "'%s': expected a number of vCPUs", word);
-		}
+		req = json_object_new_object();
 		json_object_object_add(req, CTL_ARG_CPUS, json_object_new_int((int)n));
-	}
+	} else
+		return verr_set(err, 0, "'%s': expected cpus=N or memory=SIZE", word);
 	if (vm_request(args->argv[0], CTL_REQ_SET, req, HOTPLUG_WAIT_MS, &r, err) < 0)
 		return -1;
-	if (json_object_object_get_ex(r, CTL_ARG_CPUS, &cpus))
-		printf("cpus: %d\n", json_object_get_int(cpus));
+	if (json_object_object_get_ex(r, CTL_ARG_CPUS, &v))
+		printf("cpus: %d\n", json_object_get_int(v));
+	if (json_object_object_get_ex(r, CTL_ARG_MEMORY, &v))
+		printf("memory: %lldM\n", (long long)(json_object_get_int64(v) >> 20));
 	json_object_put(r);
 	return 0;
 }
@@ -194,8 +195,8 @@ const struct cmd_entry cmd_devices_entry = {
 };
 const struct cmd_entry cmd_set_entry = {
 	.name = "set",
-	.usage = "NAME cpus=N",
-	.help = "change a running VM's vCPUs (up to hotplug.max_cpus)",
+	.usage = "NAME cpus=N | memory=SIZE",
+	.help = "change a running VM's vCPUs or memory (up to hotplug.max_cpus, hotplug.max_memory)",
 	.args = { NULL, 2, 2 },
 	.exec = cmd_set,
 };
