@@ -1,5 +1,6 @@
 /* Hot-plugging (hotplug.h): the requests add, remove and devices, the checks a device passes
- * before QEMU sees it, and the list of the VM's devices. The QMP steps are hotplug-steps.c's. */
+ * before QEMU sees it, the list of the VM's devices and its record in the run directory. The
+ * QMP steps are hotplug-steps.c's, vCPUs hotplug-cpus.c's, memory hotplug-memory.c's. */
 #include "vmm/supervisor/hotplug-dev.h"
 
 #include <errno.h>

@@ -1,17 +1,20 @@
-/* Hot-plugging disks and NICs into a running VM, the supervisor's part of add, remove and
- * devices (protocol.h). A device to add is checked by the profile schema (the keys of a
- * profile's disks[] or nics[] element), against the VM's other devices (its id, its serial),
- * and on the host (its file); it gets a free root port of hotplug.root_ports; then its QEMU
- * objects, the same the builder gives a device at boot (build_hot_disk, build_hot_nic), are
- * created one by one over QMP (blockdev-add, object-add, netdev_add, device_add). A removal
- * deletes them in the other order: device_del, then the DEVICE_DELETED event that says the
- * guest let the device go (never a poll), then blockdev-del, object-del or netdev_del; the
- * port is free again. A step that fails undoes what was done, so a failed add leaves nothing.
- * A guest that does not release a device within CTL_RELEASE_TIMEOUT_MS fails the request
- * and the device stays "removing" until the event comes. Hot-added devices last as long as
- * their QEMU: a restarted VM has the profile's devices only; they are recorded in the run
- * directory (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them. Knows nothing of the
- * supervisor: it is handed the QMP client and the control connection of each request. */
+/* Hot-plugging into a running VM, the supervisor's part of add, remove, devices and set
+ * (protocol.h). A disk or NIC to add is checked by the profile schema (the keys of a profile's
+ * disks[] or nics[] element), against the VM's other devices (its id, its serial), and on the
+ * host (its file); it gets a free root port of hotplug.root_ports; then its QEMU objects, the
+ * same the builder gives a device at boot (build_hot_disk, build_hot_nic), are created one by
+ * one over QMP (blockdev-add, object-add, netdev_add, device_add). A removal deletes them in the
+ * other order: device_del, then the DEVICE_DELETED event that says the guest let the device go
+ * (never a poll), then blockdev-del, object-del or netdev_del; the port is free again. A step
+ * that fails undoes what was done, so a failed add leaves nothing. A guest that does not
+ * release a device within CTL_RELEASE_TIMEOUT_MS fails the request and the device stays
+ * "removing" until the event comes. set cpus=N adds vCPUs (devices of their own, one at a
+ * time, up to hotplug.max_cpus) or removes the hot-added ones; set memory=SIZE has the VM's
+ * virtio-mem device plug or unplug memory (up to hotplug.max_memory). Hot-added devices last
+ * as long as their QEMU: a restarted VM has the profile's devices only; they are recorded in
+ * the run directory (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them.
+ * Knows nothing of the supervisor: it is handed the QMP client and the control connection of
+ * each request. */
 #ifndef VMM_HOTPLUG_H
 #define VMM_HOTPLUG_H
 
