@@ -84,6 +84,16 @@ expect_rc 0 remove hp data2
 [ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of data2: $(diff <(echo "$before") <(qemu_objects))"
 pass "a scsi disk with an iothread (--json and KEY=VALUE) comes and goes with its controller and iothread"
 
+expect_rc 0 add hp disk id=data2 file="$T/data2.raw" format=raw
+expect_rc 0 qmp hp device_del id=data2
+for ((i = 0; i < 100; i++)); do
+	"$VMM" qmp hp qom-list path=/machine/peripheral | grep -q '"data2"' || break
+	sleep 0.1
+done
+expect_rc 0 remove hp data2
+[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of data2: $(diff <(echo "$before") <(qemu_objects))"
+pass "a device removed behind the supervisor's back (device_del through qmp.sock) is removed all the same"
+
 expect_rc 0 add hp nic id=net1
 mac=$(device_field net1 mac)
 [ "$(guest_after /sys/class/net/eth1 'ip link set eth1 up; cat /sys/class/net/eth1/address /sys/class/net/eth1/carrier')" = "$mac 1" ] ||

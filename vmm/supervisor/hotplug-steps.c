@@ -181,8 +181,11 @@ static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	struct json_object *p = part(d, d->done - 1);
 	bool device = kind_of(p) == DEVICE_KIND;
 
+	/* A device QEMU does not have is gone (its DEVICE_DELETED went to no supervisor). */
+	if (device && r->failure == QMP_ERR_COMMAND && r->class && !strcmp(r->class, "DeviceNotFound"))
+		d->released = true;
 	/* Asked again, QEMU may say that the guest was asked already: still waiting for it. */
-	if (r->failure != QMP_OK && !(device && d->asked && r->failure == QMP_ERR_COMMAND)) {
+	else if (r->failure != QMP_OK && !(device && d->asked && r->failure == QMP_ERR_COMMAND)) {
 		d->releasing = d->asked = false;
 		stuck(d, r->failure == QMP_ERR_COMMAND ? c : NULL, "cannot remove '%s': %s (%s of '%s')", d->id,
 		      r->failure == QMP_ERR_TIMEOUT ? "QEMU did not answer in time" : r->desc, kind_of(p)->del, name_of(p));
