@@ -175,21 +175,21 @@ const struct cmd_entry cmd_add_entry = {
 	.name = "add",
 	.usage = "NAME disk|nic KEY=VALUE... [--json OBJECT]",
 	.help = "hot-add a disk or NIC (the keys of a profile's disks[] or nics[] element)",
-	.args = { "json:", 2, -1 },
+	.args = { .options = "json:", .lower = 2, .upper = -1 },
 	.exec = cmd_add,
 };
 const struct cmd_entry cmd_remove_entry = {
 	.name = "remove",
 	.usage = "NAME ID",
 	.help = "remove a hot-added disk or NIC (once the guest releases it)",
-	.args = { NULL, 2, 2 },
+	.args = { .lower = 2, .upper = 2 },
 	.exec = cmd_remove,
 };
 const struct cmd_entry cmd_devices_entry = {
 	.name = "devices",
 	.usage = "NAME [--json]",
 	.help = "list a VM's disks and NICs, from its profile and hot-added, with their ports and states",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_devices,
 };
@@ -197,6 +197,6 @@ const struct cmd_entry cmd_set_entry = {
 	.name = "set",
 	.usage = "NAME cpus=N | memory=SIZE",
 	.help = "change a running VM's vCPUs or memory (up to hotplug.max_cpus, hotplug.max_memory)",
-	.args = { NULL, 2, 2 },
+	.args = { .lower = 2, .upper = 2 },
 	.exec = cmd_set,
 };
