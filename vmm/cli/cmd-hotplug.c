@@ -158,11 +158,11 @@ static int cmd_devices(const struct cmd_args *args, struct verr *err)
 	if (args->json)
 		cmd_print_json(list, JSON_PRETTY);
 	else {
-		printf("%-16s %-5s %-10s %-16s %-8s %-9s %s\n", "ID", "KIND", "TYPE", "PORT", "ADDRESS", "STATE", "FROM");
+		printf("%-16s %-5s %-14s %-16s %-8s %-9s %s\n", "ID", "KIND", "TYPE", "PORT", "ADDRESS", "STATE", "FROM");
 		for (size_t i = 0; i < json_object_array_length(list); i++) {
 			struct json_object *d = json_object_array_get_idx(list, i), *hot;
 			json_object_object_get_ex(d, DEV_KEY_HOTPLUGGED, &hot);
-			printf("%-16s %-5s %-10s %-16s %-8s %-9s %s\n", field(d, DEV_KEY_ID), field(d, DEV_KEY_KIND),
+			printf("%-16s %-5s %-14s %-16s %-8s %-9s %s\n", field(d, DEV_KEY_ID), field(d, DEV_KEY_KIND),
 			       field(d, DEV_KEY_TYPE), field(d, DEV_KEY_PORT), field(d, DEV_KEY_ADDRESS), field(d, DEV_KEY_STATE),
 			       json_object_get_boolean(hot) ? "hot-added" : "profile");
 		}
