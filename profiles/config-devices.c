@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "passthrough/pci.h"
+#include "vmm/base/host.h"
 
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
@@ -271,4 +272,52 @@ void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config
 	walk_passthrough(w, json, c);
 	walk_hotplug(w, json, c);
 	walk_display(w, json, c);
+}
+
+/* Validates one device given alone with walk (its own disk or NIC walk), as a profile's list
+ * element is; what names it in the problems ("disk: cache: ..."). Returns 0, or -1 with err. */
+static int walk_alone(struct json_object *json, const char *what, struct verr *err,
+		      void (*walk)(struct walk *w, struct json_object *json, void *out), void *out)
+{
+	struct walk w = { .jr = { .err = err, .file = what }, .host_cpus = host_cpu_count() };
+	size_t before = err->n;
+
+	if (!json_object_is_type(json, json_type_object))
+		return verr_set(err, 0, "%s: expected a JSON object", what);
+	walk(&w, json, out);
+	return err->n > before ? -1 : 0;
+}
+
+/* A disk alone: walk_disk, then its serial (the id's first characters when it has none). */
+static void walk_one_disk(struct walk *w, struct json_object *json, void *out)
+{
+	struct json_object *none = json_object_new_object();
+
+	walk_disk(w, json, "", out);
+	check_serial(w, none, none, "", out, 0);
+	json_object_put(none);
+}
+
+/* A NIC alone: walk_nic. */
+static void walk_one_nic(struct walk *w, struct json_object *json, void *out)
+{
+	walk_nic(w, json, "", out);
+}
+
+int config_disk_from_json(struct json_object *json, const char *what, struct disk_config *d, struct verr *err)
+{
+	*d = (struct disk_config){ 0 };
+	if (walk_alone(json, what, err, walk_one_disk, d) == 0)
+		return 0;
+	config_disk_free(d);
+	return -1;
+}
+
+int config_nic_from_json(struct json_object *json, const char *what, struct nic_config *n, struct verr *err)
+{
+	*n = (struct nic_config){ 0 };
+	if (walk_alone(json, what, err, walk_one_nic, n) == 0)
+		return 0;
+	config_nic_free(n);
+	return -1;
 }

@@ -326,6 +326,26 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	return 0;
 }
 
+/* Frees what one disk holds and empties it. */
+void config_disk_free(struct disk_config *d)
+{
+	free(d->id);
+	free(d->file);
+	free(d->serial);
+	cpulist_free(&d->iothread_pin);
+	*d = (struct disk_config){ 0 };
+}
+
+/* Frees what one NIC holds and empties it. */
+void config_nic_free(struct nic_config *n)
+{
+	free(n->id);
+	free(n->bridge);
+	free(n->ifname);
+	free(n->mac);
+	*n = (struct nic_config){ 0 };
+}
+
 /* Frees a config and empties it. */
 void config_free(struct vm_config *c)
 {
@@ -334,19 +354,11 @@ void config_free(struct vm_config *c)
 	free(c->kernel);
 	free(c->initrd);
 	free(c->append);
-	for (size_t i = 0; i < c->n_disks; i++) {
-		free(c->disks[i].id);
-		free(c->disks[i].file);
-		free(c->disks[i].serial);
-		cpulist_free(&c->disks[i].iothread_pin);
-	}
+	for (size_t i = 0; i < c->n_disks; i++)
+		config_disk_free(&c->disks[i]);
 	free(c->disks);
-	for (size_t i = 0; i < c->n_nics; i++) {
-		free(c->nics[i].id);
-		free(c->nics[i].bridge);
-		free(c->nics[i].ifname);
-		free(c->nics[i].mac);
-	}
+	for (size_t i = 0; i < c->n_nics; i++)
+		config_nic_free(&c->nics[i]);
 	free(c->nics);
 	for (size_t i = 0; i < c->n_passthrough; i++) {
 		free(c->passthrough[i].host);

@@ -163,4 +163,18 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 /* Frees everything config_from_json() allocated. */
 void config_free(struct vm_config *c);
 
+/* Validates one disk given alone (a device to hot-add: a disks[] element) as a profile's is,
+ * each problem one line "WHAT: KEY: what was expected" (what: "disk"); its serial defaults to
+ * the id's first DISK_SERIAL_MAX characters. Returns 0, or -1 with err (and *d empty). */
+int config_disk_from_json(struct json_object *json, const char *what, struct disk_config *d, struct verr *err);
+
+/* The same for one NIC (a nics[] element). */
+int config_nic_from_json(struct json_object *json, const char *what, struct nic_config *n, struct verr *err);
+
+/* Frees what one disk of config_disk_from_json() holds. */
+void config_disk_free(struct disk_config *d);
+
+/* Frees what one NIC of config_nic_from_json() holds. */
+void config_nic_free(struct nic_config *n);
+
 #endif

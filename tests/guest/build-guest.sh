@@ -35,7 +35,7 @@ chmod 0755 "$root/etc/acpi/PWRF/00000080"
 # Flat module directory: the init script insmods them in dependency order.
 mods=$(ls -d "$work"/k/lib/modules/*/kernel)
 for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/virtio_pci_modern_dev \
-	virtio/virtio_pci char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/scsi_common \
+	virtio/virtio_pci virtio/virtio_mem char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/scsi_common \
 	scsi/scsi_mod scsi/sd_mod scsi/virtio_scsi ../net/core/failover net/net_failover net/virtio_net char/virtio_console input/evdev acpi/button misc/pvpanic/pvpanic misc/pvpanic/pvpanic-mmio \
 	vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd ../virt/lib/irqbypass vfio/pci/vfio-pci-core \
 	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs; do

@@ -59,15 +59,16 @@ qemu-img create -q -f qcow2 "$T/root.qcow2" 64M
 	--set memory.size=256M --set 'memory.numa[0].size=128M' --set 'memory.numa[1].size=128M' \
 	--set hotplug.max_memory=512M --set "disks[root].file=$T/root.qcow2" >/dev/null 2>"$T/ws.err" ||
 	fail "workstation: $(cat "$T/ws.err")"
-[ "$(q workstation '[(m["id"], m["size"] >> 20, m["prealloc"], m["host-nodes"], m["policy"]) for m in sorted(r, key=lambda m: m["id"])]' query-memdev)" = \
-	"[('ram-node0', 128, True, [0], 'bind'), ('ram-node1', 128, True, [0], 'bind')]" ] || fail "memdev: $(cat "$T/q.out")"
-for n in 0 1; do
-	[ "$(q workstation r qom-get path=/objects/ram-node$n property=hugetlb)" = True ] || fail "ram-node$n is not hugetlb"
+[ "$(q workstation '[(m["id"], m["size"] >> 20, m["prealloc"], m["reserve"], m["host-nodes"], m["policy"]) for m in sorted(r, key=lambda m: m["id"])]' query-memdev)" = \
+	"[('mem-vmem0', 256, False, False, [], 'default'), ('ram-node0', 128, True, True, [0], 'bind'), ('ram-node1', 128, True, True, [0], 'bind')]" ] ||
+	fail "memdev: $(cat "$T/q.out")"
+for m in ram-node0 ram-node1 mem-vmem0; do
+	[ "$(q workstation r qom-get path=/objects/$m property=hugetlb)" = True ] || fail "$m is not hugetlb"
 done
 [ "$(q workstation '[c["props"]["node-id"] for c in sorted(r, key=lambda c: c["cpu-index"])]' query-cpus-fast)" = \
 	"[0, 0, 1, 1]" ] || fail "vCPU nodes: $(cat "$T/q.out")"
 [ "$(q workstation 'len(r)' query-hotpluggable-cpus)" = 8 ] || fail "hotpluggable CPUs: $(cat "$T/q.out")"
-pass "workstation: NUMA nodes on hugetlb memfd, prealloc, bound to host node 0; vCPUs 0-1 and 2-3; 8 CPU slots"
+pass "workstation: NUMA nodes on hugetlb memfd, prealloc, bound to host node 0; vCPUs 0-1 and 2-3; 8 CPU slots; the rest of hotplug.max_memory on hugetlb for virtio-mem, reserving nothing"
 expect_rc 0 kill workstation
 
 # Windows: Secure Boot firmware with SMM.

@@ -26,6 +26,10 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_logs_entry,
 	&cmd_identity_entry,
 	&cmd_vfio_entry,
+	&cmd_add_entry,
+	&cmd_remove_entry,
+	&cmd_devices_entry,
+	&cmd_set_entry,
 	NULL,
 };
 

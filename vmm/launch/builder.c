@@ -1,7 +1,6 @@
-#include "vmm/launch/builder.h"
+#include "vmm/launch/builder-parts.h"
 
 #include <string.h>
-#include <strings.h>
 
 #include <json-c/json.h>
 
@@ -22,226 +21,6 @@ char *qemu_opt_escape(const char *value)
 	}
 	*o = '\0';
 	return out;
-}
-
-/* Appends `option` followed by obj in QEMU's JSON syntax; consumes obj. */
-static void push_json(struct strv *argv, const char *option, struct json_object *obj)
-{
-	strv_push(argv, option);
-	strv_push(argv, json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(obj);
-}
-
-/* Adds a string member (these put_* shorthands build the JSON options). */
-static void put_str(struct json_object *o, const char *k, const char *v)
-{
-	json_object_object_add(o, k, json_object_new_string(v));
-}
-
-/* Adds a boolean member. */
-static void put_bool(struct json_object *o, const char *k, bool v)
-{
-	json_object_object_add(o, k, json_object_new_boolean(v));
-}
-
-/* Adds an integer member. */
-static void put_int(struct json_object *o, const char *k, int64_t v)
-{
-	json_object_object_add(o, k, json_object_new_int64(v));
-}
-
-/* A new {"driver": driver, "id": id} device object. */
-static struct json_object *device(const char *driver, const char *id)
-{
-	struct json_object *d = json_object_new_object();
-
-	put_str(d, "driver", driver);
-	if (id)
-		put_str(d, "id", id);
-	return d;
-}
-
-/* The id of the root port of a PCI key: "rp-" and the key, ':' as '-' ("rp-disk-root"). */
-static char *port_id(const char *key)
-{
-	char *id = xasprintf("rp-%s", key);
-
-	for (char *p = id; *p; p++)
-		if (*p == ':')
-			*p = '-';
-	return id;
-}
-
-/* Sets a device's "addr" on its bus. */
-static void put_addr(struct json_object *dev, struct pci_slot at)
-{
-	_cleanup_free_ char *addr = xasprintf("0x%x.0x%x", at.slot, at.fn);
-
-	put_str(dev, "addr", addr);
-}
-
-/* The root port of a PCI key at its place on pcie.0: function 0 says the slot is multifunction
- * (ports share slots), chassis and port number are the place, unique and kept. Returns its id. */
-static char *push_port_at(const char *key, struct pci_slot at, struct strv *argv)
-{
-	char *id = port_id(key);
-	struct json_object *rp = device("pcie-root-port", id);
-
-	put_str(rp, "bus", "pcie.0");
-	put_addr(rp, at);
-	if (at.fn == 0)
-		put_bool(rp, "multifunction", true);
-	put_int(rp, "chassis", at.slot * 8 + at.fn);
-	put_int(rp, "port", at.slot * 8 + at.fn);
-	push_json(argv, "-device", rp);
-	return id;
-}
-
-/* A root port for a PCI key, where the identity puts it; returns its id, or NULL when the root
- * bus is full (QEMU then says where the device cannot go). */
-static char *push_port(struct identity *id, const char *key, struct strv *argv)
-{
-	struct pci_slot at;
-
-	return identity_place(id, key, true, &at) ? push_port_at(key, at, argv) : NULL;
-}
-
-/* Places a PCI device where the identity says (key: what the identity knows it by): on q35 a
- * PCIe device behind a root port of its own, which goes on the command line first (libvirt's
- * q35 model), unless machine.pcie is pcie.0; other devices, and every device of pc, on the
- * root bus itself. */
-static void place_pci(const struct vm_config *c, struct identity *id, const char *key, bool pcie,
-		      struct json_object *dev, struct strv *argv)
-{
-	struct pci_slot at = { 0 };
-	_cleanup_free_ char *bus = NULL;
-
-	if (c->machine == MACHINE_Q35 && pcie && c->pcie == PCIE_ROOT_PORTS)
-		bus = push_port(id, key, argv);
-	else if (identity_place(id, key, false, &at))
-		bus = xstrdup(c->machine == MACHINE_Q35 ? "pcie.0" : "pci.0");
-	if (!bus)
-		return;
-	put_str(dev, "bus", bus);
-	put_addr(dev, at);
-}
-
-/* The identity's key of disk d's PCI device (its own, or its scsi controller). */
-static char *disk_key(const struct disk_config *d)
-{
-	return xasprintf("disk:%s", d->id);
-}
-
-/* True when a read-only disk is an installer image (a CD-ROM for the guest). */
-static bool is_cdrom(const struct disk_config *d)
-{
-	size_t n = strlen(d->file);
-	return d->readonly && n > 4 && !strcasecmp(d->file + n - 4, ".iso");
-}
-
-/* The protocol and format block nodes of one disk. */
-static void build_block_nodes(const struct disk_config *d, bool block_device, const char *file_node,
-			      const char *fmt_node, struct strv *argv)
-{
-	struct json_object *file = json_object_new_object(), *fmt = json_object_new_object();
-	struct json_object *cache = json_object_new_object();
-
-	put_str(file, "driver", block_device ? "host_device" : "file");
-	put_str(file, "node-name", file_node);
-	put_str(file, "filename", d->file);
-	put_str(file, "aio", aio_names[d->aio].qemu);
-	put_bool(cache, "direct", d->cache == CACHE_NONE || d->cache == CACHE_DIRECTSYNC);
-	put_bool(cache, "no-flush", d->cache == CACHE_UNSAFE);
-	json_object_object_add(file, "cache", cache);
-	put_bool(file, "read-only", d->readonly);
-	if (d->discard)
-		put_str(file, "discard", "unmap");
-	push_json(argv, "-blockdev", file);
-
-	put_str(fmt, "driver", format_names[d->format].qemu);
-	put_str(fmt, "node-name", fmt_node);
-	put_str(fmt, "file", file_node);
-	put_bool(fmt, "read-only", d->readonly);
-	if (d->discard) {
-		put_str(fmt, "discard", "unmap");
-		put_str(fmt, "detect-zeroes", "unmap");
-	}
-	push_json(argv, "-blockdev", fmt);
-}
-
-/* Counters for disks that share a controller's buses. */
-struct bus_slots {
-	unsigned sata, ide;
-	bool sata_controller;
-};
-
-/* The block nodes, controller and device of one disk (a block device's or a file's). */
-static void build_disk(const struct vm_config *c, struct identity *id, const struct disk_config *d,
-		       bool block_device, struct bus_slots *slots, struct strv *argv)
-{
-	_cleanup_free_ char *key = disk_key(d);
-	bool write_through = d->cache == CACHE_WRITETHROUGH || d->cache == CACHE_DIRECTSYNC;
-	_cleanup_free_ char *file_node = xasprintf("%s-file", d->id), *fmt_node = xasprintf("%s-fmt", d->id);
-	_cleanup_free_ char *iothread = xasprintf("io-%s", d->id), *bus = NULL;
-	struct json_object *dev;
-
-	build_block_nodes(d, block_device, file_node, fmt_node, argv);
-	if (d->iothread) {
-		struct json_object *io = json_object_new_object();
-		put_str(io, "qom-type", "iothread");
-		put_str(io, "id", iothread);
-		push_json(argv, "-object", io);
-	}
-	switch (d->bus) {
-	case BUS_SCSI: {
-		/* virtio-scsi-single: a controller per disk, with the disk's iothread. */
-		_cleanup_free_ char *ctrl_id = xasprintf("%s-scsi", d->id);
-		struct json_object *ctrl = device("virtio-scsi-pci", ctrl_id);
-		if (d->iothread)
-			put_str(ctrl, "iothread", iothread);
-		place_pci(c, id, key, true, ctrl, argv);
-		push_json(argv, "-device", ctrl);
-		bus = xasprintf("%s-scsi.0", d->id);
-		dev = device(is_cdrom(d) ? "scsi-cd" : "scsi-hd", d->id);
-		put_str(dev, "bus", bus);
-		break;
-	}
-	case BUS_NVME:
-		dev = device("nvme", d->id);
-		place_pci(c, id, key, true, dev, argv);
-		break;
-	case BUS_SATA:
-		if (c->machine == MACHINE_PC && !slots->sata_controller) {
-			struct json_object *ahci = device("ich9-ahci", "sata0");
-			place_pci(c, id, "sata", false, ahci, argv);
-			push_json(argv, "-device", ahci);
-			slots->sata_controller = true;
-		}
-		/* q35's own AHCI controller has buses ide.0 to ide.5. */
-		bus = c->machine == MACHINE_Q35 ? xasprintf("ide.%u", slots->sata++) : xasprintf("sata0.%u", slots->sata++);
-		dev = device(is_cdrom(d) ? "ide-cd" : "ide-hd", d->id);
-		put_str(dev, "bus", bus);
-		break;
-	case BUS_IDE:
-		bus = xasprintf("ide.%u", slots->ide / 2);
-		dev = device(is_cdrom(d) ? "ide-cd" : "ide-hd", d->id);
-		put_str(dev, "bus", bus);
-		put_int(dev, "unit", slots->ide++ % 2);
-		break;
-	default:
-		dev = device("virtio-blk-pci", d->id);
-		place_pci(c, id, key, true, dev, argv);
-		if (d->iothread)
-			put_str(dev, "iothread", iothread);
-		break;
-	}
-	put_str(dev, "drive", fmt_node);
-	put_str(dev, "serial", d->serial);
-	if (d->bus != BUS_NVME)
-		put_str(dev, "write-cache", write_through ? "off" : "on");
-	if (d->ssd && d->bus != BUS_VIRTIO_BLK && d->bus != BUS_NVME && !is_cdrom(d))
-		put_int(dev, "rotation_rate", 1);
-	push_json(argv, "-device", dev);
 }
 
 /* -numa node,nodeid=N,cpus=A,cpus=B,...,memdev=ram-nodeN for one guest NUMA node. */
@@ -355,6 +134,8 @@ static void build_firmware(const struct launch *l, struct strv *argv)
 static void build_chardevs(const struct vm_config *c, const struct launch *l, struct identity *id,
 			   struct strv *argv)
 {
+	struct sink boot = { .argv = argv };
+
 	strv_push(argv, "-chardev");
 	strv_pushf(argv, "socket,id=monitor,fd=%d,server=on,wait=off", LAUNCH_MONITOR_FD);
 	strv_push(argv, "-mon");
@@ -376,7 +157,7 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 		struct json_object *port = device("virtserialport", NULL), *vser = device("virtio-serial-pci", "vser0");
 		strv_push(argv, "-chardev");
 		strv_pushf(argv, "socket,id=agent,path=%s,server=on,wait=off", sock_escaped);
-		place_pci(c, id, "agent", true, vser, argv);
+		place_pci(c, id, "agent", true, vser, &boot);
 		push_json(argv, "-device", vser);
 		put_str(port, "bus", "vser0.0");
 		put_str(port, "chardev", "agent");
@@ -391,35 +172,18 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 		strv_push(argv, display_names[c->display].qemu);
 	if (c->display != DISPLAY_NONE) {
 		struct json_object *vga = device("VGA", "video0");
-		place_pci(c, id, "video", false, vga, argv);
+		place_pci(c, id, "video", false, vga, &boot);
 		push_json(argv, "-device", vga);
 	}
 }
 
-/* The NICs: a -netdev backend and a -device front end each, with the profile's MAC or the identity's. */
+/* The NICs, each with the profile's MAC or the identity's. */
 static void build_nics(const struct vm_config *c, struct identity *id, struct strv *argv)
 {
-	for (size_t i = 0; i < c->n_nics; i++) {
-		const struct nic_config *n = &c->nics[i];
-		_cleanup_free_ char *netdev_id = xasprintf("net-%s", n->id), *key = xasprintf("nic:%s", n->id);
-		struct json_object *nd = json_object_new_object(), *dev = device(nic_model_names[n->model].qemu, n->id);
+	struct sink out = { .argv = argv };
 
-		put_str(nd, "type", nic_type_names[n->type].qemu);
-		put_str(nd, "id", netdev_id);
-		if (n->type == NIC_BRIDGE)
-			put_str(nd, "br", n->bridge);
-		if (n->type == NIC_TAP) {
-			put_str(nd, "ifname", n->ifname);
-			put_str(nd, "script", "no");
-			put_str(nd, "downscript", "no");
-		}
-		push_json(argv, "-netdev", nd);
-		/* e1000 and rtl8139 are conventional PCI: integrated, never behind a PCIe port. */
-		place_pci(c, id, key, n->model == NIC_VIRTIO || n->model == NIC_E1000E, dev, argv);
-		put_str(dev, "netdev", netdev_id);
-		put_str(dev, "mac", n->mac ? n->mac : identity_mac(id, n->id));
-		push_json(argv, "-device", dev);
-	}
+	for (size_t i = 0; i < c->n_nics; i++)
+		build_nic(c, id, &c->nics[i], c->nics[i].mac ? c->nics[i].mac : identity_mac(id, c->nics[i].id), &out);
 }
 
 /* The device each passed-through device shares a slot with: functions of one host slot go
@@ -491,6 +255,48 @@ static void build_panic(const struct vm_config *c, const struct launch *l, struc
 	strv_push(argv, "panic=shutdown");
 }
 
+bool build_has_virtio_mem(const struct vm_config *c, const struct launch *l)
+{
+	return c->max_memory && l->virtio_mem;
+}
+
+uint64_t build_virtio_mem_block(const struct vm_config *c)
+{
+	return c->hugepages ? hugepage_sizes[c->hugepages].bytes : 2ull << 20;
+}
+
+/* The memory a running VM may be given (hotplug.max_memory): a virtio-mem device whose backend
+ * (huge pages like the rest of its memory) holds all of it, reserving nothing on the host, and
+ * none of it plugged at boot; what it plugs is preallocated when the VM's memory is. */
+static void build_virtio_mem(const struct vm_config *c, const struct launch *l, struct identity *id,
+			     struct strv *argv)
+{
+	struct sink boot = { .argv = argv };
+	struct json_object *mem, *dev;
+
+	if (!build_has_virtio_mem(c, l))
+		return;
+	mem = json_object_new_object();
+	put_str(mem, "qom-type", c->hugepages ? "memory-backend-memfd" : "memory-backend-ram");
+	put_str(mem, "id", "mem-" BUILD_VIRTIO_MEM_ID);
+	put_int(mem, "size", (int64_t)(c->max_memory - c->memory));
+	if (c->hugepages) {
+		put_bool(mem, "hugetlb", true);
+		put_int(mem, "hugetlbsize", (int64_t)hugepage_sizes[c->hugepages].bytes);
+	}
+	put_bool(mem, "reserve", false);
+	push_json(argv, "-object", mem);
+	dev = device("virtio-mem-pci", BUILD_VIRTIO_MEM_ID);
+	place_pci(c, id, "memory", true, dev, &boot);
+	put_str(dev, "memdev", "mem-" BUILD_VIRTIO_MEM_ID);
+	put_int(dev, "requested-size", 0);
+	if (c->hugepages)
+		put_int(dev, "block-size", (int64_t)build_virtio_mem_block(c));
+	if (c->hugepages || c->prealloc)
+		put_bool(dev, "prealloc", true);
+	push_json(argv, "-device", dev);
+}
+
 /* True when a NIC needs QEMU to start a helper program (the bridge helper). */
 static bool needs_spawn(const struct vm_config *c)
 {
@@ -504,7 +310,7 @@ static bool needs_spawn(const struct vm_config *c)
 static void build_hotplug_ports(const struct vm_config *c, struct identity *id, struct strv *argv)
 {
 	for (unsigned i = 0; i < c->root_ports; i++) {
-		_cleanup_free_ char *key = xasprintf("hotplug:%u", i);
+		_cleanup_free_ char *n = xasprintf("%u", i), *key = build_pci_key("hotplug", n);
 		free(push_port(id, key, argv));
 	}
 }
@@ -526,6 +332,7 @@ static void build_kept_ports(const struct vm_config *c, struct identity *id, str
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv)
 {
 	struct bus_slots slots = { 0 };
+	struct sink boot = { .argv = argv };
 
 	strv_push(argv, l->binary);
 	strv_pushf(argv, "-name");
@@ -557,14 +364,15 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 		strv_push(argv, c->append);
 	}
 	for (size_t i = 0; i < c->n_disks; i++)
-		build_disk(c, id, &c->disks[i], l->block_device && l->block_device[i], &slots, argv);
+		build_disk(c, id, &c->disks[i], l->block_device && l->block_device[i], &slots, &boot);
 	build_nics(c, id, argv);
 	build_passthrough(c, id, argv);
 	if (c->balloon) {
 		struct json_object *balloon = device("virtio-balloon-pci", "balloon0");
-		place_pci(c, id, "balloon", true, balloon, argv);
+		place_pci(c, id, "balloon", true, balloon, &boot);
 		push_json(argv, "-device", balloon);
 	}
+	build_virtio_mem(c, l, id, argv);
 	build_kept_ports(c, id, argv);
 	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)

@@ -21,6 +21,7 @@ struct launch {
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
 	bool no_sandbox;      /* the QEMU was built without seccomp (the probe says so) */
 	bool pvpanic;         /* the QEMU has the ISA pvpanic device (the probe says so) */
+	bool virtio_mem;      /* the QEMU has virtio-mem-pci, with prealloc when the VM needs it (the probe says so) */
 	const bool *block_device; /* per disk: its file is a block device (NULL: none is) */
 };
 
@@ -28,6 +29,34 @@ struct launch {
  * goes where identity id says; what it lacks (a device's address, a NIC's MAC, the UUID) is
  * created in it, for the plan to write when the VM starts. */
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
+
+/* The id of the virtio-mem device that holds the memory a running VM may be given. */
+#define BUILD_VIRTIO_MEM_ID "vmem0"
+
+/* True when the VM's memory can change while it runs (vmm set memory=SIZE): it has
+ * hotplug.max_memory and the QEMU has virtio-mem; the argv then has a virtio-mem device,
+ * BUILD_VIRTIO_MEM_ID, whose backend holds everything above memory.size. */
+bool build_has_virtio_mem(const struct vm_config *c, const struct launch *l);
+
+/* What the virtio-mem device plugs a whole number of: the huge page size, else 2 MiB (QEMU's
+ * default on x86). */
+uint64_t build_virtio_mem_block(const struct vm_config *c);
+
+/* The identity's key of a PCI device or root port: KIND:NAME ("disk:root", "nic:net0", "hotplug:0"). */
+char *build_pci_key(const char *kind, const char *name);
+
+/* The id of the root port of a PCI key ("rp-disk-root", "rp-hotplug-0"). */
+char *build_port_id(const char *key);
+
+/* The QEMU objects of disk d (its file a block device or not) to hot-add, its PCI device on
+ * root port port, in the order QEMU must create them: a list of {"option": "-blockdev",
+ * "-object" or "-device", "json": the object as the command line would give it, which is also
+ * the argument of blockdev-add, object-add or device_add}. NULL for a disk with no PCI device
+ * of its own (bus sata or ide). */
+struct json_object *build_hot_disk(const struct disk_config *d, bool block_device, const char *port);
+
+/* The same for NIC n with MAC mac: its "-netdev" (netdev_add) and "-device". */
+struct json_object *build_hot_nic(const struct nic_config *n, const char *mac, const char *port);
 
 /* Escapes a value for QEMU's key=value option syntax (',' becomes ',,'). */
 char *qemu_opt_escape(const char *value);

@@ -203,13 +203,13 @@ static bool mac_taken(struct json_object *macs, const char *mac)
 	return false;
 }
 
-const char *identity_mac(struct identity *id, const char *nic_id)
+char *identity_new_mac(const struct identity *id, const char *nic_id)
 {
 	struct json_object *macs = section(id, "macs"), *v;
 	char *mac = NULL;
 
 	if (json_object_object_get_ex(macs, nic_id, &v))
-		return json_object_get_string(v);
+		return xstrdup(json_object_get_string(v));
 	/* QEMU's locally administered prefix and 24 derived bits; again while another NIC has them. */
 	for (unsigned round = 0; !mac || mac_taken(macs, mac); round++) {
 		_cleanup_free_ char *item = xasprintf("mac %s %u", nic_id, round);
@@ -218,7 +218,16 @@ const char *identity_mac(struct identity *id, const char *nic_id)
 		derive(id, item, b);
 		mac = xasprintf("52:54:00:%02x:%02x:%02x", b[0], b[1], b[2]);
 	}
-	return record(id, macs, nic_id, mac);
+	return mac;
+}
+
+const char *identity_mac(struct identity *id, const char *nic_id)
+{
+	struct json_object *macs = section(id, "macs"), *v;
+
+	if (json_object_object_get_ex(macs, nic_id, &v))
+		return json_object_get_string(v);
+	return record(id, macs, nic_id, identity_new_mac(id, nic_id));
 }
 
 /* What the recorded PCI entries occupy, leaving out the entry skip: each place, whether a port
@@ -295,6 +304,13 @@ bool identity_place(struct identity *id, const char *key, bool port, struct pci_
 	record(id, entry, port ? KIND_PORT : KIND_DEVICE, xasprintf("00:%02x.%x", at->slot, at->fn));
 	json_object_object_add(pci, key, entry);
 	return true;
+}
+
+bool identity_find(const struct identity *id, const char *key, bool *port, struct pci_slot *at)
+{
+	struct json_object *entry;
+
+	return json_object_object_get_ex(section(id, "pci"), key, &entry) && entry_slot(entry, port, at);
 }
 
 struct pci_slot identity_port_at(const struct identity *id, const char *key)

@@ -57,6 +57,14 @@ const char *identity_uuid(struct identity *id);
 /* The MAC of NIC nic_id, created when it has none. */
 const char *identity_mac(struct identity *id, const char *nic_id);
 
+/* The MAC NIC nic_id has, or would get, in a new string, recording nothing (a NIC hot-added
+ * to a running VM: the same MAC each time it is added). */
+char *identity_new_mac(const struct identity *id, const char *nic_id);
+
+/* The recorded place of the PCI device or port key, and whether it is a root port; false when
+ * the identity has none. */
+bool identity_find(const struct identity *id, const char *key, bool *port, struct pci_slot *at);
+
 /* Where the PCI device or port key goes: its recorded place when it is of this kind (a root
  * port, or a device on the root bus itself), else a new one (a port after every other port, a
  * device in the first free slot). Returns false when the root bus is full. */

@@ -45,7 +45,7 @@ static int add_groups(struct vm_config *c, struct verr *err)
 }
 
 /* The facts of this host that decide the argv: the QEMU binary and what it can do (from
- * its probe, or the stand-in $VMM_PROBE_FILE: seccomp, pvpanic, machine versions), the VM's
+ * its probe, or the stand-in $VMM_PROBE_FILE: seccomp, pvpanic, virtio-mem, machine versions), the VM's
  * identity in the data directory data, which disks are block devices, and the devices of
  * passthrough groups. */
 static int host_facts(struct plan *p, const char *data, struct verr *err)
@@ -67,6 +67,9 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 		r = identity_machine(&p->identity, &caps, p->config.machine, err);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
+	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
+	p->launch.virtio_mem = caps_has_type(&caps, "virtio-mem-pci") &&
+			       (!(p->config.hugepages || p->config.prealloc) || caps_version_at_least(&caps, 7, 1));
 	qemu_caps_free(&caps);
 	if (r < 0)
 		return -1;

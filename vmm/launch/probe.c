@@ -280,6 +280,14 @@ const char *caps_machine_version(const struct qemu_caps *caps, const char *alias
 	return json_object_get_string(name);
 }
 
+bool caps_version_at_least(const struct qemu_caps *caps, int major, int minor)
+{
+	struct json_object *v = json_object_object_get(caps->json, "version");
+	int have_major = json_object_get_int(json_object_object_get(v, "major"));
+
+	return have_major > major || (have_major == major && json_object_get_int(json_object_object_get(v, "minor")) >= minor);
+}
+
 bool caps_has_sandbox(const struct qemu_caps *caps)
 {
 	return json_object_get_boolean(json_object_object_get(caps->json, "sandbox"));

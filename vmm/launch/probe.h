@@ -33,6 +33,9 @@ bool caps_has_machine(const struct qemu_caps *caps, const char *machine);
 /* The versioned machine type an alias stands for in this QEMU ("q35": "pc-q35-7.2"), or NULL. */
 const char *caps_machine_version(const struct qemu_caps *caps, const char *alias);
 
+/* True when the QEMU is version major.minor or later. */
+bool caps_version_at_least(const struct qemu_caps *caps, int major, int minor);
+
 /* True when QEMU has -sandbox (built with seccomp). */
 bool caps_has_sandbox(const struct qemu_caps *caps);
 

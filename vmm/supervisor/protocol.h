@@ -27,6 +27,11 @@
 #define CTL_REQ_PAUSE "pause"   /* returns {} once QEMU has paused the guest */
 #define CTL_REQ_RESUME "resume" /* returns {} once QEMU has resumed the guest */
 #define CTL_REQ_RESET "reset"   /* returns {} once QEMU has reset the guest */
+#define CTL_REQ_ADD "add"       /* hot-adds a device (CTL_ARG_KIND, CTL_ARG_DEVICE); returns it (DEV_KEY_*) */
+#define CTL_REQ_REMOVE "remove" /* removes a hot-added device (CTL_ARG_ID); returns {} once it is gone */
+#define CTL_REQ_DEVICES "devices" /* returns the VM's disks and NICs, a list of objects (DEV_KEY_*) */
+#define CTL_REQ_SET "set"       /* changes the vCPUs (CTL_ARG_CPUS) or the memory (CTL_ARG_MEMORY);
+				 * returns {CTL_ARG_CPUS: how many it has} or {CTL_ARG_MEMORY: bytes} */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -34,6 +39,34 @@
 #define CTL_QMP_TIMEOUT_MS 5000
 
 #define CTL_ARG_TIMEOUT "timeout"
+
+/* add's arguments: what is added ("disk" or "nic"), and the device as a profile's disks[] or
+ * nics[] element (its file an absolute path); remove's: the device's id. */
+#define CTL_ARG_KIND "kind"
+#define CTL_ARG_DEVICE "device"
+#define CTL_ARG_ID "id"
+
+/* set's arguments: the vCPUs the VM is to have (from those it boots with to hotplug.max_cpus),
+ * or its memory (bytes, or a size such as "4G", from memory.size to hotplug.max_memory). */
+#define CTL_ARG_CPUS "cpus"
+#define CTL_ARG_MEMORY "memory"
+
+/* Milliseconds the guest has to release a device being removed; then remove fails, saying so,
+ * and the device stays "removing" until the guest lets it go. A client waits for add and remove
+ * up to CTL_HOTPLUG_TIMEOUT_MS: their QMP commands, and the release of a device to undo. */
+#define CTL_RELEASE_TIMEOUT_MS 10000
+#define CTL_HOTPLUG_TIMEOUT_MS (CTL_RELEASE_TIMEOUT_MS + 8 * CTL_QMP_TIMEOUT_MS)
+
+/* A device of the list devices returns (and add). */
+#define DEV_KEY_ID "id"
+#define DEV_KEY_KIND "kind"       /* "disk", "nic" or "cpu" (a hot-added vCPU) */
+#define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model */
+#define DEV_KEY_FILE "file"       /* a disk's image */
+#define DEV_KEY_MAC "mac"         /* a NIC's MAC */
+#define DEV_KEY_HOTPLUGGED "hotplugged" /* true: added while the VM runs; false: the profile's */
+#define DEV_KEY_PORT "port"       /* the id of the root port it sits on, when it has one */
+#define DEV_KEY_ADDRESS "address" /* its place on the root bus, "00:SS.F" (its root port's), when it has one */
+#define DEV_KEY_STATE "state"     /* "present", "adding" or "removing" */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

@@ -97,6 +97,19 @@ static void request_kill(struct sup *s, struct control_conn *conn)
 	lifecycle_kill(s);
 }
 
+/* add, remove, set: hot-plugging needs QEMU up and its QMP connection. */
+static void hotplug_request(struct sup *s, struct control_conn *conn, const char *request, struct json_object *args)
+{
+	if (!s->ready || !s->qmp)
+		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_ADD))
+		hotplug_add(s->hotplug, s->qmp, conn, args);
+	else if (!strcmp(request, CTL_REQ_SET))
+		hotplug_set(s->hotplug, s->qmp, conn, args);
+	else
+		hotplug_remove(s->hotplug, s->qmp, conn, args);
+}
+
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg)
 {
 	struct sup *s = arg;
@@ -114,6 +127,10 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_RESET)) {
 		if (!refuse_protected(s, conn, CTL_REQ_RESET))
 			forward(s, conn, "system_reset");
-	} else
+	} else if (!strcmp(request, CTL_REQ_ADD) || !strcmp(request, CTL_REQ_REMOVE) || !strcmp(request, CTL_REQ_SET))
+		hotplug_request(s, conn, request, args);
+	else if (!strcmp(request, CTL_REQ_DEVICES))
+		control_reply(conn, hotplug_devices(s->hotplug));
+	else
 		control_fail(conn, "unknown request '%s'", request);
 }

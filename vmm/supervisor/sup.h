@@ -18,6 +18,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/supervisor/console.h"
 #include "vmm/supervisor/control.h"
+#include "vmm/supervisor/hotplug.h"
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
@@ -44,6 +45,7 @@ struct sup {
 	struct qmp_client *proxy_qmp; /* the proxy's own monitor connection, NULL when none */
 	struct event *proxy_timer;    /* connects proxy_qmp again */
 	struct proxy_policy policy;
+	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */

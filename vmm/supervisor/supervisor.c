@@ -218,7 +218,6 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	struct json_object *data = NULL, *reason;
 	const char *state = NULL;
 
-	(void)c;
 	json_object_object_get_ex(msg, "data", &data);
 	if (!strcmp(name, "STOP"))
 		state = "paused";
@@ -233,6 +232,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	}
 	if (state)
 		state_set_runstate(&s->vm, state);
+	hotplug_event(s->hotplug, c, name, msg);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -380,6 +380,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	s->pidfd_ev = event_new(s->base, s->pidfd, EV_READ, pidfd_cb, s);
 	event_add(s->pidfd_ev, NULL);
 	say(&s->vm, "reconnecting to QEMU pid %d", pid);
+	hotplug_reattach(s->hotplug);
 	if ((con_fd = rundir_connect(&s->rd, CONSOLE_SERIAL_SOCK, &con_err)) < 0) {
 		verr_wrap(&con_err, "warning: the serial console is neither logged nor served");
 		say_err(&s->vm, &con_err);
@@ -392,6 +393,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	hotplug_reset(s->hotplug);
 	console_detach(s->console);
 	if (s->output)
 		bufferevent_free(s->output);
@@ -560,6 +562,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (!s.base)
 		abort();
 	setup_events(&s);
+	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
 	if (open_rundir(&s, &orphan, err) == 0) {
 		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
@@ -573,6 +576,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (s.ctl_listen >= 0)
 		close(s.ctl_listen);
 	console_free(s.console);
+	hotplug_free(s.hotplug);
 	/* The run directory is released before stop and kill are answered, so a script
 	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);

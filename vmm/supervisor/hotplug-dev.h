@@ -1,0 +1,116 @@
+/* What the files of hot-plugging share (hotplug.c: requests, checks, the device list and its
+ * record; hotplug-steps.c: the QMP steps of an add or a removal, and their undo;
+ * hotplug-cpus.c: vCPUs, added and removed in batches; hotplug-memory.c: memory through
+ * virtio-mem): the hot-added devices and their state.
+ * Not for use outside hot-plugging. */
+#ifndef VMM_HOTPLUG_DEV_H
+#define VMM_HOTPLUG_DEV_H
+
+#include <stdbool.h>
+
+#include "vmm/supervisor/hotplug.h"
+
+/* Where a hot-added device is. */
+enum hp_state { HP_ADDING, HP_PRESENT, HP_REMOVING };
+
+/* What a hot-added device is; hp_kind_names has the names the protocol and the record use. */
+enum hp_kind { HP_DISK, HP_NIC, HP_CPU };
+extern const char *const hp_kind_names[];
+
+/* What a device of kind is called in messages ("disk", "NIC", "vCPU"). */
+const char *hp_kind_word(enum hp_kind kind);
+
+struct hp_batch;
+
+struct hp_device {
+	struct hotplug *hp;
+	char *id;
+	enum hp_kind kind;
+	struct json_object *config; /* as added: a disks[] or nics[] element, a vCPU's device_add */
+	char *type;                 /* a disk's bus, a NIC's model, a vCPU's QOM type */
+	char *detail;               /* a disk's file, a NIC's MAC, NULL */
+	int port;                   /* its root port: hotplug.root_ports' number port; -1 for a vCPU */
+	struct json_object *parts;  /* its QEMU objects in the order of creation (build_hot_disk) */
+	size_t done;                /* how many of parts exist in QEMU */
+	enum hp_state state;
+	struct control_conn *conn;  /* the request waiting for this device, or NULL */
+	struct hp_batch *batch;     /* else the batch of vCPUs waiting for it, or NULL */
+	char *failure;              /* why its add failed (said once it is undone), or NULL */
+	struct event *timer;        /* the guest's time to release it */
+	bool releasing;             /* device_del of parts[done - 1] sent, DEVICE_DELETED not seen */
+	bool asked;                 /* device_del answered (the guest was asked) */
+	bool released;              /* DEVICE_DELETED came */
+};
+
+/* A change of the VM's memory (hotplug-memory.c). */
+struct hp_memory {
+	struct control_conn *conn;  /* the set memory=SIZE under way, or NULL */
+	uint64_t want;              /* the plugged size it asked of the virtio-mem device */
+	uint64_t plugged;           /* the size the device last reported */
+	bool waiting;               /* QEMU was asked: its size events may end the request */
+	struct event *timer;        /* the guest's time to get there */
+};
+
+struct hotplug {
+	struct event_base *base;
+	const struct plan *plan;
+	const struct vm_state *vm;
+	struct rundir *rd;          /* where HOTPLUG_FILE is kept */
+	bool saved;                 /* HOTPLUG_FILE was written (or taken over) */
+	struct hp_device **devs;    /* the hot-added devices, in the order of their adds */
+	size_t n;
+	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
+	struct hp_memory mem;
+};
+
+/* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port
+ * (-1: none). */
+struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, const char *id, enum hp_kind kind,
+				struct json_object *parts, int port);
+
+/* Puts a new device on the list. */
+void hp_list_add(struct hotplug *hp, struct hp_device *d);
+
+/* The hot-added device with id, or NULL. */
+struct hp_device *hp_find(const struct hotplug *hp, const char *id);
+
+/* Records the hot-added devices in the run directory, for a supervisor that reattaches. */
+void hp_save(struct hotplug *hp);
+
+/* Creates the device's objects from parts[done] on, then answers its add. */
+void hp_step_add(struct hp_device *d, struct qmp_client *qmp);
+
+/* Deletes the device's objects from parts[done - 1] down, then forgets it and answers its
+ * removal (or its failed add). */
+void hp_step_remove(struct hp_device *d, struct qmp_client *qmp);
+
+/* DEVICE_DELETED for QEMU device id at QOM path (either may be NULL): moves on the removal that
+ * waits for it. */
+void hp_released(struct hotplug *hp, struct qmp_client *qmp, const char *device, const char *path);
+
+/* The add or removal of a vCPU of batch b is over (the vCPU no longer belongs to b): failure
+ * NULL when it is done; qmp NULL when no QMP step may follow. */
+void hp_batch_done(struct hp_batch *b, const char *failure, struct qmp_client *qmp);
+
+/* Fails the batch under way (QEMU ended), forgetting it. */
+void hp_batch_abort(struct hotplug *hp);
+
+/* A vCPU of the record (its device_add arguments, json) taken back as present; NULL with err. */
+struct hp_device *hp_cpu_device(struct hotplug *hp, struct json_object *json, struct verr *err);
+
+/* set memory=SIZE (json: a size such as "4G", or bytes): through the virtio-mem device. */
+void hp_memory_set(struct hotplug *hp, struct qmp_client *qmp, struct control_conn *conn, struct json_object *json);
+
+/* MEMORY_DEVICE_SIZE_CHANGE (its data): the memory the guest plugged. */
+void hp_memory_event(struct hotplug *hp, struct json_object *data);
+
+/* Fails the change of memory under way (QEMU ended) and frees its timer. */
+void hp_memory_abort(struct hotplug *hp);
+
+/* The list entry of a hot-added device (DEV_KEY_*). */
+struct json_object *hp_describe(const struct hp_device *d);
+
+/* Takes the device off the list and frees it. */
+void hp_forget(struct hp_device *d);
+
+#endif
