@@ -372,10 +372,10 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 		strv_push(argv, "chardev:console");
 	}
 	if (c->agent) {
-		_cleanup_free_ char *sock = xasprintf("%s/agent.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
 		struct json_object *port = device("virtserialport", NULL), *vser = device("virtio-serial-pci", "vser0");
+		/* Like the console: agent.sock is bound by the supervisor, which stays connected. */
 		strv_push(argv, "-chardev");
-		strv_pushf(argv, "socket,id=agent,path=%s,server=on,wait=off", sock_escaped);
+		strv_pushf(argv, "socket,id=agent,fd=%d,server=on,wait=off", LAUNCH_AGENT_FD);
 		place_pci(c, id, "agent", true, vser, argv);
 		push_json(argv, "-device", vser);
 		put_str(port, "bus", "vser0.0");

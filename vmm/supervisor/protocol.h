@@ -22,11 +22,13 @@
 
 /* The requests. */
 #define CTL_REQ_STATUS "status" /* returns the status object (VM_KEY_*) */
-#define CTL_REQ_STOP "stop"     /* power button, then quit, then SIGKILL; returns the end (CTL_END_*) */
+#define CTL_REQ_STOP "stop"     /* power button, (agent,) quit, SIGKILL; returns the end (CTL_END_*) */
 #define CTL_REQ_KILL "kill"     /* SIGKILL at once; returns the end (CTL_END_*) */
 #define CTL_REQ_PAUSE "pause"   /* returns {} once QEMU has paused the guest */
 #define CTL_REQ_RESUME "resume" /* returns {} once QEMU has resumed the guest */
 #define CTL_REQ_RESET "reset"   /* returns {} once QEMU has reset the guest */
+#define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
+#define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -34,6 +36,24 @@
 #define CTL_QMP_TIMEOUT_MS 5000
 
 #define CTL_ARG_TIMEOUT "timeout"
+
+/* agent's arguments: the command, {"execute": NAME, "arguments": {...}}, and the seconds the
+ * agent has to answer it once it answered the sync (CTL_ARG_TIMEOUT, 1 to 3600; default
+ * CTL_AGENT_TIMEOUT_MS). The supervisor first asks QEMU whether the guest opened the agent's
+ * port (CTL_QMP_TIMEOUT_MS), then gives the sync CTL_AGENT_SYNC_MS: a client waits for all three. */
+#define CTL_ARG_COMMAND "command"
+#define CTL_AGENT_TIMEOUT_MS 10000
+#define CTL_AGENT_SYNC_MS 5000
+/* The words of the error agent and ip fail with when the VM has no agent channel at all. */
+#define CTL_ERR_NO_AGENT "has no guest agent channel"
+
+/* An interface ip returns (the loopback left out). */
+#define IP_KEY_NAME "name"         /* the guest's name for it ("eth0") */
+#define IP_KEY_MAC "mac"           /* its hardware address, when it has one */
+#define IP_KEY_NIC "nic"           /* the id of the VM's NIC with that MAC, when one has it */
+#define IP_KEY_NETWORK "network"   /* that NIC's type: "user" (reachable from the host only through
+				    * forwarded ports), "tap" or "bridge" */
+#define IP_KEY_ADDRESSES "addresses" /* "ADDRESS/PREFIX" strings, IPv4 first */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

@@ -5,6 +5,7 @@
 #include "vmm/base/util.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup.h"
 
 /* The answer a stop or kill gets once the VM has ended. */
@@ -68,7 +69,8 @@ static bool refuse_protected(struct sup *s, struct control_conn *conn, const cha
 	return true;
 }
 
-/* stop: the power button, then quit, then SIGKILL; answered when the VM has ended. */
+/* stop: the power button, then the guest agent (if any), then quit, then SIGKILL; answered when
+ * the VM has ended. */
 static void request_stop(struct sup *s, struct control_conn *conn, struct json_object *args)
 {
 	struct json_object *t;
@@ -114,6 +116,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_RESET)) {
 		if (!refuse_protected(s, conn, CTL_REQ_RESET))
 			forward(s, conn, "system_reset");
-	} else
+	} else if (!strcmp(request, CTL_REQ_AGENT) || !strcmp(request, CTL_REQ_IP))
+		sup_agent_request(s, conn, request, args);
+	else
 		control_fail(conn, "unknown request '%s'", request);
 }
