@@ -231,6 +231,14 @@ static void test_no_reply(void)
 	pump(50);
 	ok(seen.failures[AGENT_ERR_COMMAND] == 1, "guest-shutdown with an error fails: %s", seen.desc);
 	json_object_put(cmd);
+	agent_call(a, command("guest-shutdown"), 1000, on_reply, NULL);
+	answer_sync();
+	cmd = srv_recv(&delims);
+	close(srv);
+	srv = -1;
+	pump(50);
+	ok(seen.failures[AGENT_OK] == 2, "guest-shutdown and the channel closing succeeds");
+	json_object_put(cmd);
 	agent_free(a);
 }
 

@@ -360,6 +360,9 @@ void agent_detach(struct agent *a)
 	if (a->bev)
 		bufferevent_free(steal_ptr(a->bev));
 	a->await_delim = false;
+	/* A command that answers nothing was taken: the guest going away is what it asked for. */
+	while ((c = TAILQ_FIRST(&a->calls)) && c->phase == CALL_WAITING && c->no_reply)
+		finish(a, c, AGENT_OK, NULL, NULL);
 	while ((c = TAILQ_FIRST(&a->calls)) && c->phase != CALL_QUEUED)
 		fail(a, c, AGENT_ERR_GONE, "QEMU's agent channel closed while the guest agent had %s to answer",
 		     call_name(c));

@@ -11,7 +11,7 @@
  * then sends the command with an id its reply must carry back. A guest that does not answer
  * costs the call its time limit (CTL_AGENT_SYNC_MS for the sync) and nothing more. Commands
  * that answer nothing when they succeed (guest-shutdown, guest-suspend-*) succeed when no
- * error came within AGENT_NO_REPLY_MS. What the guest sends is untrusted: a reply is at most AGENT_MAX_REPLY
+ * error came within AGENT_NO_REPLY_MS, or when the channel closed before. What the guest sends is untrusted: a reply is at most AGENT_MAX_REPLY
  * bytes, and what it sends while no call waits is dropped unread. */
 #ifndef VMM_AGENT_H
 #define VMM_AGENT_H
