@@ -26,6 +26,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_logs_entry,
 	&cmd_identity_entry,
 	&cmd_vfio_entry,
+	&cmd_agent_entry,
+	&cmd_ip_entry,
+	&cmd_wait_entry,
 	NULL,
 };
 

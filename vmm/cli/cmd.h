@@ -71,6 +71,9 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_identity_entry;
 extern const struct cmd_entry cmd_vfio_entry;
+extern const struct cmd_entry cmd_agent_entry;
+extern const struct cmd_entry cmd_ip_entry;
+extern const struct cmd_entry cmd_wait_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);
