@@ -29,6 +29,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_agent_entry,
 	&cmd_ip_entry,
 	&cmd_wait_entry,
+	&cmd_balloon_entry,
 	NULL,
 };
 

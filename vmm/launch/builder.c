@@ -562,6 +562,9 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	build_passthrough(c, id, argv);
 	if (c->balloon) {
 		struct json_object *balloon = device("virtio-balloon-pci", "balloon0");
+		/* The pages the guest frees go back to the host, but for memory a balloon cannot give. */
+		if (!c->hugepages && !c->n_passthrough)
+			put_bool(balloon, "free-page-reporting", true);
 		place_pci(c, id, "balloon", true, balloon, argv);
 		push_json(argv, "-device", balloon);
 	}

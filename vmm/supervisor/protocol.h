@@ -29,6 +29,7 @@
 #define CTL_REQ_RESET "reset"   /* returns {} once QEMU has reset the guest */
 #define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
+#define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -54,6 +55,23 @@
 #define IP_KEY_NETWORK "network"   /* that NIC's type: "user" (reachable from the host only through
 				    * forwarded ports), "tap" or "bridge" */
 #define IP_KEY_ADDRESSES "addresses" /* "ADDRESS/PREFIX" strings, IPv4 first */
+
+/* balloon's arguments: the target in bytes (none: only show the balloon); CTL_ARG_STATS true
+ * adds the guest's memory statistics; CTL_ARG_WAIT N holds the answer until the guest's
+ * balloon has moved more than N times (BALLOON_KEY_CHANGES), at most CTL_BALLOON_WAIT_MS. */
+#define CTL_ARG_TARGET "target"
+#define CTL_ARG_STATS "stats"
+#define CTL_ARG_WAIT "wait"
+#define CTL_BALLOON_WAIT_MS 2000
+/* The words of the error balloon fails with when the VM has no balloon. */
+#define CTL_ERR_NO_BALLOON "has no balloon"
+
+/* The balloon object. */
+#define BALLOON_KEY_ACTUAL "actual"   /* bytes the guest has now */
+#define BALLOON_KEY_TARGET "target"   /* bytes last asked for (absent: none since this QEMU or supervisor started) */
+#define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
+#define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
+#define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

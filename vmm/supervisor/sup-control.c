@@ -118,6 +118,10 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 			forward(s, conn, "system_reset");
 	} else if (!strcmp(request, CTL_REQ_AGENT) || !strcmp(request, CTL_REQ_IP))
 		sup_agent_request(s, conn, request, args);
+	else if (!strcmp(request, CTL_REQ_BALLOON) && (!s->ready || !s->qmp))
+		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_BALLOON))
+		balloon_request(s->balloon, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

@@ -17,6 +17,7 @@
 #include "qmp/qmp.h"
 #include "vmm/base/rundir.h"
 #include "vmm/supervisor/agent.h"
+#include "vmm/supervisor/balloon.h"
 #include "vmm/supervisor/console.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/proxy.h"
@@ -42,6 +43,7 @@ struct sup {
 	struct control *ctl;
 	struct console *console; /* the serial console, across QEMU restarts */
 	struct agent *agent;     /* the guest agent, across QEMU restarts */
+	struct balloon *balloon; /* the memory balloon, across QEMU restarts */
 	struct proxy *proxy;          /* serves qmp.sock over proxy_qmp (sup-proxy.h) */
 	struct qmp_client *proxy_qmp; /* the proxy's own monitor connection, NULL when none */
 	struct event *proxy_timer;    /* connects proxy_qmp again */

@@ -164,6 +164,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
 	sup_proxy_connect(s);
+	balloon_ready(s->balloon);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -234,6 +235,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	}
 	if (state)
 		state_set_runstate(&s->vm, state);
+	balloon_event(s->balloon, name);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -400,6 +402,7 @@ static void clear_instance(struct sup *s)
 	drop_qmp(s);
 	console_detach(s->console);
 	agent_detach(s->agent);
+	balloon_reset(s->balloon);
 	if (s->output)
 		bufferevent_free(s->output);
 	if (s->pidfd_ev)
@@ -568,6 +571,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		abort();
 	setup_events(&s);
 	s.agent = agent_new(s.base, &s.qmp);
+	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
 	if (open_rundir(&s, &orphan, err) == 0) {
 		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
@@ -582,6 +586,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.ctl_listen);
 	console_free(s.console);
 	agent_free(s.agent);
+	balloon_free(s.balloon);
 	/* The run directory is released before stop and kill are answered, so a script
 	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);
