@@ -2,7 +2,8 @@
  * QMP connection, console and output, and runs QEMU after QEMU while the restart policy
  * asks. What to do when (stop, verdict, restart) is lifecycle.c's; requests come through
  * sup-control.c; pinning and passthrough are sup-pin.c's and sup-vfio.c's; the serial
- * console (its log and console.sock) is console.c's. */
+ * console (its log and console.sock) is console.c's; the guest agent is agent.c's and
+ * sup-agent.c's; the balloon is balloon.c's. */
 #include "vmm/supervisor/sup.h"
 
 #include <errno.h>
