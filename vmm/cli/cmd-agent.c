@@ -52,7 +52,7 @@ static void print_info(struct json_object *r)
 	struct json_object *list, *name, *enabled;
 
 	printf("version   %s\n", version);
-	if (!json_object_object_get_ex(r, "supported_commands", &list))
+	if (!json_object_object_get_ex(r, "supported_commands", &list) || !json_object_is_type(list, json_type_array))
 		return;
 	for (int pass = 1; pass >= 0; pass--) {
 		printf("%s", pass ? "enabled  " : "disabled ");
@@ -150,7 +150,7 @@ static int agent_exec(const struct cmd_args *args, struct verr *err)
 		return verr_set(err, 0, "VM '%s': the guest agent's guest-exec returned no pid", name);
 	}
 	pid = json_object_get(pid);
-	json_object_put(r);
+	json_object_put(steal_ptr(r));
 	deadline = now_ms() + seconds * 1000;
 	for (;;) {
 		struct json_object *st = json_object_new_object();

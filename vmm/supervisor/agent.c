@@ -160,7 +160,8 @@ static void check_cb(struct qmp_client *qc, const struct qmp_result *r, void *ar
 	if (--a->checks_out || !c || c->phase != CALL_CHECKING)
 		return;
 	/* Without an answer from QEMU, the sync alone tells. */
-	for (size_t i = 0; r->failure == QMP_OK && i < json_object_array_length(r->ret); i++) {
+	for (size_t i = 0; r->failure == QMP_OK && json_object_is_type(r->ret, json_type_array) &&
+			   i < json_object_array_length(r->ret); i++) {
 		struct json_object *dev = json_object_array_get_idx(r->ret, i), *label, *open;
 		if (json_object_object_get_ex(dev, "label", &label) &&
 		    !strcmp(json_object_get_string(label), AGENT_CHARDEV) &&
