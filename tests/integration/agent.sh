@@ -108,7 +108,7 @@ grep -q "has no guest agent channel" "$T/last.err" || fail "wait without a chann
 expect_rc 1 ip plain
 expect_rc 0 wait plain running
 expect_rc 1 agent plain
-grep -q "usage: vmm agent NAME ping|info" "$T/last.err" || fail "no subcommand: $(cat "$T/last.err")"
+grep -q "usage: vmm agent NAME \[--timeout S\] \[--json\] ping|info" "$T/last.err" || fail "no subcommand: $(cat "$T/last.err")"
 expect_rc 1 agent plain reboot
 expect_rc 1 agent plain exec
 expect_rc 1 agent plain --raw '[1]'

@@ -263,8 +263,8 @@ static int cmd_agent(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_agent_entry = {
 	.name = "agent",
-	.usage = "NAME ping|info|osinfo|fsfreeze|fsthaw|time|shutdown [--timeout S] [--json], "
-		 "NAME exec [--timeout S] [--json] CMD [ARG...], or NAME --raw JSON",
+	.usage = "NAME [--timeout S] [--json] ping|info|osinfo|time|fsfreeze|fsthaw|shutdown|exec CMD [ARG...], "
+		 "or NAME --raw JSON",
 	.help = "ask the guest agent in the VM (exec: run a command there, with its output and exit status)",
 	.args = { "raw:,timeout:", 1, -1, 3 }, /* exec's command takes every word after it */
 	.flags = CMD_JSON,
