@@ -266,7 +266,8 @@ const struct cmd_entry cmd_agent_entry = {
 	.usage = "NAME [--timeout S] [--json] ping|info|osinfo|time|fsfreeze|fsthaw|shutdown|exec CMD [ARG...], "
 		 "or NAME --raw JSON",
 	.help = "ask the guest agent in the VM (exec: run a command there, with its output and exit status)",
-	.args = { "raw:,timeout:", 1, -1, 3 }, /* exec's command takes every word after it */
+	/* exec's command takes every word after it, options included */
+	.args = { .options = "raw:,timeout:", .lower = 1, .upper = -1, .options_until = 3 },
 	.flags = CMD_JSON,
 	.exec = cmd_agent,
 };

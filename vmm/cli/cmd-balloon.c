@@ -166,7 +166,7 @@ const struct cmd_entry cmd_balloon_entry = {
 	.name = "balloon",
 	.usage = "NAME [SIZE] [--wait [--timeout S]] [--stats] [--json]",
 	.help = "show the guest's memory, or set its balloon's target (--wait: until the guest reaches it)",
-	.args = { "wait,stats,timeout:", 1, 2 },
+	.args = { .options = "wait,stats,timeout:", .lower = 1, .upper = 2 },
 	.flags = CMD_JSON,
 	.exec = cmd_balloon,
 };

@@ -242,7 +242,7 @@ const struct cmd_entry cmd_ip_entry = {
 	.name = "ip",
 	.usage = "NAME [--json]",
 	.help = "show the guest's interfaces and addresses (from its guest agent)",
-	.args = { NULL, 1, 1 },
+	.args = { .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_ip,
 };
@@ -251,7 +251,6 @@ const struct cmd_entry cmd_wait_entry = {
 	.name = "wait",
 	.usage = "NAME running|agent|ip|ssh [--timeout S]",
 	.help = "wait until the VM runs, its guest agent answers, the guest has an address, or SSH answers",
-	.args = { "timeout:", 2, 2 },
-	.flags = 0,
+	.args = { .options = "timeout:", .lower = 2, .upper = 2 },
 	.exec = cmd_wait,
 };
