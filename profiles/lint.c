@@ -139,8 +139,7 @@ static void lint_memory(struct linter *l, const struct vm_config *c, const struc
 			(unsigned long long)(c->memory / page->bytes), page->profile,
 			(unsigned long long)free_pages);
 	if (c->balloon && c->hugepages)
-		finding(l, "warning", "memory.balloon", "set \"balloon\": false",
-			"a balloon cannot give huge pages back to the host; it only fragments the guest's memory");
+		finding(l, "warning", "memory.balloon", "set \"balloon\": false", LINT_BALLOON_HUGEPAGES);
 	if (h->memory && c->memory > h->memory)
 		finding(l, "warning", "memory.size", "lower memory.size",
 			"the VM has more memory (%lluM) than the host (%lluM)", (unsigned long long)(c->memory >> 20),
@@ -224,8 +223,7 @@ static void lint_passthrough(struct linter *l, const struct vm_config *c)
 		finding(l, "warning", "display", "set \"display\": \"none\" (the GPU is the display)",
 			"an emulated VGA is left on next to the passed-through GPU: the guest sees two displays");
 	if (c->n_passthrough && c->balloon)
-		finding(l, "warning", "memory.balloon", "set \"balloon\": false",
-			"passthrough pins all guest memory for DMA: the balloon cannot give any back");
+		finding(l, "warning", "memory.balloon", "set \"balloon\": false", LINT_BALLOON_PASSTHROUGH);
 }
 
 /* Runs every check on a config and returns the findings. */

@@ -19,6 +19,11 @@ struct host_facts {
 	char sysfs[256];          /* where the host's sysfs is */
 };
 
+/* Why a balloon is useless with huge pages or passthrough: lint's words, and vmm balloon's
+ * when it refuses to move one. */
+#define LINT_BALLOON_HUGEPAGES "a balloon cannot give huge pages back to the host; it only fragments the guest's memory"
+#define LINT_BALLOON_PASSTHROUGH "passthrough pins all guest memory for DMA: the balloon cannot give any back"
+
 /* Reads the host's facts. */
 void host_facts_read(struct host_facts *h);
 

@@ -12,7 +12,8 @@ kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: li
 [ -n "$kpkg" ] || { echo "build-guest: cannot resolve linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
-stamp="$kpkg=$kver busybox-static=$bver scripts=$(cat "$here/init" "$0" | sha256sum | cut -c1-16)"
+gver=$(apt-cache policy qemu-guest-agent | awk '/Candidate:/ {print $2}')
+stamp="$kpkg=$kver busybox-static=$bver qemu-guest-agent=$gver scripts=$(cat "$here/init" "$0" | sha256sum | cut -c1-16)"
 
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ]; then
 	exit 0
@@ -20,17 +21,50 @@ fi
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-(cd "$work" && chmod 755 . && apt-get download -q -o APT::Sandbox::User=root "$kpkg" busybox-static >/dev/null)
+(cd "$work" && chmod 755 . &&
+	apt-get download -q -o APT::Sandbox::User=root "$kpkg" busybox-static qemu-guest-agent >/dev/null)
 dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/b"
+dpkg-deb -x "$work"/qemu-guest-agent_*.deb "$work/ga"
 
 root=$work/root
-mkdir -p "$root"/{bin,dev,proc,sys,tmp,run,etc/acpi/PWRF,lib/modules,mnt,host}
+mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,var,etc/acpi/PWRF,lib/modules,mnt,host}
 cp "$work/b/bin/busybox" "$root/bin/busybox"
 ln -s busybox "$root/bin/sh"
+ln -s ../run "$root/var/run"
 install -m 0755 "$here/init" "$root/init"
 printf '#!/bin/sh\nexec /bin/busybox poweroff -f\n' > "$root/etc/acpi/PWRF/00000080"
 chmod 0755 "$root/etc/acpi/PWRF/00000080"
+
+# The guest agent: Debian's qemu-ga with the shared libraries it links (as this host's
+# Debian has them: the same release) and the dynamic loader. Its guest-shutdown runs
+# /sbin/shutdown -P|-H|-r +0 MESSAGE, which busybox lacks.
+cp "$work/ga/usr/sbin/qemu-ga" "$root/bin/qemu-ga"
+ldd "$work/ga/usr/sbin/qemu-ga" | awk '/not found/ { print "build-guest: qemu-ga needs " $1 ", not installed here" > "/dev/stderr"; bad = 1 }
+	$1 ~ /^\// { print $1 } $3 ~ /^\// { print $3 } END { exit bad }' >"$work/libs"
+while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	cp -L "$lib" "$root$lib"
+done <"$work/libs"
+cat > "$root/sbin/shutdown" <<'EOF'
+#!/bin/sh
+case " $* " in
+*" -r "*) exec /bin/busybox reboot -f ;;
+*" -H "*) exec /bin/busybox halt -f ;;
+*) exec /bin/busybox poweroff -f ;;
+esac
+EOF
+chmod 0755 "$root/sbin/shutdown"
+printf 'PRETTY_NAME="vmm test guest"\nNAME="vmm test guest"\nID=vmm-guest\nVERSION_ID=1\n' > "$root/etc/os-release"
+# Addresses from DHCP (user networking's, for vmm ip).
+cat > "$root/etc/udhcpc.script" <<'EOF'
+#!/bin/sh
+[ "$1" = bound ] || [ "$1" = renew ] || exit 0
+ifconfig "$interface" "$ip" ${subnet:+netmask "$subnet"} up
+[ -n "$router" ] && route add default gw "${router%% *}" dev "$interface"
+exit 0
+EOF
+chmod 0755 "$root/etc/udhcpc.script"
 
 # Flat module directory: the init script insmods them in dependency order.
 mods=$(ls -d "$work"/k/lib/modules/*/kernel)
@@ -51,8 +85,9 @@ done
 
 mkdir -p "$out.new"
 cp "$work"/k/boot/vmlinuz-* "$out.new/vmlinuz"
-(cd "$root" && find . | cpio -o -H newc --quiet | gzip -1) > "$out.new/initrd.img"
+# zstd: the guest unpacks it faster than gzip under TCG (it boots as fast as before the agent).
+(cd "$root" && find . | cpio -o -H newc --quiet | zstd -q -12) > "$out.new/initrd.img"
 echo "$stamp" > "$out.new/stamp"
 rm -rf "$out"
 mv "$out.new" "$out"
-echo "build-guest: built $out ($kpkg $kver, busybox $bver)"
+echo "build-guest: built $out ($kpkg $kver, busybox $bver, qemu-guest-agent $gver)"

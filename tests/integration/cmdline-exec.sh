@@ -32,6 +32,7 @@ PY
 
 same_argv demo "$SRCDIR/examples/demo.json"
 same_argv guest "$PROFILES/guest.json"
+same_argv agent "$PROFILES/guest-agent.json"
 truncate -s 64M "$T/scratch,raw"
 same_argv pinned "$PROFILES/guest-pinned.json" --set "disks[scratch].file=$T/scratch,raw"
 # The fio lab under TCG with less RAM, on images made for it.

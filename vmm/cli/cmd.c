@@ -30,6 +30,10 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_remove_entry,
 	&cmd_devices_entry,
 	&cmd_set_entry,
+	&cmd_agent_entry,
+	&cmd_ip_entry,
+	&cmd_wait_entry,
+	&cmd_balloon_entry,
 	NULL,
 };
 

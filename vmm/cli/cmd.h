@@ -75,6 +75,10 @@ extern const struct cmd_entry cmd_add_entry;
 extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_devices_entry;
 extern const struct cmd_entry cmd_set_entry;
+extern const struct cmd_entry cmd_agent_entry;
+extern const struct cmd_entry cmd_ip_entry;
+extern const struct cmd_entry cmd_wait_entry;
+extern const struct cmd_entry cmd_balloon_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);

@@ -153,10 +153,10 @@ static void build_chardevs(const struct vm_config *c, const struct launch *l, st
 		strv_push(argv, "chardev:console");
 	}
 	if (c->agent) {
-		_cleanup_free_ char *sock = xasprintf("%s/agent.sock", l->run_dir), *sock_escaped = qemu_opt_escape(sock);
 		struct json_object *port = device("virtserialport", NULL), *vser = device("virtio-serial-pci", "vser0");
+		/* Like the console: agent.sock is bound by the supervisor, which stays connected. */
 		strv_push(argv, "-chardev");
-		strv_pushf(argv, "socket,id=agent,path=%s,server=on,wait=off", sock_escaped);
+		strv_pushf(argv, "socket,id=agent,fd=%d,server=on,wait=off", LAUNCH_AGENT_FD);
 		place_pci(c, id, "agent", true, vser, &boot);
 		push_json(argv, "-device", vser);
 		put_str(port, "bus", "vser0.0");
@@ -369,6 +369,9 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	build_passthrough(c, id, argv);
 	if (c->balloon) {
 		struct json_object *balloon = device("virtio-balloon-pci", "balloon0");
+		/* The pages the guest frees go back to the host, but for memory a balloon cannot give. */
+		if (!c->hugepages && !c->n_passthrough)
+			put_bool(balloon, "free-page-reporting", true);
 		place_pci(c, id, "balloon", true, balloon, &boot);
 		push_json(argv, "-device", balloon);
 	}

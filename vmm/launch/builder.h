@@ -11,11 +11,12 @@
 #define LAUNCH_MONITOR_FD 3
 #define LAUNCH_CONSOLE_FD 4
 #define LAUNCH_PROXY_MONITOR_FD 5
+#define LAUNCH_AGENT_FD 6 /* only when the profile has a guest agent channel */
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {
 	enum accel accel;     /* resolved: ACCEL_KVM or ACCEL_TCG */
-	const char *run_dir;  /* the VM's run directory (the agent and VNC sockets live there) */
+	const char *run_dir;  /* the VM's run directory (the VNC socket lives there) */
 	const char *binary;   /* resolved QEMU binary path */
 	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */

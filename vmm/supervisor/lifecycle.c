@@ -28,6 +28,37 @@ static void command_step(struct sup *s, const char *command, unsigned seconds)
 	arm_ms(s->step_timer, seconds * 1000);
 }
 
+/* The agent took guest-shutdown (the guest gets stop_timeout to power off), or could not. */
+static void agent_stop_cb(const struct agent_result *r, void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->stop != STOP_AGENT || s->reaped)
+		return;
+	if (r->failure != AGENT_OK) {
+		say(&s->vm, "stopping: no guest-shutdown through the guest agent: %s", r->desc);
+		lifecycle_stop(s);
+		return;
+	}
+	say(&s->vm, "stopping: the guest agent took guest-shutdown, up to %u s", s->stop_timeout);
+	arm_ms(s->step_timer, s->stop_timeout * 1000);
+}
+
+void lifecycle_step_expired(struct sup *s)
+{
+	struct json_object *cmd;
+
+	if (s->stop != STOP_POWERDOWN || !s->plan->config.agent || !s->qmp || s->reaped) {
+		lifecycle_stop(s);
+		return;
+	}
+	s->stop = STOP_AGENT;
+	say(&s->vm, "stopping: the guest ignored the power button, asking its guest agent (guest-shutdown)");
+	cmd = json_object_new_object();
+	json_object_object_add(cmd, "execute", json_object_new_string("guest-shutdown"));
+	agent_call(s->agent, cmd, CTL_AGENT_TIMEOUT_MS, agent_stop_cb, s);
+}
+
 void lifecycle_stop(struct sup *s)
 {
 	s->vm.stopping = true;
@@ -48,6 +79,8 @@ void lifecycle_stop(struct sup *s)
 		return;
 	}
 	s->stop++;
+	if (s->stop == STOP_AGENT) /* only when the power button's time ran out (lifecycle_step_expired) */
+		s->stop++;
 	if (!s->qmp && s->stop != STOP_KILL) {
 		/* QEMU runs without its QMP connection: no power button, no quit; SIGTERM
 		 * makes QEMU quit as `quit` would, and SIGKILL follows as after `quit`. */
@@ -181,6 +214,8 @@ void lifecycle_verdict(struct sup *s)
 	else if (s->child && WEXITSTATUS(st) != 0)
 		ended(s, VM_CRASHED, "QEMU crashed: exited with status %d%s%s", WEXITSTATUS(st),
 		      s->last_output[0] ? ": " : "", s->last_output);
+	else if (!strcmp(s->reason, "guest-shutdown") && s->stop == STOP_AGENT)
+		ended(s, VM_POWERED_OFF, "guest powered off (through its guest agent: it ignored the power button)");
 	else if (!strcmp(s->reason, "guest-shutdown"))
 		ended(s, VM_POWERED_OFF, "guest powered off");
 	else if (!strcmp(s->reason, "host-qmp-quit"))

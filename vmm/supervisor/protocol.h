@@ -22,7 +22,7 @@
 
 /* The requests. */
 #define CTL_REQ_STATUS "status" /* returns the status object (VM_KEY_*) */
-#define CTL_REQ_STOP "stop"     /* power button, then quit, then SIGKILL; returns the end (CTL_END_*) */
+#define CTL_REQ_STOP "stop"     /* power button, (agent,) quit, SIGKILL; returns the end (CTL_END_*) */
 #define CTL_REQ_KILL "kill"     /* SIGKILL at once; returns the end (CTL_END_*) */
 #define CTL_REQ_PAUSE "pause"   /* returns {} once QEMU has paused the guest */
 #define CTL_REQ_RESUME "resume" /* returns {} once QEMU has resumed the guest */
@@ -32,6 +32,9 @@
 #define CTL_REQ_DEVICES "devices" /* returns the VM's disks and NICs, a list of objects (DEV_KEY_*) */
 #define CTL_REQ_SET "set"       /* changes the vCPUs (CTL_ARG_CPUS) or the memory (CTL_ARG_MEMORY);
 				 * returns {CTL_ARG_CPUS: how many it has} or {CTL_ARG_MEMORY: bytes} */
+#define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
+#define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
+#define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -67,6 +70,40 @@
 #define DEV_KEY_PORT "port"       /* the id of the root port it sits on, when it has one */
 #define DEV_KEY_ADDRESS "address" /* its place on the root bus, "00:SS.F" (its root port's), when it has one */
 #define DEV_KEY_STATE "state"     /* "present", "adding" or "removing" */
+/* agent's arguments: the command, {"execute": NAME, "arguments": {...}}, and the seconds the
+ * agent has to answer it once it answered the sync (CTL_ARG_TIMEOUT, 1 to 3600; default
+ * CTL_AGENT_TIMEOUT_MS). The supervisor first asks QEMU whether the guest opened the agent's
+ * port (CTL_QMP_TIMEOUT_MS), then gives the sync CTL_AGENT_SYNC_MS: a client waits for all three. */
+#define CTL_ARG_COMMAND "command"
+#define CTL_AGENT_TIMEOUT_MS 10000
+#define CTL_AGENT_SYNC_MS 5000
+/* The words of the error agent and ip fail with when the VM has no agent channel at all. */
+#define CTL_ERR_NO_AGENT "has no guest agent channel"
+
+/* An interface ip returns (the loopback left out). */
+#define IP_KEY_NAME "name"         /* the guest's name for it ("eth0") */
+#define IP_KEY_MAC "mac"           /* its hardware address, when it has one */
+#define IP_KEY_NIC "nic"           /* the id of the VM's NIC with that MAC, when one has it */
+#define IP_KEY_NETWORK "network"   /* that NIC's type: "user" (reachable from the host only through
+				    * forwarded ports), "tap" or "bridge" */
+#define IP_KEY_ADDRESSES "addresses" /* "ADDRESS/PREFIX" strings, IPv4 first */
+
+/* balloon's arguments: the target in bytes (none: only show the balloon); CTL_ARG_STATS true
+ * adds the guest's memory statistics; CTL_ARG_WAIT N holds the answer until the guest's
+ * balloon has moved more than N times (BALLOON_KEY_CHANGES), at most CTL_BALLOON_WAIT_MS. */
+#define CTL_ARG_TARGET "target"
+#define CTL_ARG_STATS "stats"
+#define CTL_ARG_WAIT "wait"
+#define CTL_BALLOON_WAIT_MS 2000
+/* The words of the error balloon fails with when the VM has no balloon. */
+#define CTL_ERR_NO_BALLOON "has no balloon"
+
+/* The balloon object. */
+#define BALLOON_KEY_ACTUAL "actual"   /* bytes the guest has now */
+#define BALLOON_KEY_TARGET "target"   /* bytes last asked for (absent: none since this QEMU or supervisor started) */
+#define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
+#define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
+#define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

@@ -5,6 +5,7 @@
 #include "vmm/base/util.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup.h"
 
 /* The answer a stop or kill gets once the VM has ended. */
@@ -68,7 +69,8 @@ static bool refuse_protected(struct sup *s, struct control_conn *conn, const cha
 	return true;
 }
 
-/* stop: the power button, then quit, then SIGKILL; answered when the VM has ended. */
+/* stop: the power button, then the guest agent (if any), then quit, then SIGKILL; answered when
+ * the VM has ended. */
 static void request_stop(struct sup *s, struct control_conn *conn, struct json_object *args)
 {
 	struct json_object *t;
@@ -131,6 +133,12 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		hotplug_request(s, conn, request, args);
 	else if (!strcmp(request, CTL_REQ_DEVICES))
 		control_reply(conn, hotplug_devices(s->hotplug));
+	else if (!strcmp(request, CTL_REQ_AGENT) || !strcmp(request, CTL_REQ_IP))
+		sup_agent_request(s, conn, request, args);
+	else if (!strcmp(request, CTL_REQ_BALLOON) && (!s->ready || !s->qmp))
+		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_BALLOON))
+		balloon_request(s->balloon, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

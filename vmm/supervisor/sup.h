@@ -16,6 +16,8 @@
 
 #include "qmp/qmp.h"
 #include "vmm/base/rundir.h"
+#include "vmm/supervisor/agent.h"
+#include "vmm/supervisor/balloon.h"
 #include "vmm/supervisor/console.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/hotplug.h"
@@ -30,7 +32,7 @@
 #define START_TIMEOUT 30
 
 /* The steps of a stop; each signal or timeout moves one step on. */
-enum stop_step { STOP_NONE, STOP_POWERDOWN, STOP_QUIT, STOP_KILL };
+enum stop_step { STOP_NONE, STOP_POWERDOWN, STOP_AGENT, STOP_QUIT, STOP_KILL };
 
 struct sup {
 	const struct plan *plan;
@@ -41,6 +43,8 @@ struct sup {
 	int qmp_listen, ctl_listen;
 	struct control *ctl;
 	struct console *console; /* the serial console, across QEMU restarts */
+	struct agent *agent;     /* the guest agent, across QEMU restarts */
+	struct balloon *balloon; /* the memory balloon, across QEMU restarts */
 	struct proxy *proxy;          /* serves qmp.sock over proxy_qmp (sup-proxy.h) */
 	struct qmp_client *proxy_qmp; /* the proxy's own monitor connection, NULL when none */
 	struct event *proxy_timer;    /* connects proxy_qmp again */

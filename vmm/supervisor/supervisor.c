@@ -2,7 +2,8 @@
  * QMP connection, console and output, and runs QEMU after QEMU while the restart policy
  * asks. What to do when (stop, verdict, restart) is lifecycle.c's; requests come through
  * sup-control.c; pinning and passthrough are sup-pin.c's and sup-vfio.c's; the serial
- * console (its log and console.sock) is console.c's. */
+ * console (its log and console.sock) is console.c's; the guest agent is agent.c's and
+ * sup-agent.c's; the balloon is balloon.c's. */
 #include "vmm/supervisor/sup.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/lifecycle.h"
+#include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-pin.h"
 #include "vmm/supervisor/sup-proxy.h"
@@ -27,8 +29,8 @@
 
 /* The files QEMU has in the run directory (bound for it, or made by it): taken over once
  * it answers, so that the supervisor removes them when QEMU has ended. */
-static const char *const qemu_files[] = { "monitor.sock", SUP_PROXY_MONITOR, CONSOLE_SERIAL_SOCK, "agent.sock", "vnc.sock",
-					   NULL };
+static const char *const qemu_files[] = { "monitor.sock", SUP_PROXY_MONITOR, CONSOLE_SERIAL_SOCK, AGENT_SOCK,
+					   "vnc.sock", NULL };
 
 /* Commands a protected VM refuses through qmp.sock. */
 static const char *const protected_commands[] = { "quit", "system_reset", "system_powerdown", NULL };
@@ -53,7 +55,7 @@ static void step_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	lifecycle_stop(arg);
+	lifecycle_step_expired(arg);
 }
 
 /* QEMU did not answer QMP in time: ours will not start; one we reconnect to is not ours to kill. */
@@ -163,6 +165,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
 	sup_proxy_connect(s);
+	balloon_ready(s->balloon);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -233,6 +236,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	if (state)
 		state_set_runstate(&s->vm, state);
 	hotplug_event(s->hotplug, c, name, msg);
+	balloon_event(s->balloon, name);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -327,16 +331,17 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
  * nothing is left running. */
 static int launch(struct sup *s, struct verr *err)
 {
-	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1;
+	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
 	struct spawned child;
-	int fds[3];
+	int fds[4];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
-	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0)
+	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0 ||
+	    sup_agent_listen(s, &agent, &agent_fd, err) < 0)
 		return -1;
 	/* Connected before QEMU runs: the connections wait in the backlog, so no output is lost. */
 	if ((qmp_fd = rundir_connect(&s->rd, "monitor.sock", err)) < 0)
@@ -346,7 +351,8 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_MONITOR_FD - 3] = mon;
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 3, &child, err) < 0)
+	fds[LAUNCH_AGENT_FD - 3] = agent;
+	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, agent >= 0 ? 4 : 3, &child, err) < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -359,6 +365,8 @@ static int launch(struct sup *s, struct verr *err)
 	}
 	s->child = true;
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), child.output_fd);
+	if (agent_fd >= 0)
+		agent_attach(s->agent, steal_fd(agent_fd));
 	return 0;
 }
 
@@ -386,6 +394,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 		say_err(&s->vm, &con_err);
 	}
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), -1);
+	sup_agent_reconnect(s);
 	return 0;
 }
 
@@ -395,6 +404,8 @@ static void clear_instance(struct sup *s)
 	drop_qmp(s);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
+	agent_detach(s->agent);
+	balloon_reset(s->balloon);
 	if (s->output)
 		bufferevent_free(s->output);
 	if (s->pidfd_ev)
@@ -563,6 +574,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		abort();
 	setup_events(&s);
 	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
+	s.agent = agent_new(s.base, &s.qmp);
+	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
 	if (open_rundir(&s, &orphan, err) == 0) {
 		state_set_runstate(&s.vm, "starting");
 		/* A SIGCHLD that arrived while blocked stays pending: libevent sees it once unblocked. */
@@ -577,6 +590,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.ctl_listen);
 	console_free(s.console);
 	hotplug_free(s.hotplug);
+	agent_free(s.agent);
+	balloon_free(s.balloon);
 	/* The run directory is released before stop and kill are answered, so a script
 	 * can start the VM again as soon as they return. */
 	rundir_close(&s.rd);
