@@ -237,17 +237,18 @@ static void send_command(struct agent *a, struct call *c)
 	arm(a, c->no_reply ? AGENT_NO_REPLY_MS : c->timeout_ms);
 }
 
-/* True when id (a reply's "id" as sent, or NULL) is want, or absent. */
-static bool id_matches(const char *id, int64_t want)
+/* True when a reply's "id" is want, or absent. */
+static bool id_matches(struct json_object *msg, int64_t want)
 {
-	char text[24];
+	struct json_object *id;
 
-	snprintf(text, sizeof(text), "%lld", (long long)want);
-	return !id || !strcmp(id, text);
+	if (!json_object_object_get_ex(msg, "id", &id))
+		return true;
+	return json_object_is_type(id, json_type_int) && json_object_get_int64(id) == want;
 }
 
 /* One message from the agent: the answer the current call waits for, or stale. */
-static void message(struct agent *a, struct json_object *msg, const char *id)
+static void message(struct agent *a, struct json_object *msg)
 {
 	struct call *c = TAILQ_FIRST(&a->calls);
 	struct json_object *ret, *error, *desc;
@@ -260,7 +261,7 @@ static void message(struct agent *a, struct json_object *msg, const char *id)
 			send_command(a, c);
 		return;
 	}
-	if (c->phase != CALL_WAITING || !id_matches(id, c->cmd_id))
+	if (c->phase != CALL_WAITING || !id_matches(msg, c->cmd_id))
 		return;
 	if (json_object_object_get_ex(msg, "return", &ret))
 		finish(a, c, AGENT_OK, ret, NULL);
@@ -280,7 +281,7 @@ static void take_messages(struct agent *a)
 	while (a->bev && (r = qmp_reader_next(a->reader, &item)) != QMP_READ_NONE) {
 		struct call *c = TAILQ_FIRST(&a->calls);
 		if (r == QMP_READ_MESSAGE) {
-			message(a, item.msg, item.id);
+			message(a, item.msg);
 			json_object_put(item.msg);
 		} else if (item.error == QMP_READ_ESIZE && c && c->phase == CALL_WAITING)
 			fail(a, c, AGENT_ERR_COMMAND, "the guest agent's reply to %s is over %u KiB", call_name(c),
