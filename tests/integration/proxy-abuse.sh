@@ -4,7 +4,8 @@
 # 32 MiB; descriptors pass with getfd and add-fd; a 4 MB message is refused and a reply
 # over 8 MiB reaches a client that reads; while one client keeps 60 slow queries queued,
 # another's query-status takes no longer than while it keeps 2 (QEMU is as busy: only the
-# queue differs), its exec-oob takes 10 ms at most and vmm pause answers at once; a client that queues 400 slow queries and hangs up does not
+# queue differs), its exec-oob takes 10 ms at most (on a machine so loaded that one of A's commands takes over
+# 20 ms: less than half of that) and vmm pause answers at once; a client that queues 400 slow queries and hangs up does not
 # hold up vmm stop: the guest powers off within a second.
 . "$(dirname "$0")/lib.sh"
 
