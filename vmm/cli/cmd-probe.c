@@ -14,7 +14,7 @@ static int cmd_probe(const struct cmd_args *args, struct verr *err)
 	struct json_object *v, *version;
 	struct qemu_caps caps;
 
-	path = find_program(args->argc ? args->argv[0] : "qemu-system-x86_64", err);
+	path = find_program(args->argc ? args->argv[0] : default_qemu(), err);
 	if (!path || probe_qemu(path, &caps, err) < 0)
 		return -1;
 	json_object_object_add(caps.json, "from_cache", json_object_new_boolean(caps.from_cache));

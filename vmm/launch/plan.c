@@ -56,10 +56,12 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 	struct qemu_caps caps;
 	int r;
 
-	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : "qemu-system-x86_64";
+	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : default_qemu();
 	p->qemu_path = fixture ? xstrdup(p->launch.binary) : find_program(p->launch.binary, err);
 	if (!p->qemu_path || (fixture ? probe_load(fixture, &caps, err) : probe_qemu(p->qemu_path, &caps, err)) < 0)
 		return -1;
+	qemu_prefix_find(p->qemu_path, &p->prefix);
+	p->launch.data_dirs = &p->prefix.data_dirs;
 	r = caps_check(&caps, &p->config, err);
 	if (r == 0)
 		r = identity_load(file, dir, &p->identity, err);
@@ -177,6 +179,7 @@ void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
 	free(p->qemu_path);
+	qemu_prefix_free(&p->prefix);
 	free(p->block_device);
 	identity_free(&p->identity);
 	firmware_files_free(&p->firmware);

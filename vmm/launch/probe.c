@@ -10,6 +10,7 @@
 
 #include "qmp/qmp-sync.h"
 #include "vmm/base/host.h"
+#include "vmm/launch/qemu-prefix.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/base/util.h"
 
@@ -176,11 +177,13 @@ static const char *last_line(int fd, const char *fallback)
 	return line ? line + 1 : buf;
 }
 
-/* Runs the binary with -machine none and QMP on a socket pair, and records what it says. */
+/* Runs the binary with -machine none and QMP on a socket pair (its own modules when it was
+ * unpacked into a directory), and records what it says. */
 static int run_probe(const char *binary, struct json_object *caps, struct verr *err)
 {
 	char *const argv[] = { (char *)binary, "-machine", "none", "-nodefaults", "-display", "none", "-chardev",
 			       "socket,id=qmp,fd=3,server=off", "-mon", "chardev=qmp,mode=control", NULL };
+	struct qemu_prefix prefix;
 	struct spawned child;
 	struct qmp_sync *s;
 	char why[256];
@@ -188,11 +191,14 @@ static int run_probe(const char *binary, struct json_object *caps, struct verr *
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return verr_set(err, errno, "cannot create a socket pair");
-	if (spawn(binary, argv, &sv[1], 1, &child, err) < 0) {
+	qemu_prefix_find(binary, &prefix);
+	if (spawn(binary, argv, prefix.env.v, &sv[1], 1, &child, err) < 0) {
+		qemu_prefix_free(&prefix);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	qemu_prefix_free(&prefix);
 	close(sv[1]);
 	s = qmp_sync_open(sv[0], PROBE_TIMEOUT_MS, why, sizeof(why));
 	if (s)

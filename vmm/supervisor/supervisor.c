@@ -346,7 +346,7 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_MONITOR_FD - 3] = mon;
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, 3, &child, err) < 0)
+	if (spawn(s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, 3, &child, err) < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
