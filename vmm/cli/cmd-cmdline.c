@@ -39,6 +39,8 @@ static int cmd_cmdline(const struct cmd_args *args, struct verr *err)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
+	for (size_t i = 0; i < plan.warnings.n; i++)
+		fprintf(stderr, "vmm: %s: warning: %s\n", plan.config.name, plan.warnings.v[i]);
 	print_argv(&plan.prefix.env, &plan.argv, args->json);
 	plan_free(&plan);
 	return 0;

@@ -67,6 +67,10 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 		r = identity_load(file, dir, &p->identity, err);
 	if (r == 0)
 		r = identity_machine(&p->identity, &caps, p->config.machine, err);
+	if (r == 0 && caps_machine_deprecated(&caps, identity_machine_type(&p->identity)))
+		strv_pushf(&p->warnings, "machine type '%s' is deprecated in this QEMU (a later one drops it): when the "
+			   "guest can take newer hardware, set \"machine\" in '%s' to a newer one (vmm probe --json)",
+			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
 	qemu_caps_free(&caps);
@@ -178,6 +182,7 @@ int plan_prepare(const struct plan *p, struct verr *err)
 void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
+	strv_free(&p->warnings);
 	free(p->qemu_path);
 	qemu_prefix_free(&p->prefix);
 	free(p->block_device);

@@ -22,6 +22,7 @@ struct plan {
 	struct json_object *origins; /* which file set which value (resolve.h), or NULL */
 	char *run_dir;
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
+	struct strv warnings; /* what the user should know before it starts (a deprecated machine type) */
 	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 	char *qemu_path;  /* the QEMU binary to exec */

@@ -556,6 +556,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	signal(SIGPIPE, SIG_IGN);
 	if (p->kvm_missing)
 		say(&s.vm, "warning: KVM is not usable here (/dev/kvm), using TCG (slow)");
+	for (size_t i = 0; i < p->warnings.n; i++)
+		say(&s.vm, "warning: %s", p->warnings.v[i]);
 	s.base = event_base_new();
 	if (!s.base)
 		abort();
