@@ -1,7 +1,6 @@
 #include "vmm/launch/qemu-prefix.h"
 
 #include <glob.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -38,7 +37,7 @@ void qemu_prefix_find(const char *binary, struct qemu_prefix *q)
 	}
 	/* Debian's module directory is usr/lib/<multiarch triplet>/qemu. */
 	pattern = xasprintf("%s/usr/lib/*-linux-gnu*/qemu", real);
-	if (glob(pattern, GLOB_ONLYDIR, NULL, &modules) == 0)
+	if (glob(pattern, GLOB_ONLYDIR, NULL, &modules) == 0 && is_dir(modules.gl_pathv[0]))
 		strv_pushf(&q->env, "QEMU_MODULE_DIR=%s", modules.gl_pathv[0]);
 	globfree(&modules);
 }
