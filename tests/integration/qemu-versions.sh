@@ -1,6 +1,7 @@
 #!/bin/bash
 # QEMU 7.2 (Debian 12's) and 10.0 (tests/qemu10/fetch.sh, unpacked into the cache) side by
-# side: vmm probe A B shows what the upgrade changes; a VM created on 7.2 keeps its machine
+# side: vmm probe A B shows what the upgrade changes; vmm cmdline gives 10.0 its own modules and
+# firmware (QEMU_MODULE_DIR, -L), 7.2 neither; a VM created on 7.2 keeps its machine
 # type pc-q35-7.2 (identity.json) when it next starts on 10.0, and one created on 10.0 is
 # refused by 7.2, which lacks pc-q35-10.0; a machine type 10.0 deprecates is warned about; a
 # binary that is no QEMU, or 10.0 without its own modules, is refused before anything runs.
@@ -38,6 +39,15 @@ grep -Eq '^q35 +pc-q35-7\.2 +pc-q35-10\.0$' "$T/last.out" && grep -q '^machines 
 	[ "$(grep -cE '(^| )pc-q35-10\.0( |$)' "$T/last.out")" = 2 ] ||
 	fail "vmm probe A B: $(cat "$T/last.out")"
 pass "vmm probe 7.2 10.0: side by side, and what the upgrade adds and removes"
+
+# 10.0 from its unpacked tree: its modules in its environment, its firmware first; 7.2 neither.
+prefix=${QEMU10%/usr/bin/qemu-system-x86_64}
+VMM_QEMU=$QEMU10 expect_rc 0 cmdline "$PROFILES/guest.json"
+grep -q "^QEMU_MODULE_DIR=$prefix/usr/lib/x86_64-linux-gnu/qemu $QEMU10 -L $prefix/usr/share/qemu -L $prefix/usr/share/seabios -name " \
+	"$T/last.out" || fail "vmm cmdline on 10.0: $(cut -c1-300 "$T/last.out")"
+VMM_QEMU=$QEMU7 expect_rc 0 cmdline "$PROFILES/guest.json"
+grep -q "^$QEMU7 -name " "$T/last.out" || fail "vmm cmdline on 7.2: $(cut -c1-300 "$T/last.out")"
+pass "vmm cmdline: 10.0 with QEMU_MODULE_DIR and -L for its own tree, 7.2 as installed"
 
 # Created on 7.2, started again on 10.0: the same machine type, identity and hardware.
 VMM_QEMU=$QEMU7 "$VMM" start "$PROFILES/guest.json" --name up >/dev/null 2>"$T/up.err" || fail "start on 7.2: $(cat "$T/up.err")"
