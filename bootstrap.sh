@@ -1,8 +1,9 @@
 #!/bin/bash
 # Sets up vmm on a fresh Debian 12 machine and runs the demo: installs the build and
-# runtime dependencies with apt-get, builds vmm into build/, builds the demo guest into
-# the cache (outside the repo), then boots the demo VM under `vmm run`, waits for its
-# console's ready line, and stops it gracefully. Re-running only re-runs the demo.
+# runtime dependencies with apt-get, builds vmm into build/, builds the demo guest and
+# fetches QEMU 10.0 (the tests run on it too, beside Debian's 7.2) into the cache (outside
+# the repo), then boots the demo VM under `vmm run`, waits for its console's ready line,
+# and stops it gracefully. Re-running only re-runs the demo.
 #   ./bootstrap.sh            set up, then the demo
 #   ./bootstrap.sh --no-demo  set up only
 set -euo pipefail
@@ -14,6 +15,7 @@ packages=(
 	qemu-system-x86 qemu-utils ovmf pciutils
 	busybox-static cpio gzip xz-utils zstd
 	gdb iproute2 python3
+	libvirglrenderer1 # QEMU 10.0's virtio-gpu-gl module (tests/qemu10), which 7.2 lacks
 )
 
 # Installs what is missing; apt-get runs only when something is.
@@ -71,4 +73,5 @@ demo() {
 install_packages
 build_vmm
 tests/guest/build-guest.sh
+tests/qemu10/fetch.sh
 [ "${1:-}" = --no-demo ] || demo

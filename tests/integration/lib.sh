@@ -10,6 +10,17 @@ PROFILES=$SRCDIR/tests/profiles
 
 # QEMU absent: the only reason to skip.
 command -v qemu-system-x86_64 >/dev/null || { echo "SKIP: qemu-system-x86_64 not installed"; exit 77; }
+# QEMU 10.0 beside the system's, unpacked into the cache by tests/qemu10/fetch.sh. The suite
+# qemu10 (VMM_TEST_QEMU=10.0) runs every test on it: vmm uses it for each profile naming none.
+# RAW_QEMU runs the QEMU under test directly (no vmm), as vmm would: 10.0 with its own modules.
+QEMU10=$VMM_CACHE_DIR/qemu-10.0/usr/bin/qemu-system-x86_64
+RAW_QEMU=(qemu-system-x86_64)
+if [ "${VMM_TEST_QEMU:-}" = 10.0 ]; then
+	[ -x "$QEMU10" ] || { echo "FAIL: no QEMU 10.0 in $QEMU10 (run ./bootstrap.sh or tests/qemu10/fetch.sh)"; exit 1; }
+	export VMM_QEMU=$QEMU10
+	RAW_QEMU=(env "QEMU_MODULE_DIR=$VMM_CACHE_DIR/qemu-10.0/usr/lib/x86_64-linux-gnu/qemu" "$QEMU10"
+		-L "$VMM_CACHE_DIR/qemu-10.0/usr/share/qemu" -L "$VMM_CACHE_DIR/qemu-10.0/usr/share/seabios")
+fi
 [ -f "$GUEST/vmlinuz" ] && [ -f "$GUEST/initrd.img" ] ||
 	{ echo "FAIL: no test guest in $GUEST (run ./bootstrap.sh or tests/guest/build-guest.sh)"; exit 1; }
 

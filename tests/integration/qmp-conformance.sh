@@ -5,7 +5,7 @@
 . "$(dirname "$0")/lib.sh"
 
 start_detached c1 "$PROFILES/guest.json"
-qemu-system-x86_64 -nodefaults -display none -machine q35 -accel tcg -S -m 64M \
+"${RAW_QEMU[@]}" -nodefaults -display none -machine q35 -accel tcg -S -m 64M \
 	-qmp "unix:$T/raw.sock,server=on,wait=off" >"$T/raw.out" 2>&1 &
 VMM_PIDS+=($!)
 for ((i = 0; i < 100; i++)); do [ -S "$T/raw.sock" ] && break; sleep 0.05; done

@@ -54,6 +54,13 @@ static bool is_executable(const char *path)
 	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
 }
 
+const char *default_qemu(void)
+{
+	const char *v = getenv("VMM_QEMU");
+
+	return v && *v ? v : "qemu-system-x86_64";
+}
+
 char *find_program(const char *name, struct verr *err)
 {
 	const char *path = getenv("PATH");
@@ -76,7 +83,7 @@ char *find_program(const char *name, struct verr *err)
 		}
 		p += n + (p[n] == ':');
 	}
-	verr_set(err, 0, "QEMU binary '%s' not found in $PATH (install qemu-system-x86 or set qemu.binary)", name);
+	verr_set(err, 0, "QEMU binary '%s' not found in $PATH (install qemu-system-x86, or set qemu.binary or $VMM_QEMU)", name);
 	return NULL;
 }
 

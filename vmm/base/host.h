@@ -17,6 +17,10 @@ long host_cpu_count(void);
  * another host (golden tests). Never to be shown as it is. malloc'd, or NULL with an error. */
 char *host_machine_id(struct verr *err);
 
+/* The QEMU binary of a profile that names none (qemu.binary): $VMM_QEMU when set, else
+ * qemu-system-x86_64 (found on $PATH). */
+const char *default_qemu(void);
+
 /* Resolves a program name through $PATH (a name with '/' is taken as is).
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);

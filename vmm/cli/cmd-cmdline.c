@@ -7,8 +7,9 @@
 #include "vmm/launch/plan.h"
 #include "vmm/base/util.h"
 
-/* Prints argv shell-quoted on one line, or as a JSON array of strings. */
-static void print_argv(const struct strv *argv, bool json)
+/* Prints argv shell-quoted on one line after the NAME=VALUE strings of env QEMU gets in its
+ * environment (a QEMU unpacked into a directory), or argv alone as a JSON array of strings. */
+static void print_argv(const struct strv *env, const struct strv *argv, bool json)
 {
 	if (json) {
 		struct json_object *arr = json_object_new_array();
@@ -17,6 +18,10 @@ static void print_argv(const struct strv *argv, bool json)
 		cmd_print_json(arr, JSON_LINE);
 		json_object_put(arr);
 		return;
+	}
+	for (size_t i = 0; i < env->n; i++) {
+		_cleanup_free_ char *q = shell_quote(env->v[i]);
+		printf("%s ", q);
 	}
 	for (size_t i = 0; i < argv->n; i++) {
 		_cleanup_free_ char *q = shell_quote(argv->v[i]);
@@ -34,7 +39,9 @@ static int cmd_cmdline(const struct cmd_args *args, struct verr *err)
 		return -1;
 	if (plan.kvm_missing)
 		fprintf(stderr, "vmm: %s: warning: KVM is not usable here (/dev/kvm), using TCG (slow)\n", plan.config.name);
-	print_argv(&plan.argv, args->json);
+	for (size_t i = 0; i < plan.warnings.n; i++)
+		fprintf(stderr, "vmm: %s: warning: %s\n", plan.config.name, plan.warnings.v[i]);
+	print_argv(&plan.prefix.env, &plan.argv, args->json);
 	plan_free(&plan);
 	return 0;
 }

@@ -335,6 +335,10 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	struct sink boot = { .argv = argv };
 
 	strv_push(argv, l->binary);
+	for (size_t i = 0; l->data_dirs && i < l->data_dirs->n; i++) {
+		strv_push(argv, "-L");
+		strv_push(argv, l->data_dirs->v[i]);
+	}
 	strv_pushf(argv, "-name");
 	strv_pushf(argv, "guest=%s,debug-threads=on", c->name);
 	strv_push(argv, "-no-user-config");

@@ -18,6 +18,7 @@ struct launch {
 	enum accel accel;     /* resolved: ACCEL_KVM or ACCEL_TCG */
 	const char *run_dir;  /* the VM's run directory (the VNC socket lives there) */
 	const char *binary;   /* resolved QEMU binary path */
+	const struct strv *data_dirs; /* -L each: a QEMU unpacked into a directory (qemu-prefix.h), or NULL */
 	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
 	bool no_sandbox;      /* the QEMU was built without seccomp (the probe says so) */

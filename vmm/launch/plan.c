@@ -56,15 +56,21 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 	struct qemu_caps caps;
 	int r;
 
-	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : "qemu-system-x86_64";
+	p->launch.binary = p->config.qemu_binary ? p->config.qemu_binary : default_qemu();
 	p->qemu_path = fixture ? xstrdup(p->launch.binary) : find_program(p->launch.binary, err);
 	if (!p->qemu_path || (fixture ? probe_load(fixture, &caps, err) : probe_qemu(p->qemu_path, &caps, err)) < 0)
 		return -1;
+	qemu_prefix_find(p->qemu_path, &p->prefix);
+	p->launch.data_dirs = &p->prefix.data_dirs;
 	r = caps_check(&caps, &p->config, err);
 	if (r == 0)
 		r = identity_load(file, dir, &p->identity, err);
 	if (r == 0)
 		r = identity_machine(&p->identity, &caps, p->config.machine, err);
+	if (r == 0 && caps_machine_deprecated(&caps, identity_machine_type(&p->identity)))
+		strv_pushf(&p->warnings, "machine type '%s' is deprecated in this QEMU (a later one drops it): when the "
+			   "guest can take newer hardware, set \"machine\" in '%s' to a newer one (vmm probe --json)",
+			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
 	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
@@ -179,7 +185,9 @@ int plan_prepare(const struct plan *p, struct verr *err)
 void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
+	strv_free(&p->warnings);
 	free(p->qemu_path);
+	qemu_prefix_free(&p->prefix);
 	free(p->block_device);
 	identity_free(&p->identity);
 	firmware_files_free(&p->firmware);

@@ -12,6 +12,7 @@
 #include "profiles/config.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/identity.h"
+#include "vmm/launch/qemu-prefix.h"
 
 struct plan {
 	struct vm_config config;
@@ -21,9 +22,11 @@ struct plan {
 	struct json_object *origins; /* which file set which value (resolve.h), or NULL */
 	char *run_dir;
 	bool kvm_missing; /* accel was auto and KVM is not usable: TCG */
+	struct strv warnings; /* what the user should know before it starts (a deprecated machine type) */
 	struct firmware_files firmware; /* UEFI images (firmware ovmf*) */
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 	char *qemu_path;  /* the QEMU binary to exec */
+	struct qemu_prefix prefix; /* its -L directories and environment, when unpacked into a directory */
 	bool *block_device; /* per disk: its file is a block device */
 	struct identity identity; /* VMM_DATA_DIR/NAME/identity.json, with what it lacked created */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */

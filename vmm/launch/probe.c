@@ -10,13 +10,14 @@
 
 #include "qmp/qmp-sync.h"
 #include "vmm/base/host.h"
+#include "vmm/launch/qemu-prefix.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/base/util.h"
 
 /* Milliseconds the probe may take, all queries included. */
 #define PROBE_TIMEOUT_MS 20000
 /* Bumped when the cached format changes, so old caches are probed again. */
-#define PROBE_FORMAT 2
+#define PROBE_FORMAT 3
 
 /* The cache file of a binary: its path with '/' as '_'. */
 static char *cache_path(const char *binary)
@@ -100,21 +101,47 @@ static struct json_object *machine_aliases(struct json_object *machines)
 	return out;
 }
 
+/* The machines QEMU marks deprecated (to be removed in a later QEMU), by name. */
+static struct json_object *deprecated_machines(struct json_object *machines)
+{
+	struct json_object *out = json_object_new_array(), *name;
+
+	for (size_t i = 0; i < json_object_array_length(machines); i++) {
+		struct json_object *m = json_object_array_get_idx(machines, i);
+		if (json_object_get_boolean(json_object_object_get(m, "deprecated")) &&
+		    json_object_object_get_ex(m, "name", &name))
+			json_object_array_add(out, json_object_get(name));
+	}
+	return out;
+}
+
+/* The names of a QMP schema enum: its "members" (QEMU 6.2 on), else the older "values" (which
+ * QEMU deprecated in 6.2); a new array, empty when e is no enum. */
+static struct json_object *enum_names(struct json_object *e)
+{
+	struct json_object *list;
+
+	if (json_object_object_get_ex(e, "members", &list))
+		return names(list, "name", NULL);
+	if (json_object_object_get_ex(e, "values", &list))
+		return json_object_get(list);
+	return json_object_new_array();
+}
+
 /* The aio modes of -blockdev, from the QMP schema's enum that lists "threads" and "native". */
 static struct json_object *aio_modes(struct json_object *schema)
 {
 	for (size_t i = 0; i < json_object_array_length(schema); i++) {
-		struct json_object *e = json_object_array_get_idx(schema, i), *values;
+		struct json_object *values = enum_names(json_object_array_get_idx(schema, i));
 		bool threads = false, native = false;
-		if (!json_object_object_get_ex(e, "values", &values))
-			continue;
 		for (size_t j = 0; j < json_object_array_length(values); j++) {
 			const char *v = json_object_get_string(json_object_array_get_idx(values, j));
 			threads |= !strcmp(v, "threads");
 			native |= !strcmp(v, "native");
 		}
 		if (threads && native)
-			return json_object_get(values);
+			return values;
+		json_object_put(values);
 	}
 	return json_object_new_array();
 }
@@ -133,6 +160,7 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 		return -1;
 	json_object_object_add(caps, "machines", names(r, "name", "alias"));
 	json_object_object_add(caps, "machine_aliases", machine_aliases(r));
+	json_object_object_add(caps, "deprecated_machines", deprecated_machines(r));
 	json_object_put(r);
 	json_object_object_add(args, "abstract", json_object_new_boolean(false));
 	if (!(r = ask(s, "qom-list-types", args, err)))
@@ -160,48 +188,71 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	return 0;
 }
 
-/* The last line QEMU printed (its reason to exit), else fallback. */
-static const char *last_line(int fd, const char *fallback)
+/* The last line QEMU printed (its reason to exit), else NULL. */
+static const char *last_line(int fd)
 {
 	static char buf[4096];
 	ssize_t n = read(fd, buf, sizeof(buf) - 1);
 	char *line;
 
-	if (n <= 0)
-		return fallback;
 	while (n > 0 && buf[n - 1] == '\n')
 		n--;
+	if (n <= 0)
+		return NULL;
 	buf[n] = '\0';
 	line = strrchr(buf, '\n');
 	return line ? line + 1 : buf;
 }
 
-/* Runs the binary with -machine none and QMP on a socket pair, and records what it says. */
+/* How a probed QEMU ended (wait status) and the last line it printed, as "it exited with
+ * status 1: LINE" in buf; empty when it printed nothing and ended by the probe's SIGKILL. */
+static void ending(int status, int output_fd, char *buf, size_t size)
+{
+	const char *said = last_line(output_fd);
+	int n = 0;
+
+	if (WIFEXITED(status))
+		n = snprintf(buf, size, "it exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status) && WTERMSIG(status) != SIGKILL)
+		n = snprintf(buf, size, "it died of signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	snprintf(buf + n, size - (size_t)n, "%s%s", said && n ? ": " : "", said ? said : "");
+}
+
+/* Runs the binary with -machine none and QMP on a socket pair (its own modules when it was
+ * unpacked into a directory), and records what it says. */
 static int run_probe(const char *binary, struct json_object *caps, struct verr *err)
 {
 	char *const argv[] = { (char *)binary, "-machine", "none", "-nodefaults", "-display", "none", "-chardev",
 			       "socket,id=qmp,fd=3,server=off", "-mon", "chardev=qmp,mode=control", NULL };
+	struct qemu_prefix prefix;
 	struct spawned child;
 	struct qmp_sync *s;
-	char why[256];
-	int sv[2], ret = -1;
+	char why[256], how[4200];
+	int sv[2], ret = -1, status = 0;
 
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return verr_set(err, errno, "cannot create a socket pair");
-	if (spawn(binary, argv, &sv[1], 1, &child, err) < 0) {
+	qemu_prefix_find(binary, &prefix);
+	if (spawn(binary, argv, prefix.env.v, &sv[1], 1, &child, err) < 0) {
+		qemu_prefix_free(&prefix);
 		close(sv[0]);
 		close(sv[1]);
 		return -1;
 	}
+	qemu_prefix_free(&prefix);
 	close(sv[1]);
 	s = qmp_sync_open(sv[0], PROBE_TIMEOUT_MS, why, sizeof(why));
 	if (s)
 		ret = query_all(s, caps, err);
 	qmp_sync_close(s);
 	kill(child.pid, SIGKILL);
-	waitpid(child.pid, NULL, 0);
+	waitpid(child.pid, &status, 0);
+	if (ret < 0)
+		ending(status, child.output_fd, how, sizeof(how));
 	if (!s)
-		verr_set(err, 0, "probing QEMU '%s': %s", binary, last_line(child.output_fd, why));
+		verr_set(err, 0, "'%s' did not start as a QEMU (no QMP greeting): %s", binary, *how ? how : why);
+	else if (ret < 0 && *how)
+		verr_set(err, 0, "'%s': %s", binary, how);
 	close(child.output_fd);
 	return ret;
 }
@@ -269,6 +320,11 @@ bool caps_has_type(const struct qemu_caps *caps, const char *type)
 bool caps_has_machine(const struct qemu_caps *caps, const char *machine)
 {
 	return listed(caps, "machines", machine);
+}
+
+bool caps_machine_deprecated(const struct qemu_caps *caps, const char *machine)
+{
+	return listed(caps, "deprecated_machines", machine);
 }
 
 const char *caps_machine_version(const struct qemu_caps *caps, const char *alias)

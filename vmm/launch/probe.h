@@ -1,6 +1,6 @@
 /* What a QEMU binary can do, asked of the binary itself (-machine none, QMP:
- * query-version, query-commands, qom-list-types, query-machines and the versioned machine
- * each alias stands for, plus the sandbox
+ * query-version, query-commands, qom-list-types, query-machines with the versioned machine
+ * each alias stands for and those deprecated, plus the sandbox
  * option and the aio modes from the QMP schema), cached in $VMM_CACHE_DIR/qemu-caps keyed
  * by the binary's path, size and mtime, so each binary is probed once, not per start. */
 #ifndef VMM_PROBE_H
@@ -29,6 +29,9 @@ bool caps_has_type(const struct qemu_caps *caps, const char *type);
 
 /* True when QEMU has the machine type (a name or an alias such as "q35"). */
 bool caps_has_machine(const struct qemu_caps *caps, const char *machine);
+
+/* True when QEMU marks the machine type deprecated: a later QEMU will not have it. */
+bool caps_machine_deprecated(const struct qemu_caps *caps, const char *machine);
 
 /* The versioned machine type an alias stands for in this QEMU ("q35": "pc-q35-7.2"), or NULL. */
 const char *caps_machine_version(const struct qemu_caps *caps, const char *alias);

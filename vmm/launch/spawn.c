@@ -13,9 +13,36 @@
 
 extern char **environ;
 
+/* vmm's environment with env's "NAME=VALUE" strings in place of the variables they name (a
+ * NULL-terminated array of borrowed strings, to free). */
+static char **child_environment(char *const env[])
+{
+	size_t n = 0, k = 0, extra = 0;
+	char **out;
+
+	while (environ[n])
+		n++;
+	while (env && env[extra])
+		extra++;
+	out = xmalloc((n + extra + 1) * sizeof(*out));
+	for (size_t i = 0; i < n; i++) {
+		bool replaced = false;
+		for (size_t j = 0; j < extra && !replaced; j++) {
+			size_t name = strcspn(env[j], "=") + 1;
+			replaced = !strncmp(environ[i], env[j], name);
+		}
+		if (!replaced)
+			out[k++] = environ[i];
+	}
+	for (size_t j = 0; j < extra; j++)
+		out[k++] = env[j];
+	out[k] = NULL;
+	return out;
+}
+
 /* In the child: arrange descriptors and signals, then exec. Reports errno on exec_pipe. */
-static void __attribute__((noreturn)) child(const char *path, char *const argv[], const int *high, size_t n,
-					    int out_w, int exec_pipe)
+static void __attribute__((noreturn)) child(const char *path, char *const argv[], char *const envp[],
+					    const int *high, size_t n, int out_w, int exec_pipe)
 {
 	sigset_t all;
 	int e, devnull;
@@ -34,16 +61,17 @@ static void __attribute__((noreturn)) child(const char *path, char *const argv[]
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
-	execve(path, argv, environ);
+	execve(path, argv, envp);
 fail:
 	e = errno;
 	(void)!write(exec_pipe, &e, sizeof(e));
 	_exit(127);
 }
 
-int spawn(const char *path, char *const argv[], const int *pass_fds, size_t n_pass, struct spawned *out,
-	  struct verr *err)
+int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
+	  struct spawned *out, struct verr *err)
 {
+	_cleanup_free_ char **envp = child_environment(env);
 	int out_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 }, high[8], e = 0, ret = -1;
 	size_t moved = 0;
 	pid_t pid;
@@ -64,7 +92,7 @@ int spawn(const char *path, char *const argv[], const int *pass_fds, size_t n_pa
 		goto out;
 	}
 	if (pid == 0)
-		child(path, argv, high, n_pass, out_pipe[1], exec_pipe[1]);
+		child(path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
 	do

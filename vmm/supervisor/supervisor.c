@@ -352,7 +352,7 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, fds, agent >= 0 ? 4 : 3, &child, err) < 0)
+	if (spawn(s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, agent >= 0 ? 4 : 3, &child, err) < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -569,6 +569,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	signal(SIGPIPE, SIG_IGN);
 	if (p->kvm_missing)
 		say(&s.vm, "warning: KVM is not usable here (/dev/kvm), using TCG (slow)");
+	for (size_t i = 0; i < p->warnings.n; i++)
+		say(&s.vm, "warning: %s", p->warnings.v[i]);
 	s.base = event_base_new();
 	if (!s.base)
 		abort();
