@@ -66,6 +66,8 @@ static struct json_object *run_json(const struct bench_run *run, unsigned r)
 	add_num(t, "fio_ms", run->fio_ms);
 	add_num(t, "stop_ms", run->stop_ms);
 	add_num(t, "vmm_ms", run->vmm_ms);
+	add_num(t, "start_ms", run->start_ms);
+	add_num(t, "lookup_ms", run->lookup_ms);
 	json_object_object_add(o, "timing", t);
 	return o;
 }

@@ -320,6 +320,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 	struct exec_result res = { 0 };
 	int64_t up = 0, booted = 0, fio0 = 0, fio1 = 0, stop0 = 0;
 	int saved_err = dup(STDERR_FILENO), log_fd, ret = 0, started;
+	int64_t t0 = now_ms(), found = 0;
 	cpu_set_t saved;
 
 	keep_off(t, &saved);
@@ -341,6 +342,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 		goto out;
 	}
 	up = now_ms();
+	run->start_ms = (double)(up - t0);
 	if (wait_agent(t->vm_name, &err) < 0)
 		goto stop;
 	booted = now_ms();
@@ -350,6 +352,8 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 		ret = ret > 0;
 		goto stop;
 	}
+	found = now_ms();
+	run->lookup_ms = (double)(found - booted);
 	job = fio_job_for(b->job, &(struct fio_target){ .filename = dev, .runtime = b->runtime }, &err);
 	if (!job)
 		goto stop;
@@ -464,6 +468,6 @@ int bench_run_target(struct bench *b, struct bench_target *t, unsigned r, struct
 	if (t->host)
 		run->fio_ms = run->total_ms;
 	if (!t->host && run->ok)
-		run->vmm_ms = run->total_ms - run->boot_ms - run->fio_ms - run->stop_ms;
+		run->vmm_ms = run->total_ms - run->boot_ms - run->lookup_ms - run->fio_ms - run->stop_ms;
 	return ret ? -1 : 0;
 }

@@ -22,9 +22,11 @@ struct bench_run {
 	struct fio_metrics m;
 	int64_t started, ended;   /* ms since the epoch */
 	/* Milliseconds: the whole run, the guest's boot (QEMU running until its agent answers),
-	 * fio in the guest (guest-exec until it has ended), the guest's shutdown, and what is left:
-	 * vmm's own overhead (plan, supervisor, QEMU's start, agent round trips, files). */
-	double total_ms, boot_ms, fio_ms, stop_ms, vmm_ms;
+	 * the guest finding the disk and fio (a shell script run through the agent), fio in the
+	 * guest (guest-exec until it has ended), the guest's shutdown, and what is left: vmm's own
+	 * overhead (the supervisor and QEMU's start, agent round trips, files), and of it the
+	 * start (until QEMU runs). */
+	double total_ms, boot_ms, lookup_ms, fio_ms, stop_ms, vmm_ms, start_ms;
 };
 
 /* A variant booted under vmm, or the host reference of the variants whose images share its
