@@ -2,9 +2,11 @@
 # vmm bench fio: a 2-variant matrix (iothread on and off) x 2 repeats x 3-second runs of the
 # test guest's fio on a small disk, with the host reference: results.json, summary.csv, a
 # manifest with every field per target, report.svg as XML, repeats interleaved; compare of a
-# directory with itself finds no significant difference; a failing variant (a disk the profile
-# lacks) is reported and the other kept; a guest without fio is said; bad input (an unknown
-# preset or matrix key, a profile without an agent) is refused before anything boots.
+# directory with itself finds no significant difference, with a changed copy the change and the
+# other kernel and QEMU; a failing variant (a disk the profile lacks) is reported and the other
+# kept, which runs pinned with vmm off its CPU; a guest without fio is said; SIGINT stops the
+# VM under way; bad input (an unknown preset or matrix key, a profile without an agent) is
+# refused before anything boots.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 mkdir -p "$VMM_DATA_DIR"
@@ -20,7 +22,7 @@ expect_rc 1 bench fio "$P" --preset nosuch --disk data --out "$T/none"
 grep -q "preset nosuch: no such preset (randread-4k-qd1, " "$T/last.err" || fail "unknown preset: $(cat "$T/last.err")"
 assert_nothing_ran "unknown preset"
 expect_rc 1 bench fio "$P" --preset randread-4k-qd1 --disk data --matrix 'disks[data].iothraed=true,false' --out "$T/none"
-grep -q "no variant can run (v1: disks\[data\].iothraed=true): .*disks\[1\]: unknown key 'iothraed'\|no variant can run .*iothraed" "$T/last.err" ||
+grep -q "no variant can run (v1: disks\[data\].iothraed=true): --set: disks\[0\].iothraed: unknown key (did you mean 'iothread'?)" "$T/last.err" ||
 	fail "unknown matrix key: $(cat "$T/last.err")"
 assert_nothing_ran "unknown matrix key"
 expect_rc 1 bench fio "$P" --set agent=false --preset randread-4k-qd1 --disk data --out "$T/none"
@@ -82,21 +84,75 @@ expect_rc 0 bench compare "$T/b1" "$T/b1"
 grep -q 'manifests: the same' "$T/last.out" || fail "compare manifests: $(cat "$T/last.out")"
 pass "compare of a bench with itself: no significant difference"
 
-expect_rc 1 bench fio "$P" --matrix disk=data,nosuch --preset seqread-1m --repeat 1 --runtime 2 --out "$T/b2"
+# B: A with v1 ten times faster in IOPS and slower at p99, and another kernel and QEMU.
+cp -r "$T/b1" "$T/b1x"
+python3 - "$T/b1x" <<'PY'
+import json, sys
+d = sys.argv[1]
+r = json.load(open(d + "/results.json"))
+for t in r["targets"]:
+    if t["id"] == "v1":
+        for run in t["runs"]:
+            run["metrics"]["iops"] *= 10
+            run["metrics"]["p99"] *= 10
+json.dump(r, open(d + "/results.json", "w"))
+for t in ("host", "v1", "v2"):
+    m = json.load(open(d + "/" + t + "/manifest.json"))
+    m["host"]["kernel"] = "9.9.9-other"
+    if t != "host":
+        m["qemu"]["version"] = "99.0.0"
+    json.dump(m, open(d + "/" + t + "/manifest.json", "w"))
+PY
+expect_rc 0 bench compare "$T/b1" "$T/b1x"
+sed -n 3,4p "$T/last.out" | grep -q '^different host kernel: .* (A) vs 9.9.9-other (B)$' &&
+	sed -n 3,4p "$T/last.out" | grep -q '^different QEMU: .* (A) vs 99.0.0 (B)$' || fail "compare headline: $(cat "$T/last.out")"
+sed -n '/^v1 /,/^v2 /p' "$T/last.out" | grep -Eq '^  iops +faster by 900\.0 % ± [0-9.]+ %$' &&
+	sed -n '/^v1 /,/^v2 /p' "$T/last.out" | grep -Eq '^  p99 +slower by 900\.0 % ± [0-9.]+ %$' &&
+	sed -n '/^v1 /,/^v2 /p' "$T/last.out" | grep -q '^  host.kernel: ".*" -> "9.9.9-other"$' &&
+	[ "$(sed -n '/^v2 /,$p' "$T/last.out" | grep -c 'no significant difference')" = 6 ] ||
+	fail "compare of a changed bench: $(cat "$T/last.out")"
+pass "compare: a real change beyond the spread, the kernel and QEMU that differ said first"
+
+# The variant that runs is pinned (vCPU and iothread on CPU 1): vmm keeps off that CPU.
+pin=()
+[ "$(nproc)" -ge 2 ] && pin=(--set 'cpu.pin=[1]' --set 'disks[data].iothread_pin="1"')
+expect_rc 1 bench fio "$P" "${pin[@]}" --matrix disk=data,nosuch --preset seqread-1m --repeat 1 --runtime 2 --out "$T/b2" --json
 grep -q "v2 (disk=nosuch) cannot run: the profile has no disk 'nosuch' (its disks: 'data')" "$T/last.err" ||
 	fail "failing variant: $(cat "$T/last.err")"
-grep -Eq '^v2 +disk=nosuch .*' "$T/last.out" && grep -q "failed (run 1): the profile has no disk 'nosuch'" "$T/last.out" ||
-	fail "failing variant in the table: $(cat "$T/last.out")"
-python3 - "$T/b2" <<'PY' || fail "results of b2"
+python3 - "$T/b2" "$T/last.out" "${#pin[@]}" <<'PY' || fail "results of b2: $(cat "$T/last.out")"
 import json, sys
-t = {x["id"]: x for x in json.load(open(sys.argv[1] + "/results.json"))["targets"]}
+out = json.load(open(sys.argv[2]))
+assert out == json.load(open(sys.argv[1] + "/results.json"))
+t = {x["id"]: x for x in out["targets"]}
 assert t["v1"]["runs"][0]["ok"] and t["v1"]["summary"]["bw"]["median"] > 0
 assert not t["v2"]["runs"][0]["ok"] and "no disk 'nosuch'" in t["v2"]["error"]
+if sys.argv[3] != "0":
+    m = json.load(open(sys.argv[1] + "/v1/manifest.json"))
+    assert m["pinning"]["vmm_kept_off"] == [1], m["pinning"]
+    cpus = {x["thread"]: x["host_cpus"] for x in m["cpu_map"]}
+    assert cpus["CPU 0/TCG"] == "1" and cpus["IO io-data"] == "1", cpus
+    for x in m["supervisor_cpu_map"] + m["bench_cpu_map"]:
+        assert "1" not in x["host_cpus"].replace("-", ",").split(","), x
 PY
-pass "a failing variant is reported, the other's results kept"
+pass "a failing variant is reported, the other's results kept (--json: results.json); vmm kept off the pinned CPU"
 
 expect_rc 1 bench fio "$P" --set 'boot.append=console=ttyS0 quiet vmm.nofio' --preset randread-4k-qd1 --disk data \
 	--repeat 1 --runtime 2 --out "$T/b3"
 grep -q "the guest has no fio on its PATH: install it in the guest" "$T/last.err" || fail "no fio: $(cat "$T/last.err")"
 [ -z "$(ls -A "$VMM_RUN_DIR" 2>/dev/null)" ] || fail "run directories left after no fio: $(ls "$VMM_RUN_DIR")"
 pass "a guest without fio is said"
+
+# SIGINT while a variant boots: its VM is stopped, the results so far written.
+"$VMM" bench fio "$P" --preset randread-4k-qd1 --disk data --repeat 2 --runtime 3 --out "$T/b4" \
+	>"$T/b4.out" 2>"$T/b4.err" &
+bench=$!
+VMM_PIDS+=("$bench")
+wait_for "$T/b4.err" '\[2/4\] v1' 60
+sleep 1
+kill -INT "$bench"
+rc=0
+wait "$bench" || rc=$?
+[ "$rc" = 1 ] && grep -q "vmm: interrupted: the results so far are in '$T/b4'" "$T/b4.err" || fail "SIGINT: exit $rc: $(cat "$T/b4.err")"
+python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$T/b4/results.json" || fail "SIGINT: no results.json"
+[ -z "$(ls -A "$VMM_RUN_DIR" 2>/dev/null)" ] || fail "SIGINT: the VM was left: $(ls "$VMM_RUN_DIR")"
+pass "SIGINT stops the VM under way and keeps the results so far"

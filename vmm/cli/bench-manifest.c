@@ -215,6 +215,7 @@ struct json_object *bench_manifest(const struct bench *b, const struct bench_tar
 		json_object_object_add(o, "image", img);
 	}
 	if (!t->host && t->planned) {
+		static const char *const maps[] = { "cpu_map", "supervisor_cpu_map", "bench_cpu_map" };
 		struct json_object *qemu = json_object_new_object(), *v;
 		struct qemu_caps caps = { 0 };
 		_cleanup_verr_ struct verr err = { 0 };
@@ -236,9 +237,10 @@ struct json_object *bench_manifest(const struct bench *b, const struct bench_tar
 		json_object_object_add(o, "qemu", qemu);
 		json_object_object_add(o, "disk", disk_json(t));
 		json_object_object_add(o, "pinning", pinning_json(t));
-		json_object_object_add(o, "cpu_map", t->facts && json_object_object_get_ex(t->facts, "cpu_map", &v)
-							     ? json_object_get(v)
-							     : json_object_new_array());
+		for (size_t i = 0; i < sizeof(maps) / sizeof(maps[0]); i++)
+			json_object_object_add(o, maps[i], t->facts && json_object_object_get_ex(t->facts, maps[i], &v)
+								   ? json_object_get(v)
+								   : json_object_new_array());
 	}
 	json_object_object_add(fio, "version", json_object_new_string(t->fio_version ? t->fio_version : "unknown"));
 	json_object_object_add(fio, "job_name", json_object_new_string(b->job_name));

@@ -132,6 +132,18 @@ static int write_file(const char *dir, const char *name, const char *text, struc
 	return 0;
 }
 
+/* Writes s as a CSV field: in double quotes, each double quote doubled. */
+static void csv_field(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '"')
+			fputc('"', f);
+		fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
 /* summary.csv: a row per target and metric. */
 static char *summary_csv(const struct bench *b)
 {
@@ -146,7 +158,9 @@ static char *summary_csv(const struct bench *b)
 			struct bench_stat s;
 			double h = vs_host(b, t, i);
 			bench_target_stat(t, i, &s);
-			fprintf(f, "%s,\"%s\",%s,%s,%.3f,%.3f,%.3f,%.2f,%zu,", t->id, t->label, fio_metric_info[i].name,
+			fprintf(f, "%s,", t->id);
+			csv_field(f, t->label);
+			fprintf(f, ",%s,%s,%.3f,%.3f,%.3f,%.2f,%zu,", fio_metric_info[i].name,
 				fio_metric_info[i].unit, shown(i, s.median), shown(i, s.lo), shown(i, s.hi),
 				bench_spread_pct(&s), s.n);
 			if (h >= 0)

@@ -43,6 +43,8 @@ static const char lookup_script[] =
 	"done\n"
 	"echo \"$f $v - 0\"\n";
 
+volatile sig_atomic_t bench_interrupted;
+
 /* Encodes n bytes as base64 (owned). */
 static char *base64_encode(const char *in, size_t n)
 {
@@ -122,9 +124,10 @@ static int guest_run(const char *name, const char *const *argv, const char *inpu
 		if (json_object_object_get_ex(r, "exited", &v) && json_object_get_boolean(v))
 			break;
 		json_object_put(r);
-		if (now >= deadline) {
+		if (now >= deadline || bench_interrupted) {
 			json_object_put(pid);
-			return verr_set(err, 0, "'%s' did not end within %u s in the guest", argv[0], seconds);
+			return bench_interrupted ? verr_set(err, 0, "interrupted")
+						 : verr_set(err, 0, "'%s' did not end within %u s in the guest", argv[0], seconds);
 		}
 		wait = now - start < expect_ms ? (int64_t)expect_ms - (now - start) : poll_ms;
 		usleep((useconds_t)(wait < 250 ? wait : 250) * 1000);
@@ -160,6 +163,8 @@ static int wait_agent(const char *name, struct verr *err)
 			json_object_put(r);
 			return 0;
 		}
+		if (bench_interrupted)
+			return verr_set(err, 0, "interrupted");
 		if (ret == -ESRCH || now_ms() >= deadline) {
 			verr_append(err, &why);
 			verr_wrap(err, "the guest's agent did not answer within %d s of its start", BOOT_SECONDS);
@@ -293,6 +298,10 @@ static void read_facts(struct bench_target *t)
 		json_object_object_add(t->facts, "pinned", json_object_get(v));
 	if (json_object_object_get_ex(st, VM_KEY_QEMU_PID, &v))
 		json_object_object_add(t->facts, "cpu_map", bench_cpu_map((pid_t)json_object_get_int(v)));
+	/* vmm's own threads, which keep off the pinned CPUs when there are others. */
+	if (json_object_object_get_ex(st, VM_KEY_SUPERVISOR_PID, &v))
+		json_object_object_add(t->facts, "supervisor_cpu_map", bench_cpu_map((pid_t)json_object_get_int(v)));
+	json_object_object_add(t->facts, "bench_cpu_map", bench_cpu_map(getpid()));
 	json_object_put(st);
 }
 

@@ -5,6 +5,7 @@
 #ifndef VMM_BENCH_H
 #define VMM_BENCH_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -66,6 +67,9 @@ struct bench {
 	size_t n_targets;
 	int64_t started, ended;
 };
+
+/* Set by SIGINT or SIGTERM: the run under way stops its VM and the bench ends there. */
+extern volatile sig_atomic_t bench_interrupted;
 
 /* Runs repeat r of target t, filling t->runs[r] (a failure is recorded there, not returned).
  * Returns -1 with err only for what ends the whole bench (the guest has no fio). */

@@ -321,6 +321,13 @@ static int make_out_dir(const char *dir, struct verr *err)
 	return 0;
 }
 
+/* SIGINT and SIGTERM: end the bench after stopping the VM that runs. */
+static void on_signal(int sig)
+{
+	(void)sig;
+	bench_interrupted = 1;
+}
+
 /* Runs every target's repeats interleaved (each round runs every target once). */
 static int run_all(struct bench *b, struct verr *err)
 {
@@ -338,6 +345,8 @@ static int run_all(struct bench *b, struct verr *err)
 				verr_wrap(err, "%s (%s)", t->id, t->label);
 				return -1;
 			}
+			if (bench_interrupted)
+				return verr_set(err, 0, "interrupted: the results so far are in '%s'", b->out_dir);
 			if (!t->runs[r].ok)
 				fprintf(stderr, "vmm: bench: %s failed: %s\n", t->id, t->runs[r].error);
 		}
@@ -347,6 +356,7 @@ static int run_all(struct bench *b, struct verr *err)
 /* vmm bench fio PROFILE ... */
 static int bench_fio(const struct cmd_args *args, struct verr *err)
 {
+	_cleanup_verr_ struct verr write_err = { 0 };
 	struct bench b = { .repeats = DEFAULT_REPEATS };
 	struct bench_matrix m;
 	_cleanup_free_ char *job = NULL, *check = NULL, *fio = NULL, *out = NULL;
@@ -416,10 +426,14 @@ static int bench_fio(const struct cmd_args *args, struct verr *err)
 				b.targets[k].error);
 	}
 	b.started = now_ms();
+	sigaction(SIGINT, &(struct sigaction){ .sa_handler = on_signal }, NULL);
+	sigaction(SIGTERM, &(struct sigaction){ .sa_handler = on_signal }, NULL);
 	ret = run_all(&b, err);
+	signal(SIGINT, SIG_DFL);
+	signal(SIGTERM, SIG_DFL);
 	b.ended = now_ms();
 	clean_up(&b);
-	if (bench_write_files(&b, ret < 0 ? &(struct verr){ 0 } : err) < 0 && ret == 0)
+	if (bench_write_files(&b, ret < 0 ? &write_err : err) < 0 && ret == 0)
 		ret = -1;
 	if (ret == 0) {
 		if (args->json) {
