@@ -113,28 +113,41 @@ sed -n '/^v1 /,/^v2 /p' "$T/last.out" | grep -Eq '^  iops +faster by 900\.0 % ±
 	fail "compare of a changed bench: $(cat "$T/last.out")"
 pass "compare: a real change beyond the spread, the kernel and QEMU that differ said first"
 
-# The variant that runs is pinned (vCPU and iothread on CPU 1): vmm keeps off that CPU.
+# A job file of two sections, which vmm points at the disk (its directory dropped). Of the four
+# variants one runs, pinned (vCPU and iothread on CPU 1) with vmm off that CPU; two lack the disk
+# (known before they boot) and one has a QEMU that refuses its options (known when it starts).
+printf '[global]\nioengine=libaio\ndirect=1\ndirectory=/nowhere\n[r]\nrw=read\nbs=64k\n[w]\nrw=randwrite\nbs=4k\n' >"$T/two.fio"
 pin=()
 [ "$(nproc)" -ge 2 ] && pin=(--set 'cpu.pin=[1]' --set 'disks[data].iothread_pin="1"')
-expect_rc 1 bench fio "$P" "${pin[@]}" --matrix disk=data,nosuch --preset seqread-1m --repeat 1 --runtime 2 --out "$T/b2" --json
-grep -q "v2 (disk=nosuch) cannot run: the profile has no disk 'nosuch' (its disks: 'data')" "$T/last.err" ||
+expect_rc 1 bench fio "$P" "${pin[@]}" --matrix 'qemu.extra_args=[],["-no-such-option"]' --matrix disk=data,nosuch \
+	--job "$T/two.fio" --repeat 1 --runtime 2 --out "$T/b2" --json
+grep -q "v2 (qemu.extra_args=\[\] disk=nosuch) cannot run: the profile has no disk 'nosuch' (its disks: 'data')" "$T/last.err" ||
 	fail "failing variant: $(cat "$T/last.err")"
+grep -q "vmm: bench: v3 failed: the VM did not start (exit status 2: .*no-such-option" "$T/last.err" ||
+	fail "variant whose QEMU fails: $(cat "$T/last.err")"
 python3 - "$T/b2" "$T/last.out" "${#pin[@]}" <<'PY' || fail "results of b2: $(cat "$T/last.out")"
 import json, sys
 out = json.load(open(sys.argv[2]))
 assert out == json.load(open(sys.argv[1] + "/results.json"))
 t = {x["id"]: x for x in out["targets"]}
-assert t["v1"]["runs"][0]["ok"] and t["v1"]["summary"]["bw"]["median"] > 0
+assert t["v1"]["runs"][0]["ok"] and t["v1"]["summary"]["bw"]["median"] > 0 and t["host"]["runs"][0]["ok"]
 assert not t["v2"]["runs"][0]["ok"] and "no disk 'nosuch'" in t["v2"]["error"]
+assert not t["v3"]["runs"][0]["ok"] and "did not start" in t["v3"]["runs"][0]["error"]
+assert not t["v4"]["runs"][0]["ok"]
+m = json.load(open(sys.argv[1] + "/v1/manifest.json"))
+job = m["fio"]["job"]
+assert "directory" not in job and job.count("filename=/dev/vd") == 3 and job.count("runtime=2") == 3, job
+assert "[r]" in job and "[w]" in job and m["fio"]["job_name"].endswith("two.fio")
+h = json.load(open(sys.argv[1] + "/host/manifest.json"))
+assert "size=33554432" in h["fio"]["job"] and "filename=" + sys.argv[1].rsplit("/", 1)[0] + "/data/.vmm-bench-fio-" in h["fio"]["job"], h["fio"]["job"]
 if sys.argv[3] != "0":
-    m = json.load(open(sys.argv[1] + "/v1/manifest.json"))
     assert m["pinning"]["vmm_kept_off"] == [1], m["pinning"]
     cpus = {x["thread"]: x["host_cpus"] for x in m["cpu_map"]}
     assert cpus["CPU 0/TCG"] == "1" and cpus["IO io-data"] == "1", cpus
     for x in m["supervisor_cpu_map"] + m["bench_cpu_map"]:
         assert "1" not in x["host_cpus"].replace("-", ",").split(","), x
 PY
-pass "a failing variant is reported, the other's results kept (--json: results.json); vmm kept off the pinned CPU"
+pass "a job file pointed at the disk; failing variants (no disk, QEMU refusing) reported, the other kept (--json); vmm kept off the pinned CPU"
 
 expect_rc 1 bench fio "$P" --set 'boot.append=console=ttyS0 quiet vmm.nofio' --preset randread-4k-qd1 --disk data \
 	--repeat 1 --runtime 2 --out "$T/b3"

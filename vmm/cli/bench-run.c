@@ -305,6 +305,21 @@ static void read_facts(struct bench_target *t)
 	json_object_put(st);
 }
 
+/* Says why the VM did not start: the last line the supervisor wrote in the start log. */
+static void start_failure(const char *log, int status, struct verr *err)
+{
+	char line[1024], last[1024] = "";
+	FILE *f = fopen(log, "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (line[strspn(line, " \t\n")])
+			memcpy(last, line, sizeof(last));
+	if (f)
+		fclose(f);
+	last[strcspn(last, "\n")] = '\0';
+	verr_set(err, 0, "the VM did not start (exit status %d%s%s; %s)", status, *last ? ": " : "", last, log);
+}
+
 /* Joins the lines of err into one message (owned). */
 static char *one_line(const struct verr *err)
 {
@@ -347,7 +362,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 	}
 	if (started != 0) {
 		if (!err.n)
-			verr_set(&err, 0, "the VM did not start (exit status %d): see %s", started, log);
+			start_failure(log, started, &err);
 		goto out;
 	}
 	up = now_ms();
