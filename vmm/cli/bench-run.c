@@ -344,7 +344,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 	struct exec_result res = { 0 };
 	int64_t up = 0, booted = 0, fio0 = 0, fio1 = 0, stop0 = 0;
 	int saved_err = dup(STDERR_FILENO), log_fd, ret = 0, started;
-	int64_t t0 = now_ms(), found = 0;
+	int64_t t0 = now_ms(), facts = 0, found = 0;
 	cpu_set_t saved;
 
 	keep_off(t, &saved);
@@ -371,13 +371,14 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 		goto stop;
 	booted = now_ms();
 	read_facts(t);
+	facts = now_ms();
 	ret = find_disk(t, d, &dev, &err);
 	if (ret != 0) {
 		ret = ret > 0;
 		goto stop;
 	}
 	found = now_ms();
-	run->lookup_ms = (double)(found - booted);
+	run->lookup_ms = (double)(found - facts);
 	job = fio_job_for(b->job, &(struct fio_target){ .filename = dev, .runtime = b->runtime }, &err);
 	if (!job)
 		goto stop;
