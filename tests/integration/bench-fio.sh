@@ -113,47 +113,69 @@ sed -n '/^v1 /,/^v2 /p' "$T/last.out" | grep -Eq '^  iops +faster by 900\.0 % ±
 	fail "compare of a changed bench: $(cat "$T/last.out")"
 pass "compare: a real change beyond the spread, the kernel and QEMU that differ said first"
 
-# A job file of two sections, which vmm points at the disk (its directory dropped). Of the four
-# variants one runs, pinned (vCPU and iothread on CPU 1) with vmm off that CPU; two lack the disk
-# (known before they boot) and one has a QEMU that refuses its options (known when it starts).
-printf '[global]\nioengine=libaio\ndirect=1\ndirectory=/nowhere\n[r]\nrw=read\nbs=64k\n[w]\nrw=randwrite\nbs=4k\n' >"$T/two.fio"
+# A job file of two sections, which vmm points at the disk (its directory dropped). Of the
+# variants, those with the disk and a QEMU that takes its options run, pinned (vCPU and iothread
+# on CPU 1) with vmm off that CPU; those lacking the disk fail before they boot, those whose
+# QEMU refuses an option when it starts. With a loop device, the disk's image is once a file and
+# once the device, which the host reference then reads itself: a reference per filesystem or device.
+printf '[global]\nioengine=libaio\ndirect=1\ndirectory=/nowhere\n[r]\nrw=read\nbs=64k\n[rr]\nrw=randread\nbs=4k\n' >"$T/two.fio"
 pin=()
 [ "$(nproc)" -ge 2 ] && pin=(--set 'cpu.pin=[1]' --set 'disks[data].iothread_pin="1"')
+LOOP=
+files=()
+if LOOP=$(losetup -f --show "$(truncate -s 16M "$T/loop.img" && echo "$T/loop.img")" 2>/dev/null); then
+	trap 'losetup -d "$LOOP"; cleanup' EXIT
+	files=(--matrix "disks[data].file=$VMM_DATA_DIR/fio-data.img,$LOOP")
+fi
 expect_rc 1 bench fio "$P" "${pin[@]}" --matrix 'qemu.extra_args=[],["-no-such-option"]' --matrix disk=data,nosuch \
-	--job "$T/two.fio" --repeat 1 --runtime 2 --out "$T/b2" --json
-grep -q "v2 (qemu.extra_args=\[\] disk=nosuch) cannot run: the profile has no disk 'nosuch' (its disks: 'data')" "$T/last.err" ||
+	"${files[@]}" --job "$T/two.fio" --repeat 1 --runtime 2 --out "$T/b2" --json
+grep -q "(qemu.extra_args=\[\] disk=nosuch[^)]*) cannot run: the profile has no disk 'nosuch' (its disks: 'data')" "$T/last.err" ||
 	fail "failing variant: $(cat "$T/last.err")"
-grep -q "vmm: bench: v3 failed: the VM did not start (exit status 2: .*no-such-option" "$T/last.err" ||
+grep -q "vmm: bench: v[0-9] failed: the VM did not start (exit status 2: .*no-such-option" "$T/last.err" ||
 	fail "variant whose QEMU fails: $(cat "$T/last.err")"
-python3 - "$T/b2" "$T/last.out" "${#pin[@]}" <<'PY' || fail "results of b2: $(cat "$T/last.out")"
+python3 - "$T/b2" "$T/last.out" "${#pin[@]}" "$LOOP" <<'PY' || fail "results of b2: $(cat "$T/last.out")"
 import json, sys
-out = json.load(open(sys.argv[2]))
-assert out == json.load(open(sys.argv[1] + "/results.json"))
-t = {x["id"]: x for x in out["targets"]}
-assert t["v1"]["runs"][0]["ok"] and t["v1"]["summary"]["bw"]["median"] > 0 and t["host"]["runs"][0]["ok"]
-assert not t["v2"]["runs"][0]["ok"] and "no disk 'nosuch'" in t["v2"]["error"]
-assert not t["v3"]["runs"][0]["ok"] and "did not start" in t["v3"]["runs"][0]["error"]
-assert not t["v4"]["runs"][0]["ok"]
-m = json.load(open(sys.argv[1] + "/v1/manifest.json"))
+d, out, pinned, loop = sys.argv[1], json.load(open(sys.argv[2])), sys.argv[3] != "0", sys.argv[4]
+assert out == json.load(open(d + "/results.json"))
+byid = {x["id"]: x for x in out["targets"]}
+ran = [x for x in out["targets"] if x["kind"] == "variant" and x["runs"][0]["ok"]]
+assert [x["label"].startswith("qemu.extra_args=[] disk=data") for x in ran] == [True] * (2 if loop else 1), ran
+for x in out["targets"]:
+    if x["kind"] == "variant" and "disk=nosuch" in x["label"]:
+        assert not x["runs"][0]["ok"] and "no disk 'nosuch'" in x["error"], x
+    elif x["kind"] == "variant" and "no-such-option" in x["label"]:
+        assert not x["runs"][0]["ok"] and "did not start" in x["runs"][0]["error"], x
+assert byid["host"]["runs"][0]["ok"] and byid["host"]["label"] == "host " + d.rsplit("/", 1)[0] + "/data"
+m = json.load(open(d + "/" + ran[0]["id"] + "/manifest.json"))
 job = m["fio"]["job"]
 assert "directory" not in job and job.count("filename=/dev/vd") == 3 and job.count("runtime=2") == 3, job
-assert "[r]" in job and "[w]" in job and m["fio"]["job_name"].endswith("two.fio")
-h = json.load(open(sys.argv[1] + "/host/manifest.json"))
-assert "size=33554432" in h["fio"]["job"] and "filename=" + sys.argv[1].rsplit("/", 1)[0] + "/data/.vmm-bench-fio-" in h["fio"]["job"], h["fio"]["job"]
-if sys.argv[3] != "0":
+assert "[r]" in job and "[rr]" in job and m["fio"]["job_name"].endswith("two.fio")
+h = json.load(open(d + "/host/manifest.json"))
+assert "size=33554432" in h["fio"]["job"] and "filename=" + d.rsplit("/", 1)[0] + "/data/.vmm-bench-fio-" in h["fio"]["job"], h["fio"]["job"]
+if loop:
+    assert ran[0]["reference"] == "host" and ran[1]["reference"] == "host2" and byid["host2"]["label"] == "host " + loop
+    h2 = json.load(open(d + "/host2/manifest.json"))
+    assert h2["image"]["block_device"] and "filename=" + loop in h2["fio"]["job"] and "size=" not in h2["fio"]["job"]
+    assert json.load(open(d + "/" + ran[1]["id"] + "/manifest.json"))["image"]["block_device"]
+    assert byid["host2"]["runs"][0]["ok"]
+if pinned:
     assert m["pinning"]["vmm_kept_off"] == [1], m["pinning"]
     cpus = {x["thread"]: x["host_cpus"] for x in m["cpu_map"]}
     assert cpus["CPU 0/TCG"] == "1" and cpus["IO io-data"] == "1", cpus
     for x in m["supervisor_cpu_map"] + m["bench_cpu_map"]:
         assert "1" not in x["host_cpus"].replace("-", ",").split(","), x
 PY
-pass "a job file pointed at the disk; failing variants (no disk, QEMU refusing) reported, the other kept (--json); vmm kept off the pinned CPU"
+pass "a job file pointed at the disk; failing variants (no disk, QEMU refusing) reported, the others kept (--json); vmm kept off the pinned CPU; a block device's reference reads the device"
 
-expect_rc 1 bench fio "$P" --set 'boot.append=console=ttyS0 quiet vmm.nofio' --preset randread-4k-qd1 --disk data \
-	--repeat 1 --runtime 2 --out "$T/b3"
+expect_rc 1 bench fio "$P" --set 'boot.append=console=ttyS0 quiet vmm.nofio' ${LOOP:+--set "disks[data].file=$LOOP"} \
+	--preset randwrite-4k-qd32 --disk data --repeat 1 --runtime 2 --out "$T/b3"
 grep -q "the guest has no fio on its PATH: install it in the guest" "$T/last.err" || fail "no fio: $(cat "$T/last.err")"
 [ -z "$(ls -A "$VMM_RUN_DIR" 2>/dev/null)" ] || fail "run directories left after no fio: $(ls "$VMM_RUN_DIR")"
-pass "a guest without fio is said"
+if [ -n "$LOOP" ]; then
+	python3 -c 'import json,sys; t=json.load(open(sys.argv[1]))["targets"]; assert [x["id"] for x in t] == ["v1"] and "block device and the job writes" in t[0]["reference_note"], t' \
+		"$T/b3/results.json" || fail "a writing job on a block device got a reference"
+fi
+pass "a guest without fio is said (and a job writing on a block device gets no host reference)"
 
 # SIGINT while a variant boots: its VM is stopped, the results so far written.
 "$VMM" bench fio "$P" --preset randread-4k-qd1 --disk data --repeat 2 --runtime 3 --out "$T/b4" \

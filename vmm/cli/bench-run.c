@@ -367,8 +367,10 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 	}
 	up = now_ms();
 	run->start_ms = (double)(up - t0);
-	if (wait_agent(t->vm_name, &err) < 0)
+	if (wait_agent(t->vm_name, &err) < 0) {
+		verr_set(&err, 0, "see %s/%s/console-r%u.log", b->out_dir, t->id, r + 1);
 		goto stop;
+	}
 	booted = now_ms();
 	read_facts(t);
 	facts = now_ms();
