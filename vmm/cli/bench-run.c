@@ -343,7 +343,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 	const char *const argv[] = { "fio", "--output-format=json", "-", NULL };
 	struct exec_result res = { 0 };
 	int64_t up = 0, booted = 0, fio0 = 0, fio1 = 0, stop0 = 0;
-	int saved_err = dup(STDERR_FILENO), log_fd, ret = 0, started;
+	int saved_err = fcntl(STDERR_FILENO, F_DUPFD_CLOEXEC, 3), log_fd, ret = 0, started;
 	int64_t t0 = now_ms(), facts = 0, found = 0;
 	cpu_set_t saved;
 
