@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vmm/base/host.h"
 #include "vmm/base/util.h"
 
 #ifndef VMM_PROFILE_DIR
@@ -38,6 +39,11 @@ char *profile_find(const char *arg, struct verr *err)
 	if (!*arg || arg[0] == '.') {
 		verr_set(err, 0, "'%s' is not a profile name", arg);
 		return NULL;
+	}
+	{
+		_cleanup_free_ char *data = data_dir(), *mine = xasprintf("%s/%s/profile.json", data, arg);
+		if (access(mine, F_OK) == 0)
+			return steal_ptr(mine);
 	}
 	for (const char *p = env; p && *p;) {
 		size_t n = strcspn(p, ":");
