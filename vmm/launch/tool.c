@@ -11,18 +11,24 @@
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
 
-/* The first line of what the tool wrote on stderr (fd, a memfd), without a "NAME: " prefix. */
-static char *first_error_line(int fd, const char *name)
+/* The last line of what the tool wrote on stderr (fd, a memfd: tools say what failed last, after
+ * their banners), without a "NAME: " prefix. */
+static char *last_error_line(int fd, const char *name)
 {
-	char buf[1024];
-	ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+	char buf[4096];
+	off_t size = lseek(fd, 0, SEEK_END);
+	off_t from = size > (off_t)sizeof(buf) - 1 ? size - (off_t)sizeof(buf) + 1 : 0;
+	ssize_t n = pread(fd, buf, sizeof(buf) - 1, from);
 	size_t len = strlen(name);
-	char *s = buf;
+	char *s, *nl;
 
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
+		n--;
 	if (n <= 0)
 		return xstrdup("it failed without a message");
 	buf[n] = '\0';
-	s[strcspn(s, "\n")] = '\0';
+	nl = strrchr(buf, '\n');
+	s = nl ? nl + 1 : buf;
 	if (!strncmp(s, name, len) && s[len] == ':' && s[len + 1] == ' ')
 		s += len + 2;
 	return text_clean(s, strlen(s));
@@ -101,7 +107,7 @@ int tool_run(const char *program, const char *const args[], char **out, size_t *
 	if (!fits)
 		return verr_set(err, 0, "%s: %s printed more than %d bytes", what, base, TOOL_OUTPUT_MAX);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		msg = first_error_line(errfd, base);
+		msg = last_error_line(errfd, base);
 		return verr_set(err, 0, "%s: %s", what, msg);
 	}
 	if (out) {
