@@ -99,6 +99,12 @@ void cfg_walk_cloud_init(struct walk *w, struct json_object *json, struct vm_con
 			   "(\"$6$...\", from 'mkpasswd -m sha-512'), never the password");
 	else if (out->password_hash && !out->user)
 		jr_problem(&w->jr, "cloud_init", "password_hash", "sets the password of cloud_init.user, which is missing");
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].id && !strcmp(c->disks[i].id, CLOUD_INIT_DISK_ID)) {
+			_cleanup_free_ char *p = json_path_index("disks", i);
+			jr_problem(&w->jr, p, "id", "'%s' is the id of the cloud-init seed's disk (choose another)",
+				   CLOUD_INIT_DISK_ID);
+		}
 	if (out->user_data && (out->user || out->ssh_authorized_keys || out->password_hash))
 		jr_problem(&w->jr, "cloud_init", "user_data", "is the whole user-data: write the user, keys and password "
 			   "in it, or drop it and let vmm write them");

@@ -66,6 +66,9 @@ struct numa_config {
 	int host_node;            /* -1: not bound */
 };
 
+/* The id of the disk that holds a VM's cloud-init seed, which its profile's disks cannot have. */
+#define CLOUD_INIT_DISK_ID "cidata"
+
 /* A cloud-init NoCloud seed vmm makes for the VM (vmm/launch/seed.h). */
 struct cloud_init_config {
 	char *hostname;            /* NULL: the VM's name */

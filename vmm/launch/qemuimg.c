@@ -48,9 +48,9 @@ static int chain_size(struct json_object *o, size_t i, const char *key, bool req
 			return verr_set(err, 0, "qemu-img info: [%zu]: \"%s\" is missing", i, key);
 		return 0;
 	}
-	errno = 0;
+	/* json-c clamps a number past 64 bits to INT64_MAX: no image is that large. */
 	n = json_object_get_int64(v);
-	if (!json_object_is_type(v, json_type_int) || n < 0 || errno)
+	if (!json_object_is_type(v, json_type_int) || n < 0 || n == INT64_MAX)
 		return verr_set(err, 0, "qemu-img info: [%zu]: \"%s\" is not a size in bytes", i, key);
 	*out = (uint64_t)n;
 	return 0;
@@ -84,9 +84,10 @@ int qemuimg_parse_chain(const char *text, size_t len, struct image_chain *out, s
 	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
 	root = len > (size_t)INT32_MAX ? NULL : json_tokener_parse_ex(tok, text, (int)len);
 	if (!root || json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len) {
-		size_t end = root ? json_tokener_get_parse_end(tok) : 0;
-		bool trailing = root && strspn(text + end, " \t\r\n") == len - end;
-		if (!trailing) {
+		size_t end = root ? json_tokener_get_parse_end(tok) : len;
+		while (end < len && strchr(" \t\r\n", text[end]) && text[end])
+			end++;
+		if (!root || end < len) {
 			json_object_put(root);
 			json_tokener_free(tok);
 			return verr_set(err, 0, "qemu-img info: not one JSON value");

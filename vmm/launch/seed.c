@@ -77,9 +77,11 @@ static char *as_yaml(struct json_object *o, const char *header)
 }
 
 /* The user-data vmm writes from the profile: a #cloud-config with the host name, the user
- * (sudo without a password, its keys and password hash), or the keys for the image's default user. */
-static char *user_data(const struct cloud_init_config *ci, const char *hostname)
+ * (sudo without a password, its keys and password hash), or the keys for the image's default
+ * user, and the guest agent when the VM has its channel. */
+static char *user_data(const struct vm_config *c, const char *hostname)
 {
+	const struct cloud_init_config *ci = c->cloud_init;
 	struct json_object *cfg = json_object_new_object(), *keys = NULL;
 
 	json_object_object_add(cfg, "hostname", json_object_new_string(hostname));
@@ -104,6 +106,18 @@ static char *user_data(const struct cloud_init_config *ci, const char *hostname)
 	} else if (keys)
 		json_object_object_add(cfg, "ssh_authorized_keys", keys);
 	json_object_object_add(cfg, "ssh_pwauth", json_object_new_boolean(false));
+	if (c->agent) {
+		/* The VM has an agent channel: the guest gets the agent (vmm ip, vmm wait ssh use it). */
+		struct json_object *pkgs = json_object_new_array(), *run = json_object_new_array();
+		struct json_object *start = json_object_new_array();
+		json_object_array_add(pkgs, json_object_new_string("qemu-guest-agent"));
+		json_object_object_add(cfg, "packages", pkgs);
+		json_object_array_add(start, json_object_new_string("systemctl"));
+		json_object_array_add(start, json_object_new_string("start"));
+		json_object_array_add(start, json_object_new_string("qemu-guest-agent"));
+		json_object_array_add(run, start);
+		json_object_object_add(cfg, "runcmd", run);
+	}
 	return as_yaml(cfg, "#cloud-config\n");
 }
 
@@ -135,7 +149,7 @@ static int seed_texts(const struct vm_config *c, const char *uuid, char *texts[S
 	json_object_object_add(meta, "local-hostname", json_object_new_string(hostname));
 	texts[META_DATA] = as_yaml(meta, "");
 	if (ci->user_data ? read_text(ci->user_data, "cloud_init.user_data", &texts[USER_DATA], err) < 0
-			  : !(texts[USER_DATA] = user_data(ci, hostname)))
+			  : !(texts[USER_DATA] = user_data(c, hostname)))
 		return -1;
 	if (ci->network_config)
 		return read_text(ci->network_config, "cloud_init.network_config", &texts[NETWORK_CONFIG], err);

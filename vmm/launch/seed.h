@@ -11,7 +11,7 @@
 #include "vmm/base/error.h"
 
 /* The id of the seed's disk. */
-#define SEED_DISK_ID "cidata"
+#define SEED_DISK_ID CLOUD_INIT_DISK_ID
 
 /* Adds the seed's read-only disk to a config that has cloud_init (data: VMM_DATA_DIR). */
 void seed_add_disk(struct vm_config *c, const char *data);
