@@ -4,6 +4,7 @@
 # guest through the agent) while the base's checksum stays the same; a "create" disk is made on
 # the first start; vmm disk resize grows a disk the guest sees grow; the seed is in the guest
 # under the label cidata with meta-data (the clone's instance id), user-data and network-config;
+# the seed is rebuilt when the profile changes; a full clone's disk stands alone;
 # destroy refuses a running VM, a protected one and a base clones depend on (listing them), says
 # what it would delete without --yes, and deletes only the VM's data. Bad input (a clone name in
 # use, a size that does not parse, an image that exists) gets a clear error and changes nothing.
@@ -109,6 +110,24 @@ pass "destroy refuses a running VM and a base clones depend on (listing them)"
 expect_rc 0 stop c1
 [ "$(sha256sum "$T/base.qcow2")" = "$sum" ] || fail "the template's image changed"
 pass "the base's checksum is unchanged after the clone ran"
+
+# The seed follows the profile: a new host name rebuilds it.
+seed=$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")
+"$VMM" start c1 --set cloud_init.hostname=renamed >"$T/c1.start.out" 2>"$T/c1.start.err" ||
+	fail "vmm start c1 again: $(cat "$T/c1.start.err")"
+expect_rc 0 wait c1 agent --timeout 90
+[ "$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")" != "$seed" ] || fail "the seed was not rebuilt"
+guest c1 'mount -t iso9660 -o ro $(findfs LABEL=cidata) /mnt && cat /mnt/meta-data'
+grep -q '"local-hostname": "renamed"' "$T/last.out" || fail "rebuilt seed: $(cat "$T/last.out")"
+expect_rc 0 stop c1
+pass "the seed is rebuilt when the profile changes"
+
+expect_rc 0 clone base c4 --full
+expect_rc 0 disk info "$VMM_DATA_DIR/c4/root.qcow2" --json
+[ "$(python3 -c 'import json,sys; c=json.load(sys.stdin); print(len(c), c[0]["backing"])' <"$T/last.out")" = "1 None" ] ||
+	fail "a full clone's disk: $(cat "$T/last.out")"
+expect_rc 0 destroy c4 --yes
+pass "a full clone's disk stands alone"
 
 cat >"$VMM_PROFILE_PATH/prot.json" <<EOF
 { "include": ["$PROFILES/guest.json"], "lifecycle": { "protected": true } }
