@@ -57,7 +57,19 @@ grep -q "VM 'c1' is not a template" "$T/last.err" || fail "thin clone of a VM: $
 [ ! -e "$VMM_DATA_DIR/c3" ] || fail "a refused clone left $VMM_DATA_DIR/c3"
 expect_rc 0 disk info "$VMM_DATA_DIR/c1/root.qcow2"
 grep -q "backing    $T/base.qcow2 (qcow2)" "$T/last.out" || fail "c1's overlay: $(cat "$T/last.out")"
-pass "thin clones are overlays on the template's disk; a name in use is refused"
+expect_rc 1 clone base 9lives
+grep -q "'9lives'" "$T/last.err" && [ ! -e "$VMM_DATA_DIR/9lives" ] || fail "a bad name: $(cat "$T/last.err")"
+# Disks with snapshot layers on them (vmm snapshot's file) are not copied or made bases.
+echo '{"disks": {"root": {"layers": ["'"$VMM_DATA_DIR"'/c2/root.s1.qcow2"]}}, "snapshots": []}' \
+	>"$VMM_DATA_DIR/c2/snapshots.json"
+expect_rc 1 clone c2 c5 --full
+grep -q "VM 'c2' has snapshot layers on its disks" "$T/last.err" && [ ! -e "$VMM_DATA_DIR/c5" ] ||
+	fail "a copy of a VM with snapshot layers: $(cat "$T/last.err")"
+expect_rc 1 template c2
+grep -q "VM 'c2' has snapshot layers on its disks" "$T/last.err" && [ ! -e "$VMM_DATA_DIR/c2/template.json" ] ||
+	fail "a template of a VM with snapshot layers: $(cat "$T/last.err")"
+rm "$VMM_DATA_DIR/c2/snapshots.json"
+pass "thin clones are overlays on the template's disk; a name in use, a bad name and snapshot layers are refused"
 
 # c1 with a disk made on its first start.
 cat >"$T/scratch.json" <<EOF

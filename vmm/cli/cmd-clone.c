@@ -133,6 +133,8 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 			     "runs (make it one: vmm template %s; or copy its disks: --full)", src_name, src_name, src_name);
 	else if (!vm_is_template(src_name) && (pid = vm_disks_running(src_name)))
 		r = verr_set(err, 0, "VM '%s' runs (QEMU pid %d): stop it to copy its disks", src_name, pid);
+	else if (!vm_is_template(src_name))
+		r = vm_refuse_layers(src_name, err);
 	dir = vm_data_path(name);
 	if (r == 0 && (mkdir_parents(data, 0700) < 0 || mkdir(dir, 0700) < 0))
 		r = verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);

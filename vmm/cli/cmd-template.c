@@ -46,6 +46,8 @@ static int cmd_template(const struct cmd_args *args, struct verr *err)
 		r = verr_set(err, 0, "VM '%s' is a template already", name);
 	else if ((pid = vm_disks_running(name)))
 		r = verr_set(err, 0, "VM '%s' runs (QEMU pid %d): stop it first (vmm stop %s)", name, pid, name);
+	else
+		r = vm_refuse_layers(name, err);
 	for (size_t i = 0; r == 0 && i < vm.config.n_disks; i++)
 		if (access(vm.config.disks[i].file, F_OK) < 0)
 			r = verr_set(err, errno, "disk '%s': '%s'", vm.config.disks[i].id, vm.config.disks[i].file);

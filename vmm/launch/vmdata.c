@@ -4,6 +4,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <json-c/json.h>
+
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/qemuimg.h"
@@ -20,6 +22,27 @@ bool vm_is_template(const char *name)
 	_cleanup_free_ char *dir = vm_data_path(name), *file = xasprintf("%s/%s", dir, TEMPLATE_FILE);
 
 	return access(file, F_OK) == 0;
+}
+
+int vm_refuse_layers(const char *name, struct verr *err)
+{
+	_cleanup_free_ char *dir = vm_data_path(name), *file = xasprintf("%s/%s", dir, SNAPSHOT_LAYERS_FILE);
+	struct json_object *chain = json_object_from_file(file), *disks;
+	bool layers = false;
+
+	if (chain && json_object_object_get_ex(chain, "disks", &disks) && json_object_is_type(disks, json_type_object)) {
+		json_object_object_foreach(disks, id, d) {
+			struct json_object *l;
+			(void)id;
+			layers |= json_object_object_get_ex(d, "layers", &l) && json_object_is_type(l, json_type_array) &&
+				  json_object_array_length(l) > 0;
+		}
+	}
+	json_object_put(chain);
+	if (!layers)
+		return 0;
+	return verr_set(err, 0, "VM '%s' has snapshot layers on its disks ('%s'): delete its snapshots first (vmm "
+			"snapshot %s delete TAG), which merges them into its disks", name, file, name);
 }
 
 int template_refuse_start(const char *name, struct verr *err)
