@@ -118,7 +118,7 @@ static int remove_entry(const char *path, const struct stat *st, int type, struc
 /* The verb's handler. */
 static int cmd_clone(const struct cmd_args *args, struct verr *err)
 {
-	const char *src_name = args->argv[0], *name = args->argv[1];
+	const char *src_name, *name = args->argv[1];
 	bool full = args_has(args, "full");
 	_cleanup_free_ char *dir = NULL, *file = NULL, *data = data_dir();
 	struct json_object *disks, *profile;
@@ -126,8 +126,9 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 	pid_t pid;
 	int r = 0;
 
-	if (check_new_name(name, err) < 0 || vm_disks_load(src_name, &src, err) < 0)
+	if (check_new_name(name, err) < 0 || vm_disks_load(args->argv[0], &src, err) < 0)
 		return -1;
+	src_name = src.config.name;
 	if (!vm_is_template(src_name) && !full)
 		r = verr_set(err, 0, "VM '%s' is not a template: a thin clone's disks would change under it when '%s' "
 			     "runs (make it one: vmm template %s; or copy its disks: --full)", src_name, src_name, src_name);

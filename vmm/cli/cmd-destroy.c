@@ -107,7 +107,7 @@ static int sweep(const char *dir, const struct strv *keep, bool yes, struct verr
 /* The verb's handler. */
 static int cmd_destroy(const struct cmd_args *args, struct verr *err)
 {
-	const char *name = args->argv[0];
+	const char *name;
 	bool yes = args_has(args, "yes");
 	_cleanup_free_ char *made = NULL;
 	struct strv files = { 0 }, keep = { 0 }, who = { 0 };
@@ -115,8 +115,9 @@ static int cmd_destroy(const struct cmd_args *args, struct verr *err)
 	pid_t pid;
 	int r = 0;
 
-	if (vm_disks_load(name, &vm, err) < 0)
+	if (vm_disks_load(args->argv[0], &vm, err) < 0)
 		return -1;
+	name = vm.config.name;
 	made = xasprintf("%s/%s", vm.data, VM_PROFILE_FILE);
 	if ((pid = vm_disks_running(name)))
 		r = verr_set(err, 0, "VM '%s' runs (QEMU pid %d): stop it first (vmm stop %s)", name, pid, name);

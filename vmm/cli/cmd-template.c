@@ -32,15 +32,16 @@ static int write_record(const char *file, struct json_object *rec, struct verr *
 /* The verb's handler. */
 static int cmd_template(const struct cmd_args *args, struct verr *err)
 {
-	const char *name = args->argv[0];
+	const char *name;
 	_cleanup_free_ char *file = NULL;
 	struct json_object *rec, *disks;
 	struct vm_disks vm;
 	pid_t pid;
 	int r = 0;
 
-	if (vm_disks_load(name, &vm, err) < 0)
+	if (vm_disks_load(args->argv[0], &vm, err) < 0)
 		return -1;
+	name = vm.config.name;
 	file = xasprintf("%s/%s", vm.data, TEMPLATE_FILE);
 	if (vm_is_template(name))
 		r = verr_set(err, 0, "VM '%s' is a template already", name);

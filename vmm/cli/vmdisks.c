@@ -13,22 +13,25 @@
 #include "vmm/launch/vmdata.h"
 #include "vmm/supervisor/qemuproc.h"
 
-int vm_disks_load(const char *name, struct vm_disks *vm, struct verr *err)
+int vm_disks_load(const char *arg, struct vm_disks *vm, struct verr *err)
 {
 	struct strv none = { 0 };
 	struct resolved r;
 	int ret;
 
 	*vm = (struct vm_disks){ 0 };
-	if (vm_name_check(name, err) < 0 || profile_resolve(name, &none, &none, &r, err) < 0)
+	if (profile_resolve(arg, &none, &none, &r, err) < 0)
 		return -1;
-	json_object_object_add(r.json, "name", json_object_new_string(name));
 	ret = config_from_json(r.json, r.path, r.origins, &vm->config, err);
 	vm->profile = realpath(r.path, NULL);
 	if (!vm->profile)
 		vm->profile = xstrdup(r.path);
 	resolved_free(&r);
-	vm->data = vm_data_path(name);
+	if (ret < 0) {
+		vm_disks_free(vm);
+		return -1;
+	}
+	vm->data = vm_data_path(vm->config.name);
 	{
 		char *real = realpath(vm->data, NULL);
 		if (real) {
@@ -36,9 +39,7 @@ int vm_disks_load(const char *name, struct vm_disks *vm, struct verr *err)
 			vm->data = real;
 		}
 	}
-	if (ret < 0)
-		vm_disks_free(vm);
-	return ret;
+	return 0;
 }
 
 pid_t vm_disks_running(const char *name)

@@ -1,5 +1,5 @@
 /* The VM a disk verb (template, clone, destroy) names: its profile and validated config (found
- * by name like `vmm start NAME`, without the launch facts a start needs), its data directory,
+ * like `vmm start` finds it, by name or path, without the launch facts a start needs), its data directory,
  * whether a QEMU of it runs, and which other VMs' images and profiles depend on it. */
 #ifndef VMM_VMDISKS_H
 #define VMM_VMDISKS_H
@@ -17,8 +17,9 @@ struct vm_disks {
 	char *data;              /* VMM_DATA_DIR/NAME */
 };
 
-/* Loads VM name's profile and config. Returns 0, or -1 with err. */
-int vm_disks_load(const char *name, struct vm_disks *vm, struct verr *err);
+/* Loads the profile arg names (by name or path, as `vmm start` finds it) and its config, whose
+ * name is the VM's. Returns 0, or -1 with err. */
+int vm_disks_load(const char *arg, struct vm_disks *vm, struct verr *err);
 
 /* The pid of a QEMU of VM name that runs, or 0. */
 pid_t vm_disks_running(const char *name);
