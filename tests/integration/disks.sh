@@ -123,16 +123,31 @@ expect_rc 0 stop c1
 [ "$(sha256sum "$T/base.qcow2")" = "$sum" ] || fail "the template's image changed"
 pass "the base's checksum is unchanged after the clone ran"
 
-# The seed follows the profile: a new host name rebuilds it.
+# The seed follows the profile: a new host name and user-data and network-config files of the
+# user's rebuild it; a user_data file that cannot be read fails the start before QEMU runs.
 seed=$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")
-"$VMM" start c1 --set cloud_init.hostname=renamed >"$T/c1.start.out" 2>"$T/c1.start.err" ||
+printf '#cloud-config\nruncmd: [echo from-the-user]\n' >"$T/ud.yaml"
+printf 'version: 2\nethernets: {eth0: {dhcp4: false}}\n' >"$T/net.yaml"
+cat >"$T/own.json" <<EOF
+{ "cloud_init": { "hostname": "renamed", "user": null, "ssh_authorized_keys": null,
+                  "user_data": "ud.yaml", "network_config": "net.yaml" } }
+EOF
+sed 's/ud.yaml/missing.yaml/' "$T/own.json" >"$T/missing.json"
+expect_rc 2 start c1 -p "$T/missing.json"
+grep -q "cloud_init.user_data: cannot read '$T/missing.yaml'" "$T/last.err" || fail "missing user_data: $(cat "$T/last.err")"
+[ "$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")" = "$seed" ] && [ -z "$(pgrep -f 'guest=c1,')" ] ||
+	fail "a start with a missing user_data changed the seed or runs"
+"$VMM" start c1 -p "$T/own.json" >"$T/c1.start.out" 2>"$T/c1.start.err" ||
 	fail "vmm start c1 again: $(cat "$T/c1.start.err")"
 expect_rc 0 wait c1 agent --timeout 90
 [ "$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")" != "$seed" ] || fail "the seed was not rebuilt"
-guest c1 'mount -t iso9660 -o ro $(findfs LABEL=cidata) /mnt && cat /mnt/meta-data'
+guest c1 'mount -t iso9660 -o ro $(findfs LABEL=cidata) /mnt && cd /mnt && cat meta-data && md5sum user-data network-config'
 grep -q '"local-hostname": "renamed"' "$T/last.out" || fail "rebuilt seed: $(cat "$T/last.out")"
+grep -q "^$(md5sum <"$T/ud.yaml" | cut -d' ' -f1)  user-data" "$T/last.out" &&
+	grep -q "^$(md5sum <"$T/net.yaml" | cut -d' ' -f1)  network-config" "$T/last.out" ||
+	fail "the user's user-data and network-config: $(cat "$T/last.out")"
 expect_rc 0 stop c1
-pass "the seed is rebuilt when the profile changes"
+pass "the seed is rebuilt when the profile changes; the user's own files go in as they are"
 
 expect_rc 0 clone base c4 --full
 expect_rc 0 disk info "$VMM_DATA_DIR/c4/root.qcow2" --json
