@@ -26,6 +26,18 @@ static char *try_dir(const char *dir, size_t dirlen, const char *name)
 	return NULL;
 }
 
+/* Returns VMM_DATA_DIR/NAME/profile.json (the profile vmm wrote for a VM it made) when it exists, else NULL. */
+static char *try_vm_data(const char *name)
+{
+	_cleanup_free_ char *data = data_dir();
+	char *path = xasprintf("%s/%s/profile.json", data, name);
+
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
 /* Finds a profile file by path or by name on the search path. */
 char *profile_find(const char *arg, struct verr *err)
 {
@@ -40,11 +52,8 @@ char *profile_find(const char *arg, struct verr *err)
 		verr_set(err, 0, "'%s' is not a profile name", arg);
 		return NULL;
 	}
-	{
-		_cleanup_free_ char *data = data_dir(), *mine = xasprintf("%s/%s/profile.json", data, arg);
-		if (access(mine, F_OK) == 0)
-			return steal_ptr(mine);
-	}
+	if ((path = try_vm_data(arg)))
+		return path;
 	for (const char *p = env; p && *p;) {
 		size_t n = strcspn(p, ":");
 		if (n && (path = try_dir(p, n, arg)))
