@@ -13,7 +13,7 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", NULL };
+					"qemu", "cloud_init", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
@@ -314,6 +314,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_console_log(&w, json, c);
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
+	cfg_walk_cloud_init(&w, json, c);
 
 	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
 	    !json_object_object_get_ex(json, "disks", NULL))
@@ -374,5 +375,6 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);
 	free(c->extra_args);
+	cloud_init_free(c->cloud_init);
 	*c = (struct vm_config){ 0 };
 }

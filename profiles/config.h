@@ -38,6 +38,7 @@ struct disk_config {
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
+	uint64_t create;          /* bytes: the image is made (qemu-img, of format) on a start that finds it missing; 0: never */
 };
 
 struct nic_config {
@@ -63,6 +64,19 @@ struct numa_config {
 	struct cpulist cpus;      /* guest vCPUs */
 	uint64_t size;
 	int host_node;            /* -1: not bound */
+};
+
+/* The id of the disk that holds a VM's cloud-init seed, which its profile's disks cannot have. */
+#define CLOUD_INIT_DISK_ID "cidata"
+
+/* A cloud-init NoCloud seed vmm makes for the VM (vmm/launch/seed.h). */
+struct cloud_init_config {
+	char *hostname;            /* NULL: the VM's name */
+	char *user;                /* a user to create, with sudo, or NULL */
+	char **ssh_authorized_keys; /* NULL-terminated, may be NULL */
+	char *password_hash;       /* the user's password as crypt(3) writes it, or NULL */
+	char *user_data;           /* a file whose text is the whole user-data (instead of the above) */
+	char *network_config;      /* a file whose text is network-config, or NULL: DHCP on every NIC */
 };
 
 struct vm_config {
@@ -101,6 +115,7 @@ struct vm_config {
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	struct cloud_init_config *cloud_init; /* NULL: none */
 };
 
 /* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
@@ -159,6 +174,9 @@ unsigned config_vcpus(const struct vm_config *c);
  * set the value (from origins, see resolve.h; may be NULL); returns 0 or -1. */
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *out, struct verr *err);
+
+/* Frees a cloud-init config (may be NULL). */
+void cloud_init_free(struct cloud_init_config *ci);
 
 /* Frees everything config_from_json() allocated. */
 void config_free(struct vm_config *c);
