@@ -21,6 +21,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/lifecycle.h"
+#include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-pin.h"
@@ -170,6 +171,8 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
 	    accel_names[s->plan->launch.accel], s->vm.runstate, s->rd.path);
+	if (!s->ever_ready)
+		notify_send("READY=1");
 	if (s->opt.detached && !s->ever_ready)
 		notify_ready(s);
 	s->ever_ready = true;
@@ -562,6 +565,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 
 	state_init(&s.vm, p, &s.rd);
 	s.stop_timeout = p->config.shutdown_timeout;
+	if (notify_open() < 0)
+		say(&s.vm, "warning: $NOTIFY_SOCKET cannot be used: %s", strerror(errno));
 	/* Blocked until libevent watches it, so an early exit of QEMU is not missed. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -603,6 +608,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	event_base_free(s.base);
 	free(s.waiters);
 	end = s.vm.end;
+	notify_close();
 	state_free(&s.vm);
 	return end;
 }
