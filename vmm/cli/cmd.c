@@ -34,6 +34,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ip_entry,
 	&cmd_wait_entry,
 	&cmd_balloon_entry,
+	&cmd_usb_entry,
+	&cmd_input_entry,
 	NULL,
 };
 
