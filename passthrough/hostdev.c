@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <limits.h>
+#include <poll.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,4 +270,42 @@ int input_list(struct input_dev **out, size_t *n, struct verr *err)
 	*out = f.v;
 	*n = f.n;
 	return 0;
+}
+
+int hostdev_wait_node(const char *subsystem, const char *path, int timeout_ms, struct verr *err)
+{
+	/* udevd's control socket: its events come after its rules ran (permissions, links). */
+	const char *source = access("/run/udev/control", F_OK) == 0 ? "udev" : "kernel";
+	struct udev *udev = udev_new();
+	struct udev_monitor *mon = udev ? udev_monitor_new_from_netlink(udev, source) : NULL;
+	int64_t deadline = now_ms() + timeout_ms;
+	int ret = -1;
+
+	if (!mon || udev_monitor_filter_add_match_subsystem_devtype(mon, subsystem, NULL) < 0 ||
+	    udev_monitor_enable_receiving(mon) < 0) {
+		verr_set(err, errno, "cannot watch %s's uevents (libudev, %s source)", subsystem, source);
+		goto out;
+	}
+	/* Watching first, then looking: a node made in between is seen either way. */
+	while (access(path, F_OK) < 0) {
+		struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+		int64_t now = now_ms();
+		struct udev_device *d;
+
+		if (now >= deadline) {
+			verr_set(err, 0, "'%s' did not appear within %d ms", path, timeout_ms);
+			goto out;
+		}
+		if (poll(&p, 1, (int)(deadline - now)) < 0 && errno != EINTR) {
+			verr_set(err, errno, "waiting for '%s'", path);
+			goto out;
+		}
+		if (p.revents & POLLIN && (d = udev_monitor_receive_device(mon)))
+			udev_device_unref(d);
+	}
+	ret = 0;
+out:
+	udev_monitor_unref(mon);
+	udev_unref(udev);
+	return ret;
 }

@@ -45,4 +45,9 @@ int usb_list(struct usb_dev **out, size_t *n, struct verr *err);
 /* Every evdev node, ordered by node. Returns 0, or -1 with err. */
 int input_list(struct input_dev **out, size_t *n, struct verr *err);
 
+/* Waits up to timeout_ms for the device node PATH of SUBSYSTEM (e.g. "vfio") to exist,
+ * woken by the device's uevents: udevd's once it has made the node ready when udevd runs,
+ * else the kernel's (devtmpfs made the node before sending it). Returns 0, or -1 with err. */
+int hostdev_wait_node(const char *subsystem, const char *path, int timeout_ms, struct verr *err);
+
 #endif
