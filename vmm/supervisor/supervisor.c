@@ -21,6 +21,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/lifecycle.h"
+#include "vmm/supervisor/sup-hugepages.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
@@ -339,7 +340,7 @@ static int launch(struct sup *s, struct verr *err)
 	int fds[4];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
-	    passthrough_bind(&s->plan->config, err) < 0)
+	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
@@ -498,17 +499,23 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	return s->console ? 0 : -1;
 }
 
-/* Gives the passthrough devices back to their host drivers, saying what failed. */
-static void restore_passthrough(struct sup *s)
+/* Gives the host back what the VM held: its passthrough devices to their host drivers,
+ * the huge pages it reserved to the pools; says what failed. */
+static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
+	long pages = hugepages_give_back(&s->rd, &pages_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
 	say_err(&s->vm, &err);
 	if (n > 0)
 		say(&s->vm, "%d passthrough device%s given back to %s host driver%s", n, n == 1 ? "" : "s",
 		    n == 1 ? "its" : "their", n == 1 ? "" : "s");
+	verr_wrap(&pages_err, "giving back huge pages");
+	say_err(&s->vm, &pages_err);
+	if (pages > 0)
+		say(&s->vm, "%ld huge page%s given back to the host", pages, pages == 1 ? "" : "s");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */
@@ -522,7 +529,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 			s->gave_up = orphan != 0; /* that QEMU runs on */
 			lifecycle_start_failed(s, &err);
 			if (!s->gave_up)
-				restore_passthrough(s);
+				release_host(s);
 			return;
 		}
 		orphan = 0;
@@ -539,7 +546,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {
 			if (!s->gave_up)
-				restore_passthrough(s);
+				release_host(s);
 			return;
 		}
 		s->vm.restarting = true;
@@ -548,7 +555,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		s->vm.restarting = false;
 		if (s->vm.stopping) {
 			/* Stopped during the back-off: the VM has ended for good. */
-			restore_passthrough(s);
+			release_host(s);
 			return;
 		}
 	}
