@@ -92,6 +92,7 @@ struct vm_config {
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
+	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
 	struct numa_config *numa;
 	size_t n_numa;

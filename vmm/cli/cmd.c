@@ -38,6 +38,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_template_entry,
 	&cmd_clone_entry,
 	&cmd_destroy_entry,
+	&cmd_usb_entry,
+	&cmd_input_entry,
 	NULL,
 };
 

@@ -71,6 +71,8 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_identity_entry;
 extern const struct cmd_entry cmd_vfio_entry;
+extern const struct cmd_entry cmd_usb_entry;
+extern const struct cmd_entry cmd_input_entry;
 extern const struct cmd_entry cmd_add_entry;
 extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_devices_entry;
