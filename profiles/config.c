@@ -13,7 +13,7 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", "cloud_init", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
@@ -331,6 +331,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
 	cfg_walk_cloud_init(&w, json, c);
+	cfg_walk_desktop(&w, json, c);
 
 	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
 	    !json_object_object_get_ex(json, "disks", NULL))
@@ -371,6 +372,8 @@ void config_free(struct vm_config *c)
 	free(c->kernel);
 	free(c->initrd);
 	free(c->append);
+	free(c->lg_path);
+	free(c->lg_user);
 	for (size_t i = 0; i < c->n_disks; i++)
 		config_disk_free(&c->disks[i]);
 	free(c->disks);

@@ -20,6 +20,7 @@ enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G, HUGEPAGES_COUNT };
 enum nic_type { NIC_USER, NIC_TAP, NIC_BRIDGE };
 enum nic_model { NIC_VIRTIO, NIC_E1000, NIC_E1000E, NIC_RTL8139 };
 enum display { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_VNC };
+enum audio { AUDIO_NONE, AUDIO_PIPEWIRE, AUDIO_PULSEAUDIO };
 enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
@@ -103,6 +104,11 @@ struct vm_config {
 	struct passthrough_config *passthrough;
 	size_t n_passthrough;
 	enum display display;
+	enum audio audio;          /* AUDIO_NONE: no sound device */
+	bool looking_glass;        /* an ivshmem memory for the Looking Glass client */
+	uint64_t lg_size;
+	char *lg_path;             /* its file (/dev/shm/...) or the kvmfr device */
+	char *lg_user;             /* who owns the file (the desktop user); NULL: vmm's user */
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
 	uint64_t console_log_max; /* bytes console.log may hold before it is rotated (console_log.max_size) */
@@ -132,6 +138,7 @@ extern const struct enum_name nic_type_names[];  /* -netdev types */
 extern const struct enum_name format_names[];    /* block drivers */
 extern const struct enum_name aio_names[];       /* the file driver's aio modes */
 extern const struct enum_name display_names[];   /* -display back ends */
+extern const struct enum_name audio_names[];     /* -audiodev drivers ("none": no sound device) */
 
 /* The enums whose values QEMU knows by the names profiles write (or never sees): their
  * names, NULL-terminated. */

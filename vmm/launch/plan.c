@@ -16,6 +16,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/firmware.h"
+#include "vmm/launch/looking-glass.h"
 #include "vmm/launch/probe.h"
 #include "vmm/launch/seed.h"
 #include "vmm/launch/vmdata.h"
@@ -166,7 +167,8 @@ int plan_prepare(const struct plan *p, struct verr *err)
 	if (identity_save(&p->identity, err) < 0 || disks_create(&p->config, err) < 0)
 		return -1;
 	json_object_object_get_ex(p->identity.json, "uuid", &uuid);
-	if (seed_prepare(&p->config, json_object_get_string(uuid), err) < 0)
+	if (seed_prepare(&p->config, json_object_get_string(uuid), err) < 0 ||
+	    looking_glass_prepare(&p->config, err) < 0)
 		return -1;
 	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
 		return 0;
