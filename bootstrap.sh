@@ -76,5 +76,6 @@ demo() {
 install_packages
 build_vmm
 tests/guest/build-guest.sh
+tests/guest/build-guest.sh generic # the real-kernel USB test (xHCI and HID drivers)
 tests/qemu10/fetch.sh
 [ "${1:-}" = --no-demo ] || demo
