@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "passthrough/pci.h"
-#include "vmm/base/host.h"
 
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
@@ -279,7 +278,7 @@ void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config
 static int walk_alone(struct json_object *json, const char *what, struct verr *err,
 		      void (*walk)(struct walk *w, struct json_object *json, void *out), void *out)
 {
-	struct walk w = { .jr = { .err = err, .file = what }, .host_cpus = host_cpu_count() };
+	struct walk w = { .jr = { .err = err, .file = what } };
 	size_t before = err->n;
 
 	if (!json_object_is_type(json, json_type_object))

@@ -69,8 +69,6 @@ void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path
 	if (cpulist_parse(json_object_get_string(v), out) < 0)
 		jr_problem(&w->jr, kpath, NULL, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3,8\")",
 			   json_object_get_string(v));
-	else
-		cfg_check_cpus(w, kpath, out, w->host_cpus, "CPU", "the host");
 }
 
 /* Reads an optional size member ("8G") into *out; min is the smallest accepted. */

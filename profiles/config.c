@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "profiles/config-walk.h"
-#include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 
 /* The longest CPU model name accepted (QEMU's are far shorter). */
@@ -55,7 +54,9 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 
 	if (!cpu || !json_object_object_get_ex(cpu, "pin", &pin))
 		return;
-	if (json_object_is_type(pin, json_type_string))
+	if (json_object_is_type(pin, json_type_string) && !strcmp(json_object_get_string(pin), "auto"))
+		c->pin_auto = true;
+	else if (json_object_is_type(pin, json_type_string))
 		cfg_get_host_cpus(w, cpu, "cpu", "pin", &c->pin);
 	else if (json_object_is_type(pin, json_type_array)) {
 		size_t n = json_object_array_length(pin);
@@ -69,10 +70,9 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 			}
 			c->pin.cpus[c->pin.n++] = (unsigned)json_object_get_int64(e);
 		}
-		cfg_check_cpus(w, "cpu.pin", &c->pin, w->host_cpus, "CPU", "the host");
 	} else
 		jr_problem(&w->jr, "cpu.pin", NULL,
-			   "expected a list of host CPUs, one per vCPU, or a CPU list string such as \"2-9\"");
+			   "expected a list of host CPUs, one per vCPU, a CPU list string such as \"2-9\", or \"auto\"");
 	if (c->pin.n && c->pin.n != config_vcpus(c))
 		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)",
 			   c->pin.n, config_vcpus(c));
@@ -284,7 +284,7 @@ static void walk_console_log(struct walk *w, struct json_object *json, struct vm
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *c, struct verr *err)
 {
-	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .host_cpus = host_cpu_count() };
+	struct walk w = { .jr = { .err = err, .file = file, .origins = origins } };
 	struct json_object *mem, *boot;
 	size_t before = err->n;
 

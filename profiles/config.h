@@ -74,6 +74,7 @@ struct vm_config {
 	char *cpu_model;          /* NULL: chosen by accelerator */
 	unsigned sockets, cores, threads;
 	struct cpulist pin;       /* host CPU of each vCPU, in order; empty: not pinned */
+	bool pin_auto;            /* cpu.pin "auto": the plan picks pin and the empty emulator/iothread pins (topology.h) */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	uint64_t memory;          /* bytes */

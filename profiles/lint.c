@@ -1,4 +1,5 @@
 #include "profiles/lint.h"
+#include "profiles/lint-int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,15 +63,8 @@ void host_facts_read(struct host_facts *h)
 	}
 }
 
-struct linter {
-	const struct host_facts *host;
-	struct json_object *findings;
-	const char *file;
-	struct json_object *origins;
-};
-
 /* Adds one finding. */
-static void __attribute__((format(printf, 5, 6)))
+void __attribute__((format(printf, 5, 6)))
 finding(struct linter *l, const char *severity, const char *path, const char *fix, const char *fmt, ...)
 {
 	struct json_object *f = json_object_new_object();
@@ -237,5 +231,6 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	lint_disks(&l, c);
 	lint_nics(&l, c);
 	lint_passthrough(&l, c);
+	lint_pins(&l, c);
 	return l.findings;
 }

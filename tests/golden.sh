@@ -75,7 +75,7 @@ golden() {
 			for mode in text json; do
 				rc=0
 				out=$("$VMM" lint "$p" $([ $mode = json ] && echo --json) 2>&1) || rc=$?
-				check "${p%.json}.lint-$mode" "$out
+				check "${p%.json}.lint-$mode" "$(printf '%s\n' "$out" | sed "s|$SRCDIR|@SRCDIR@|g")
 exit $rc"
 			done
 		done ;;

@@ -186,14 +186,52 @@ static void query_status(struct sup *s)
 		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
 }
 
-/* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
+/* cont answered: the guest runs (its state comes with query-status). */
+static void cont_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+
+	if (c != s->qmp)
+		return;
+	if (r->failure != QMP_OK) {
+		verr_set(&s->start_error, 0, "cannot start the guest after pinning: cont failed: %s", r->desc);
+		if (!s->reaped)
+			kill(s->vm.pid, SIGKILL);
+		return;
+	}
+	query_status(s);
+}
+
+/* The state of a QEMU started with -S, its threads pinned: from prelaunch, cont runs the guest. */
+static void pinned_status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+	struct json_object *status;
+	const char *state = "unknown";
+
+	if (r->failure != QMP_OK || c != s->qmp)
+		return;
+	if (json_object_object_get_ex(r->ret, "status", &status))
+		state = json_object_get_string(status);
+	say(&s->vm, "threads pinned while QEMU was %s; continuing", state);
+	if (!strcmp(state, "prelaunch"))
+		qmp_send(c, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, cont_cb, s);
+	else
+		query_status(s);
+}
+
+/* Pinning is over: a QEMU we started (paused: -S) runs from now on; a failure kills QEMU and
+ * fails the start with every line of err. */
 static void pinned_cb(const struct verr *err, void *arg)
 {
 	struct sup *s = arg;
 
 	if (!err) {
 		s->vm.pinned = true;
-		query_status(s);
+		if (s->child && s->qmp)
+			qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, pinned_status_cb, s);
+		else
+			query_status(s);
 		return;
 	}
 	for (size_t i = 0; i < err->n; i++)
