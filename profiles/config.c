@@ -127,11 +127,12 @@ static void walk_numa_node(struct walk *w, struct json_object *n, const char *pa
 	}
 }
 
-/* Validates "memory.numa": nodes whose sizes add up to memory.size and whose vCPUs cover each vCPU once. */
+/* Validates "memory.numa": nodes whose sizes add up to memory.size and whose vCPUs cover each
+ * possible vCPU (hotplug.max_cpus: the hot-pluggable ones too) once. */
 static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
 	struct json_object *numa = jr_member(&w->jr, mem, "memory", "numa", json_type_array, "a list of NUMA nodes");
-	unsigned vcpus = config_vcpus(c);
+	unsigned vcpus = c->max_cpus > config_vcpus(c) ? c->max_cpus : config_vcpus(c);
 	_cleanup_free_ int *owner = NULL;
 	uint64_t total = 0;
 
@@ -160,7 +161,8 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 			   (unsigned long long)(total / MIB), (unsigned long long)(c->memory / MIB));
 	for (unsigned v = 0; c->n_numa && v < vcpus; v++)
 		if (!owner[v]) {
-			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one)", v);
+			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one%s)", v,
+				   v >= config_vcpus(c) ? ", the hot-pluggable ones of hotplug.max_cpus too" : "");
 			break;
 		}
 }
@@ -301,14 +303,15 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 
 	mem = jr_object(&w.jr, json, "", "memory", memory_keys);
 	walk_memory(&w, mem, c);
-	if (config_vcpus(c) <= VCPUS_MAX)
-		walk_numa(&w, mem, c);
-	check_hugepage_sizes(&w, c);
 
 	boot = jr_object(&w.jr, json, "", "boot", boot_keys);
 	walk_boot(&w, boot, c);
 
 	cfg_walk_devices(&w, json, c);
+	/* After hotplug: the nodes hold the vCPUs that may be plugged too. */
+	if (config_vcpus(c) <= VCPUS_MAX)
+		walk_numa(&w, mem, c);
+	check_hugepage_sizes(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);

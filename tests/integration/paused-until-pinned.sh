@@ -42,3 +42,18 @@ wait_for "$VMM_RUN_DIR/pr/console.log" 'vmm-guest: ready' 60
 grep -q "threads pinned while QEMU was prelaunch; continuing" "$T/run.err" || fail "vmm run: $(cat "$T/run.err")"
 expect_rc 0 kill pr
 pass "vmm run pins in prelaunch too, and the guest boots"
+
+# cpu.pin "auto" on this host: one vCPU on a whole core that is not the host's first (CPU 0's),
+# QEMU's other threads on what is left (here: the first core, when the host has two).
+if [ "$(cat /sys/devices/system/cpu/cpu1/topology/thread_siblings_list 2>/dev/null)" = 1 ] && [ "$(nproc --all)" = 2 ]; then
+	"$VMM" start "$PROFILES/guest.json" --name pa --set 'cpu.pin="auto"' >"$T/auto.out" 2>"$T/auto.err" ||
+		fail "start with auto pins: $(cat "$T/auto.err")"
+	qemu=$(state_field pa qemu_pid)
+	expect_rc 0 qmp pa query-cpus-fast
+	tid=$(python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["thread-id"])' <"$T/last.out")
+	[ "$(affinity "$tid")" = 1 ] || fail "auto put vCPU 0 on $(affinity "$tid"), expected 1"
+	[ "$(affinity "$qemu")" = 0 ] || fail "auto put QEMU's main thread on $(affinity "$qemu"), expected 0"
+	wait_for "$VMM_RUN_DIR/pa/console.log" 'vmm-guest: ready' 60
+	expect_rc 0 kill pa
+	pass "cpu.pin \"auto\" on a 2-core host: vCPU 0 on CPU 1, the emulator threads on CPU 0"
+fi

@@ -96,8 +96,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	strv_push(argv, cpu);
 	strv_push(argv, "-smp");
 	if (c->max_cpus > config_vcpus(c))
-		strv_pushf(argv, "cpus=%u,maxcpus=%u,cores=%u,threads=%u", config_vcpus(c), c->max_cpus, c->cores,
-			   c->threads);
+		strv_pushf(argv, "cpus=%u,maxcpus=%u,sockets=%u,cores=%u,threads=%u", config_vcpus(c), c->max_cpus,
+			   c->max_cpus / (c->cores * c->threads), c->cores, c->threads);
 	else
 		strv_pushf(argv, "%u,sockets=%u,cores=%u,threads=%u", config_vcpus(c), c->sockets, c->cores,
 			   c->threads);
