@@ -16,7 +16,7 @@ static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boo
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
-static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
+static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
@@ -192,6 +192,7 @@ static void walk_memory(struct walk *w, struct json_object *mem, struct vm_confi
 	walk_hugepages(w, mem, c);
 	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
 	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
+	jr_bool(&w->jr, mem, "memory", "overcommit", &c->overcommit);
 }
 
 /* Validates "qemu": the binary and extra arguments. */

@@ -80,6 +80,7 @@ struct vm_config {
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool prealloc, balloon;
+	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
 	struct numa_config *numa;
 	size_t n_numa;
 	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */

@@ -134,7 +134,7 @@ static void lint_memory(struct linter *l, const struct vm_config *c, const struc
 			(unsigned long long)free_pages);
 	if (c->balloon && c->hugepages)
 		finding(l, "warning", "memory.balloon", "set \"balloon\": false", LINT_BALLOON_HUGEPAGES);
-	if (h->memory && c->memory > h->memory)
+	if (h->memory && c->memory > h->memory && !c->overcommit)
 		finding(l, "warning", "memory.size", "lower memory.size",
 			"the VM has more memory (%lluM) than the host (%lluM)", (unsigned long long)(c->memory >> 20),
 			(unsigned long long)(h->memory >> 20));

@@ -16,7 +16,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/firmware.h"
-#include "vmm/launch/plan-pins.h"
+#include "vmm/launch/plan-host.h"
 #include "vmm/launch/probe.h"
 
 /* Adds the other endpoints of each with_group device's IOMMU group to the VM's devices. */
@@ -119,7 +119,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_code = p->firmware.code;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
-	if (plan_pins(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0) {
+	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);
 		return PLAN_ERR_HOST;
