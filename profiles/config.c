@@ -12,7 +12,7 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", NULL };
+					"qemu", "purpose", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
@@ -299,6 +299,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 
 	jr_check_keys(&w.jr, json, "", top_keys);
 	walk_name(&w, json, c);
+	cfg_get_enum(&w, json, "", "purpose", purpose_names, c->purpose);
 	walk_machine(&w, json, c);
 	walk_cpu(&w, json, c);
 

@@ -24,6 +24,7 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
 
 struct disk_config {
 	char *id;
@@ -67,6 +68,7 @@ struct numa_config {
 
 struct vm_config {
 	char *name;
+	enum purpose purpose;     /* "benchmark": its results must measure the VM, not the host's caches (lint) */
 	enum machine_type machine;
 	enum pcie_placement pcie; /* q35: PCIe devices each on a root port of their own, or on pcie.0 */
 	enum accel accel;
@@ -129,6 +131,7 @@ extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];
 extern const char *const console_names[]; /* "serial" or "none" */
+extern const char *const purpose_names[]; /* "general" or "benchmark" */
 
 /* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
  * (/sys/kernel/mm/hugepages/NAME). */

@@ -20,4 +20,8 @@ void finding(struct linter *l, const char *severity, const char *path, const cha
  * lacks, vCPUs sharing a CPU, iothreads on vCPUs' CPUs, guest sibling threads split. */
 void lint_pins(struct linter *l, const struct vm_config *c);
 
+/* Checks of the whole VM (lint-vm.c): a cache in a benchmark's disks, a VM nothing can reach,
+ * a big multi-socket VM without NUMA. */
+void lint_vm(struct linter *l, const struct vm_config *c);
+
 #endif

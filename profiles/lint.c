@@ -232,5 +232,6 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	lint_nics(&l, c);
 	lint_passthrough(&l, c);
 	lint_pins(&l, c);
+	lint_vm(&l, c);
 	return l.findings;
 }

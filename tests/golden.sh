@@ -71,8 +71,9 @@ golden() {
 				"$(printf '%s\n' "$out" | sed -e 's/","/",\n"/g' -e "s|$SRCDIR|@SRCDIR@|g")"
 		done ;;
 	lint)
-		# vmm lint on a stand-in host (tests/lint/sys for /sys), as text and as JSON.
-		export VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys
+		# vmm lint on a stand-in host (tests/lint/sys for /sys, tests/lint/data for the VMs it
+		# knows), as text and as JSON.
+		export VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys VMM_DATA_DIR=$SRCDIR/tests/lint/data
 		for p in tests/lint/*.json; do
 			for mode in text json; do
 				rc=0
