@@ -148,6 +148,16 @@ static void notify_ready(struct sup *s)
 	}
 }
 
+/* QEMU is ready: what it printed until now is shown (a warning of a start that worked). */
+static void flush_early_output(struct sup *s)
+{
+	char buf[4096];
+	int n;
+
+	while (s->early_output && (n = evbuffer_remove(s->early_output, buf, sizeof(buf))) > 0)
+		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+}
+
 /* The first query-status answered: the VM is up. */
 static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -161,6 +171,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	if (json_object_object_get_ex(r->ret, "status", &status))
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
+	flush_early_output(s);
 	evtimer_del(s->start_timer);
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
@@ -325,7 +336,11 @@ static void line_done(struct sup *s)
 	s->partial = 0;
 }
 
-/* QEMU's own stdout/stderr: relayed to ours; the last line is kept for the verdict. */
+/* The most of QEMU's output kept until it is ready (its last lines are kept apart for the verdict). */
+#define EARLY_OUTPUT_MAX 65536
+
+/* QEMU's own stdout/stderr: relayed to ours once QEMU is ready (kept until then); the last
+ * line is kept for the verdict. */
 static void output_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sup *s = arg;
@@ -334,7 +349,10 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	int n;
 
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		if (s->ready)
+			(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		else if (evbuffer_get_length(s->early_output) < EARLY_OUTPUT_MAX)
+			evbuffer_add(s->early_output, buf, (size_t)n);
 		for (int i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
 				if (s->partial)
@@ -358,6 +376,7 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 		console_attach(s->console, console_fd);
 	if (output_fd >= 0) {
 		evutil_make_socket_nonblocking(output_fd);
+		s->early_output = evbuffer_new();
 		s->output = bufferevent_socket_new(s->base, output_fd, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_setcb(s->output, output_read_cb, NULL, eof_cb, s);
 		bufferevent_enable(s->output, EV_READ);
@@ -446,6 +465,9 @@ static void clear_instance(struct sup *s)
 	balloon_reset(s->balloon);
 	if (s->output)
 		bufferevent_free(s->output);
+	if (s->early_output)
+		evbuffer_free(s->early_output);
+	s->early_output = NULL;
 	if (s->pidfd_ev)
 		event_free(s->pidfd_ev);
 	if (s->pidfd >= 0)
