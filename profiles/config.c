@@ -47,12 +47,13 @@ unsigned config_vcpus(const struct vm_config *c)
 	return c->sockets * c->cores * c->threads;
 }
 
-/* Validates "cpu.pin": a host CPU per vCPU, as a list of numbers or one cpulist string. */
+/* Validates "cpu.pin": a host CPU per vCPU, as a list of numbers or one cpulist string, or
+ * "auto"; null (as --set cpu.pin=null writes it) pins nothing. */
 static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *c)
 {
 	struct json_object *pin;
 
-	if (!cpu || !json_object_object_get_ex(cpu, "pin", &pin))
+	if (!cpu || !json_object_object_get_ex(cpu, "pin", &pin) || !pin)
 		return;
 	if (json_object_is_type(pin, json_type_string) && !strcmp(json_object_get_string(pin), "auto"))
 		c->pin_auto = true;
