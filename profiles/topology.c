@@ -292,16 +292,16 @@ static void check_split(const struct host_topology *t, const struct vm_config *c
 		for (unsigned i = 1; i < c->threads; i++) {
 			const struct host_cpu *a = topology_cpu(t, c->pin.cpus[v]), *b = topology_cpu(t, c->pin.cpus[v + i]);
 			_cleanup_cpulist_ struct cpulist sib = { 0 };
-			_cleanup_free_ char *why = NULL, *fix = NULL;
+			_cleanup_free_ char *why = NULL, *fix = NULL, *threads = NULL;
 			if (!a || !b || a->core == b->core)
 				continue;
 			core_threads(t, a->core, &sib);
+			threads = cpulist_text(&sib);
 			why = xasprintf("vCPUs %zu and %zu are threads of one core to the guest, but run on host CPUs %u and "
 					"%u of different host cores: the guest schedules them as siblings that share a core",
 					v, v + i, a->cpu, b->cpu);
-			fix = xasprintf("pin each guest core's %u threads to the thread siblings of one host core (here "
-					"CPU %u's are %u and %u), or \"pin\": \"auto\"", c->threads, a->cpu, sib.cpus[0],
-					sib.n > 1 ? sib.cpus[1] : sib.cpus[0]);
+			fix = xasprintf("pin each guest core's %u threads to the thread siblings of one host core (CPU "
+					"%u's core is CPUs %s), or \"pin\": \"auto\"", c->threads, a->cpu, threads);
 			fn(PIN_SPLIT, "cpu.pin", why, fix, arg);
 			return;
 		}

@@ -8,19 +8,6 @@
 #include "tap.h"
 #include "vmm/base/util.h"
 
-/* The list as "a,b,c". */
-static char *show(const struct cpulist *l)
-{
-	char *s = xstrdup("");
-
-	for (size_t i = 0; i < l->n; i++) {
-		char *longer = xasprintf("%s%s%u", s, i ? "," : "", l->cpus[i]);
-		free(s);
-		s = longer;
-	}
-	return s;
-}
-
 /* Collects the kinds of the problems found, as letters (M, S, I, X). */
 static void collect_cb(enum pin_problem kind, const char *path, const char *why, const char *fix, void *arg)
 {
@@ -60,17 +47,17 @@ int main(void)
 	ok(t.n == 16 && topology_cpu(&t, 12)->core == 4 && topology_cpu(&t, 5)->node == 1, "16 CPUs, 12 a thread of core 4, 5 in node 1");
 
 	ok(topology_auto_pin(&t, &c, &p, &err) == 0, "4 cores x 2 threads fit");
-	s = show(&p.vcpus);
+	s = cpulist_text(&p.vcpus);
 	ok(!strcmp(s, "4,12,5,13,6,14,7,15"), "guest cores on node 1's host cores (node 0 has 3 besides the first), siblings on siblings: %s", s);
 	free(s);
-	s = show(&p.others);
+	s = cpulist_text(&p.others);
 	ok(!strcmp(s, "1,2,3,9,10,11"), "emulator and iothreads on the rest, the host's first core (0,8) left: %s", s);
 	free(s);
 	auto_pins_free(&p);
 
 	c.cores = 2;
 	ok(topology_auto_pin(&t, &c, &p, &err) == 0, "2 cores x 2 threads fit");
-	s = show(&p.vcpus);
+	s = cpulist_text(&p.vcpus);
 	ok(!strcmp(s, "1,9,2,10"), "in node 0 when it has room: %s", s);
 	free(s);
 	auto_pins_free(&p);
@@ -104,16 +91,16 @@ int main(void)
 	ok(t.n == 4 && topology_cpu(&t, 3)->core == 3, "VMM_HOST_CPUS=4 other than sysfs: 4 single-thread cores");
 	c = (struct vm_config){ .sockets = 1, .cores = 2, .threads = 1 };
 	ok(topology_auto_pin(&t, &c, &p, &err) == 0, "2 vCPUs on 4 cores");
-	s = show(&p.vcpus);
+	s = cpulist_text(&p.vcpus);
 	ok(!strcmp(s, "1,2"), "vCPUs on 1 and 2: %s", s);
 	free(s);
-	s = show(&p.others);
+	s = cpulist_text(&p.others);
 	ok(!strcmp(s, "3"), "the others on 3: %s", s);
 	free(s);
 	auto_pins_free(&p);
 	c.cores = 3;
 	ok(topology_auto_pin(&t, &c, &p, &err) == 0, "3 vCPUs on 4 cores");
-	s = show(&p.others);
+	s = cpulist_text(&p.others);
 	ok(!strcmp(s, "0"), "the others share the host's core when nothing else is left: %s", s);
 	free(s);
 	auto_pins_free(&p);
