@@ -25,6 +25,20 @@ assert nodes == [(0, 0, 0), (0, 1, 1), (1, 0, 0), (1, 1, 1)], nodes
 PY
 pass "-smp names sockets=2; all 4 possible vCPUs have a node (QEMU did not warn, as it does run directly with 2)"
 
+# The bundled linux-workstation example (2 nodes, 4 vCPUs, 8 possible) as it is but for what
+# this host lacks (KVM, huge pages, a display; RAM not preallocated): QEMU starts without a word.
+qemu-img create -q -f qcow2 "$T/root.qcow2" 64M
+VMM_DATA_DIR=$T/data "$VMM" start "$SRCDIR/examples/linux-workstation.json" --set machine.accel=tcg \
+	--set memory.hugepages=false --set memory.prealloc=false --set display=none \
+	--set "disks[root].file=$T/root.qcow2" >"$T/ws.out" 2>"$T/ws.err" || fail "linux-workstation: $(cat "$T/ws.err")"
+expect_rc 0 hmp workstation info numa
+grep -qx "2 nodes" "$T/last.out" || fail "info numa: $(cat "$T/last.out")"
+if grep -i "numa" "$T/ws.err" "$VMM_RUN_DIR/workstation/vmm.log"; then
+	fail "QEMU warned about linux-workstation's NUMA nodes"
+fi
+expect_rc 0 kill workstation
+pass "the bundled linux-workstation example: 2 guest NUMA nodes, no warning from QEMU"
+
 expect_rc 1 cmdline "$PROFILES/guest-numa.json" --set 'memory.numa[0].cpus="0"' --set 'memory.numa[1].cpus="1"'
 grep -q "^vmm: .*: memory.numa: vCPU 2 is in no node (every vCPU needs one, the hot-pluggable ones of hotplug.max_cpus too)$" \
 	"$T/last.err" || fail "nodes without the hot-pluggable vCPUs: $(cat "$T/last.err")"
