@@ -54,7 +54,8 @@ static void check_pins(struct host_report *r, struct vm_config *c)
 	topology_free(&t);
 }
 
-/* Memory: no more than the host's, unless overcommitted on purpose; huge pages free for all of it. */
+/* Memory: no more than the host's, unless overcommitted on purpose; huge pages free for all of
+ * it (unless vmm reserves them at start: memory.hugepages.reserve). */
 static void check_memory(struct host_report *r, const struct vm_config *c)
 {
 	uint64_t total = host_memory();
@@ -63,7 +64,7 @@ static void check_memory(struct host_report *r, const struct vm_config *c)
 	if (total && c->memory > total && !c->overcommit)
 		report(r, "memory.size", "%lluM is more than this host's memory (%lluM): set memory.overcommit: true "
 		       "to start it anyway", (unsigned long long)(c->memory >> 20), (unsigned long long)(total >> 20));
-	if (!c->hugepages)
+	if (!c->hugepages || c->hugepages_reserve)
 		return;
 	host_facts_read(&h);
 	if (h.free_hugepages[c->hugepages] * hugepage_sizes[c->hugepages].bytes < c->memory)
