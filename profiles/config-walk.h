@@ -24,7 +24,6 @@
 /* The state of one walk. */
 struct walk {
 	struct jreader jr; /* where problems go */
-	long host_cpus;    /* CPUs the host has, for pinning */
 };
 
 /* Reads an optional enum member (a string from names, NULL-terminated) into the enum lvalue field. */
@@ -52,7 +51,8 @@ void cfg_get_path(struct walk *w, struct json_object *obj, const char *path, con
 void cfg_get_size(struct walk *w, struct json_object *obj, const char *path, const char *key, uint64_t min,
 		  uint64_t *out);
 
-/* Reads an optional CPU list member ("2-3") of CPUs the host has. */
+/* Reads an optional CPU list member ("2-3") of host CPUs (whether the host has them is the
+ * plan's check: topology.h). */
 void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path, const char *key,
 		       struct cpulist *out);
 

@@ -25,6 +25,7 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
 
 struct disk_config {
 	char *id;
@@ -82,6 +83,7 @@ struct cloud_init_config {
 
 struct vm_config {
 	char *name;
+	enum purpose purpose;     /* "benchmark": its results must measure the VM, not the host's caches (lint) */
 	enum machine_type machine;
 	enum pcie_placement pcie; /* q35: PCIe devices each on a root port of their own, or on pcie.0 */
 	enum accel accel;
@@ -89,12 +91,14 @@ struct vm_config {
 	char *cpu_model;          /* NULL: chosen by accelerator */
 	unsigned sockets, cores, threads;
 	struct cpulist pin;       /* host CPU of each vCPU, in order; empty: not pinned */
+	bool pin_auto;            /* cpu.pin "auto": the plan picks pin and the empty emulator/iothread pins (topology.h) */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
+	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
 	struct numa_config *numa;
 	size_t n_numa;
 	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */
@@ -150,6 +154,7 @@ extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];
 extern const char *const console_names[]; /* "serial" or "none" */
+extern const char *const purpose_names[]; /* "general" or "benchmark" */
 
 /* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
  * (/sys/kernel/mm/hugepages/NAME). */

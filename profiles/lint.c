@@ -1,4 +1,5 @@
 #include "profiles/lint.h"
+#include "profiles/lint-int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,15 +63,8 @@ void host_facts_read(struct host_facts *h)
 	}
 }
 
-struct linter {
-	const struct host_facts *host;
-	struct json_object *findings;
-	const char *file;
-	struct json_object *origins;
-};
-
 /* Adds one finding. */
-static void __attribute__((format(printf, 5, 6)))
+void __attribute__((format(printf, 5, 6)))
 finding(struct linter *l, const char *severity, const char *path, const char *fix, const char *fmt, ...)
 {
 	struct json_object *f = json_object_new_object();
@@ -142,7 +136,7 @@ static void lint_memory(struct linter *l, const struct vm_config *c, const struc
 			(unsigned long long)free_pages);
 	if (c->balloon && c->hugepages)
 		finding(l, "warning", "memory.balloon", "set \"balloon\": false", LINT_BALLOON_HUGEPAGES);
-	if (h->memory && c->memory > h->memory)
+	if (h->memory && c->memory > h->memory && !c->overcommit)
 		finding(l, "warning", "memory.size", "lower memory.size",
 			"the VM has more memory (%lluM) than the host (%lluM)", (unsigned long long)(c->memory >> 20),
 			(unsigned long long)(h->memory >> 20));
@@ -239,5 +233,7 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	lint_disks(&l, c);
 	lint_nics(&l, c);
 	lint_passthrough(&l, c);
+	lint_pins(&l, c);
+	lint_vm(&l, c);
 	return l.findings;
 }

@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 
 #include "passthrough/pci.h"
+#include "profiles/topology.h"
 
 char *qemu_opt_escape(const char *value)
 {
@@ -81,6 +82,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	}
 	strv_push(argv, "-accel");
 	strv_push(argv, accel_names[l->accel]);
+	if (config_pins(c))
+		strv_push(argv, "-S"); /* paused until the supervisor has pinned the threads, then cont */
 	cpu = xstrdup(c->cpu_model ? c->cpu_model : l->accel == ACCEL_KVM ? "host" : "max");
 	if (c->hyperv && l->accel == ACCEL_KVM) {
 		char *with = xasprintf("%s,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
@@ -93,8 +96,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	strv_push(argv, cpu);
 	strv_push(argv, "-smp");
 	if (c->max_cpus > config_vcpus(c))
-		strv_pushf(argv, "cpus=%u,maxcpus=%u,cores=%u,threads=%u", config_vcpus(c), c->max_cpus, c->cores,
-			   c->threads);
+		strv_pushf(argv, "cpus=%u,maxcpus=%u,sockets=%u,cores=%u,threads=%u", config_vcpus(c), c->max_cpus,
+			   c->max_cpus / (c->cores * c->threads), c->cores, c->threads);
 	else
 		strv_pushf(argv, "%u,sockets=%u,cores=%u,threads=%u", config_vcpus(c), c->sockets, c->cores,
 			   c->threads);

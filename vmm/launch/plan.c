@@ -17,6 +17,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/looking-glass.h"
+#include "vmm/launch/plan-host.h"
 #include "vmm/launch/probe.h"
 #include "vmm/launch/seed.h"
 #include "vmm/launch/vmdata.h"
@@ -124,7 +125,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_code = p->firmware.code;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
-	if (host_facts(p, data, err) < 0) {
+	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);
 		return PLAN_ERR_HOST;

@@ -69,6 +69,7 @@ struct sup {
 	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */
 	size_t partial;         /* bytes of an unfinished line in last_output */
 	struct bufferevent *output;
+	struct evbuffer *early_output; /* QEMU's output before it is ready: shown once it is, else the verdict has it */
 
 	/* Across restarts. */
 	bool ever_ready;

@@ -150,6 +150,16 @@ static void notify_ready(struct sup *s)
 	}
 }
 
+/* QEMU is ready: what it printed until now is shown (a warning of a start that worked). */
+static void flush_early_output(struct sup *s)
+{
+	char buf[4096];
+	int n;
+
+	while (s->early_output && (n = evbuffer_remove(s->early_output, buf, sizeof(buf))) > 0)
+		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+}
+
 /* The first query-status answered: the VM is up. */
 static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -163,6 +173,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	if (json_object_object_get_ex(r->ret, "status", &status))
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
+	flush_early_output(s);
 	evtimer_del(s->start_timer);
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
@@ -190,14 +201,52 @@ static void query_status(struct sup *s)
 		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
 }
 
-/* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
+/* cont answered: the guest runs (its state comes with query-status). */
+static void cont_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+
+	if (c != s->qmp)
+		return;
+	if (r->failure != QMP_OK) {
+		verr_set(&s->start_error, 0, "cannot start the guest after pinning: cont failed: %s", r->desc);
+		if (!s->reaped)
+			kill(s->vm.pid, SIGKILL);
+		return;
+	}
+	query_status(s);
+}
+
+/* The state of a QEMU started with -S, its threads pinned: from prelaunch, cont runs the guest. */
+static void pinned_status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+	struct json_object *status;
+	const char *state = "unknown";
+
+	if (r->failure != QMP_OK || c != s->qmp)
+		return;
+	if (json_object_object_get_ex(r->ret, "status", &status))
+		state = json_object_get_string(status);
+	say(&s->vm, "threads pinned while QEMU was %s; continuing", state);
+	if (!strcmp(state, "prelaunch"))
+		qmp_send(c, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, cont_cb, s);
+	else
+		query_status(s);
+}
+
+/* Pinning is over: a QEMU we started (paused: -S) runs from now on; a failure kills QEMU and
+ * fails the start with every line of err. */
 static void pinned_cb(const struct verr *err, void *arg)
 {
 	struct sup *s = arg;
 
 	if (!err) {
 		s->vm.pinned = true;
-		query_status(s);
+		if (s->child && s->qmp)
+			qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, pinned_status_cb, s);
+		else
+			query_status(s);
 		return;
 	}
 	for (size_t i = 0; i < err->n; i++)
@@ -291,7 +340,11 @@ static void line_done(struct sup *s)
 	s->partial = 0;
 }
 
-/* QEMU's own stdout/stderr: relayed to ours; the last line is kept for the verdict. */
+/* The most of QEMU's output kept until it is ready (its last lines are kept apart for the verdict). */
+#define EARLY_OUTPUT_MAX 65536
+
+/* QEMU's own stdout/stderr: relayed to ours once QEMU is ready (kept until then); the last
+ * line is kept for the verdict. */
 static void output_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sup *s = arg;
@@ -300,7 +353,10 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	int n;
 
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		if (s->ready)
+			(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		else if (evbuffer_get_length(s->early_output) < EARLY_OUTPUT_MAX)
+			evbuffer_add(s->early_output, buf, (size_t)n);
 		for (int i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
 				if (s->partial)
@@ -324,6 +380,7 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 		console_attach(s->console, console_fd);
 	if (output_fd >= 0) {
 		evutil_make_socket_nonblocking(output_fd);
+		s->early_output = evbuffer_new();
 		s->output = bufferevent_socket_new(s->base, output_fd, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_setcb(s->output, output_read_cb, NULL, eof_cb, s);
 		bufferevent_enable(s->output, EV_READ);
@@ -412,6 +469,9 @@ static void clear_instance(struct sup *s)
 	balloon_reset(s->balloon);
 	if (s->output)
 		bufferevent_free(s->output);
+	if (s->early_output)
+		evbuffer_free(s->early_output);
+	s->early_output = NULL;
 	if (s->pidfd_ev)
 		event_free(s->pidfd_ev);
 	if (s->pidfd >= 0)
