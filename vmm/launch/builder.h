@@ -25,6 +25,9 @@ struct launch {
 	bool pvpanic;         /* the QEMU has the ISA pvpanic device (the probe says so) */
 	bool virtio_mem;      /* the QEMU has virtio-mem-pci, with prealloc when the VM needs it (the probe says so) */
 	const bool *block_device; /* per disk: its file is a block device (NULL: none is) */
+	const struct strv *hyperv; /* the Hyper-V enlightenments the QEMU has ("hv-relaxed=on"), or NULL */
+	bool hpet;            /* the machine type has the hpet property (the probe says so) */
+	bool port_hotplug;    /* pcie-root-port has the hotplug property (the probe says so) */
 };
 
 /* Appends the whole QEMU argv for config c to *argv (argv[0] = l->binary). Every PCI device

@@ -15,6 +15,7 @@
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/builder-platform.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/probe.h"
 
@@ -73,6 +74,7 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
+	platform_facts(&caps, machine_names[p->config.machine], &p->launch, &p->hyperv);
 	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
 	p->launch.virtio_mem = caps_has_type(&caps, "virtio-mem-pci") &&
 			       (!(p->config.hugepages || p->config.prealloc) || caps_version_at_least(&caps, 7, 1));
@@ -186,6 +188,7 @@ void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
 	strv_free(&p->warnings);
+	strv_free(&p->hyperv);
 	free(p->qemu_path);
 	qemu_prefix_free(&p->prefix);
 	free(p->block_device);

@@ -30,6 +30,7 @@ struct plan {
 	bool *block_device; /* per disk: its file is a block device */
 	struct identity identity; /* VMM_DATA_DIR/NAME/identity.json, with what it lacked created */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */
+	struct strv hyperv; /* the Hyper-V enlightenments the QEMU has (launch.hyperv) */
 };
 
 /* How plan_load() fails: a profile that is wrong, or a host that cannot run it (QEMU
