@@ -15,6 +15,8 @@ packages=(
 	qemu-system-x86 qemu-utils ovmf pciutils
 	busybox-static cpio gzip xz-utils zstd
 	gdb iproute2 python3
+	swtpm swtpm-tools # the TPM (profile key tpm)
+	tpm2-tools libtss2-tcti-swtpm0 # tests/integration/tpm.sh reads the TPM state back
 	libvirglrenderer1 # QEMU 10.0's virtio-gpu-gl module (tests/qemu10), which 7.2 lacks
 )
 

@@ -4,7 +4,9 @@
  * and host input devices (input-linux). */
 #include "vmm/launch/builder-parts.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/launch/builder-platform.h"
 
@@ -31,6 +33,15 @@ void platform_facts(const struct qemu_caps *caps, const char *machine, struct la
 	l->hyperv = hv;
 	l->hpet = caps_has_property(caps, type, "hpet");
 	l->port_hotplug = caps_has_property(caps, "pcie-root-port", "hotplug");
+}
+
+int platform_check_host(const struct vm_config *c, struct verr *err)
+{
+	for (size_t i = 0; i < c->n_input; i++)
+		if (access(c->input[i].evdev, R_OK) < 0)
+			return verr_set(err, errno, "input[%zu].evdev: cannot open '%s' (a host event device, such as "
+					"/dev/input/by-id/*-event-kbd)", i, c->input[i].evdev);
+	return 0;
 }
 
 char *build_cpu_model(const struct vm_config *c, const struct launch *l)

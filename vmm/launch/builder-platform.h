@@ -18,6 +18,9 @@
  * such as "q35") has the hpet property and root ports the hotplug property. */
 void platform_facts(const struct qemu_caps *caps, const char *machine, struct launch *l, struct strv *hv);
 
+/* Checks at start what the platform needs of the host: each input device's evdev exists. */
+int platform_check_host(const struct vm_config *c, struct verr *err);
+
 /* The -cpu value: the profile's model or the accelerator's, with the Hyper-V enlightenments
  * under KVM when cpu.hyperv asks for them. */
 char *build_cpu_model(const struct vm_config *c, const struct launch *l);

@@ -158,7 +158,7 @@ int plan_prepare(const struct plan *p, struct verr *err)
 	char buf[65536];
 	ssize_t n;
 
-	if (identity_save(&p->identity, err) < 0)
+	if (identity_save(&p->identity, err) < 0 || platform_check_host(&p->config, err) < 0)
 		return -1;
 	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
 		return 0;
