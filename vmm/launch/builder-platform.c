@@ -185,3 +185,25 @@ void build_usb(const struct vm_config *c, struct identity *id, struct strv *argv
 		push_json(argv, "-object", o);
 	}
 }
+
+void build_flash_node(const char *node, const char *file, const char *format, bool read_only, struct strv *argv)
+{
+	struct json_object *proto = json_object_new_object(), *fmt;
+	_cleanup_free_ char *proto_node = xasprintf("%s-file", node);
+	bool qcow2 = format && !strcmp(format, "qcow2");
+
+	/* Raw: the file node is the flash itself (no raw format layer, as libvirt does). */
+	put_str(proto, "driver", "file");
+	put_str(proto, "node-name", qcow2 ? proto_node : node);
+	put_str(proto, "filename", file);
+	put_bool(proto, "read-only", read_only);
+	push_json(argv, "-blockdev", proto);
+	if (!qcow2)
+		return;
+	fmt = json_object_new_object();
+	put_str(fmt, "driver", "qcow2");
+	put_str(fmt, "node-name", node);
+	put_str(fmt, "file", proto_node);
+	put_bool(fmt, "read-only", read_only);
+	push_json(argv, "-blockdev", fmt);
+}

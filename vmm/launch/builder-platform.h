@@ -47,4 +47,8 @@ void build_usb(const struct vm_config *c, struct identity *id, struct strv *argv
 /* The usb-host device of a host USB device, on the xHCI controller (also what device_add gets). */
 struct json_object *build_usb_host(const struct usb_config *u);
 
+/* A UEFI flash image as block node `node` (what -machine pflash0/pflash1 names): its file,
+ * under a qcow2 format node when format is "qcow2" (Fedora's OVMF). */
+void build_flash_node(const char *node, const char *file, const char *format, bool read_only, struct strv *argv);
+
 #endif

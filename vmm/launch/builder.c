@@ -111,18 +111,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 /* The two pflash block nodes of UEFI: the shared read-only code and the VM's own vars. */
 static void build_firmware(const struct launch *l, struct strv *argv)
 {
-	struct json_object *code = json_object_new_object(), *vars = json_object_new_object();
-
-	put_str(code, "driver", "file");
-	put_str(code, "node-name", "fw-code");
-	put_str(code, "filename", l->fw_code);
-	put_bool(code, "read-only", true);
-	push_json(argv, "-blockdev", code);
-	put_str(vars, "driver", "file");
-	put_str(vars, "node-name", "fw-vars");
-	put_str(vars, "filename", l->fw_vars);
-	put_bool(vars, "read-only", false);
-	push_json(argv, "-blockdev", vars);
+	build_flash_node("fw-code", l->fw_code, l->fw_code_format, true, argv);
+	build_flash_node("fw-vars", l->fw_vars, l->fw_vars_format, false, argv);
 }
 
 /* The monitors (the supervisor's and the QMP proxy's), serial console, guest agent channel and display. */

@@ -17,6 +17,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/builder-platform.h"
 #include "vmm/launch/firmware.h"
+#include "vmm/launch/nvram.h"
 #include "vmm/launch/probe.h"
 
 /* Adds the other endpoints of each with_group device's IOMMU group to the VM's devices. */
@@ -118,6 +119,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		if (firmware_find(p->config.firmware, p->config.machine, &p->firmware, err) < 0)
 			goto fail;
 		p->launch.fw_code = p->firmware.code;
+		p->launch.fw_code_format = p->firmware.code_format;
+		p->launch.fw_vars_format = p->firmware.vars_format;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
 	if (host_facts(p, data, err) < 0) {
@@ -153,35 +156,9 @@ void plan_options_free(struct plan_options *o)
 
 int plan_prepare(const struct plan *p, struct verr *err)
 {
-	_cleanup_free_ char *dir = NULL, *tmp = NULL;
-	_cleanup_close_ int in = -1, out = -1;
-	char buf[65536];
-	ssize_t n;
-
 	if (identity_save(&p->identity, err) < 0 || platform_check_host(&p->config, err) < 0)
 		return -1;
-	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
-		return 0;
-	dir = xstrdup(p->fw_vars);
-	*strrchr(dir, '/') = '\0';
-	if (mkdir_parents(dir, 0700) < 0)
-		return verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);
-	tmp = xasprintf("%s.tmp", p->fw_vars);
-	in = open(p->firmware.vars_template, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return verr_set(err, errno, "cannot read the UEFI vars template '%s'", p->firmware.vars_template);
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0)
-		return verr_set(err, errno, "cannot create '%s'", tmp);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write_all(out, buf, (size_t)n) < 0)
-			break;
-	if (n != 0 || fsync(out) < 0 || rename(tmp, p->fw_vars) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot copy '%s' to '%s'", p->firmware.vars_template, p->fw_vars);
-	}
-	return 0;
+	return p->fw_vars ? nvram_prepare(p->fw_vars, &p->firmware, p->reset_nvram, err) : 0;
 }
 
 void plan_free(struct plan *p)
