@@ -44,6 +44,22 @@ PY
 [ "$(prop u1 pinned hostport)" = '"3.1"' ] && [ "$(prop u1 pinned hostbus)" = 9 ] || fail "usb-host by bus/port"
 pass "q35 has qemu-xhci with a usb-tablet (a display) and usb-host devices by vendor/product and bus/port"
 
+expect_rc 0 add u1 usb vendor=046d product=0c52
+grep -q "usb 'usb-046d-0c52' added" "$T/last.out" || fail "add: $(cat "$T/last.out")"
+[ "$(prop u1 usb-046d-0c52 vendorid)" = 1133 ] && [ "$(prop u1 usb-046d-0c52 productid)" = 3154 ] || fail "hot-added usb-host"
+expect_rc 0 devices u1 --json
+python3 - "$T/last.out" <<'PY' || fail "devices: $(cat "$T/last.out")"
+import json, sys
+sys.exit(not any(d["id"] == "usb-046d-0c52" and d["kind"] == "usb" and d["hotplugged"] for d in json.load(open(sys.argv[1]))))
+PY
+expect_rc 1 add u1 usb vendor=1d6b product=0104
+grep -q "'usb-1d6b-0104' is a USB device of the VM's profile" "$T/last.err" || fail "duplicate: $(cat "$T/last.err")"
+expect_rc 1 add u1 usb vendor=zz product=1
+grep -q "usb: vendor: 'zz' is not a USB vendor id" "$T/last.err" || fail "bad vendor: $(cat "$T/last.err")"
+expect_rc 0 remove u1 usb-046d-0c52
+expect_rc 1 qmp u1 qom-get path=/machine/peripheral/usb-046d-0c52 property=vendorid
+pass "vmm add NAME usb hot-plugs a usb-host on the xHCI controller, vmm remove takes it out; bad or taken ids are refused"
+
 [ "$(prop u1 data bootindex)" = 1 ] && [ "$(prop u1 install bootindex)" = 2 ] || fail "boot order: data then install"
 expect_rc 0 qmp u1 query-block
 python3 - "$T/last.out" <<'PY' || fail "the CD-ROM: $(cat "$T/last.out")"
