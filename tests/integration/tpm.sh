@@ -5,7 +5,8 @@
 # 0x01c00002 and an NV index written from the host in between, read back with swtpm and
 # tpm2-tools once the VM is off); nothing is left running after vmm stop, kill -9 of QEMU,
 # kill -9 of the supervisor and vmm attach, and a restart by the restart policy; an swtpm that
-# dies while its QEMU runs is the VM failing (crashed, said in the log).
+# dies while its QEMU runs is the VM failing (crashed, said in the log); a corrupt state fails
+# the start, with swtpm's own words.
 . "$(dirname "$0")/lib.sh"
 command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null || { echo "FAIL: swtpm not installed"; exit 1; }
 command -v tpm2_nvread >/dev/null || { echo "FAIL: tpm2-tools not installed"; exit 1; }
@@ -116,3 +117,12 @@ assert_gone "$swtpm"
 assert_gone "$qemu"
 assert_clean_rundir t2
 pass "after kill -9 of the supervisor, vmm attach finds the swtpm again and vmm stop ends it"
+
+mkdir -p "$VMM_DATA_DIR/t3/tpm"
+head -c 6000 /dev/urandom >"$VMM_DATA_DIR/t3/tpm/tpm2-00.permall"
+expect_rc 2 start "$PROFILES/guest.json" --name t3 "${win[@]}"
+grep -q "swtpm: swtpm: Error: Could not initialize the TPM" "$T/last.err" &&
+	grep -q "failed to start: .*tpm-emulator: TPM result for CMD_INIT" "$T/last.err" || fail "corrupt state: $(cat "$T/last.err")"
+[ -z "$(swtpms t3)" ] || fail "swtpm left: $(swtpms t3)"
+assert_clean_rundir t3
+pass "a corrupt TPM state fails the start with QEMU's and swtpm's words; nothing is left running"

@@ -38,6 +38,8 @@ struct swtpm {
 	bool child;           /* ours (waitpid), else reattached (pidfd) */
 	int pidfd, output_fd;
 	struct event *pidfd_ev;
+	struct event *output_ev; /* its output, said in the VM's log as it comes */
+	char last[256];       /* the last line it wrote */
 	struct event *grace;  /* tells the supervisor of a death, DEATH_GRACE_MS after it */
 	char *failure;        /* why it died while it should run */
 	bool blamed;
@@ -60,31 +62,42 @@ struct swtpm *swtpm_new(struct event_base *base, const struct plan *p, struct vm
 	return t;
 }
 
-/* The last line a process wrote on fd (non-blocking), "" when none. */
-static void last_line(int fd, char *buf, size_t size)
+/* Reads what a process wrote on fd (non-blocking) into buf: its last line (buf unchanged when
+ * it wrote none); each line said in the VM's log when vm is not NULL. False at the end of it. */
+static bool read_lines(int fd, char *buf, size_t size, const struct vm_state *vm)
 {
 	char chunk[4096], *save;
 	ssize_t n;
 
-	buf[0] = '\0';
 	while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk) - 1)) > 0) {
 		chunk[n] = '\0';
-		for (char *line = strtok_r(chunk, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+		for (char *line = strtok_r(chunk, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 			snprintf(buf, size, "%s", line);
+			if (vm)
+				say(vm, "swtpm: %s", line);
+		}
 	}
+	return fd >= 0 && n < 0 && errno == EAGAIN;
 }
 
-/* "exited with status N" or "was killed by signal N" for wait status st, with the last line of
- * output after it. */
-static char *ending(int st, int output_fd)
+/* "exited with status N" or "was killed by signal N" for wait status st, with last, the last
+ * line of its output, after it. */
+static char *ending(int st, const char *last)
 {
-	char line[512];
-
-	last_line(output_fd, line, sizeof(line));
 	if (WIFSIGNALED(st))
 		return xasprintf("was killed by signal %d (%s)%s%s", WTERMSIG(st), strsignal(WTERMSIG(st)),
-				 *line ? ": " : "", line);
-	return xasprintf("exited with status %d%s%s", WEXITSTATUS(st), *line ? ": " : "", line);
+				 *last ? ": " : "", last);
+	return xasprintf("exited with status %d%s%s", WEXITSTATUS(st), *last ? ": " : "", last);
+}
+
+/* swtpm wrote something: said in the VM's log, so its pipe never fills. */
+static void output_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct swtpm *t = arg;
+
+	(void)what;
+	if (!read_lines(fd, t->last, sizeof(t->last), t->vm))
+		event_del(t->output_ev);
 }
 
 /* Waits up to ms for child pid to end (reading nothing); true with *st when it did. */
@@ -106,6 +119,7 @@ static int manufacture(struct swtpm *t, struct verr *err)
 	char *argv[] = { "swtpm_setup", "--tpm2", "--tpmstate", t->dir, "--createek", "--create-ek-cert",
 			 "--create-platform-cert", "--lock-nvram", "--not-overwrite", NULL };
 	struct spawned child;
+	char line[256] = "";
 	int st = 0;
 
 	if (access(state, F_OK) == 0)
@@ -119,7 +133,8 @@ static int manufacture(struct swtpm *t, struct verr *err)
 		waitpid(child.pid, &st, 0);
 	}
 	fcntl(child.output_fd, F_SETFL, O_NONBLOCK);
-	why = ending(st, child.output_fd);
+	read_lines(child.output_fd, line, sizeof(line), NULL);
+	why = ending(st, line);
 	close(child.output_fd);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && access(state, F_OK) == 0) {
 		say(t->vm, "TPM manufactured in '%s' (an EK and its certificate)", t->dir);
@@ -156,6 +171,9 @@ int swtpm_start(struct swtpm *t, struct verr *err)
 	t->pid = child.pid;
 	t->child = true;
 	t->output_fd = child.output_fd;
+	t->last[0] = '\0';
+	t->output_ev = event_new(t->base, t->output_fd, EV_READ | EV_PERSIST, output_cb, t);
+	event_add(t->output_ev, NULL);
 	pid = xasprintf("%d\n", child.pid);
 	if (rundir_write(t->rd, SWTPM_PID, pid, true, err) < 0) {
 		swtpm_stop(t, false);
@@ -191,7 +209,10 @@ static void mourn(struct swtpm *t, char *why)
 /* The swtpm ended (wait status st when it was our child). */
 static void ended(struct swtpm *t, int st)
 {
-	_cleanup_free_ char *why = ending(st, t->output_fd);
+	_cleanup_free_ char *why = NULL;
+
+	read_lines(t->output_fd, t->last, sizeof(t->last), t->vm);
+	why = ending(st, t->last);
 
 	mourn(t, t->child ? xasprintf("swtpm pid %d %s", t->pid, why) : xasprintf("swtpm pid %d ended", t->pid));
 }
@@ -274,6 +295,8 @@ void swtpm_stop(struct swtpm *t, bool keep)
 		event_free(t->pidfd_ev);
 	if (t->grace)
 		event_free(t->grace);
+	if (t->output_ev)
+		event_free(t->output_ev);
 	if (t->pidfd >= 0)
 		close(t->pidfd);
 	if (t->output_fd >= 0)
