@@ -77,4 +77,7 @@ void cfg_walk_platform(struct walk *w, struct json_object *json, struct vm_confi
  * the disk is read-only and its file ends in .iso; a CD-ROM is read-only. */
 void cfg_get_media(struct walk *w, struct json_object *d, const char *path, struct disk_config *disk);
 
+/* Validates "cloud_init" (config-cloudinit.c). */
+void cfg_walk_cloud_init(struct walk *w, struct json_object *json, struct vm_config *c);
+
 #endif

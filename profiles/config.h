@@ -41,6 +41,7 @@ struct disk_config {
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
 	enum disk_media media;    /* a CD-ROM: "media": "cdrom", or by default a read-only *.iso */
+	uint64_t create;          /* bytes: the image is made (qemu-img, of format) on a start that finds it missing; 0: never */
 };
 
 /* A host USB device given to the VM (usb-host on the xHCI controller): by vendor and product
@@ -84,6 +85,19 @@ struct numa_config {
 	int host_node;            /* -1: not bound */
 };
 
+/* The id of the disk that holds a VM's cloud-init seed, which its profile's disks cannot have. */
+#define CLOUD_INIT_DISK_ID "cidata"
+
+/* A cloud-init NoCloud seed vmm makes for the VM (vmm/launch/seed.h). */
+struct cloud_init_config {
+	char *hostname;            /* NULL: the VM's name */
+	char *user;                /* a user to create, with sudo, or NULL */
+	char **ssh_authorized_keys; /* NULL-terminated, may be NULL */
+	char *password_hash;       /* the user's password as crypt(3) writes it, or NULL */
+	char *user_data;           /* a file whose text is the whole user-data (instead of the above) */
+	char *network_config;      /* a file whose text is network-config, or NULL: DHCP on every NIC */
+};
+
 struct vm_config {
 	char *name;
 	enum machine_type machine;
@@ -97,6 +111,7 @@ struct vm_config {
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
+	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
 	struct numa_config *numa;
 	size_t n_numa;
@@ -127,6 +142,7 @@ struct vm_config {
 	size_t n_usb;
 	struct input_config *input;
 	size_t n_input;
+	struct cloud_init_config *cloud_init; /* NULL: none */
 };
 
 /* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
@@ -188,6 +204,9 @@ unsigned config_vcpus(const struct vm_config *c);
  * set the value (from origins, see resolve.h; may be NULL); returns 0 or -1. */
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *out, struct verr *err);
+
+/* Frees a cloud-init config (may be NULL). */
+void cloud_init_free(struct cloud_init_config *ci);
 
 /* Frees everything config_from_json() allocated. */
 void config_free(struct vm_config *c);

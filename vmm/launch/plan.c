@@ -19,6 +19,8 @@
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/nvram.h"
 #include "vmm/launch/probe.h"
+#include "vmm/launch/seed.h"
+#include "vmm/launch/vmdata.h"
 
 /* Adds the other endpoints of each with_group device's IOMMU group to the VM's devices. */
 static int add_groups(struct vm_config *c, struct verr *err)
@@ -106,6 +108,9 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 	}
 	if (config_from_json(json, path, origins, &p->config, err) < 0)
 		goto fail;
+	if (start && template_refuse_start(p->config.name, err) < 0)
+		goto fail;
+	seed_add_disk(&p->config, data);
 	p->run_dir = rundir_path(p->config.name, err);
 	if (!p->run_dir)
 		goto fail;
@@ -156,7 +161,13 @@ void plan_options_free(struct plan_options *o)
 
 int plan_prepare(const struct plan *p, struct verr *err)
 {
-	if (identity_save(&p->identity, err) < 0 || platform_check_host(&p->config, err) < 0)
+	struct json_object *uuid;
+
+	if (identity_save(&p->identity, err) < 0 || disks_create(&p->config, err) < 0 ||
+	    platform_check_host(&p->config, err) < 0)
+		return -1;
+	json_object_object_get_ex(p->identity.json, "uuid", &uuid);
+	if (seed_prepare(&p->config, json_object_get_string(uuid), err) < 0)
 		return -1;
 	return p->fw_vars ? nvram_prepare(p->fw_vars, &p->firmware, p->reset_nvram, err) : 0;
 }
