@@ -1,8 +1,8 @@
 #!/bin/bash
 # tpm: true (with os windows): the supervisor starts swtpm before QEMU (its state manufactured
 # in VMM_DATA_DIR/NAME/tpm on the first start), QEMU has a tpm-crb on it (query-tpm) and
-# Windows' clocks and power states; the state survives a restart (the EK certificate in NV
-# 0x01c00002 and an NV index written from the host in between, read back with swtpm and
+# Windows' clocks and power states (no HPET, S3 and S4 off: qom-get); the state survives a
+# restart (the EK certificate in NV 0x01c00002 and an NV index written from the host in between, read back with swtpm and
 # tpm2-tools once the VM is off); nothing is left running after vmm stop, kill -9 of QEMU,
 # kill -9 of the supervisor and vmm attach, and a restart by the restart policy; an swtpm that
 # dies while its QEMU runs is the VM failing (crashed, said in the log); a corrupt state fails
@@ -60,7 +60,13 @@ sys.exit(not (len(tpm) == 1 and tpm[0]["model"] == "tpm-crb" and tpm[0]["options
 PY
 expect_rc 0 qmp t1 qom-get path=/machine property=hpet
 [ "$(cat "$T/last.out")" = false ] || fail "hpet: $(cat "$T/last.out")"
-pass "swtpm runs, query-tpm shows a tpm-crb on it, the HPET is off"
+expect_rc 0 qmp t1 qom-list path=/machine/unattached
+lpc=$(python3 -c 'import json,sys; print([d["name"] for d in json.load(open(sys.argv[1])) if d["type"] == "child<ICH9-LPC>"][0])' "$T/last.out")
+for s in disable_s3 disable_s4; do
+	expect_rc 0 qmp t1 qom-get "path=/machine/unattached/$lpc" "property=$s"
+	[ "$(cat "$T/last.out")" = 1 ] || fail "$s: $(cat "$T/last.out")"
+done
+pass "swtpm runs, query-tpm shows a tpm-crb on it, the HPET is off, S3 and S4 are off"
 
 swtpm=$(swtpms t1)
 qemu=$(state_field t1 qemu_pid)
