@@ -2,11 +2,11 @@
 # tpm: true (with os windows): the supervisor starts swtpm before QEMU (its state manufactured
 # in VMM_DATA_DIR/NAME/tpm on the first start), QEMU has a tpm-crb on it (query-tpm) and
 # Windows' clocks and power states (no HPET, S3 and S4 off: qom-get); the state survives a
-# restart (the EK certificate in NV 0x01c00002 and an NV index written from the host in between, read back with swtpm and
-# tpm2-tools once the VM is off); nothing is left running after vmm stop, kill -9 of QEMU,
-# kill -9 of the supervisor and vmm attach, and a restart by the restart policy; an swtpm that
-# dies while its QEMU runs is the VM failing (crashed, said in the log); a corrupt state fails
-# the start, with swtpm's own words.
+# restart (the EK certificate in NV 0x01c00002 and an NV index written from the host in
+# between, read back with swtpm and tpm2-tools once the VM is off); nothing is left running
+# after vmm stop, kill -9 of QEMU, kill -9 of the supervisor and vmm attach, and a restart by
+# the restart policy; an swtpm that dies while its QEMU runs is the VM failing (crashed, said
+# in the log); a corrupt state fails the start, with swtpm's own words.
 . "$(dirname "$0")/lib.sh"
 command -v swtpm >/dev/null && command -v swtpm_setup >/dev/null || { echo "FAIL: swtpm not installed"; exit 1; }
 command -v tpm2_nvread >/dev/null || { echo "FAIL: tpm2-tools not installed"; exit 1; }
