@@ -112,6 +112,19 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (s->child && !s->reaped && s->vm.pid > 0 && waitpid(s->vm.pid, &s->wstatus, WNOHANG) == s->vm.pid)
 		gone(s);
+	swtpm_reap(s->swtpm);
+}
+
+/* The VM's swtpm ended while its QEMU runs on: the guest has lost its TPM, so the VM fails. */
+static void swtpm_died_cb(void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->reaped || s->vm.stopping || s->vm.pid <= 0 || s->reason[0])
+		return;
+	swtpm_blame(s->swtpm);
+	say(&s->vm, "the TPM failed: %s: killing QEMU", swtpm_failure(s->swtpm));
+	kill(s->vm.pid, SIGKILL);
 }
 
 /* The pidfd of a QEMU we reconnected to became readable: it exited. */
@@ -397,7 +410,8 @@ static int launch(struct sup *s, struct verr *err)
 	int fds[4];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
-	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0)
+	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
+	    swtpm_start(s->swtpm, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
@@ -456,6 +470,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	}
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), -1);
 	sup_agent_reconnect(s);
+	swtpm_reattach(s->swtpm);
 	return 0;
 }
 
@@ -463,6 +478,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
 	agent_detach(s->agent);
@@ -648,6 +664,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		abort();
 	setup_events(&s);
 	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
+	s.swtpm = swtpm_new(s.base, p, &s.vm, &s.rd, swtpm_died_cb, &s);
 	s.agent = agent_new(s.base, &s.qmp);
 	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
 	if (open_rundir(&s, &orphan, err) == 0) {
@@ -664,6 +681,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.ctl_listen);
 	console_free(s.console);
 	hotplug_free(s.hotplug);
+	swtpm_free(s.swtpm);
 	agent_free(s.agent);
 	balloon_free(s.balloon);
 	/* The run directory is released before stop and kill are answered, so a script
