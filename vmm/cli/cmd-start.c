@@ -34,8 +34,7 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, enum 
 	exit(ret < 0 ? 1 : ret);
 }
 
-/* Forks the supervisor and relays what it says until the guest runs (0) or it gives up (its status). */
-static int start_detached(struct plan *plan, enum sup_attach attach, struct verr *err)
+int cmd_start_detached(struct plan *plan, enum sup_attach attach, struct verr *err)
 {
 	int fds[2], status;
 	bool ready = false;
@@ -90,7 +89,7 @@ static int print_status(const char *name, struct verr *err)
 static int launch(struct plan *plan, enum sup_attach attach, bool json, struct verr *err)
 {
 	_cleanup_free_ char *name = xstrdup(plan->config.name);
-	int ret = start_detached(plan, attach, err);
+	int ret = cmd_start_detached(plan, attach, err);
 
 	plan_free(plan);
 	if (ret == 0 && json && print_status(name, err) < 0)
