@@ -34,6 +34,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ip_entry,
 	&cmd_wait_entry,
 	&cmd_balloon_entry,
+	&cmd_snapshot_entry,
+	&cmd_jobs_entry,
+	&cmd_backup_entry,
 	NULL,
 };
 

@@ -15,6 +15,7 @@
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/chain.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/probe.h"
 
@@ -101,7 +102,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 			goto fail;
 		json_object_object_add(json, "name", json_object_new_string(name));
 	}
-	if (config_from_json(json, path, origins, &p->config, err) < 0)
+	if (config_from_json(json, path, origins, &p->config, err) < 0 || chain_apply(&p->config, err) < 0)
 		goto fail;
 	p->run_dir = rundir_path(p->config.name, err);
 	if (!p->run_dir)

@@ -27,6 +27,9 @@ int probe_load(const char *file, struct qemu_caps *caps, struct verr *err);
 /* True when QEMU knows the QOM type (a device, object or machine class). */
 bool caps_has_type(const struct qemu_caps *caps, const char *type);
 
+/* True when QEMU has the QMP command ("snapshot-save"). */
+bool caps_has_command(const struct qemu_caps *caps, const char *command);
+
 /* True when QEMU has the machine type (a name or an alias such as "q35"). */
 bool caps_has_machine(const struct qemu_caps *caps, const char *machine);
 
