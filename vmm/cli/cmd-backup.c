@@ -431,8 +431,8 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 		cmd_print_json(e, JSON_PRETTY);
 	} else {
 		_cleanup_free_ char *c = bytes_text((uint64_t)copied);
-		printf("backup %zu of VM '%s' (%s) in '%s': %s copied\n", json_object_array_length(backups) - 1, name,
-		       incremental ? "incremental" : "full", dir, c);
+		printf("backup %zu of VM '%s' (%s) in '%s': %s %s\n", json_object_array_length(backups) - 1, name,
+		       incremental ? "incremental" : "full", dir, c, incremental ? "copied" : "read");
 		for (size_t i = 0; i < n; i++) {
 			_cleanup_free_ char *a = NULL;
 			struct stat st;

@@ -3,6 +3,7 @@
  * (job-cancel). */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "vmm/cli/blockvm.h"
 #include "vmm/cli/cmd.h"
@@ -19,8 +20,18 @@ static int cmd_jobs(const struct cmd_args *args, struct verr *err)
 	const char *name = args->argv[0], *cancel = args_get(args, "cancel");
 	struct json_object *jobs;
 
+	if (block_call(name, "query-jobs", NULL, &jobs, err) < 0)
+		return -1;
 	if (cancel) {
-		struct json_object *a = json_object_new_object();
+		struct json_object *a;
+		bool found = false;
+		for (size_t i = 0; i < json_object_array_length(jobs); i++)
+			found |= !strcmp(json_object_get_string(json_object_object_get(json_object_array_get_idx(jobs, i), "id")),
+					 cancel);
+		json_object_put(jobs);
+		if (!found)
+			return verr_set(err, 0, "VM '%s' has no job '%s' (vmm jobs %s lists them)", name, cancel, name);
+		a = json_object_new_object();
 		json_object_object_add(a, "id", json_object_new_string(cancel));
 		if (block_call(name, "job-cancel", a, NULL, err) < 0)
 			return -1;
@@ -28,8 +39,6 @@ static int cmd_jobs(const struct cmd_args *args, struct verr *err)
 			printf("job '%s' of VM '%s' cancelled\n", cancel, name);
 		return 0;
 	}
-	if (block_call(name, "query-jobs", NULL, &jobs, err) < 0)
-		return -1;
 	if (args->json) {
 		cmd_print_json(jobs, JSON_PRETTY);
 	} else {
