@@ -79,7 +79,13 @@ pass "restore: a VM whose disk has the checksum the disk had at backup time, and
 printf 'X' | dd of="$T/b/data.001.qcow2" bs=1 seek=200000 conv=notrunc 2>/dev/null
 expect_rc 1 backup bk --verify "$T/b"
 grep -q "data.001.qcow2': its checksum is not the manifest's" "$T/last.err" || fail "verify of a changed file: $(cat "$T/last.err")"
-pass "verify notices a backup file that changed"
+mkdir "$T/evil"
+echo '{"vm": "bk", "backups": [{"disks": [{"id": "data", "file": "../../etc/passwd", "sha256": "00"}]}]}' >"$T/evil/manifest.json"
+expect_rc 1 backup restore "$T/evil" ev
+grep -q "'$T/evil/manifest.json': backups\[0\].disks\[0\]: expected {\"id\": ID, \"file\": a file name in the directory" \
+	"$T/last.err" || fail "restore of a bad manifest: $(cat "$T/last.err")"
+[ ! -e "$VMM_DATA_DIR/ev" ] || fail "a refused restore made $VMM_DATA_DIR/ev"
+pass "verify notices a backup file that changed; a manifest naming a file outside its directory is refused"
 
 qemu-img create -q -f raw "$T/raw.img" 64M
 start_with_disk bk "$T/raw.img" raw

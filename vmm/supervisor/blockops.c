@@ -128,6 +128,7 @@ static void freeze_cb(const struct agent_result *ar, void *arg)
 {
 	struct run *r = arg;
 
+	r->t_freeze = now_us();
 	if (ar->failure == AGENT_OK)
 		r->frozen = (int)json_object_get_int(ar->ret);
 	else
@@ -188,7 +189,6 @@ void blockops_request(struct agent *agent, struct qmp_client *const *qmp, struct
 	} else {
 		struct json_object *cmd = json_object_new_object();
 		json_object_object_add(cmd, "execute", json_object_new_string("guest-fsfreeze-freeze"));
-		r->t_freeze = now_us();
 		agent_call(agent, cmd, CTL_FREEZE_TIMEOUT_MS, freeze_cb, r);
 	}
 }

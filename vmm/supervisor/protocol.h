@@ -123,7 +123,7 @@
 #define BLOCK_KEY_FROZEN "frozen"             /* filesystems the guest froze (-1: not frozen) */
 #define BLOCK_KEY_FREEZE_ERROR "freeze_error" /* why the guest was not frozen, when asked to be */
 #define BLOCK_KEY_QMP_US "qmp_us"             /* microseconds from the first command sent to the last answer */
-#define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the freeze asked to the thaw answered */
+#define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the guest's frozen answer to its thawed one */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */
