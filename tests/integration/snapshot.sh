@@ -108,15 +108,26 @@ qemu-img convert -O raw "$T/data.qcow2" "$T/data.raw"
 pass "delete merges the layers live (inner and active commits), the base holds what the guest wrote"
 
 qemu-img create -q -f raw "$T/raw.img" 64M
-start_with_disk sn "$T/raw.img" raw
+"$VMM" start "$PROFILES/guest-agent.json" --name sn --set agent=false \
+	--set "disks=[{\"id\": \"data\", \"file\": \"$T/raw.img\", \"format\": \"raw\"}]" >"$T/sn.start.out" 2>"$T/sn.start.err" ||
+	fail "vmm start sn (raw, no agent) failed: $(cat "$T/sn.start.err")"
+wait_for "$VMM_RUN_DIR/sn/console.log" 'vmm-guest: ready' 120
 expect_rc 0 jobs sn
 [ "$(cat "$T/last.out")" = "$(printf '%-24s %-16s %-10s %s' ID TYPE STATUS PROGRESS)" ] || fail "jobs: $(cat "$T/last.out")"
+expect_rc 1 jobs sn --cancel nosuchjob
+grep -q "VM 'sn' has no job 'nosuchjob' (vmm jobs sn lists them)" "$T/last.err" || fail "cancel of no job: $(cat "$T/last.err")"
 expect_rc 1 snapshot sn create f2
 grep -q "a full snapshot (with RAM) needs qcow2 disks: disk 'data' of VM 'sn' is raw ('$T/raw.img')" "$T/last.err" ||
 	fail "full snapshot of a raw disk: $(cat "$T/last.err")"
 [ ! -e "$VMM_DATA_DIR/sn/snapshots.json" ] || grep -q '"snapshots":\[\]' <(tr -d ' \n' <"$VMM_DATA_DIR/sn/snapshots.json") ||
 	fail "a refused full snapshot changed the chain"
-expect_rc 1 jobs sn --cancel nosuchjob
-grep -q "VM 'sn' has no job 'nosuchjob' (vmm jobs sn lists them)" "$T/last.err" || fail "cancel of no job: $(cat "$T/last.err")"
 pass "a full snapshot of a VM with a raw disk is refused; jobs lists none and cancel of no job fails"
-expect_rc 0 stop sn
+
+expect_rc 0 snapshot sn create d1 --disk-only
+grep -q "the guest's filesystems were not frozen: the VM has no guest agent channel" "$T/last.out" ||
+	fail "snapshot without an agent: $(cat "$T/last.out")"
+expect_rc 0 kill sn
+expect_rc 0 snapshot sn delete d1
+[ ! -e "$VMM_DATA_DIR/sn/data.d1.qcow2" ] || fail "the layer of d1 is still there after delete (stopped)"
+grep -q '"layers":\[\]' <(tr -d ' \n' <"$VMM_DATA_DIR/sn/snapshots.json") || fail "the chain still has a layer"
+pass "a disk-only snapshot of a raw disk without an agent: taken, unfrozen (said); deleted while stopped (qemu-img commit)"
