@@ -72,6 +72,7 @@ expect_rc 0 wait rb agent --timeout 120
 expect_rc 0 agent rb exec sha256sum /dev/vda
 [ "$(cut -d' ' -f1 <"$T/last.out")" = "$sum" ] || fail "the restored guest reads another disk"
 expect_rc 0 stop rb
+assert_clean_rundir rb
 expect_rc 1 backup restore "$T/b" rb
 grep -q "VM 'rb' exists already" "$T/last.err" || fail "restore over a VM: $(cat "$T/last.err")"
 pass "restore: a VM whose disk has the checksum the disk had at backup time, and boots from it"
@@ -95,4 +96,5 @@ grep -q "incremental backups need qcow2 disks (their dirty bitmap lives in the i
 expect_rc 0 backup bk "$T/r"
 grep -q "backup 0 of VM 'bk' (full)" "$T/last.out" || fail "full backup of a raw disk: $(cat "$T/last.out")"
 expect_rc 0 stop bk
+assert_clean_rundir bk
 pass "a raw disk: full backups, and incremental ones refused saying they need qcow2"

@@ -128,6 +128,7 @@ grep -q "the guest's filesystems were not frozen: the VM has no guest agent chan
 	fail "snapshot without an agent: $(cat "$T/last.out")"
 expect_rc 0 kill sn
 expect_rc 0 snapshot sn delete d1
+assert_clean_rundir sn
 [ ! -e "$VMM_DATA_DIR/sn/data.d1.qcow2" ] || fail "the layer of d1 is still there after delete (stopped)"
 grep -q '"layers":\[\]' <(tr -d ' \n' <"$VMM_DATA_DIR/sn/snapshots.json") || fail "the chain still has a layer"
 pass "a disk-only snapshot of a raw disk without an agent: taken, unfrozen (said); deleted while stopped (qemu-img commit)"
