@@ -54,9 +54,27 @@ grep -q "VM 'sn' runs: a disk-only snapshot is reverted to while the VM is stopp
 	fail "live revert of a disk-only snapshot: $(cat "$T/last.err")"
 cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" || fail "a refused request changed the chain"
 [ "$(marker)" = BBBB ] || fail "a refused request changed the disk"
-pass "a tag that exists and a live revert of a disk-only snapshot are refused, changing nothing"
+# The supervisor's block request runs block commands only, and checks its list.
+ctl() {
+	python3 -c 'import json,socket,sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline().strip())' "$VMM_RUN_DIR/sn/ctl.sock" "$1"
+}
+[ "$(ctl '{"request": "block", "version": 1, "commands": [{"execute": "quit"}]}')" = \
+	'{"error":"commands[0]: expected {\"execute\": NAME, \"arguments\": {...}} with a block command as NAME"}' ] ||
+	fail "block ran quit?"
+[ "$(ctl '{"request": "block", "version": 1, "commands": []}')" = '{"error":"commands: expected a list of 1 to 64 QMP commands"}' ] ||
+	fail "block with no commands"
+expect_rc 0 status sn
+pass "a tag that exists, a live revert of a disk-only snapshot, a block request of other commands: refused, changing nothing"
 
 expect_rc 0 stop sn
+cp "$VMM_DATA_DIR/sn/snapshots.json" "$T/chain.good"
+echo '{"disks": {"data": {"layers": ["relative.qcow2"]}}, "snapshots": []}' >"$VMM_DATA_DIR/sn/snapshots.json"
+expect_rc 1 cmdline "$PROFILES/guest-agent.json" --name sn
+grep -q "'$VMM_DATA_DIR/sn/snapshots.json': disks.data.layers\[0\]: expected an absolute path" "$T/last.err" ||
+	fail "a bad chain: $(cat "$T/last.err")"
+cp "$T/chain.good" "$VMM_DATA_DIR/sn/snapshots.json"
 expect_rc 0 snapshot sn revert s1
 grep -q "VM 'sn' reverted to snapshot 's1' (disk only)" "$T/last.out" || fail "revert: $(cat "$T/last.out")"
 start_with_disk sn "$T/data.qcow2" qcow2
