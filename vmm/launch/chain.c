@@ -46,8 +46,7 @@ static int check_snapshot(const char *file, size_t i, struct json_object *s, str
 	return 0;
 }
 
-/* Checks a chain read from file; -1 with err when it is not as chain.h says. */
-static int check(const char *file, struct json_object *chain, struct verr *err)
+int chain_check(const char *file, struct json_object *chain, struct verr *err)
 {
 	struct json_object *disks, *snapshots;
 
@@ -83,7 +82,7 @@ int chain_load(const char *name, struct json_object **chain, struct verr *err)
 	o = json_object_from_file(file);
 	if (!o)
 		return verr_set(err, 0, "'%s': cannot read it as JSON: %s", file, json_util_get_last_err());
-	if (check(file, o, err) < 0) {
+	if (chain_check(file, o, err) < 0) {
 		json_object_put(o);
 		return -1;
 	}

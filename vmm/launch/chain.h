@@ -26,6 +26,9 @@ char *chain_file(const char *name);
  * (owned), or -1 with err naming the file and the JSON path. */
 int chain_load(const char *name, struct json_object **chain, struct verr *err);
 
+/* Checks a chain read from file: -1 with err naming the JSON path of what is not as above. */
+int chain_check(const char *file, struct json_object *chain, struct verr *err);
+
 /* Writes VM name's chain whole (a new file renamed over the old one). */
 int chain_save(const char *name, struct json_object *chain, struct verr *err);
 
