@@ -247,10 +247,13 @@ bool vm_running(const char *name)
 
 int vm_plan(const char *name, struct plan *p, struct verr *err)
 {
-	_cleanup_free_ char *dir = rundir_path(name, err), *path = NULL;
-	struct json_object *profile;
+	_cleanup_free_ char *dir = NULL, *path = NULL;
+	struct json_object *profile, *status;
 
-	if (!dir || state_profile(dir, &path, &profile, err) < 0)
+	if (vm_request(name, CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &status, err) < 0)
+		return -1;
+	json_object_put(status);
+	if (!(dir = rundir_path(name, err)) || state_profile(dir, &path, &profile, err) < 0)
 		return -1;
 	return plan_from_json(path, profile, NULL, NULL, false, p, err) < 0 ? -1 : 0;
 }

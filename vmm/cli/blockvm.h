@@ -41,7 +41,8 @@ int qemu_img(const char *const *args, char **out, struct verr *err);
 /* True when VM name runs (its supervisor answers). */
 bool vm_running(const char *name);
 
-/* The plan VM name runs with: its recorded profile, the snapshot chain applied. */
+/* The plan VM name runs with: its recorded profile, the snapshot chain applied; -1 with err
+ * when it does not run. */
 int vm_plan(const char *name, struct plan *p, struct verr *err);
 
 /* "12.3 MiB" for a person. */

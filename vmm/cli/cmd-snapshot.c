@@ -140,6 +140,16 @@ static void undo_overlays(const char *name, const struct strv *nodes, const stru
 		unlink(files->v[i]);
 }
 
+/* The cache options of a disk's protocol node, as the builder gives them from the profile. */
+static struct json_object *cache_of(const struct disk_config *d)
+{
+	struct json_object *cache = json_object_new_object();
+
+	json_object_object_add(cache, "direct", json_object_new_boolean(d->cache == CACHE_NONE || d->cache == CACHE_DIRECTSYNC));
+	json_object_object_add(cache, "no-flush", json_object_new_boolean(d->cache == CACHE_UNSAFE));
+	return cache;
+}
+
 /* create --disk-only: an overlay per disk, all switched to in one transaction, the guest frozen. */
 static int create_disk_only(struct snap *s, const struct plan *p, struct verr *err)
 {
@@ -173,6 +183,7 @@ static int create_disk_only(struct snap *s, const struct plan *p, struct verr *e
 		file = json_object_new_object();
 		json_object_object_add(file, "driver", json_object_new_string("file"));
 		json_object_object_add(file, "filename", json_object_new_string(overlay));
+		json_object_object_add(file, "cache", cache_of(d));
 		json_object_object_add(add, "driver", json_object_new_string("qcow2"));
 		json_object_object_add(add, "node-name", json_object_new_string(ov_node));
 		json_object_object_add(add, "file", file);

@@ -111,11 +111,9 @@
  * of BLOCK_COMMANDS, and whether the guest's filesystems are frozen around them (true/false). */
 #define CTL_ARG_COMMANDS "commands"
 #define CTL_ARG_FREEZE "freeze"
-#define BLOCK_COMMANDS "blockdev-add", "blockdev-del", "transaction", "blockdev-snapshot", "blockdev-backup", \
-	"block-commit", "block-stream", "query-block", "query-named-block-nodes", "query-jobs", \
-	"query-block-jobs", "job-complete", "job-cancel", "job-dismiss", "job-finalize", \
-	"block-dirty-bitmap-add", "block-dirty-bitmap-remove", "block-dirty-bitmap-clear", \
-	"snapshot-save", "snapshot-load", "snapshot-delete"
+#define BLOCK_COMMANDS "blockdev-add", "blockdev-del", "transaction", "block-commit", "query-named-block-nodes", \
+	"query-jobs", "job-complete", "job-cancel", "job-dismiss", "block-dirty-bitmap-remove", "snapshot-save", \
+	"snapshot-load", "snapshot-delete"
 /* Milliseconds the guest's agent has to freeze or thaw its filesystems. */
 #define CTL_FREEZE_TIMEOUT_MS 10000
 /* What block returns. */
