@@ -146,7 +146,7 @@ grep -q "the guest's filesystems were not frozen: the VM has no guest agent chan
 	fail "snapshot without an agent: $(cat "$T/last.out")"
 expect_rc 0 kill sn
 expect_rc 1 snapshot sn create d2 --disk-only
-grep -q "no VM named 'sn' is running" "$T/last.err" || fail "snapshot of a stopped VM: $(cat "$T/last.err")"
+grep -q "VM 'sn' is not running" "$T/last.err" || fail "snapshot of a stopped VM: $(cat "$T/last.err")"
 expect_rc 0 snapshot sn delete d1
 assert_clean_rundir sn
 [ ! -e "$VMM_DATA_DIR/sn/data.d1.qcow2" ] || fail "the layer of d1 is still there after delete (stopped)"
