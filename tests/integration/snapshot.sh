@@ -6,7 +6,7 @@
 # once; deleting snapshots merges their layers live (inner and active block-commit) and keeps
 # what the guest wrote last; vmm jobs lists and cancels. Bad input changes nothing: a tag that
 # exists, a revert of a disk-only snapshot while the VM runs, a full snapshot of a VM with a raw
-# disk.
+# disk, a revert of a full snapshot on a protected VM.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
@@ -152,3 +152,15 @@ assert_clean_rundir sn
 [ ! -e "$VMM_DATA_DIR/sn/data.d1.qcow2" ] || fail "the layer of d1 is still there after delete (stopped)"
 grep -q '"layers":\[\]' <(tr -d ' \n' <"$VMM_DATA_DIR/sn/snapshots.json") || fail "the chain still has a layer"
 pass "a disk-only snapshot of a raw disk without an agent: taken, unfrozen (said); deleted while stopped (qemu-img commit)"
+
+# A protected VM refuses what its proxy refuses: a revert of a full snapshot (snapshot-load).
+qemu-img create -q -f qcow2 "$T/prot.qcow2" 64M
+"$VMM" start "$PROFILES/guest-protected.json" --name sp \
+	--set "disks=[{\"id\": \"data\", \"file\": \"$T/prot.qcow2\", \"format\": \"qcow2\"}]" >"$T/sp.start.out" 2>"$T/sp.start.err" ||
+	fail "vmm start sp failed: $(cat "$T/sp.start.err")"
+wait_for "$VMM_RUN_DIR/sp/console.log" 'vmm-guest: ready' 120
+expect_rc 0 snapshot sp create f1
+expect_rc 1 snapshot sp revert f1
+grep -q "snapshot-load refused: the VM is protected (lifecycle.protected in '$PROFILES/guest-protected.json')" "$T/last.err" ||
+	fail "revert on a protected VM: $(cat "$T/last.err")"
+pass "a protected VM refuses to revert to a full snapshot"

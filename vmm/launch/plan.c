@@ -102,7 +102,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 			goto fail;
 		json_object_object_add(json, "name", json_object_new_string(name));
 	}
-	if (config_from_json(json, path, origins, &p->config, err) < 0 || chain_apply(&p->config, err) < 0)
+	if (config_from_json(json, path, origins, &p->config, err) < 0)
 		goto fail;
 	p->run_dir = rundir_path(p->config.name, err);
 	if (!p->run_dir)
@@ -119,6 +119,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_code = p->firmware.code;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
+	if (chain_apply(&p->config, err) < 0) /* the disks' active snapshot layers */
+		goto fail;
 	if (host_facts(p, data, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);

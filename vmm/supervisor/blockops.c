@@ -154,8 +154,8 @@ static bool command_valid(struct json_object *cmd)
 	return false;
 }
 
-void blockops_request(struct agent *agent, struct qmp_client *const *qmp, struct control_conn *conn,
-		      struct json_object *args)
+void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const char *protected_in,
+		      struct control_conn *conn, struct json_object *args)
 {
 	struct json_object *commands, *freeze;
 	struct run *r;
@@ -167,12 +167,19 @@ void blockops_request(struct agent *agent, struct qmp_client *const *qmp, struct
 		control_fail(conn, CTL_ARG_COMMANDS ": expected a list of 1 to %d QMP commands", MAX_COMMANDS);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
-		if (!command_valid(json_object_array_get_idx(commands, i))) {
+	for (size_t i = 0; i < n; i++) {
+		struct json_object *cmd = json_object_array_get_idx(commands, i);
+		if (!command_valid(cmd)) {
 			control_fail(conn, CTL_ARG_COMMANDS "[%zu]: expected {\"execute\": NAME, \"arguments\": {...}} with "
 				     "a block command as NAME", i);
 			return;
 		}
+		if (protected_in && !strcmp(json_object_get_string(json_object_object_get(cmd, "execute")), "snapshot-load")) {
+			control_fail(conn, "snapshot-load refused: the VM is protected (lifecycle.protected in '%s')",
+				     protected_in);
+			return;
+		}
+	}
 	r = xzalloc(sizeof(*r));
 	r->conn = conn;
 	r->agent = agent;

@@ -7,7 +7,8 @@
  * answer is not frozen: the reply says why (BLOCK_KEY_FREEZE_ERROR) and the commands run
  * anyway. The reply times what the guest felt: the QMP commands (a transaction drains the
  * disks' I/O while it runs) and the freeze. The CLI decides what to run (vmm/cli/blockvm.h);
- * the supervisor holds QMP and the agent, and never leaves the guest frozen. */
+ * the supervisor holds QMP and the agent, and never leaves the guest frozen. A protected VM
+ * refuses what its QMP proxy refuses of these (snapshot-load: the running state replaced). */
 #ifndef VMM_BLOCKOPS_H
 #define VMM_BLOCKOPS_H
 
@@ -18,8 +19,9 @@
 #include "vmm/supervisor/control.h"
 
 /* Handles CTL_REQ_BLOCK while QEMU runs; agent is NULL when the VM has no agent channel, qmp
- * points at where the supervisor keeps its QMP client. */
-void blockops_request(struct agent *agent, struct qmp_client *const *qmp, struct control_conn *conn,
-		      struct json_object *args);
+ * points at where the supervisor keeps its QMP client; protected_in names the profile of a
+ * protected VM (NULL: not protected), which refuses snapshot-load as its proxy does. */
+void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const char *protected_in,
+		      struct control_conn *conn, struct json_object *args);
 
 #endif

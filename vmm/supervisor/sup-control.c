@@ -143,7 +143,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_BLOCK) && (!s->ready || !s->qmp))
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
 	else if (!strcmp(request, CTL_REQ_BLOCK))
-		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp, conn, args);
+		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp,
+				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }
