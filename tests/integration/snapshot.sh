@@ -92,7 +92,9 @@ grep -Eq '^f1 +full +[0-9-]+ [0-9:]+ +data$' "$T/last.out" && grep -Eq '^s1 +dis
 	fail "list: $(cat "$T/last.out")"
 pass "a full snapshot (RAM and disk), changed, then reverted live: the marker is back"
 
-expect_rc 0 snapshot sn delete f1
+expect_rc 0 snapshot sn delete f1 --json
+[ "$(python3 -c 'import json,sys; print(",".join(s["tag"] for s in json.load(sys.stdin)))' <"$T/last.out")" = s1 ] ||
+	fail "delete --json: $(cat "$T/last.out")"
 expect_rc 0 snapshot sn create s2 --disk-only
 mark DDDD
 expect_rc 0 snapshot sn create s3 --disk-only

@@ -10,7 +10,9 @@
  * - delete: a full snapshot's internal snapshots go (snapshot-delete, or qemu-img when stopped);
  *   a disk-only one's overlay is merged into the image below it: block-commit jobs while it runs
  *   (an active commit pivots back to that image), qemu-img commit (and rebase of the layer above)
- *   when stopped. */
+ *   when stopped.
+ * With --json, create prints what the guest felt (BLOCK_KEY_*), list, revert and delete the
+ * snapshots (left). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -668,6 +670,8 @@ static int cmd_snapshot(const struct cmd_args *args, struct verr *err)
 		if (ret == 0 && !s.json)
 			printf("snapshot '%s' of VM '%s' deleted\n", s.tag, s.name);
 	}
+	if (ret == 0 && s.json && (!strcmp(action, "revert") || !strcmp(action, "delete")))
+		list(&s); /* the snapshots left */
 	json_object_put(s.chain);
 	return ret;
 }
