@@ -15,6 +15,9 @@ packages=(
 	qemu-system-x86 qemu-utils ovmf pciutils
 	busybox-static cpio gzip xz-utils zstd
 	gdb iproute2 python3
+	xorriso # cloud-init NoCloud seeds (vmm/launch/seed.c)
+	umockdev # replays a recorded host's USB and input devices for vmm usb/input list (tests/hostdev.sh)
+	systemd # systemd-analyze verifies the vmm@.service unit (tests/integration/systemd-notify.sh)
 	libvirglrenderer1 # QEMU 10.0's virtio-gpu-gl module (tests/qemu10), which 7.2 lacks
 )
 

@@ -69,4 +69,10 @@ bool cfg_valid_name(const char *s, size_t max);
  * "display", "console" and "agent". */
 void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config *c);
 
+/* Validates "looking_glass" and "audio" (config-desktop.c). */
+void cfg_walk_desktop(struct walk *w, struct json_object *json, struct vm_config *c);
+
+/* Validates "cloud_init" (config-cloudinit.c). */
+void cfg_walk_cloud_init(struct walk *w, struct json_object *json, struct vm_config *c);
+
 #endif

@@ -13,12 +13,13 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
+static const char *const hugepages_keys[] = { "size", "reserve", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
@@ -78,25 +79,40 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 			   c->pin.n, config_vcpus(c));
 }
 
-/* Validates "memory.hugepages": "2M", "1G" or false. */
+/* Validates "memory.hugepages": "2M", "1G", false, or {"size": "2M" or "1G", "reserve": BOOL}. */
 static void walk_hugepages(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
+	const char *key = NULL;
 	struct json_object *v;
 
 	if (!mem || !json_object_object_get_ex(mem, "hugepages", &v))
 		return;
 	if (json_object_is_type(v, json_type_boolean) && !json_object_get_boolean(v)) {
 		c->hugepages = HUGEPAGES_NONE;
+		c->hugepages_reserve = false;
 		return;
 	}
+	if (json_object_is_type(v, json_type_object)) {
+		jr_check_keys(&w->jr, v, "memory.hugepages", hugepages_keys);
+		jr_bool(&w->jr, v, "memory.hugepages", "reserve", &c->hugepages_reserve);
+		key = "size";
+		if (!json_object_object_get_ex(v, key, &v))
+			v = NULL;
+	}
 	for (int h = HUGEPAGES_NONE + 1; h < HUGEPAGES_COUNT; h++)
-		if (json_object_is_type(v, json_type_string) &&
+		if (v && json_object_is_type(v, json_type_string) &&
 		    !strcmp(json_object_get_string(v), hugepage_sizes[h].profile)) {
 			c->hugepages = h;
 			return;
 		}
-	jr_problem(&w->jr, "memory.hugepages", NULL, "expected \"%s\", \"%s\" or false",
-		   hugepage_sizes[HUGEPAGES_2M].profile, hugepage_sizes[HUGEPAGES_1G].profile);
+	if (key)
+		jr_problem(&w->jr, "memory.hugepages", key, "expected \"%s\" or \"%s\"",
+			   hugepage_sizes[HUGEPAGES_2M].profile, hugepage_sizes[HUGEPAGES_1G].profile);
+	else
+		jr_problem(&w->jr, "memory.hugepages", NULL,
+			   "expected \"%s\", \"%s\", false or {\"size\": \"%s\", \"reserve\": true}",
+			   hugepage_sizes[HUGEPAGES_2M].profile, hugepage_sizes[HUGEPAGES_1G].profile,
+			   hugepage_sizes[HUGEPAGES_2M].profile);
 }
 
 /* Validates one guest NUMA node. */
@@ -314,6 +330,8 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_console_log(&w, json, c);
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
+	cfg_walk_cloud_init(&w, json, c);
+	cfg_walk_desktop(&w, json, c);
 
 	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
 	    !json_object_object_get_ex(json, "disks", NULL))
@@ -354,6 +372,8 @@ void config_free(struct vm_config *c)
 	free(c->kernel);
 	free(c->initrd);
 	free(c->append);
+	free(c->lg_path);
+	free(c->lg_user);
 	for (size_t i = 0; i < c->n_disks; i++)
 		config_disk_free(&c->disks[i]);
 	free(c->disks);
@@ -374,5 +394,6 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);
 	free(c->extra_args);
+	cloud_init_free(c->cloud_init);
 	*c = (struct vm_config){ 0 };
 }

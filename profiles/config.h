@@ -20,6 +20,7 @@ enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G, HUGEPAGES_COUNT };
 enum nic_type { NIC_USER, NIC_TAP, NIC_BRIDGE };
 enum nic_model { NIC_VIRTIO, NIC_E1000, NIC_E1000E, NIC_RTL8139 };
 enum display { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_VNC };
+enum audio { AUDIO_NONE, AUDIO_PIPEWIRE, AUDIO_PULSEAUDIO };
 enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
@@ -38,6 +39,7 @@ struct disk_config {
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
+	uint64_t create;          /* bytes: the image is made (qemu-img, of format) on a start that finds it missing; 0: never */
 };
 
 struct nic_config {
@@ -65,6 +67,19 @@ struct numa_config {
 	int host_node;            /* -1: not bound */
 };
 
+/* The id of the disk that holds a VM's cloud-init seed, which its profile's disks cannot have. */
+#define CLOUD_INIT_DISK_ID "cidata"
+
+/* A cloud-init NoCloud seed vmm makes for the VM (vmm/launch/seed.h). */
+struct cloud_init_config {
+	char *hostname;            /* NULL: the VM's name */
+	char *user;                /* a user to create, with sudo, or NULL */
+	char **ssh_authorized_keys; /* NULL-terminated, may be NULL */
+	char *password_hash;       /* the user's password as crypt(3) writes it, or NULL */
+	char *user_data;           /* a file whose text is the whole user-data (instead of the above) */
+	char *network_config;      /* a file whose text is network-config, or NULL: DHCP on every NIC */
+};
+
 struct vm_config {
 	char *name;
 	enum machine_type machine;
@@ -78,6 +93,7 @@ struct vm_config {
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
+	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
 	struct numa_config *numa;
 	size_t n_numa;
@@ -88,6 +104,11 @@ struct vm_config {
 	struct passthrough_config *passthrough;
 	size_t n_passthrough;
 	enum display display;
+	enum audio audio;          /* AUDIO_NONE: no sound device */
+	bool looking_glass;        /* an ivshmem memory for the Looking Glass client */
+	uint64_t lg_size;
+	char *lg_path;             /* its file (/dev/shm/...) or the kvmfr device */
+	char *lg_user;             /* who owns the file (the desktop user); NULL: vmm's user */
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
 	uint64_t console_log_max; /* bytes console.log may hold before it is rotated (console_log.max_size) */
@@ -101,6 +122,7 @@ struct vm_config {
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	struct cloud_init_config *cloud_init; /* NULL: none */
 };
 
 /* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
@@ -116,6 +138,7 @@ extern const struct enum_name nic_type_names[];  /* -netdev types */
 extern const struct enum_name format_names[];    /* block drivers */
 extern const struct enum_name aio_names[];       /* the file driver's aio modes */
 extern const struct enum_name display_names[];   /* -display back ends */
+extern const struct enum_name audio_names[];     /* -audiodev drivers ("none": no sound device) */
 
 /* The enums whose values QEMU knows by the names profiles write (or never sees): their
  * names, NULL-terminated. */
@@ -159,6 +182,9 @@ unsigned config_vcpus(const struct vm_config *c);
  * set the value (from origins, see resolve.h; may be NULL); returns 0 or -1. */
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *out, struct verr *err);
+
+/* Frees a cloud-init config (may be NULL). */
+void cloud_init_free(struct cloud_init_config *ci);
 
 /* Frees everything config_from_json() allocated. */
 void config_free(struct vm_config *c);

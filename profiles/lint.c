@@ -131,10 +131,12 @@ static void lint_memory(struct linter *l, const struct vm_config *c, const struc
 	const struct hugepage_size *page = &hugepage_sizes[c->hugepages];
 	uint64_t free_pages = h->free_hugepages[c->hugepages];
 
-	if (c->hugepages && free_pages * page->bytes < c->memory)
+	/* With reserve, vmm raises the pool itself at start. */
+	if (c->hugepages && !c->hugepages_reserve && free_pages * page->bytes < c->memory)
 		finding(l, "error", "memory.hugepages",
 			c->hugepages == HUGEPAGES_1G ? "reserve them at boot: hugepagesz=1G hugepages=N on the kernel command line"
-						     : "reserve them: echo N > /proc/sys/vm/nr_hugepages",
+						     : "reserve them: echo N > /proc/sys/vm/nr_hugepages, or let vmm: "
+						       "{\"size\": \"2M\", \"reserve\": true}",
 			"the VM needs %llu free %s huge pages, the host has %llu: it will not start",
 			(unsigned long long)(c->memory / page->bytes), page->profile,
 			(unsigned long long)free_pages);

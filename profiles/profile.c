@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vmm/base/host.h"
 #include "vmm/base/util.h"
 
 #ifndef VMM_PROFILE_DIR
@@ -19,6 +20,18 @@
 static char *try_dir(const char *dir, size_t dirlen, const char *name)
 {
 	char *path = xasprintf("%.*s/%s.json", (int)dirlen, dir, name);
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
+/* Returns VMM_DATA_DIR/NAME/profile.json (the profile vmm wrote for a VM it made) when it exists, else NULL. */
+static char *try_vm_data(const char *name)
+{
+	_cleanup_free_ char *data = data_dir();
+	char *path = xasprintf("%s/%s/profile.json", data, name);
+
 	if (access(path, F_OK) == 0)
 		return path;
 	free(path);
@@ -39,6 +52,8 @@ char *profile_find(const char *arg, struct verr *err)
 		verr_set(err, 0, "'%s' is not a profile name", arg);
 		return NULL;
 	}
+	if ((path = try_vm_data(arg)))
+		return path;
 	for (const char *p = env; p && *p;) {
 		size_t n = strcspn(p, ":");
 		if (n && (path = try_dir(p, n, arg)))

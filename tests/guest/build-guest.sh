@@ -72,7 +72,7 @@ for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/vi
 	virtio/virtio_pci virtio/virtio_mem char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/scsi_common \
 	scsi/scsi_mod scsi/sd_mod scsi/virtio_scsi ../net/core/failover net/net_failover net/virtio_net char/virtio_console input/evdev acpi/button misc/pvpanic/pvpanic misc/pvpanic/pvpanic-mmio \
 	vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd ../virt/lib/irqbypass vfio/pci/vfio-pci-core \
-	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs; do
+	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs cdrom/cdrom ../fs/isofs/isofs; do
 	f=$(find "$mods" -path "*drivers/$m.ko*" | head -n1)
 	[ -n "$f" ] || f=$(find "$mods" -path "*/${m#../}.ko*" | head -n1)
 	[ -n "$f" ] || { echo "build-guest: module $m not found in $kpkg" >&2; exit 1; }

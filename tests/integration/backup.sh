@@ -67,7 +67,7 @@ profile=$VMM_DATA_DIR/rb/profile.json
 [ -f "$profile" ] && [ "$(json_field name <"$profile")" = rb ] || fail "restore made no profile named rb"
 qemu-img convert -O raw "$VMM_DATA_DIR/rb/data.qcow2" "$T/restored.raw"
 [ "$(sha256sum <"$T/restored.raw" | cut -d' ' -f1)" = "$sum" ] || fail "the restored disk's checksum is not the guest's at backup time"
-"$VMM" start "$profile" >"$T/rb.start.out" 2>"$T/rb.start.err" || fail "the restored VM does not start: $(cat "$T/rb.start.err")"
+"$VMM" start rb >"$T/rb.start.out" 2>"$T/rb.start.err" || fail "the restored VM does not start by name: $(cat "$T/rb.start.err")"
 expect_rc 0 wait rb agent --timeout 120
 expect_rc 0 agent rb exec sha256sum /dev/vda
 [ "$(cut -d' ' -f1 <"$T/last.out")" = "$sum" ] || fail "the restored guest reads another disk"

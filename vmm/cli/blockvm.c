@@ -1,17 +1,15 @@
 #include "vmm/cli/blockvm.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "vmm/base/rundir.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/launch/tool.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/state.h"
 
@@ -164,74 +162,13 @@ int block_jobs_wait(const char *name, const struct strv *ids, const char *what, 
 	return r < 0 ? -1 : 0;
 }
 
-/* Reads all of fd into a string. */
-static char *slurp(int fd)
-{
-	size_t len = 0, cap = 4096;
-	char *buf = xmalloc(cap);
-	ssize_t n;
-
-	while ((n = read(fd, buf + len, cap - len - 1)) != 0) {
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		len += (size_t)n;
-		if (cap - len < 2)
-			buf = xrealloc(buf, cap *= 2);
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 int qemu_img(const char *const *args, char **out, struct verr *err)
 {
-	const char *bin = getenv("VMM_QEMU_IMG") ? getenv("VMM_QEMU_IMG") : "qemu-img";
-	int o[2], e[2], status = 0;
-	_cleanup_free_ char *said = NULL, *text = NULL;
-	struct strv argv = { 0 };
-	pid_t pid;
+	const char *env = getenv("VMM_QEMU_IMG");
+	_cleanup_free_ char *what = xasprintf("qemu-img %s", args[0]);
+	size_t len;
 
-	strv_push(&argv, bin);
-	for (size_t i = 0; args[i]; i++)
-		strv_push(&argv, args[i]);
-	if (pipe2(o, O_CLOEXEC) < 0)
-		return verr_set(err, errno, "cannot make a pipe");
-	if (pipe2(e, O_CLOEXEC) < 0) {
-		close(o[0]);
-		close(o[1]);
-		return verr_set(err, errno, "cannot make a pipe");
-	}
-	pid = fork();
-	if (pid == 0) {
-		dup2(o[1], STDOUT_FILENO);
-		dup2(e[1], STDERR_FILENO);
-		execvp(bin, argv.v);
-		dprintf(STDERR_FILENO, "cannot run it: %s", strerror(errno));
-		_exit(127);
-	}
-	close(o[1]);
-	close(e[1]);
-	if (pid > 0) {
-		text = slurp(o[0]);
-		said = slurp(e[0]);
-		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-			;
-	}
-	close(o[0]);
-	close(e[0]);
-	if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		size_t n = said ? strlen(said) : 0;
-		while (n && said[n - 1] == '\n')
-			said[--n] = '\0';
-		verr_set(err, pid < 0 ? errno : 0, "%s %s failed: %s", bin, args[0], said && *said ? said : "(no message)");
-		strv_free(&argv);
-		return -1;
-	}
-	strv_free(&argv);
-	if (out)
-		*out = steal_ptr(text);
-	return 0;
+	return tool_run(env && *env ? env : "qemu-img", args, out, &len, what, err);
 }
 
 bool vm_running(const char *name)

@@ -34,8 +34,9 @@ char *block_node(const char *name, const char *file, uint64_t *size, struct verr
  * Returns 0 with the bytes they copied in *bytes (may be NULL), or -1 with err when one failed. */
 int block_jobs_wait(const char *name, const struct strv *ids, const char *what, int64_t *bytes, struct verr *err);
 
-/* Runs qemu-img (VMM_QEMU_IMG, else the one on PATH) with args (NULL-terminated). Returns 0
- * with its output in *out (owned; out may be NULL), or -1 with err quoting what it said. */
+/* Runs qemu-img (VMM_QEMU_IMG, else the one on PATH) with args (NULL-terminated) through
+ * tool_run (vmm/launch/tool.h). Returns 0 with its output in *out (owned; out may be NULL), or
+ * -1 with err quoting what it said. */
 int qemu_img(const char *const *args, char **out, struct verr *err);
 
 /* True when VM name runs (its supervisor answers). */

@@ -26,6 +26,7 @@
 #include "vmm/cli/blockvm.h"
 #include "vmm/cli/cmd.h"
 #include "vmm/launch/manifest.h"
+#include "vmm/launch/qemuimg.h"
 #include "vmm/supervisor/protocol.h"
 
 
@@ -494,7 +495,7 @@ static int restore(const char *dir, const char *new_name, bool json, struct verr
 				continue;
 			from = xasprintf("%s/%s", dir, str(x, "file"));
 			to = xasprintf("%s/%s.qcow2", vmdir, str(x, "id"));
-			if (qemu_img((const char *const[]){ "convert", "-q", "-O", "qcow2", from, to, NULL }, NULL, err) < 0) {
+			if (qemuimg_convert(from, "qcow2", to, "qcow2", err) < 0) {
 				json_object_put(profile);
 				goto out;
 			}

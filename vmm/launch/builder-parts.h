@@ -94,4 +94,7 @@ void build_disk(const struct vm_config *c, struct identity *id, const struct dis
 void build_nic(const struct vm_config *c, struct identity *id, const struct nic_config *n, const char *mac,
 	       struct sink *out);
 
+/* Looking Glass's ivshmem memory and the sound card (builder-desktop.c), as the profile asks. */
+void build_desktop(const struct vm_config *c, struct identity *id, struct strv *argv);
+
 #endif

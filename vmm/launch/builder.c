@@ -380,6 +380,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 		push_json(argv, "-device", balloon);
 	}
 	build_virtio_mem(c, l, id, argv);
+	build_desktop(c, id, argv);
 	build_kept_ports(c, id, argv);
 	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)

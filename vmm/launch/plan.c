@@ -17,7 +17,10 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/chain.h"
 #include "vmm/launch/firmware.h"
+#include "vmm/launch/looking-glass.h"
 #include "vmm/launch/probe.h"
+#include "vmm/launch/seed.h"
+#include "vmm/launch/vmdata.h"
 
 /* Adds the other endpoints of each with_group device's IOMMU group to the VM's devices. */
 static int add_groups(struct vm_config *c, struct verr *err)
@@ -104,6 +107,9 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 	}
 	if (config_from_json(json, path, origins, &p->config, err) < 0)
 		goto fail;
+	if (start && template_refuse_start(p->config.name, err) < 0)
+		goto fail;
+	seed_add_disk(&p->config, data);
 	p->run_dir = rundir_path(p->config.name, err);
 	if (!p->run_dir)
 		goto fail;
@@ -159,7 +165,13 @@ int plan_prepare(const struct plan *p, struct verr *err)
 	char buf[65536];
 	ssize_t n;
 
-	if (identity_save(&p->identity, err) < 0)
+	struct json_object *uuid;
+
+	if (identity_save(&p->identity, err) < 0 || disks_create(&p->config, err) < 0)
+		return -1;
+	json_object_object_get_ex(p->identity.json, "uuid", &uuid);
+	if (seed_prepare(&p->config, json_object_get_string(uuid), err) < 0 ||
+	    looking_glass_prepare(&p->config, err) < 0)
 		return -1;
 	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
 		return 0;

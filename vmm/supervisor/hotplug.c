@@ -219,6 +219,8 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 		return NULL;
 	if (dc.iothread_pin.n)
 		verr_set(err, 0, "disk: iothread_pin: the iothread of a hot-added disk is not pinned (leave iothread_pin out)");
+	else if (dc.create)
+		verr_set(err, 0, "disk: create: a hot-added disk's image must exist (make it with vmm disk create)");
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&

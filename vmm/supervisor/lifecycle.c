@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/notify.h"
 
 /* Seconds between `quit` (or SIGTERM) and SIGKILL when a stop escalates. */
 #define QUIT_TIMEOUT 5
@@ -61,6 +62,10 @@ void lifecycle_step_expired(struct sup *s)
 
 void lifecycle_stop(struct sup *s)
 {
+	/* The service manager waits as long as every step of the stop may take. */
+	if (!s->vm.stopping)
+		notify_send("STOPPING=1\nEXTEND_TIMEOUT_USEC=%llu",
+			    (s->stop_timeout + CTL_AGENT_TIMEOUT_MS / 1000 + 2 * QUIT_TIMEOUT) * 1000000ULL);
 	s->vm.stopping = true;
 	if (s->vm.restarting) {
 		event_base_loopbreak(s->base);

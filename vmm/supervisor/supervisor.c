@@ -21,6 +21,8 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/lifecycle.h"
+#include "vmm/supervisor/sup-hugepages.h"
+#include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-pin.h"
@@ -170,6 +172,8 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
 	    accel_names[s->plan->launch.accel], s->vm.runstate, s->rd.path);
+	if (!s->ever_ready)
+		notify_send("READY=1");
 	if (s->opt.detached && !s->ever_ready)
 		notify_ready(s);
 	s->ever_ready = true;
@@ -336,7 +340,7 @@ static int launch(struct sup *s, struct verr *err)
 	int fds[4];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
-	    passthrough_bind(&s->plan->config, err) < 0)
+	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
@@ -495,17 +499,23 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 	return s->console ? 0 : -1;
 }
 
-/* Gives the passthrough devices back to their host drivers, saying what failed. */
-static void restore_passthrough(struct sup *s)
+/* Gives the host back what the VM held: its passthrough devices to their host drivers,
+ * the huge pages it reserved to the pools; says what failed. */
+static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
+	long pages = hugepages_give_back(&s->rd, &pages_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
 	say_err(&s->vm, &err);
 	if (n > 0)
 		say(&s->vm, "%d passthrough device%s given back to %s host driver%s", n, n == 1 ? "" : "s",
 		    n == 1 ? "its" : "their", n == 1 ? "" : "s");
+	verr_wrap(&pages_err, "giving back huge pages");
+	say_err(&s->vm, &pages_err);
+	if (pages > 0)
+		say(&s->vm, "%ld huge page%s given back to the host", pages, pages == 1 ? "" : "s");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */
@@ -519,7 +529,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 			s->gave_up = orphan != 0; /* that QEMU runs on */
 			lifecycle_start_failed(s, &err);
 			if (!s->gave_up)
-				restore_passthrough(s);
+				release_host(s);
 			return;
 		}
 		orphan = 0;
@@ -536,7 +546,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {
 			if (!s->gave_up)
-				restore_passthrough(s);
+				release_host(s);
 			return;
 		}
 		s->vm.restarting = true;
@@ -545,7 +555,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		s->vm.restarting = false;
 		if (s->vm.stopping) {
 			/* Stopped during the back-off: the VM has ended for good. */
-			restore_passthrough(s);
+			release_host(s);
 			return;
 		}
 	}
@@ -562,6 +572,8 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 
 	state_init(&s.vm, p, &s.rd);
 	s.stop_timeout = p->config.shutdown_timeout;
+	if (notify_open() < 0)
+		say(&s.vm, "warning: $NOTIFY_SOCKET cannot be used: %s", strerror(errno));
 	/* Blocked until libevent watches it, so an early exit of QEMU is not missed. */
 	sigemptyset(&chld);
 	sigaddset(&chld, SIGCHLD);
@@ -603,6 +615,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	event_base_free(s.base);
 	free(s.waiters);
 	end = s.vm.end;
+	notify_close();
 	state_free(&s.vm);
 	return end;
 }
