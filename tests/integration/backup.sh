@@ -50,6 +50,9 @@ grep -q '"persistent": true' "$T/nodes.out" || fail "no persistent bitmap on the
 
 expect_rc 0 agent bk exec sh -c 'dd if=/dev/urandom of=/dev/vda bs=64k count=1 seek=300 conv=fsync 2>/dev/null && sync && sha256sum /dev/vda'
 sum=$(cut -d' ' -f1 <"$T/last.out")
+( flock 9 && "$VMM" backup bk "$T/b" --incremental >"$T/last.out" 2>"$T/last.err" ) 9<"$T/b" &&
+	fail "a backup was made while another vmm held the directory"
+grep -q "another vmm backup writes to '$T/b'" "$T/last.err" || fail "locked directory: $(cat "$T/last.err")"
 expect_rc 0 backup bk "$T/b" --incremental --json
 [ "$(json_field kind <"$T/last.out")" = incremental ] || fail "incremental backup: $(cat "$T/last.out")"
 [ "$(json_field copied <"$T/last.out")" = 65536 ] || fail "the incremental backup copied $(json_field copied <"$T/last.out") bytes"
@@ -57,7 +60,7 @@ expect_rc 0 backup bk "$T/b" --incremental --json
 	fail "the incremental backup is not backed by the full one"
 own=$(own_data "$T/b/data.001.qcow2")
 [ "$own" -le 131072 ] || fail "the incremental backup holds $own bytes of data, more than the 64 KiB changed"
-pass "full then incremental backup: the incremental one holds only the changed clusters ($own bytes), backed by the full one"
+pass "full then incremental backup: the incremental one holds only the changed clusters ($own bytes), backed by the full one; one backup at a time into a directory"
 
 expect_rc 0 backup bk --verify "$T/b"
 grep -q "are sound: 2 backups, 2 files checked" "$T/last.out" || fail "verify: $(cat "$T/last.out")"

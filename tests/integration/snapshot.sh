@@ -52,6 +52,9 @@ grep -q "VM 'sn' has a snapshot 's1' already" "$T/last.err" || fail "tag that ex
 expect_rc 1 snapshot sn revert s1
 grep -q "VM 'sn' runs: a disk-only snapshot is reverted to while the VM is stopped" "$T/last.err" ||
 	fail "live revert of a disk-only snapshot: $(cat "$T/last.err")"
+( flock 9 && "$VMM" snapshot sn create s9 --disk-only >"$T/last.out" 2>"$T/last.err" ) 9>"$VMM_DATA_DIR/sn/snapshots.lock" &&
+	fail "a snapshot was made while another vmm held the lock"
+grep -q "another vmm is changing the snapshots of VM 'sn'" "$T/last.err" || fail "lock held: $(cat "$T/last.err")"
 cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" || fail "a refused request changed the chain"
 [ "$(marker)" = BBBB ] || fail "a refused request changed the disk"
 # The supervisor's block request runs block commands only, and checks its list.
@@ -66,7 +69,7 @@ print(s.makefile().readline().strip())' "$VMM_RUN_DIR/sn/ctl.sock" "$1"
 [ "$(ctl '{"request": "block", "version": 1, "commands": []}')" = '{"error":"commands: expected a list of 1 to 64 QMP commands"}' ] ||
 	fail "block with no commands"
 expect_rc 0 status sn
-pass "a tag that exists, a live revert of a disk-only snapshot, a block request of other commands: refused, changing nothing"
+pass "a tag that exists, a live revert of a disk-only snapshot, a block request of other commands, a snapshot while another is made: refused, changing nothing"
 
 expect_rc 0 stop sn
 cp "$VMM_DATA_DIR/sn/snapshots.json" "$T/chain.good"

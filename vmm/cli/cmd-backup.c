@@ -14,6 +14,7 @@
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <time.h>
@@ -318,6 +319,7 @@ static int check_dir(const char *dir, uint64_t need, struct verr *err)
 static int backup(const char *name, const char *dir_arg, bool incremental, bool json, struct verr *err)
 {
 	_cleanup_free_ char *dir = NULL;
+	_cleanup_close_ int lock = -1;
 	struct json_object *m = NULL, *backups, *last, *r = NULL, *e;
 	struct target *t = NULL;
 	struct strv jobs = { 0 };
@@ -345,6 +347,11 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 	dir = realpath(dir_arg, NULL);
 	if (!dir) {
 		verr_set(err, errno, "cannot create the backup directory '%s'", dir_arg);
+		goto out;
+	}
+	if ((lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
+		verr_set(err, errno == EWOULDBLOCK ? 0 : errno, errno == EWOULDBLOCK ? "another vmm backup writes to '%s'"
+						   : "cannot lock '%s'", dir);
 		goto out;
 	}
 	if (manifest_load(dir, name, &m, err) < 0)

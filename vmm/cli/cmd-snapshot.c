@@ -646,6 +646,7 @@ static int cmd_snapshot(const struct cmd_args *args, struct verr *err)
 {
 	struct snap s = { .name = args->argv[0], .tag = args->argc > 2 ? args->argv[2] : NULL, .json = args->json };
 	const char *action = args->argv[1];
+	_cleanup_close_ int lock = -1;
 	struct json_object *snapshot;
 	int ret;
 
@@ -655,6 +656,8 @@ static int cmd_snapshot(const struct cmd_args *args, struct verr *err)
 		return verr_set(err, 0, "'%s': expected create, list, revert or delete", action);
 	if (!strcmp(action, "list") != !s.tag || (args_has(args, "disk-only") && strcmp(action, "create")))
 		return cmd_usage_error(args->entry, err);
+	if (strcmp(action, "list") && (lock = chain_lock(s.name, err)) < 0)
+		return -1;
 	if (chain_load(s.name, &s.chain, err) < 0)
 		return -1;
 	if (!strcmp(action, "list"))

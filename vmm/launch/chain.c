@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "vmm/base/host.h"
@@ -14,6 +15,27 @@ char *chain_file(const char *name)
 	_cleanup_free_ char *data = data_dir();
 
 	return xasprintf("%s/%s/" CHAIN_FILE, data, name);
+}
+
+int chain_lock(const char *name, struct verr *err)
+{
+	_cleanup_free_ char *data = data_dir(), *dir = xasprintf("%s/%s", data, name);
+	_cleanup_free_ char *file = xasprintf("%s/" CHAIN_LOCK, dir);
+	int fd;
+
+	if (mkdir_parents(dir, 0700) < 0)
+		return verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);
+	fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot open '%s'", file);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int e = errno;
+		close(fd);
+		return e == EWOULDBLOCK ? verr_set(err, 0, "another vmm is changing the snapshots of VM '%s' (it holds '%s')",
+						  name, file)
+					: verr_set(err, e, "cannot lock '%s'", file);
+	}
+	return fd;
 }
 
 /* True when o is a string holding an absolute path. */

@@ -18,9 +18,14 @@
 #include "vmm/base/error.h"
 
 #define CHAIN_FILE "snapshots.json"
+#define CHAIN_LOCK "snapshots.lock" /* held (flock) while a snapshot is made, reverted or deleted */
 
 /* The path of VM name's chain file. */
 char *chain_file(const char *name);
+
+/* Takes VM name's snapshot lock (creating its data directory). Returns the descriptor that holds
+ * it, or -1 with err when another vmm holds it (one snapshot change at a time). */
+int chain_lock(const char *name, struct verr *err);
 
 /* Reads VM name's chain (an empty one when there is no file), checked. Returns 0 with *chain
  * (owned), or -1 with err naming the file and the JSON path. */
