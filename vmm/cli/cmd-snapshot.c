@@ -158,6 +158,7 @@ static int create_disk_only(struct snap *s, const struct plan *p, struct verr *e
 	_cleanup_free_ char *data = data_dir();
 	struct json_object *adds = json_object_new_array(), *actions = json_object_new_array(), *disks, *r, *t;
 	struct strv nodes = { 0 }, files = { 0 }, ids = { 0 };
+	bool taken = false;
 	int ret = -1;
 
 	for (size_t i = 0; i < p->config.n_disks; i++) {
@@ -229,9 +230,12 @@ static int create_disk_only(struct snap *s, const struct plan *p, struct verr *e
 		json_object_array_add(layers_of(s->chain, d->id), json_object_new_string(files.v[k++]));
 	}
 	record(s, "disk", disks);
+	taken = true;
 	if (chain_save(s->name, s->chain, err) < 0) {
+		verr_wrap(err, "snapshot '%s' was taken, but not recorded: QEMU writes to its layers, which the next start "
+			  "would not open", s->tag);
 		json_object_put(r);
-		return -1;
+		goto out;
 	}
 	{
 		_cleanup_free_ char *list = NULL;
@@ -246,7 +250,7 @@ static int create_disk_only(struct snap *s, const struct plan *p, struct verr *e
 	strv_free(&files);
 	ret = 0;
 out:
-	if (ret < 0)
+	if (ret < 0 && !taken)
 		undo_overlays(s->name, &nodes, &files);
 	json_object_put(adds);
 	json_object_put(actions);
@@ -332,8 +336,10 @@ static int create_full(struct snap *s, const struct plan *p, struct verr *err)
 	    internal_job(s, "snapshot-save", &files, "saving the snapshot", err) < 0)
 		goto out;
 	record(s, "full", steal_ptr(disks));
-	if (chain_save(s->name, s->chain, err) < 0)
+	if (chain_save(s->name, s->chain, err) < 0) {
+		verr_wrap(err, "snapshot '%s' was taken, but not recorded", s->tag);
 		goto out;
+	}
 	r = json_object_new_object();
 	print_made(s, "with RAM", r, files.v[0]);
 	json_object_put(r);
