@@ -42,6 +42,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_usb_entry,
 	&cmd_input_entry,
 	&cmd_bench_entry,
+	&cmd_snapshot_entry,
+	&cmd_jobs_entry,
+	&cmd_backup_entry,
 	NULL,
 };
 

@@ -88,6 +88,9 @@ extern const struct cmd_entry cmd_template_entry;
 extern const struct cmd_entry cmd_clone_entry;
 extern const struct cmd_entry cmd_destroy_entry;
 extern const struct cmd_entry cmd_bench_entry;
+extern const struct cmd_entry cmd_snapshot_entry;
+extern const struct cmd_entry cmd_jobs_entry;
+extern const struct cmd_entry cmd_backup_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);

@@ -35,6 +35,8 @@
 #define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 #define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
+#define CTL_REQ_BLOCK "block"   /* runs QMP block commands (CTL_ARG_COMMANDS), the guest frozen when
+				 * CTL_ARG_FREEZE; returns what they returned (BLOCK_KEY_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -104,6 +106,22 @@
 #define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
 #define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
 #define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
+
+/* block's arguments: the commands, a list of {"execute": NAME, "arguments": {...}} with NAME one
+ * of BLOCK_COMMANDS, and whether the guest's filesystems are frozen around them (true/false). */
+#define CTL_ARG_COMMANDS "commands"
+#define CTL_ARG_FREEZE "freeze"
+#define BLOCK_COMMANDS "blockdev-add", "blockdev-del", "transaction", "block-commit", "query-named-block-nodes", \
+	"query-jobs", "job-complete", "job-cancel", "job-dismiss", "block-dirty-bitmap-remove", "snapshot-save", \
+	"snapshot-load", "snapshot-delete"
+/* Milliseconds the guest's agent has to freeze or thaw its filesystems. */
+#define CTL_FREEZE_TIMEOUT_MS 10000
+/* What block returns. */
+#define BLOCK_KEY_RETURNS "returns"           /* what each command returned, in order */
+#define BLOCK_KEY_FROZEN "frozen"             /* filesystems the guest froze (-1: not frozen) */
+#define BLOCK_KEY_FREEZE_ERROR "freeze_error" /* why the guest was not frozen, when asked to be */
+#define BLOCK_KEY_QMP_US "qmp_us"             /* microseconds from the first command sent to the last answer */
+#define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the guest's frozen answer to its thawed one */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/blockops.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/sup-agent.h"
@@ -139,6 +140,11 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
 	else if (!strcmp(request, CTL_REQ_BALLOON))
 		balloon_request(s->balloon, conn, args);
+	else if (!strcmp(request, CTL_REQ_BLOCK) && (!s->ready || !s->qmp))
+		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_BLOCK))
+		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp,
+				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }
