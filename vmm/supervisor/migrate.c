@@ -1,0 +1,583 @@
+#include "vmm/supervisor/migrate.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "vmm/base/util.h"
+#include "vmm/supervisor/protocol.h"
+
+/* Milliseconds QEMU has to answer one command of the migration. */
+#define MIGRATE_QMP_TIMEOUT_MS 5000
+/* The name of the fd passed to QEMU for a migration into a descriptor. */
+#define MIGRATE_FD_NAME "vmm-migrate"
+
+/* One setup in progress: the steps run one after the other, each on the last one's answer. */
+struct setup {
+	struct qmp_client *qmp;
+	enum migrate_role role;
+	struct migrate_settings set;
+	char *tls_dir;
+	migrate_setup_fn fn;
+	void *arg;
+	struct json_object *chosen;
+};
+
+/* Ends a setup with chosen, or with the error. */
+static void setup_done(struct setup *st, const char *error)
+{
+	st->fn(error ? NULL : json_object_get(st->chosen), error, st->arg);
+	json_object_put(st->chosen);
+	free(st->tls_dir);
+	free(st);
+}
+
+/* Fails the setup when a command failed; returns true when it did. */
+static bool setup_failed(struct setup *st, const struct qmp_result *r, const char *what)
+{
+	_cleanup_free_ char *why = NULL;
+
+	if (r->failure == QMP_OK)
+		return false;
+	why = xasprintf("%s: %s", what, r->desc ? r->desc : "no answer");
+	setup_done(st, why);
+	return true;
+}
+
+/* The parameters were set: setup is over. */
+static void params_set_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	(void)c;
+	if (!setup_failed(arg, r, "migrate-set-parameters"))
+		setup_done(arg, NULL);
+}
+
+/* Adds parameter name = value when this QEMU has it (offered: query-migrate-parameters). */
+static void param(struct json_object *out, struct json_object *offered, const char *name, struct json_object *value)
+{
+	if (json_object_object_get_ex(offered, name, NULL))
+		json_object_object_add(out, name, value);
+	else
+		json_object_put(value);
+}
+
+/* The parameters QEMU has: choose vmm's values for those it offers, then set them. */
+static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct setup *st = arg;
+	struct json_object *set = json_object_new_object(), *caps;
+	bool multifd = false;
+
+	if (setup_failed(st, r, "query-migrate-parameters")) {
+		json_object_put(set);
+		return;
+	}
+	json_object_object_get_ex(st->chosen, MIG_KEY_CAPABILITIES, &caps);
+	for (size_t i = 0; i < json_object_array_length(caps); i++)
+		multifd |= !strcmp(json_object_get_string(json_object_array_get_idx(caps, i)), "multifd");
+	if (st->role == MIGRATE_SOURCE) {
+		param(set, r->ret, "max-bandwidth",
+		      json_object_new_int64((int64_t)(st->set.bandwidth ? st->set.bandwidth : MIGRATE_UNCAPPED)));
+		param(set, r->ret, "downtime-limit", json_object_new_int(MIGRATE_DOWNTIME_MS));
+	}
+	if (multifd)
+		param(set, r->ret, "multifd-channels", json_object_new_int(MIGRATE_CHANNELS));
+	param(set, r->ret, "tls-creds", json_object_new_string(st->tls_dir ? MIGRATE_TLS_ID : ""));
+	json_object_object_add(st->chosen, MIG_KEY_PARAMETERS, json_object_get(set));
+	qmp_send(c, "migrate-set-parameters", set, MIGRATE_QMP_TIMEOUT_MS, 0, params_set_cb, st);
+}
+
+/* The capabilities were set: on to the parameters. */
+static void caps_set_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	if (!setup_failed(arg, r, "migrate-set-capabilities"))
+		qmp_send(c, "query-migrate-parameters", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, params_cb, arg);
+}
+
+/* True when QEMU lists capability name (ret: query-migrate-capabilities' answer). */
+static bool offered(struct json_object *ret, const char *name)
+{
+	struct json_object *cap;
+
+	for (size_t i = 0; i < json_object_array_length(ret); i++)
+		if (json_object_object_get_ex(json_object_array_get_idx(ret, i), "capability", &cap) &&
+		    !strcmp(json_object_get_string(cap), name))
+			return true;
+	return false;
+}
+
+/* The capabilities QEMU has: turn on vmm's choice of those it offers, and off the others vmm chooses among. */
+static void caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct setup *st = arg;
+	struct json_object *list, *on, *args;
+	struct {
+		const char *name;
+		bool want;
+	} choice[] = {
+		{ "events", true },
+		/* Post-copy and multifd do not go together in every QEMU: post-copy wins, as asked for. */
+		{ "multifd", !st->set.postcopy },
+		{ "auto-converge", st->role == MIGRATE_SOURCE },
+		{ "postcopy-ram", st->set.postcopy },
+	};
+
+	if (setup_failed(st, r, "query-migrate-capabilities"))
+		return;
+	if (st->set.postcopy && !offered(r->ret, "postcopy-ram")) {
+		setup_done(st, "this QEMU cannot migrate in post-copy (no postcopy-ram capability)");
+		return;
+	}
+	list = json_object_new_array();
+	on = json_object_new_array();
+	for (size_t i = 0; i < sizeof(choice) / sizeof(choice[0]); i++) {
+		struct json_object *cap;
+		if (!offered(r->ret, choice[i].name))
+			continue;
+		cap = json_object_new_object();
+		json_object_object_add(cap, "capability", json_object_new_string(choice[i].name));
+		json_object_object_add(cap, "state", json_object_new_boolean(choice[i].want));
+		json_object_array_add(list, cap);
+		if (choice[i].want)
+			json_object_array_add(on, json_object_new_string(choice[i].name));
+	}
+	json_object_object_add(st->chosen, MIG_KEY_CAPABILITIES, on);
+	args = json_object_new_object();
+	json_object_object_add(args, "capabilities", list);
+	qmp_send(c, "migrate-set-capabilities", args, MIGRATE_QMP_TIMEOUT_MS, 0, caps_set_cb, st);
+}
+
+/* The TLS credentials object is there: on to the capabilities. */
+static void tls_added_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	if (!setup_failed(arg, r, "adding the TLS credentials (tls-creds-x509)"))
+		qmp_send(c, "query-migrate-capabilities", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, caps_cb, arg);
+}
+
+/* An earlier attempt's credentials are gone (or there were none): add this one's. */
+static void tls_deleted_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct setup *st = arg;
+	struct json_object *obj = json_object_new_object();
+
+	if (r->failure != QMP_OK && r->failure != QMP_ERR_COMMAND) {
+		json_object_put(obj);
+		setup_failed(st, r, "object-del");
+		return;
+	}
+	json_object_object_add(obj, "qom-type", json_object_new_string("tls-creds-x509"));
+	json_object_object_add(obj, "id", json_object_new_string(MIGRATE_TLS_ID));
+	json_object_object_add(obj, "dir", json_object_new_string(st->tls_dir));
+	json_object_object_add(obj, "endpoint",
+			       json_object_new_string(st->role == MIGRATE_SOURCE ? "client" : "server"));
+	json_object_object_add(obj, "verify-peer", json_object_new_boolean(true));
+	qmp_send(c, "object-add", obj, MIGRATE_QMP_TIMEOUT_MS, 0, tls_added_cb, st);
+}
+
+void migrate_setup(struct qmp_client *qmp, enum migrate_role role, const struct migrate_settings *set,
+		   migrate_setup_fn fn, void *arg)
+{
+	struct setup *st = xzalloc(sizeof(*st));
+	struct json_object *del;
+
+	*st = (struct setup){ .qmp = qmp, .role = role, .set = *set, .fn = fn, .arg = arg,
+			      .chosen = json_object_new_object() };
+	st->tls_dir = set->tls_dir ? xstrdup(set->tls_dir) : NULL;
+	st->set.tls_dir = NULL;
+	if (!st->tls_dir) {
+		qmp_send(qmp, "query-migrate-capabilities", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, caps_cb, st);
+		return;
+	}
+	del = json_object_new_object();
+	json_object_object_add(del, "id", json_object_new_string(MIGRATE_TLS_ID));
+	qmp_send(qmp, "object-del", del, MIGRATE_QMP_TIMEOUT_MS, 0, tls_deleted_cb, st);
+}
+
+/* An int64 member of o, 0 when absent. */
+static int64_t member(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	return json_object_object_get_ex(o, key, &v) ? json_object_get_int64(v) : 0;
+}
+
+/* Copies int64 member key of from into to as name, when from has it. */
+static void copy_int(struct json_object *to, const char *name, struct json_object *from, const char *key)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(from, key, &v))
+		json_object_object_add(to, name, json_object_new_int64(json_object_get_int64(v)));
+}
+
+struct json_object *migrate_reading(struct json_object *ret, int64_t pass, struct json_object *settings)
+{
+	struct json_object *o = json_object_new_object(), *ram = NULL, *v;
+	int64_t page = 4096;
+
+	json_object_object_add(o, MIG_KEY_STATUS,
+			       json_object_new_string(json_object_object_get_ex(ret, "status", &v) ?
+							      json_object_get_string(v) : "none"));
+	if (json_object_object_get_ex(ret, "ram", &ram)) {
+		if (member(ram, "dirty-sync-count") > pass)
+			pass = member(ram, "dirty-sync-count");
+		if (member(ram, "page-size"))
+			page = member(ram, "page-size");
+		copy_int(o, MIG_KEY_TRANSFERRED, ram, "transferred");
+		copy_int(o, MIG_KEY_TOTAL, ram, "total");
+		copy_int(o, MIG_KEY_REMAINING, ram, "remaining");
+		if (json_object_object_get_ex(ram, "mbps", &v))
+			json_object_object_add(o, MIG_KEY_RATE,
+					       json_object_new_int64((int64_t)(json_object_get_double(v) * 1e6 / 8)));
+		json_object_object_add(o, MIG_KEY_DIRTY_RATE,
+				       json_object_new_int64(member(ram, "dirty-pages-rate") * page));
+	}
+	json_object_object_add(o, MIG_KEY_PASS, json_object_new_int64(pass));
+	copy_int(o, MIG_KEY_EXPECTED_DOWNTIME, ret, "expected-downtime");
+	copy_int(o, MIG_KEY_TOTAL_TIME, ret, "total-time");
+	copy_int(o, MIG_KEY_SETUP_TIME, ret, "setup-time");
+	copy_int(o, MIG_KEY_DOWNTIME, ret, "downtime");
+	if (json_object_object_get_ex(ret, "error-desc", &v))
+		json_object_object_add(o, MIG_KEY_ERROR, json_object_get(v));
+	if (settings)
+		json_object_object_add(o, MIG_KEY_SETTINGS, json_object_get(settings));
+	return o;
+}
+
+/* Where a migration is. */
+enum phase { PHASE_SETUP, PHASE_RUNNING, PHASE_ENDING, PHASE_DONE };
+
+struct migration {
+	struct event_base *base;
+	struct qmp_client *const *qmp;
+	struct migrate_settings set;
+	char *uri, *dest, *tls_dir;
+	int fd;                     /* to pass with getfd, -1: none */
+	struct migrate_hooks hooks;
+	void *arg;
+	enum phase phase;
+	struct event *poll_timer;
+	struct json_object *settings; /* what setup chose */
+	struct json_object *last;     /* the last reading */
+	int64_t passes;               /* MIGRATION_PASS events seen */
+	bool postcopy_started, cancelled, querying;
+	unsigned pending;             /* commands (and a setup) whose callbacks are still to come */
+	bool freed;                   /* migration_free() was called: freed when pending drops to 0 */
+};
+
+/* Frees what the migration holds. */
+static void destroy(struct migration *m)
+{
+	if (m->poll_timer)
+		event_free(m->poll_timer);
+	json_object_put(m->settings);
+	json_object_put(m->last);
+	free(m->uri);
+	free(m->dest);
+	free(m->tls_dir);
+	free(m);
+}
+
+/* A callback of m came: true when m was freed meanwhile (the callback must then return at once). */
+static bool released(struct migration *m)
+{
+	m->pending--;
+	if (!m->freed)
+		return false;
+	if (!m->pending)
+		destroy(m);
+	return true;
+}
+
+/* Sends a command of the migration (args consumed); its callback starts with released(). */
+static void send_cmd(struct migration *m, const char *command, struct json_object *args, qmp_reply_fn fn)
+{
+	m->pending++;
+	qmp_send(*m->qmp, command, args, MIGRATE_QMP_TIMEOUT_MS, 0, fn, m);
+}
+
+/* Arms the timer of the next reading. */
+static void arm_poll(struct migration *m)
+{
+	struct timeval tv = { 0, MIGRATE_POLL_MS * 1000 };
+
+	evtimer_add(m->poll_timer, &tv);
+}
+
+/* Reports the end once: the reading, and the error saying where it failed (NULL: completed). */
+static void finish(struct migration *m, const char *error)
+{
+	if (m->phase == PHASE_DONE)
+		return;
+	m->phase = PHASE_DONE;
+	evtimer_del(m->poll_timer);
+	m->hooks.done(m->last, error, m->arg);
+}
+
+/* Ends the migration with a failure of step what (a QMP command's result r). */
+static void fail_step(struct migration *m, const char *what, const char *desc)
+{
+	_cleanup_free_ char *why = xasprintf("migration to %s failed before it started: %s: %s", m->dest, what,
+					     desc ? desc : "no answer");
+	finish(m, why);
+}
+
+/* The error of a migration that ended without completing: where it was, and QEMU's reason. */
+static char *failure_text(struct migration *m, const char *status)
+{
+	struct json_object *err = NULL;
+	int64_t sent = member(m->last, MIG_KEY_TRANSFERRED) >> 20, total = member(m->last, MIG_KEY_TOTAL) >> 20;
+
+	if (m->cancelled && !strcmp(status, "cancelled"))
+		return xasprintf("migration to %s cancelled in pass %lld after %lld of %lld MiB: the VM runs on here",
+				 m->dest, (long long)member(m->last, MIG_KEY_PASS), (long long)sent, (long long)total);
+	json_object_object_get_ex(m->last, MIG_KEY_ERROR, &err);
+	return xasprintf("migration to %s %s in pass %lld after %lld of %lld MiB%s%s%s", m->dest,
+			 !strcmp(status, "cancelled") ? "was cancelled" : "failed", (long long)member(m->last, MIG_KEY_PASS),
+			 (long long)sent, (long long)total, err ? ": " : "", err ? json_object_get_string(err) : "",
+			 strncmp(status, "postcopy", 8) ? ": the VM runs on here" : "");
+}
+
+/* True when QEMU's status means the migration has ended. */
+static bool ended_status(const char *status)
+{
+	return !strcmp(status, "completed") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
+}
+
+/* Switches to post-copy once the passes asked for are over without convergence. */
+static void postcopy_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	(void)c;
+	(void)r; /* a refusal leaves it in pre-copy: the readings tell */
+	released(arg);
+}
+
+/* A reading came back: kept, reported, and the end noticed. */
+static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct migration *m = arg;
+	const char *status;
+
+	(void)c;
+	if (released(m))
+		return;
+	m->querying = false;
+	if (m->phase == PHASE_DONE)
+		return;
+	if (r->failure != QMP_OK) {
+		if (r->failure == QMP_ERR_CLOSED)
+			migration_lost(m);
+		else if (m->phase == PHASE_RUNNING)
+			arm_poll(m);
+		return;
+	}
+	json_object_put(m->last);
+	m->last = migrate_reading(r->ret, m->passes, m->settings);
+	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
+	status = json_object_get_string(json_object_object_get(m->last, MIG_KEY_STATUS));
+	if (ended_status(status)) {
+		_cleanup_free_ char *why = strcmp(status, "completed") ? failure_text(m, status) : NULL;
+		finish(m, why);
+		return;
+	}
+	if (m->hooks.progress)
+		m->hooks.progress(m->last, m->arg);
+	if (m->set.postcopy && !m->postcopy_started && !strcmp(status, "active") &&
+	    member(m->last, MIG_KEY_PASS) > (int64_t)m->set.postcopy_passes) {
+		m->postcopy_started = true;
+		send_cmd(m, "migrate-start-postcopy", NULL, postcopy_cb);
+	}
+	arm_poll(m);
+}
+
+/* Reads query-migrate now (unless a reading is on its way). */
+static void query(struct migration *m)
+{
+	if (m->querying || m->phase == PHASE_DONE)
+		return;
+	if (!*m->qmp) {
+		migration_lost(m);
+		return;
+	}
+	m->querying = true;
+	send_cmd(m, "query-migrate", NULL, query_cb);
+}
+
+/* Time for the next reading. */
+static void poll_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	query(arg);
+}
+
+/* QEMU took the migrate command: it runs; the readings follow it. */
+static void migrate_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct migration *m = arg;
+
+	(void)c;
+	if (released(m) || m->phase == PHASE_DONE)
+		return;
+	if (r->failure != QMP_OK) {
+		fail_step(m, "migrate", r->desc);
+		return;
+	}
+	m->phase = PHASE_RUNNING;
+	query(m);
+}
+
+/* Sends the migrate command. */
+static void send_migrate(struct migration *m)
+{
+	struct json_object *args = json_object_new_object();
+	_cleanup_free_ char *uri = m->fd >= 0 ? xasprintf("fd:%s", MIGRATE_FD_NAME) : xstrdup(m->uri);
+
+	json_object_object_add(args, "uri", json_object_new_string(uri));
+	send_cmd(m, "migrate", args, migrate_cb);
+}
+
+/* QEMU has the descriptor: migrate into it. */
+static void getfd_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct migration *m = arg;
+
+	(void)c;
+	if (released(m) || m->phase == PHASE_DONE)
+		return;
+	if (r->failure != QMP_OK)
+		fail_step(m, "getfd", r->desc);
+	else
+		send_migrate(m);
+}
+
+/* Setup is over on the source: pass the descriptor, or migrate at once. */
+static void setup_cb(struct json_object *chosen, const char *error, void *arg)
+{
+	struct migration *m = arg;
+	struct json_object *cmd, *args;
+
+	if (released(m) || m->phase == PHASE_DONE) {
+		json_object_put(chosen);
+		return;
+	}
+	if (m->cancelled) {
+		json_object_put(chosen);
+		finish(m, "migration cancelled before it started: the VM runs on here");
+		return;
+	}
+	if (error) {
+		fail_step(m, "setting up", error);
+		return;
+	}
+	m->settings = chosen;
+	json_object_put(m->last);
+	m->last = migrate_reading(NULL, 0, m->settings);
+	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
+	if (!*m->qmp) {
+		migration_lost(m);
+		return;
+	}
+	if (m->fd < 0) {
+		send_migrate(m);
+		return;
+	}
+	cmd = json_object_new_object();
+	args = json_object_new_object();
+	json_object_object_add(args, "fdname", json_object_new_string(MIGRATE_FD_NAME));
+	json_object_object_add(cmd, "execute", json_object_new_string("getfd"));
+	json_object_object_add(cmd, "arguments", args);
+	m->pending++;
+	if (qmp_send_fds(*m->qmp, cmd, &m->fd, 1, MIGRATE_QMP_TIMEOUT_MS, getfd_cb, m) < 0) {
+		m->pending--;
+		fail_step(m, "getfd", "QEMU's QMP connection is busy or gone");
+	}
+}
+
+struct migration *migration_start(struct event_base *base, struct qmp_client *const *qmp, const char *uri, int fd,
+				  const char *dest, const struct migrate_settings *set,
+				  const struct migrate_hooks *hooks, void *arg)
+{
+	struct migration *m = xzalloc(sizeof(*m));
+
+	*m = (struct migration){ .base = base, .qmp = qmp, .set = *set, .fd = fd, .hooks = *hooks, .arg = arg };
+	m->uri = uri ? xstrdup(uri) : NULL;
+	m->dest = xstrdup(dest);
+	m->tls_dir = set->tls_dir ? xstrdup(set->tls_dir) : NULL;
+	m->set.tls_dir = m->tls_dir;
+	m->poll_timer = evtimer_new(base, poll_cb, m);
+	m->last = migrate_reading(NULL, 0, NULL);
+	json_object_object_add(m->last, MIG_KEY_STATUS, json_object_new_string("setup"));
+	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
+	m->pending++;
+	migrate_setup(*qmp, MIGRATE_SOURCE, &m->set, setup_cb, m);
+	return m;
+}
+
+void migration_event(struct migration *m, const char *name, struct json_object *msg)
+{
+	struct json_object *data, *status;
+
+	if (!m || m->phase != PHASE_RUNNING)
+		return;
+	if (!strcmp(name, "MIGRATION_PASS")) {
+		if (json_object_object_get_ex(msg, "data", &data) &&
+		    json_object_object_get_ex(data, "pass", &status))
+			m->passes = json_object_get_int64(status);
+		return;
+	}
+	if (strcmp(name, "MIGRATION") || !json_object_object_get_ex(msg, "data", &data) ||
+	    !json_object_object_get_ex(data, "status", &status))
+		return;
+	/* A change of status is read at once: the end's figures come from query-migrate. */
+	if (ended_status(json_object_get_string(status)) || !strcmp(json_object_get_string(status), "postcopy-active")) {
+		evtimer_del(m->poll_timer);
+		query(m);
+	}
+}
+
+/* migrate_cancel was taken (or refused: the readings tell how it ends). */
+static void cancel_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	(void)c;
+	(void)r;
+	if (!released(arg) && ((struct migration *)arg)->phase != PHASE_DONE)
+		query(arg);
+}
+
+bool migration_cancel(struct migration *m)
+{
+	if (!m || m->phase == PHASE_DONE)
+		return false;
+	m->cancelled = true;
+	/* During setup the cancel is seen when setup ends; else QEMU cancels. */
+	if (m->phase == PHASE_RUNNING && *m->qmp)
+		send_cmd(m, "migrate_cancel", NULL, cancel_cb);
+	return true;
+}
+
+struct json_object *migration_progress(const struct migration *m)
+{
+	return json_object_get(m->last);
+}
+
+void migration_lost(struct migration *m)
+{
+	_cleanup_free_ char *why = NULL;
+
+	if (!m || m->phase == PHASE_DONE)
+		return;
+	why = xasprintf("migration to %s: the connection to the source QEMU was lost (status %s)", m->dest,
+			json_object_get_string(json_object_object_get(m->last, MIG_KEY_STATUS)));
+	finish(m, why);
+}
+
+void migration_free(struct migration *m)
+{
+	if (!m)
+		return;
+	evtimer_del(m->poll_timer);
+	m->phase = PHASE_DONE;
+	m->freed = true;
+	if (!m->pending)
+		destroy(m);
+}
