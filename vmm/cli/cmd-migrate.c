@@ -89,9 +89,15 @@ static void show_reading(struct follow *f)
 {
 	_cleanup_verr_ struct verr err = { 0 };
 	struct json_object *p = NULL, *settings;
+	const char *status;
 
 	if (vm_request(f->name, CTL_REQ_MIGRATION, NULL, VM_ANSWER_TIMEOUT_MS, &p, &err) < 0)
 		return; /* the reply of migrate tells how it ended */
+	status = json_object_get_string(json_object_object_get(p, MIG_KEY_STATUS));
+	if (!strcmp(status, "failed") || !strcmp(status, "cancelled")) {
+		json_object_put(p); /* the reply of migrate tells */
+		return;
+	}
 	if (!f->settings_shown && json_object_object_get_ex(p, MIG_KEY_SETTINGS, &settings)) {
 		f->settings_shown = true;
 		print_settings(f->name, f->dest, settings);
@@ -128,15 +134,15 @@ static int follow(struct follow *f, int fd, struct json_object **result, struct 
 	sigaction(SIGTERM, &sa, &old_term);
 	for (;;) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int ready = poll(&pfd, 1, MIGRATE_POLL_MS);
+		int ready = poll(&pfd, 1, MIGRATE_POLL_MS), e = errno;
 
+		if (ready < 0 && e != EINTR) {
+			r = verr_set(err, e, "cannot wait for the supervisor of VM '%s'", f->name);
+			break;
+		}
 		if (interrupted && !cancelled) {
 			cancelled = true;
 			cancel(f->name);
-		}
-		if (ready < 0 && errno != EINTR) {
-			r = verr_set(err, errno, "cannot wait for the supervisor of VM '%s'", f->name);
-			break;
 		}
 		if (ready > 0) {
 			r = vm_request_reply(fd, f->name, 0, result, err);

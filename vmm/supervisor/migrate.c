@@ -8,6 +8,15 @@
 
 /* Milliseconds QEMU has to answer one command of the migration. */
 #define MIGRATE_QMP_TIMEOUT_MS 5000
+/* A failed migration ends once QEMU cleaned up (its yank instance gone): looked at every
+ * STEP ms, yanked after YANK ms, given up after SETTLE ms. */
+#define MIGRATE_SETTLE_STEP_MS 100
+#define MIGRATE_SETTLE_YANK_MS 1000
+#define MIGRATE_SETTLE_MS 3000
+/* What a QEMU that did not clean up a failed migration (a QEMU 7.2 multifd channel stuck
+ * after its peer died) means for the user. */
+#define MIGRATE_STUCK "this QEMU has not finished cleaning up a failed migration (a migration channel is stuck): " \
+		      "it cannot migrate again until it restarts (the guest runs on)"
 /* The name of the fd passed to QEMU for a migration into a descriptor. */
 #define MIGRATE_FD_NAME "vmm-migrate"
 
@@ -259,7 +268,9 @@ struct migration {
 	struct json_object *settings; /* what setup chose */
 	struct json_object *last;     /* the last reading */
 	int64_t passes;               /* MIGRATION_PASS events seen */
-	bool postcopy_started, cancelled, querying;
+	bool postcopy_started, cancelled, querying, yanked;
+	char *why;                    /* while ending: why it failed */
+	unsigned settle_tries;        /* query-yank readings while ending */
 	unsigned pending;             /* commands (and a setup) whose callbacks are still to come */
 	bool freed;                   /* migration_free() was called: freed when pending drops to 0 */
 };
@@ -274,6 +285,7 @@ static void destroy(struct migration *m)
 	free(m->uri);
 	free(m->dest);
 	free(m->tls_dir);
+	free(m->why);
 	free(m);
 }
 
@@ -316,8 +328,9 @@ static void finish(struct migration *m, const char *error)
 /* Ends the migration with a failure of step what (a QMP command's result r). */
 static void fail_step(struct migration *m, const char *what, const char *desc)
 {
-	_cleanup_free_ char *why = xasprintf("migration to %s failed before it started: %s: %s", m->dest, what,
-					     desc ? desc : "no answer");
+	_cleanup_free_ char *why = xasprintf("migration to %s failed before it started: %s: %s%s%s", m->dest, what,
+					     desc ? desc : "no answer", desc && strstr(desc, "duplicate yank") ? "; " : "",
+					     desc && strstr(desc, "duplicate yank") ? MIGRATE_STUCK : "");
 	finish(m, why);
 }
 
@@ -343,18 +356,22 @@ static bool ended_status(const char *status)
 	return !strcmp(status, "completed") || !strcmp(status, "failed") || !strcmp(status, "cancelled");
 }
 
-/* Switches to post-copy once the passes asked for are over without convergence. */
-static void postcopy_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+/* A command whose answer changes nothing (migrate-start-postcopy: a refusal leaves it in
+ * pre-copy, the readings tell; yank: the yank instances tell). */
+static void ignore_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	(void)c;
-	(void)r; /* a refusal leaves it in pre-copy: the readings tell */
+	(void)r;
 	released(arg);
 }
+
+static void settle(struct migration *m);
 
 /* A reading came back: kept, reported, and the end noticed. */
 static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct migration *m = arg;
+	struct json_object *reading;
 	const char *status;
 
 	(void)c;
@@ -370,13 +387,28 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 			arm_poll(m);
 		return;
 	}
+	reading = migrate_reading(r->ret, m->passes, m->settings);
+	/* A migration that failed or was cancelled reads without its RAM figures: the last ones stand. */
+	if (!json_object_object_get_ex(reading, MIG_KEY_TRANSFERRED, NULL)) {
+		static const char *const keep[] = { MIG_KEY_PASS, MIG_KEY_TRANSFERRED, MIG_KEY_TOTAL, MIG_KEY_REMAINING };
+		for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+			struct json_object *v;
+			if (json_object_object_get_ex(m->last, keep[i], &v))
+				json_object_object_add(reading, keep[i], json_object_get(v));
+		}
+	}
 	json_object_put(m->last);
-	m->last = migrate_reading(r->ret, m->passes, m->settings);
+	m->last = reading;
 	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
 	status = json_object_get_string(json_object_object_get(m->last, MIG_KEY_STATUS));
+	if (!strcmp(status, "completed")) {
+		finish(m, NULL);
+		return;
+	}
 	if (ended_status(status)) {
-		_cleanup_free_ char *why = strcmp(status, "completed") ? failure_text(m, status) : NULL;
-		finish(m, why);
+		m->why = failure_text(m, status);
+		m->phase = PHASE_ENDING;
+		settle(m);
 		return;
 	}
 	if (m->hooks.progress)
@@ -384,9 +416,53 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	if (m->set.postcopy && !m->postcopy_started && !strcmp(status, "active") &&
 	    member(m->last, MIG_KEY_PASS) > (int64_t)m->set.postcopy_passes) {
 		m->postcopy_started = true;
-		send_cmd(m, "migrate-start-postcopy", NULL, postcopy_cb);
+		send_cmd(m, "migrate-start-postcopy", NULL, ignore_cb);
 	}
 	arm_poll(m);
+}
+
+/* QEMU's yank instances while a failed migration ends: its "migration" instance goes once
+ * QEMU has cleaned up (only then can it migrate again); one still there after
+ * MIGRATE_SETTLE_YANK_MS is yanked (its stuck channels shut down). Then it ends. */
+static void yank_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct timeval step = { 0, MIGRATE_SETTLE_STEP_MS * 1000 };
+	struct migration *m = arg;
+	struct json_object *type;
+	bool busy = false;
+
+	(void)c;
+	if (released(m) || m->phase != PHASE_ENDING)
+		return;
+	for (size_t i = 0; r->failure == QMP_OK && i < json_object_array_length(r->ret); i++)
+		busy |= json_object_object_get_ex(json_object_array_get_idx(r->ret, i), "type", &type) &&
+			!strcmp(json_object_get_string(type), "migration");
+	if (!busy || ++m->settle_tries * MIGRATE_SETTLE_STEP_MS >= MIGRATE_SETTLE_MS || !*m->qmp) {
+		_cleanup_free_ char *why = busy ? xasprintf("%s; " MIGRATE_STUCK, m->why) : steal_ptr(m->why);
+		finish(m, why);
+		return;
+	}
+	if (!m->yanked && m->settle_tries * MIGRATE_SETTLE_STEP_MS >= MIGRATE_SETTLE_YANK_MS) {
+		struct json_object *args = json_object_new_object(), *list = json_object_new_array(), *inst;
+		inst = json_object_new_object();
+		json_object_object_add(inst, "type", json_object_new_string("migration"));
+		json_object_array_add(list, inst);
+		json_object_object_add(args, "instances", list);
+		m->yanked = true;
+		send_cmd(m, "yank", args, ignore_cb);
+	}
+	evtimer_add(m->poll_timer, &step);
+}
+
+/* Looks at QEMU's yank instances (yank_cb). */
+static void settle(struct migration *m)
+{
+	if (!*m->qmp) {
+		_cleanup_free_ char *why = steal_ptr(m->why);
+		finish(m, why);
+		return;
+	}
+	send_cmd(m, "query-yank", NULL, yank_cb);
 }
 
 /* Reads query-migrate now (unless a reading is on its way). */
@@ -402,12 +478,17 @@ static void query(struct migration *m)
 	send_cmd(m, "query-migrate", NULL, query_cb);
 }
 
-/* Time for the next reading. */
+/* Time for the next reading (or, while ending, the next look at the yank instances). */
 static void poll_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct migration *m = arg;
+
 	(void)fd;
 	(void)what;
-	query(arg);
+	if (m->phase == PHASE_ENDING)
+		settle(m);
+	else
+		query(m);
 }
 
 /* QEMU took the migrate command: it runs; the readings follow it. */
