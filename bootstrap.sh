@@ -16,6 +16,7 @@ packages=(
 	busybox-static cpio gzip xz-utils zstd
 	gdb iproute2 python3
 	libvirglrenderer1 # QEMU 10.0's virtio-gpu-gl module (tests/qemu10), which 7.2 lacks
+	openssh-server openssh-client openssl # the migration tests: sshd for ssh://, x509 certificates for --tls
 )
 
 # Installs what is missing; apt-get runs only when something is.

@@ -40,10 +40,12 @@ for s in a b; do
 	mkdir -p "$T/run-$s" "$T/data-$s"
 done
 
-# The command line that runs vmm on side S (a or b): in its namespace, with its directories.
+# The command line that runs vmm on side S (a or b): in its namespace, with its directories,
+# and with QEMU_S (when a test sets it) as the QEMU of profiles naming none.
 side() {
-	local ns=NS_$1
-	echo ip netns exec "${!ns}" env "VMM_RUN_DIR=$T/run-$1" "VMM_DATA_DIR=$T/data-$1" "$VMM"
+	local ns=NS_$1 qemu=QEMU_$1
+	echo ip netns exec "${!ns}" env "VMM_RUN_DIR=$T/run-$1" "VMM_DATA_DIR=$T/data-$1" \
+		${!qemu:+"VMM_QEMU=${!qemu}"} "$VMM"
 }
 
 # Runs vmm on side S, expecting exit status RC; output in $T/last.out and $T/last.err.
