@@ -3,7 +3,7 @@
 # first (a destination not ready, one unreachable, one with another profile: a clear error,
 # the source untouched), then a cancel mid-way (Ctrl-C, a low bandwidth keeping it slow),
 # then the move A -> B over TCP (the guest keeps counting, no reboot; A says "migrated to"),
-# and back B -> A over TLS with x509 certificates made here; last (QEMU 7.2's multifd may not
+# and back B -> A over TLS with x509 certificates made here, A -> B in post-copy; last (QEMU 7.2's multifd may not
 # clean up after it: that QEMU cannot migrate again), a destination killed mid-way.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
@@ -82,16 +82,26 @@ assert_moved vm b a "$before" "tcp:$IP_a:4445"
 pass "B -> A over TLS (x509 on both ends): the guest keeps counting"
 mv "$(console_of b vm)" "$T/console-b-before.log"
 
+# A -> B in post-copy: pre-copy's first pass (20 MiB/s keeps it long enough), then post-copy.
+incoming_on b vm "tcp:$IP_b:4447" --postcopy
+before=$(counter a vm)
+on a 0 migrate vm "tcp:$IP_b:4447" --postcopy --bandwidth 20M
+grep -q "auto-converge, postcopy-ram, downtime limit 300 ms" "$T/last.err" &&
+	grep -q "the last in post-copy" "$T/last.err" || fail "post-copy: $(cat "$T/last.err")"
+assert_moved vm a b "$before" "tcp:$IP_b:4447"
+pass "A -> B in post-copy after the first pass: the guest keeps counting"
+mv "$(console_of a vm)" "$T/console-a-before-2.log"
+
 # The destination's QEMU is killed mid-way: the source notices, runs on, and says where it failed.
-incoming_on b vm "tcp:$IP_b:4444"
-$(side a) migrate vm "tcp:$IP_b:4444" --bandwidth 2M >"$T/kill.out" 2>"$T/kill.err" &
+incoming_on a vm "tcp:$IP_a:4444"
+$(side b) migrate vm "tcp:$IP_a:4444" --bandwidth 2M >"$T/kill.out" 2>"$T/kill.err" &
 mig=$!
 wait_for "$T/kill.err" '^active: pass 1, [1-9]' 60
-kill -9 "$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$T/run-b/vm/state.json")"
+kill -9 "$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$T/run-a/vm/state.json")"
 rc=0
 wait "$mig" || rc=$?
-[ "$rc" = 1 ] && grep -q "migration to tcp:$IP_b:4444 failed in pass 1 after [1-9][0-9]* of [0-9]* MiB" "$T/kill.err" &&
+[ "$rc" = 1 ] && grep -q "migration to tcp:$IP_a:4444 failed in pass 1 after [1-9][0-9]* of [0-9]* MiB" "$T/kill.err" &&
 	grep -q "the VM runs on here" "$T/kill.err" || fail "destination killed: exit $rc: $(cat "$T/kill.err")"
-wait_ended b vm
-assert_runs_on a vm
+wait_ended a vm
+assert_runs_on b vm
 pass "the destination killed mid-way: the source runs on, the error says where it failed"

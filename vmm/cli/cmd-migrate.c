@@ -80,7 +80,7 @@ static void print_progress(struct json_object *p, bool tty)
 /* What a loop over the readings keeps. */
 struct follow {
 	const char *name, *dest;
-	bool json, tty, settings_shown;
+	bool json, tty, settings_shown, postcopy_shown;
 	int64_t last_line; /* when a line was last printed (not on a terminal: once a second) */
 };
 
@@ -101,6 +101,11 @@ static void show_reading(struct follow *f)
 	if (!f->settings_shown && json_object_object_get_ex(p, MIG_KEY_SETTINGS, &settings)) {
 		f->settings_shown = true;
 		print_settings(f->name, f->dest, settings);
+	}
+	if (!f->postcopy_shown && json_object_get_boolean(json_object_object_get(p, MIG_KEY_POSTCOPY))) {
+		f->postcopy_shown = true;
+		fprintf(stderr, "%svmm: switched to post-copy: the guest runs on %s now\n", f->tty ? "\r\033[K" : "",
+			f->dest);
 	}
 	if (f->json)
 		cmd_print_json(p, JSON_LINE);
@@ -194,9 +199,10 @@ static void print_result(const struct follow *f, struct json_object *r)
 		return;
 	}
 	fprintf(stderr, "vmm: %s migrated to %s: total %" PRId64 " ms, setup %" PRId64 " ms, downtime %" PRId64
-		" ms, %" PRId64 " MiB in %" PRId64 " pass%s\n", f->name, f->dest, num(r, MIG_KEY_TOTAL_TIME),
+		" ms, %" PRId64 " MiB in %" PRId64 " pass%s%s\n", f->name, f->dest, num(r, MIG_KEY_TOTAL_TIME),
 		num(r, MIG_KEY_SETUP_TIME), num(r, MIG_KEY_DOWNTIME), num(r, MIG_KEY_TRANSFERRED) >> 20,
-		num(r, MIG_KEY_PASS), num(r, MIG_KEY_PASS) == 1 ? "" : "es");
+		num(r, MIG_KEY_PASS), num(r, MIG_KEY_PASS) == 1 ? "" : "es",
+		json_object_get_boolean(json_object_object_get(r, MIG_KEY_POSTCOPY)) ? ", the last in post-copy" : "");
 }
 
 /* vmm migrate's handler. */

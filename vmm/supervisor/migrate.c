@@ -367,6 +367,15 @@ static void ignore_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 
 static void settle(struct migration *m);
 
+/* Switches to post-copy once the passes asked for are over without convergence. */
+static void maybe_postcopy(struct migration *m, int64_t pass)
+{
+	if (!m->set.postcopy || m->postcopy_started || pass <= (int64_t)m->set.postcopy_passes || !*m->qmp)
+		return;
+	m->postcopy_started = true;
+	send_cmd(m, "migrate-start-postcopy", NULL, ignore_cb);
+}
+
 /* A reading came back: kept, reported, and the end noticed. */
 static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -400,6 +409,8 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	json_object_put(m->last);
 	m->last = reading;
 	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
+	if (m->postcopy_started)
+		json_object_object_add(m->last, MIG_KEY_POSTCOPY, json_object_new_boolean(true));
 	status = json_object_get_string(json_object_object_get(m->last, MIG_KEY_STATUS));
 	if (!strcmp(status, "completed")) {
 		finish(m, NULL);
@@ -413,11 +424,8 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	}
 	if (m->hooks.progress)
 		m->hooks.progress(m->last, m->arg);
-	if (m->set.postcopy && !m->postcopy_started && !strcmp(status, "active") &&
-	    member(m->last, MIG_KEY_PASS) > (int64_t)m->set.postcopy_passes) {
-		m->postcopy_started = true;
-		send_cmd(m, "migrate-start-postcopy", NULL, ignore_cb);
-	}
+	if (!strcmp(status, "active"))
+		maybe_postcopy(m, member(m->last, MIG_KEY_PASS));
 	arm_poll(m);
 }
 
@@ -604,6 +612,7 @@ void migration_event(struct migration *m, const char *name, struct json_object *
 		if (json_object_object_get_ex(msg, "data", &data) &&
 		    json_object_object_get_ex(data, "pass", &status))
 			m->passes = json_object_get_int64(status);
+		maybe_postcopy(m, m->passes);
 		return;
 	}
 	if (strcmp(name, "MIGRATION") || !json_object_object_get_ex(msg, "data", &data) ||

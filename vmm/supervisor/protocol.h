@@ -127,6 +127,7 @@
 #define MIG_KEY_DOWNTIME "downtime"             /* ms the guest was stopped (once completed) */
 #define MIG_KEY_ERROR "error"                   /* why it failed */
 #define MIG_KEY_DEST "dest"                     /* where to */
+#define MIG_KEY_POSTCOPY "postcopy"             /* true once it switched to post-copy */
 #define MIG_KEY_SETTINGS "settings"             /* what vmm chose: */
 #define MIG_KEY_CAPABILITIES "capabilities"     /*   the capabilities turned on, a list */
 #define MIG_KEY_PARAMETERS "parameters"         /*   the parameters set, an object */
