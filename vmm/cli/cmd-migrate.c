@@ -183,6 +183,8 @@ static int request_args(const struct cmd_args *args, const char *uri, const char
 		json_object_object_add(req, CTL_ARG_POSTCOPY, json_object_new_int(1));
 	if (args_get(args, "tls"))
 		json_object_object_add(req, CTL_ARG_TLS, json_object_new_string(args_get(args, "tls")));
+	if (args_has(args, "copy-storage"))
+		json_object_object_add(req, CTL_ARG_COPY_STORAGE, json_object_new_boolean(true));
 	*out = req;
 	return 0;
 }
@@ -226,7 +228,8 @@ static int cmd_migrate(const struct cmd_args *args, struct verr *err)
 	if (!dest)
 		return cmd_usage_error(args->entry, err);
 	if (migrate_ssh_dest(dest)) {
-		if (migrate_ssh_start(name, dest, args_has(args, "postcopy"), args_get(args, "tls"), &uri, err) < 0)
+		if (migrate_ssh_start(name, dest, args_has(args, "postcopy"), args_get(args, "tls"),
+				      args_has(args, "copy-storage"), &uri, err) < 0)
 			return -1;
 	} else if (!strncmp(dest, "tcp:", 4) || !strncmp(dest, "unix:", 5))
 		uri = xstrdup(dest);
@@ -244,14 +247,15 @@ static int cmd_migrate(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_migrate_entry = {
 	.name = "migrate",
-	.usage = "NAME DEST [--json] [--bandwidth RATE] [--postcopy] [--tls DIR] | NAME --cancel",
+	.usage = "NAME DEST [--json] [--bandwidth RATE] [--postcopy] [--tls DIR] [--copy-storage] | NAME --cancel",
 	.help = "move a running VM to DEST (tcp:HOST:PORT or unix:PATH, where `vmm start PROFILE --incoming URI` "
 		"waits; or ssh://[USER@]HOST, where vmm starts it), live: no bandwidth cap unless --bandwidth, "
 		"downtime up to 300 ms, multifd and auto-converge when QEMU has them; --postcopy switches to "
 		"post-copy after the first pass (a failure of the destination or the link then loses the VM); "
-		"--tls DIR uses the x509 credentials in DIR on both ends; Ctrl-C or --cancel cancels (the VM "
-		"runs on here)",
-	.args = { .options = "bandwidth:,postcopy,tls:,cancel", .lower = 1, .upper = 2 },
+		"--tls DIR uses the x509 credentials in DIR on both ends; --copy-storage first mirrors every writable "
+		"disk to the destination's (started with --copy-storage), for hosts without shared storage; "
+		"Ctrl-C or --cancel cancels (the VM runs on here)",
+	.args = { .options = "bandwidth:,postcopy,tls:,copy-storage,cancel", .lower = 1, .upper = 2 },
 	.flags = CMD_JSON,
 	.exec = cmd_migrate,
 };

@@ -166,14 +166,15 @@ static int incoming_options(const struct cmd_args *args, struct sup_options *opt
 {
 	opt->incoming = args_get(args, "incoming");
 	if (!opt->incoming) {
-		if (args_has(args, "postcopy") || args_has(args, "tls"))
-			return verr_set(err, 0, "--postcopy and --tls are for --incoming");
+		if (args_has(args, "postcopy") || args_has(args, "tls") || args_has(args, "copy-storage"))
+			return verr_set(err, 0, "--postcopy, --tls and --copy-storage are for --incoming");
 		return 0;
 	}
 	if (strncmp(opt->incoming, "tcp:", 4) && strncmp(opt->incoming, "unix:", 5))
 		return verr_set(err, 0, "--incoming '%s': expected tcp:HOST:PORT or unix:PATH", opt->incoming);
 	opt->incoming_settings.postcopy = args_has(args, "postcopy");
 	opt->incoming_settings.tls_dir = args_get(args, "tls");
+	opt->incoming_storage = args_has(args, "copy-storage");
 	return 0;
 }
 
@@ -224,11 +225,13 @@ static int cmd_attach(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
-	.usage = "PROFILE|- [--json] [--incoming URI [--postcopy] [--tls DIR]] " PLAN_USAGE,
+	.usage = "PROFILE|- [--json] [--incoming URI [--postcopy] [--tls DIR] [--copy-storage]] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised); --incoming: the "
 		"destination of vmm migrate, listening on URI (tcp:HOST:PORT, unix:PATH) with the source's "
-		"--postcopy and --tls, returning once it listens; - reads a resolved profile on stdin",
-	.args = { .options = "incoming:,postcopy,tls:", .lower = 1, .upper = 1 },
+		"--postcopy and --tls (--copy-storage: serving its writable disks over NBD for the source's "
+		"copy, on PORT+1 or PATH.nbd), returning once it listens; - reads a resolved profile and identity "
+		"on stdin",
+	.args = { .options = "incoming:,postcopy,tls:,copy-storage", .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_start,
 };

@@ -85,8 +85,8 @@ static int run_ssh(char *const argv[], const char *in_text, char **out, struct v
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-int migrate_ssh_start(const char *name, const char *dest, bool postcopy, const char *tls_dir, char **uri,
-		      struct verr *err)
+int migrate_ssh_start(const char *name, const char *dest, bool postcopy, const char *tls_dir, bool copy_storage,
+		      char **uri, struct verr *err)
 {
 	const char *target = dest + 6, *host = strchr(target, '@') ? strchr(target, '@') + 1 : target;
 	_cleanup_free_ char *dir = NULL, *path = NULL, *out = NULL, *listen = NULL, *data = data_dir(), *ident_file = NULL;
@@ -123,6 +123,8 @@ int migrate_ssh_start(const char *name, const char *dest, bool postcopy, const c
 	strv_push(&argv, name);
 	if (postcopy)
 		strv_push(&argv, "--postcopy");
+	if (copy_storage)
+		strv_push(&argv, "--copy-storage");
 	if (tls_dir) {
 		strv_push(&argv, "--tls");
 		strv_push(&argv, tls_dir);

@@ -17,9 +17,10 @@
 /* True when dest is an ssh:// destination. */
 bool migrate_ssh_dest(const char *dest);
 
-/* Starts VM name's destination as dest says (ssh://[USER@]HOST), with --postcopy and --tls dir
- * (NULL: none) as given to vmm migrate; *uri: where to migrate (malloc'd). Returns 0, or -1 with err. */
-int migrate_ssh_start(const char *name, const char *dest, bool postcopy, const char *tls_dir, char **uri,
-		      struct verr *err);
+/* Starts VM name's destination as dest says (ssh://[USER@]HOST), with --postcopy, --tls dir
+ * (NULL: none) and --copy-storage as given to vmm migrate; *uri: where to migrate (malloc'd).
+ * Returns 0, or -1 with err. */
+int migrate_ssh_start(const char *name, const char *dest, bool postcopy, const char *tls_dir, bool copy_storage,
+		      char **uri, struct verr *err);
 
 #endif

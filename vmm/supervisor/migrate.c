@@ -1,6 +1,7 @@
 #include "vmm/supervisor/migrate.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "vmm/base/util.h"
@@ -128,12 +129,17 @@ static void caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 		{ "multifd", !st->set.postcopy },
 		{ "auto-converge", st->role == MIGRATE_SOURCE },
 		{ "postcopy-ram", st->set.postcopy },
+		{ "pause-before-switchover", st->role == MIGRATE_SOURCE && st->set.pause_before_switchover },
 	};
 
 	if (setup_failed(st, r, "query-migrate-capabilities"))
 		return;
 	if (st->set.postcopy && !offered(r->ret, "postcopy-ram")) {
 		setup_done(st, "this QEMU cannot migrate in post-copy (no postcopy-ram capability)");
+		return;
+	}
+	if (st->set.pause_before_switchover && !offered(r->ret, "pause-before-switchover")) {
+		setup_done(st, "this QEMU cannot pause before the switch-over (no pause-before-switchover capability)");
 		return;
 	}
 	list = json_object_new_array();
@@ -268,7 +274,7 @@ struct migration {
 	struct json_object *settings; /* what setup chose */
 	struct json_object *last;     /* the last reading */
 	int64_t passes;               /* MIGRATION_PASS events seen */
-	bool postcopy_started, cancelled, querying, yanked;
+	bool postcopy_started, cancelled, querying, yanked, switching;
 	char *why;                    /* while ending: why it failed */
 	unsigned settle_tries;        /* query-yank readings while ending */
 	unsigned pending;             /* commands (and a setup) whose callbacks are still to come */
@@ -426,6 +432,10 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 		m->hooks.progress(m->last, m->arg);
 	if (!strcmp(status, "active"))
 		maybe_postcopy(m, member(m->last, MIG_KEY_PASS));
+	if (!strcmp(status, "pre-switchover") && !m->switching && !m->cancelled && m->hooks.switchover) {
+		m->switching = true;
+		m->hooks.switchover(m->arg);
+	}
 	arm_poll(m);
 }
 
@@ -619,13 +629,14 @@ void migration_event(struct migration *m, const char *name, struct json_object *
 	    !json_object_object_get_ex(data, "status", &status))
 		return;
 	/* A change of status is read at once: the end's figures come from query-migrate. */
-	if (ended_status(json_object_get_string(status)) || !strcmp(json_object_get_string(status), "postcopy-active")) {
+	if (ended_status(json_object_get_string(status)) || !strcmp(json_object_get_string(status), "postcopy-active") ||
+	    !strcmp(json_object_get_string(status), "pre-switchover")) {
 		evtimer_del(m->poll_timer);
 		query(m);
 	}
 }
 
-/* migrate_cancel was taken (or refused: the readings tell how it ends). */
+/* migrate_cancel or migrate-continue was taken (or refused: the readings tell how it goes on). */
 static void cancel_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	(void)c;
@@ -643,6 +654,40 @@ bool migration_cancel(struct migration *m)
 	if (m->phase == PHASE_RUNNING && *m->qmp)
 		send_cmd(m, "migrate_cancel", NULL, cancel_cb);
 	return true;
+}
+
+void migration_continue(struct migration *m)
+{
+	struct json_object *args;
+
+	if (!m || m->phase != PHASE_RUNNING || !*m->qmp)
+		return;
+	args = json_object_new_object();
+	json_object_object_add(args, "state", json_object_new_string("pre-switchover"));
+	send_cmd(m, "migrate-continue", args, cancel_cb);
+}
+
+struct json_object *migrate_nbd_address(const char *uri)
+{
+	struct json_object *a = json_object_new_object(), *data = json_object_new_object();
+	const char *colon = strrchr(uri, ':');
+
+	if (!strncmp(uri, "unix:", 5)) {
+		_cleanup_free_ char *path = xasprintf("%s.nbd", uri + 5);
+		json_object_object_add(data, "path", json_object_new_string(path));
+		json_object_object_add(a, "type", json_object_new_string("unix"));
+	} else if (!strncmp(uri, "tcp:", 4) && colon > uri + 4 && atoi(colon + 1) > 0) {
+		_cleanup_free_ char *port = xasprintf("%d", atoi(colon + 1) + 1);
+		json_object_object_add(data, "host", json_object_new_string_len(uri + 4, (int)(colon - uri - 4)));
+		json_object_object_add(data, "port", json_object_new_string(port));
+		json_object_object_add(a, "type", json_object_new_string("inet"));
+	} else {
+		json_object_put(a);
+		json_object_put(data);
+		return NULL;
+	}
+	json_object_object_add(a, "data", data);
+	return a;
 }
 
 struct json_object *migration_progress(const struct migration *m)

@@ -42,6 +42,8 @@ struct migrate_settings {
 	bool postcopy;            /* post-copy: postcopy-ram on both ends */
 	unsigned postcopy_passes; /* the source switches to post-copy after this many passes (1: after the first) */
 	const char *tls_dir;      /* x509 credentials (ca-cert.pem, server-*.pem, client-*.pem), NULL: plain */
+	bool pause_before_switchover; /* the source stops in "pre-switchover" (hooks.switchover) until
+				       * migration_continue(): disks mirrored alongside are completed there */
 };
 
 /* Setup is over: chosen (a new reference, what was applied) and error NULL, or error set. */
@@ -58,6 +60,9 @@ struct migrate_hooks {
 	/* The migration ended: result is its last reading; error is NULL when it completed, else
 	 * says where it failed (or that it was cancelled). Called once; then migration_free(). */
 	void (*done)(struct json_object *result, const char *error, void *arg);
+	/* With pause_before_switchover: the guest is paused, its RAM all but sent; the caller calls
+	 * migration_continue() (or migration_cancel(), which resumes the guest). */
+	void (*switchover)(void *arg);
 };
 
 struct migration;
@@ -71,6 +76,14 @@ struct migration *migration_start(struct event_base *base, struct qmp_client *co
 
 /* An event of the source QEMU (MIGRATION and MIGRATION_PASS count). */
 void migration_event(struct migration *m, const char *name, struct json_object *msg);
+
+/* Lets a migration paused before its switch-over go on to complete. */
+void migration_continue(struct migration *m);
+
+/* The NBD server address of a destination listening for a migration on uri, for disks mirrored
+ * alongside (--copy-storage): tcp:HOST:PORT -> HOST, PORT + 1; unix:PATH -> PATH.nbd. A new
+ * QAPI SocketAddress ({"type": "inet"|"unix", ...}), or NULL for another URI. */
+struct json_object *migrate_nbd_address(const char *uri);
 
 /* Asks QEMU to cancel the migration (migrate_cancel); done() follows. False when it has ended. */
 bool migration_cancel(struct migration *m);

@@ -27,6 +27,7 @@ struct sup_options {
 	 * supervisor applies settings, then migrate-incoming to this URI; NULL: none. */
 	const char *incoming;
 	struct migrate_settings incoming_settings;
+	bool incoming_storage; /* serve the writable disks over NBD for the source to mirror (--copy-storage) */
 };
 
 /* Runs the VM until it ends for good. Returns the vm_end, or -1 with err when
