@@ -30,6 +30,7 @@ struct setup {
 	migrate_setup_fn fn;
 	void *arg;
 	struct json_object *chosen;
+	struct json_object *offered; /* the parameters QEMU has (query-migrate-parameters) */
 };
 
 /* Ends a setup with chosen, or with the error. */
@@ -37,6 +38,7 @@ static void setup_done(struct setup *st, const char *error)
 {
 	st->fn(error ? NULL : json_object_get(st->chosen), error, st->arg);
 	json_object_put(st->chosen);
+	json_object_put(st->offered);
 	free(st->tls_dir);
 	free(st);
 }
@@ -70,37 +72,38 @@ static void param(struct json_object *out, struct json_object *offered, const ch
 		json_object_put(value);
 }
 
-/* The parameters QEMU has: choose vmm's values for those it offers, then set them. */
-static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+/* The capabilities were set: choose vmm's values for the parameters QEMU offers, and set them. */
+static void caps_set_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct setup *st = arg;
-	struct json_object *set = json_object_new_object(), *caps;
+	struct json_object *set, *caps, *offered = st->offered;
 	bool multifd = false;
 
-	if (setup_failed(st, r, "query-migrate-parameters")) {
-		json_object_put(set);
+	if (setup_failed(st, r, "migrate-set-capabilities"))
 		return;
-	}
+	set = json_object_new_object();
 	json_object_object_get_ex(st->chosen, MIG_KEY_CAPABILITIES, &caps);
 	for (size_t i = 0; i < json_object_array_length(caps); i++)
 		multifd |= !strcmp(json_object_get_string(json_object_array_get_idx(caps, i)), "multifd");
 	if (st->role == MIGRATE_SOURCE) {
-		param(set, r->ret, "max-bandwidth",
+		param(set, offered, "max-bandwidth",
 		      json_object_new_int64((int64_t)(st->set.bandwidth ? st->set.bandwidth : MIGRATE_UNCAPPED)));
-		param(set, r->ret, "downtime-limit", json_object_new_int(MIGRATE_DOWNTIME_MS));
+		param(set, offered, "downtime-limit", json_object_new_int(MIGRATE_DOWNTIME_MS));
 	}
 	if (multifd)
-		param(set, r->ret, "multifd-channels", json_object_new_int(MIGRATE_CHANNELS));
-	param(set, r->ret, "tls-creds", json_object_new_string(st->tls_dir ? MIGRATE_TLS_ID : ""));
+		param(set, offered, "multifd-channels", json_object_new_int(MIGRATE_CHANNELS));
+	param(set, offered, "tls-creds", json_object_new_string(st->tls_dir ? MIGRATE_TLS_ID : ""));
 	json_object_object_add(st->chosen, MIG_KEY_PARAMETERS, json_object_get(set));
 	qmp_send(c, "migrate-set-parameters", set, MIGRATE_QMP_TIMEOUT_MS, 0, params_set_cb, st);
 }
 
-/* The capabilities were set: on to the parameters. */
-static void caps_set_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+/* True when multifd channels detect zero pages themselves (offered: query-migrate-parameters). */
+static bool multifd_zero_pages(struct json_object *offered)
 {
-	if (!setup_failed(arg, r, "migrate-set-capabilities"))
-		qmp_send(c, "query-migrate-parameters", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, params_cb, arg);
+	struct json_object *v;
+
+	return json_object_object_get_ex(offered, "zero-page-detection", &v) &&
+	       !strcmp(json_object_get_string(v), "multifd");
 }
 
 /* True when QEMU lists capability name (ret: query-migrate-capabilities' answer). */
@@ -125,8 +128,11 @@ static void caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 		bool want;
 	} choice[] = {
 		{ "events", true },
-		/* Post-copy and multifd do not go together in every QEMU: post-copy wins, as asked for. */
-		{ "multifd", !st->set.postcopy },
+		/* Multifd only where its channels skip zero pages themselves (zero-page-detection
+		 * "multifd", which the machine type decides: a pc-q35-7.2 VM has it nowhere, so 7.2
+		 * and 10.0 agree); else it sends every zero page whole, slower than one channel.
+		 * Post-copy and multifd do not go together in every QEMU: post-copy wins. */
+		{ "multifd", !st->set.postcopy && multifd_zero_pages(st->offered) },
 		{ "auto-converge", st->role == MIGRATE_SOURCE },
 		{ "postcopy-ram", st->set.postcopy },
 		{ "pause-before-switchover", st->role == MIGRATE_SOURCE && st->set.pause_before_switchover },
@@ -161,11 +167,22 @@ static void caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 	qmp_send(c, "migrate-set-capabilities", args, MIGRATE_QMP_TIMEOUT_MS, 0, caps_set_cb, st);
 }
 
-/* The TLS credentials object is there: on to the capabilities. */
+/* The parameters QEMU has, kept for choosing: on to the capabilities. */
+static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct setup *st = arg;
+
+	if (setup_failed(st, r, "query-migrate-parameters"))
+		return;
+	st->offered = json_object_get(r->ret);
+	qmp_send(c, "query-migrate-capabilities", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, caps_cb, st);
+}
+
+/* The TLS credentials object is there: on to the parameters. */
 static void tls_added_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	if (!setup_failed(arg, r, "adding the TLS credentials (tls-creds-x509)"))
-		qmp_send(c, "query-migrate-capabilities", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, caps_cb, arg);
+		qmp_send(c, "query-migrate-parameters", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, params_cb, arg);
 }
 
 /* An earlier attempt's credentials are gone (or there were none): add this one's. */
@@ -199,7 +216,7 @@ void migrate_setup(struct qmp_client *qmp, enum migrate_role role, const struct 
 	st->tls_dir = set->tls_dir ? xstrdup(set->tls_dir) : NULL;
 	st->set.tls_dir = NULL;
 	if (!st->tls_dir) {
-		qmp_send(qmp, "query-migrate-capabilities", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, caps_cb, st);
+		qmp_send(qmp, "query-migrate-parameters", NULL, MIGRATE_QMP_TIMEOUT_MS, 0, params_cb, st);
 		return;
 	}
 	del = json_object_new_object();
