@@ -24,6 +24,9 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+/* migration.postcopy: post-copy only when vmm migrate asks (off), or on both ends, the source
+ * switching to it after migration.postcopy_passes passes without convergence (auto). */
+enum postcopy_mode { POSTCOPY_OFF, POSTCOPY_AUTO };
 
 struct disk_config {
 	char *id;
@@ -101,6 +104,8 @@ struct vm_config {
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	enum postcopy_mode postcopy; /* migration.postcopy */
+	unsigned postcopy_passes;  /* migration.postcopy_passes: passes before post-copy (auto) */
 };
 
 /* One table per enum, indexed by it. Where QEMU knows a value by its own name, the table
@@ -123,6 +128,7 @@ extern const char *const accel_names[];
 extern const char *const machine_names[];
 extern const char *const pcie_names[];   /* "root-ports" or "pcie.0" */
 extern const char *const restart_names[];
+extern const char *const postcopy_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];

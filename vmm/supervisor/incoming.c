@@ -123,9 +123,12 @@ static void setup_cb(struct json_object *chosen, const char *error, void *arg)
 
 void incoming_start(struct sup *s, void (*then)(struct sup *s))
 {
+	struct migrate_settings set = s->opt.incoming_settings;
+
 	s->incoming_then = then;
 	s->incoming = true;
-	migrate_setup(s->qmp, MIGRATE_DESTINATION, &s->opt.incoming_settings, setup_cb, s);
+	set.postcopy |= s->plan->config.postcopy == POSTCOPY_AUTO;
+	migrate_setup(s->qmp, MIGRATE_DESTINATION, &set, setup_cb, s);
 }
 
 /* The failed incoming migration's QEMU quit (or had exited on it already, as it does). */

@@ -106,6 +106,9 @@ static void start_migration(struct sup *s)
 	if (json_object_object_get_ex(args, CTL_ARG_POSTCOPY, &v)) {
 		set.postcopy = true;
 		set.postcopy_passes = (unsigned)json_object_get_int(v);
+	} else if (s->plan->config.postcopy == POSTCOPY_AUTO) {
+		set.postcopy = true;
+		set.postcopy_passes = s->plan->config.postcopy_passes;
 	}
 	say(&s->vm, "migrating to %s (%s)", dest ? dest : uri, uri);
 	s->migration = migration_start(s->base, &s->qmp, uri, -1, dest ? dest : uri, &set, &hooks, s);
