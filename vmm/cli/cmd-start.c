@@ -190,6 +190,7 @@ static int cmd_start(const struct cmd_args *args, struct verr *err)
 		opt.attach = ATTACH_NEVER;
 	if ((!strcmp(args->argv[0], "-") ? plan_from_stdin(args, &plan, err) : cmd_load_plan(args, true, &plan, err)) < 0)
 		return -1;
+	plan.reset_nvram = args_has(args, "reset-nvram");
 	return launch(&plan, &opt, args->json, err);
 }
 
@@ -225,13 +226,13 @@ static int cmd_attach(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
-	.usage = "PROFILE|- [--json] [--incoming URI [--postcopy] [--tls DIR] [--copy-storage]] " PLAN_USAGE,
+	.usage = "PROFILE|- [--json] [--reset-nvram] [--incoming URI [--postcopy] [--tls DIR] [--copy-storage]] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised); --incoming: the "
 		"destination of vmm migrate, listening on URI (tcp:HOST:PORT, unix:PATH) with the source's "
 		"--postcopy and --tls (--copy-storage: serving its writable disks over NBD for the source's "
 		"copy, on PORT+1 or PATH.nbd), returning once it listens; - reads a resolved profile and identity "
 		"on stdin",
-	.args = { .options = "incoming:,postcopy,tls:,copy-storage", .lower = 1, .upper = 1 },
+	.args = { .options = "reset-nvram,incoming:,postcopy,tls:,copy-storage", .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_start,
 };

@@ -14,8 +14,9 @@ void incoming_argv(const struct sup *s, struct strv *argv)
 		strv_push(argv, "-incoming");
 		strv_push(argv, "defer");
 	}
-	/* Copied disks are served over NBD until the guest runs: it runs once they no longer are. */
-	if (s->opt.incoming && s->opt.incoming_storage)
+	/* Copied disks are served over NBD until the guest runs: it runs once they no longer are
+	 * (a pinned VM's argv has -S already). */
+	if (s->opt.incoming && s->opt.incoming_storage && !config_pins(&s->plan->config))
 		strv_push(argv, "-S");
 }
 
@@ -174,6 +175,8 @@ void incoming_event(struct sup *s, const char *name, struct json_object *msg)
 		say(&s->vm, "incoming migration completed: the VM runs here");
 		if (s->opt.incoming_storage && s->qmp)
 			qmp_send(s->qmp, "nbd-server-stop", NULL, CTL_QMP_TIMEOUT_MS, 0, nbd_stopped_cb, s);
+		else if (config_pins(&s->plan->config) && s->qmp) /* started with -S, its threads pinned */
+			qmp_send(s->qmp, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, cont_cb, s);
 	} else if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
 		s->vm.stopping = true;
 		say(&s->vm, "incoming migration %s: QEMU ends", st);
