@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <string.h>
 
+#include "profiles/topology.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/sup.h"
 

@@ -435,6 +435,12 @@ static void query_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	if (m->postcopy_started)
 		json_object_object_add(m->last, MIG_KEY_POSTCOPY, json_object_new_boolean(true));
 	status = json_object_get_string(json_object_object_get(m->last, MIG_KEY_STATUS));
+	/* QEMU says "completed" a moment before it has reckoned the times: read again then. */
+	if (!strcmp(status, "completed") && !member(m->last, MIG_KEY_TOTAL_TIME) && m->settle_tries++ < 50) {
+		struct timeval again = { 0, 20 * 1000 };
+		evtimer_add(m->poll_timer, &again);
+		return;
+	}
 	if (!strcmp(status, "completed")) {
 		finish(m, NULL);
 		return;
