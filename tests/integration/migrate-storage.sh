@@ -21,6 +21,19 @@ python3 "$SRCDIR/tests/integration/console.py" "$T/vmm-a" vm \
 	'dd if=/dev/urandom of=/dev/vda bs=1M count=2 seek=20 conv=fsync 2>/dev/null && echo "disk-$((6*7))"' 'disk-42' \
 	>"$T/console.out" 2>&1 || fail "the guest did not write its disk: $(cat "$T/console.out")"
 copy_identity vm a b
+
+# A destination that serves no disks (started without --copy-storage): the mirror cannot start,
+# nothing of the RAM moves, the source runs on with nothing of the mirror left.
+on b 0 start "$PROFILE" -p "$T/disk-b.json" --name vm --set "$APPEND" --incoming "tcp:$IP_b:4444"
+on a 1 migrate vm "tcp:$IP_b:4444" --copy-storage
+grep -q "migration to tcp:$IP_b:4444 failed before the RAM moved: mirroring disk 'data' to the destination: .*the VM runs on here" \
+	"$T/last.err" || fail "no NBD on B: $(cat "$T/last.err")"
+$(side a) qmp vm query-block-jobs >"$T/jobs.out"
+[ "$(tr -d ' \n' <"$T/jobs.out")" = "[]" ] || fail "block jobs left: $(cat "$T/jobs.out")"
+assert_runs_on a vm
+on b 0 kill vm
+pass "--copy-storage to a destination serving no disks: a clear error before anything moves, the source runs on"
+
 on b 0 start "$PROFILE" -p "$T/disk-b.json" --name vm --set "$APPEND" --incoming "tcp:$IP_b:4444" --copy-storage
 before=$(counter a vm)
 on a 0 migrate vm "tcp:$IP_b:4444" --copy-storage

@@ -1,19 +1,23 @@
 #include "vmm/supervisor/sup-migrate.h"
 
+#include <signal.h>
 #include <string.h>
 
 #include "vmm/supervisor/incoming.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/sup.h"
 
-/* The VM's QEMU quit after it moved (or did not: nothing more to do, the verdict follows its end). */
+/* The VM's QEMU here quit after the VM moved; one that did not is killed (the VM runs at the
+ * destination: this one holds a stale copy). The verdict follows its end. */
 static void quit_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct sup *s = arg;
 
 	(void)c;
-	if (r->failure == QMP_ERR_COMMAND || r->failure == QMP_ERR_TIMEOUT)
-		say(&s->vm, "quit after the migration failed: %s", r->desc);
+	if ((r->failure == QMP_ERR_COMMAND || r->failure == QMP_ERR_TIMEOUT) && !s->reaped) {
+		say(&s->vm, "QEMU did not quit after the VM moved (%s): killing it", r->desc);
+		kill(s->vm.pid, SIGKILL);
+	}
 }
 
 /* The migration ended: answers the migrate request; a completed one hands the VM over. */
@@ -25,9 +29,8 @@ static void done_hook(struct json_object *result, const char *error, void *arg)
 	json_object_put(s->migrate_last);
 	s->migrate_last = json_object_get(result);
 	migration_free(steal_ptr(s->migration));
-	if (error)
-		storage_mirror_abort(s->storage);
 	if (error) {
+		storage_mirror_abort(s->storage);
 		say(&s->vm, "%s", error);
 		if (s->migrate_conn)
 			control_fail(steal_ptr(s->migrate_conn), "%s", error);
@@ -132,6 +135,7 @@ static void mirrors_cb(const char *error, void *arg)
 		migration_cancel(s->migration);
 		return;
 	}
+	storage_mirror_abort(s->storage);
 	why = xasprintf("migration to %s failed before the RAM moved: %s: the VM runs on here",
 			arg_string(s->migrate_args, CTL_ARG_DEST), error);
 	say(&s->vm, "%s", why);
@@ -187,10 +191,10 @@ void sup_migrate_request(struct sup *s, struct control_conn *conn, const char *r
 		control_reply(conn, migration_progress(s->migration));
 	else if (!strcmp(request, CTL_REQ_MIGRATION) && s->migrate_last)
 		control_reply(conn, json_object_get(s->migrate_last));
-	else if (!strcmp(request, CTL_REQ_MIGRATION))
-		control_fail(conn, "VM '%s' has not migrated since its supervisor started", s->vm.name);
 	else if (!strcmp(request, CTL_REQ_MIGRATION) && s->migrate_args)
 		control_reply(conn, mirroring_reading(s));
+	else if (!strcmp(request, CTL_REQ_MIGRATION))
+		control_fail(conn, "VM '%s' has not migrated since its supervisor started", s->vm.name);
 	else if (migration_cancel(s->migration)) {
 		say(&s->vm, "cancelling the migration (migrate_cancel)");
 		control_reply(conn, NULL);
