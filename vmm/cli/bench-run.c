@@ -355,7 +355,7 @@ static int run_variant(struct bench *b, struct bench_target *t, unsigned r, stru
 		dup2(log_fd, STDERR_FILENO);
 		close(log_fd);
 	}
-	started = cmd_start_detached(&t->plan, ATTACH_ORPHAN, &err);
+	started = cmd_start_detached(&t->plan, &(struct sup_options){ .detached = true, .attach = ATTACH_ORPHAN }, &err);
 	if (saved_err >= 0) {
 		dup2(saved_err, STDERR_FILENO);
 		close(saved_err);

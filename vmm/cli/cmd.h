@@ -82,6 +82,7 @@ extern const struct cmd_entry cmd_agent_entry;
 extern const struct cmd_entry cmd_ip_entry;
 extern const struct cmd_entry cmd_wait_entry;
 extern const struct cmd_entry cmd_balloon_entry;
+extern const struct cmd_entry cmd_migrate_entry;
 extern const struct cmd_entry cmd_hmp_entry;
 extern const struct cmd_entry cmd_disk_entry;
 extern const struct cmd_entry cmd_template_entry;
@@ -127,9 +128,10 @@ void cmd_print_json(struct json_object *o, enum json_layout layout);
  * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
 int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
 
-/* Forks a detached supervisor for the plan (start: ATTACH_ORPHAN) and relays what it says on
- * stderr until the guest runs (0) or it gives up (its exit status); the plan stays the caller's. */
-int cmd_start_detached(struct plan *plan, enum sup_attach attach, struct verr *err);
+/* Forks a detached supervisor for the plan with opt (start: detached, ATTACH_ORPHAN) and relays
+ * what it says on stderr until the guest runs (0) or it gives up (its exit status); the plan
+ * stays the caller's. */
+int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err);
 
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);
