@@ -1,5 +1,5 @@
 # Shared by the bench scripts: the QEMU argv vmm builds for a profile, rewritten to run
-# without vmm (chardevs on socket paths instead of inherited fds, another guest name).
+# without vmm (chardevs on socket paths instead of inherited fds, plain RAM, another guest name).
 #   raw_argv PROFILE WORKDIR   sets the array "argv"; sockets: WORKDIR/raw-mon.sock, raw-con.sock
 
 raw_argv() {
@@ -10,6 +10,8 @@ raw_argv() {
 		guest=*) argv[$i]="guest=bench-raw,debug-threads=on" ;;
 		socket,id=monitor,fd=3,*) argv[$i]="socket,id=monitor,path=$work/raw-mon.sock,server=on,wait=off" ;;
 		socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off,logfile=$work/raw.log" ;;
+		# The guest RAM on the supervisor's memfd (LAUNCH_RAM_FD): plain RAM, QEMU's default.
+		*'"mem-path":"/dev/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/dev\/fd\/7","share":true//' <<<"${argv[$i]}") ;;
 		esac
 	done
 }

@@ -35,6 +35,7 @@
 #define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 #define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
+#define CTL_REQ_UPGRADE "upgrade" /* moves the VM into a new QEMU (CTL_ARG_QEMU); returns how (UPGRADE_KEY_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -104,6 +105,21 @@
 #define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
 #define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
 #define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
+
+/* upgrade's argument: the new QEMU binary (a path, or a name looked up in PATH; none: the
+ * VM's own), and what it returns once the new QEMU runs the guest. */
+#define CTL_ARG_QEMU "qemu"
+#define UPGRADE_KEY_OLD_PID "old_pid"
+#define UPGRADE_KEY_NEW_PID "new_pid"
+#define UPGRADE_KEY_OLD_VERSION "old_version" /* the old QEMU's version */
+#define UPGRADE_KEY_QEMU "qemu"               /* the new QEMU's binary */
+#define UPGRADE_KEY_TOTAL_MS "total_ms"       /* from the new QEMU's start until it ran the guest */
+#define UPGRADE_KEY_DOWNTIME_MS "downtime_ms" /* the guest's pause, as the old QEMU measured it */
+#define UPGRADE_KEY_SETUP_MS "setup_ms"
+#define UPGRADE_KEY_TRANSFERRED "transferred" /* bytes of RAM sent */
+#define UPGRADE_KEY_SHARED_RAM "shared_ram"   /* the guest RAM stayed in place (x-ignore-shared) */
+/* Milliseconds a client waits for upgrade: the new QEMU's plan (a probe) and its run. */
+#define CTL_UPGRADE_TIMEOUT_MS 120000
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */

@@ -139,6 +139,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
 	else if (!strcmp(request, CTL_REQ_BALLOON))
 		balloon_request(s->balloon, conn, args);
+	else if (!strcmp(request, CTL_REQ_UPGRADE))
+		upgrade_request(s, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

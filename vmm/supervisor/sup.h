@@ -24,6 +24,7 @@
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
+#include "vmm/supervisor/upgrade.h"
 
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
 #define RESTART_BURST 5
@@ -50,6 +51,9 @@ struct sup {
 	struct event *proxy_timer;    /* connects proxy_qmp again */
 	struct proxy_policy policy;
 	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
+	int ram_fd;              /* the guest RAM's memfd (build_shared_ram), -1 when none */
+	struct upgrade *upgrade; /* an upgrade under way (upgrade.h), or NULL */
+	struct plan *own_plan;   /* the plan an upgrade moved the VM to (s->plan then), or NULL */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */
