@@ -14,9 +14,9 @@
 #include "vmm/cli/vmref.h"
 
 /* The supervisor process: a new session, no terminal, stderr into the pipe until ready. */
-static void __attribute__((noreturn)) become_supervisor(struct plan *plan, enum sup_attach attach, int pipe_w)
+static void __attribute__((noreturn)) become_supervisor(struct plan *plan, const struct sup_options *o, int pipe_w)
 {
-	const struct sup_options opt = { .detached = true, .attach = attach };
+	struct sup_options opt = *o;
 	_cleanup_verr_ struct verr err = { 0 };
 	int null = open("/dev/null", O_RDWR | O_CLOEXEC), ret;
 
@@ -24,8 +24,11 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, enum 
 	if (chdir("/") < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 	    dup2(pipe_w, STDERR_FILENO) < 0)
 		_exit(1);
-	/* The caller's open descriptors are not the supervisor's to keep for the VM's lifetime. */
-	close_range(STDERR_FILENO + 1, ~0U, 0);
+	/* The caller's open descriptors are not the supervisor's to keep for the VM's lifetime
+	 * (but for a save file to restore, moved to the first one after stderr). */
+	if (opt.restore && (opt.restore_fd = dup2(opt.restore_fd, STDERR_FILENO + 1)) < 0)
+		_exit(1);
+	close_range(STDERR_FILENO + 1 + opt.restore, ~0U, 0);
 	ret = supervise(plan, &opt, &err);
 	for (size_t i = 0; i < err.n; i++)
 		fprintf(stderr, "vmm: %s\n", err.lines[i]);
@@ -34,8 +37,8 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, enum 
 	exit(ret < 0 ? 1 : ret);
 }
 
-/* Forks the supervisor and relays what it says until the guest runs (0) or it gives up (its status). */
-static int start_detached(struct plan *plan, enum sup_attach attach, struct verr *err)
+/* Forks the supervisor and relays what it says (cmd.h). */
+int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err)
 {
 	int fds[2], status;
 	bool ready = false;
@@ -51,7 +54,7 @@ static int start_detached(struct plan *plan, enum sup_attach attach, struct verr
 		return verr_set(err, errno, "cannot fork the supervisor");
 	if (pid == 0) {
 		close(fds[0]);
-		become_supervisor(plan, attach, fds[1]);
+		become_supervisor(plan, opt, fds[1]);
 	}
 	close(fds[1]);
 	while ((n = read(fds[0], buf, sizeof(buf))) != 0) {
@@ -90,7 +93,8 @@ static int print_status(const char *name, struct verr *err)
 static int launch(struct plan *plan, enum sup_attach attach, bool json, struct verr *err)
 {
 	_cleanup_free_ char *name = xstrdup(plan->config.name);
-	int ret = start_detached(plan, attach, err);
+	const struct sup_options opt = { .detached = true, .attach = attach };
+	int ret = cmd_start_detached(plan, &opt, err);
 
 	plan_free(plan);
 	if (ret == 0 && json && print_status(name, err) < 0)

@@ -35,6 +35,8 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_wait_entry,
 	&cmd_balloon_entry,
 	&cmd_upgrade_entry,
+	&cmd_save_entry,
+	&cmd_restore_entry,
 	NULL,
 };
 

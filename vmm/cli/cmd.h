@@ -80,6 +80,8 @@ extern const struct cmd_entry cmd_ip_entry;
 extern const struct cmd_entry cmd_wait_entry;
 extern const struct cmd_entry cmd_balloon_entry;
 extern const struct cmd_entry cmd_upgrade_entry;
+extern const struct cmd_entry cmd_save_entry;
+extern const struct cmd_entry cmd_restore_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);
@@ -115,6 +117,13 @@ void cmd_print_json(struct json_object *o, enum json_layout layout);
 /* Loads the plan of the verb's PROFILE operand with its plan options; start: to start the VM
  * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
 int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
+
+struct sup_options;
+
+/* Forks a detached supervisor for plan (consumed by the child only) with options opt and relays
+ * what it says until the guest runs (0) or it gives up (its status; -1 with err when it could
+ * not be forked). */
+int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err);
 
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

@@ -36,6 +36,7 @@
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 #define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
 #define CTL_REQ_UPGRADE "upgrade" /* moves the VM into a new QEMU (CTL_ARG_QEMU); returns how (UPGRADE_KEY_*) */
+#define CTL_REQ_SAVE "save"     /* saves the VM into a file (CTL_ARG_FILE) and ends it; returns the end (CTL_END_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -109,6 +110,8 @@
 /* upgrade's argument: the new QEMU binary (a path, or a name looked up in PATH; none: the
  * VM's own), and what it returns once the new QEMU runs the guest. */
 #define CTL_ARG_QEMU "qemu"
+/* save's argument: the file, an absolute path. */
+#define CTL_ARG_FILE "file"
 #define UPGRADE_KEY_OLD_PID "old_pid"
 #define UPGRADE_KEY_NEW_PID "new_pid"
 #define UPGRADE_KEY_OLD_VERSION "old_version" /* the old QEMU's version */
@@ -132,6 +135,7 @@ enum vm_end {
 	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
 	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
 	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
+	VM_SAVED = 5,        /* saved into a file (vmm save), from which vmm restore brings it back */
 };
 
 /* The status object; the keys up to VM_KEY_RUN_DIR, and VM_KEY_RESOLVED_PROFILE, are

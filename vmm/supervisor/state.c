@@ -122,6 +122,8 @@ const char *vm_end_name(int end)
 		return "forced-off";
 	case VM_CRASHED:
 		return "crashed";
+	case VM_SAVED:
+		return "saved";
 	default:
 		return "none";
 	}

@@ -34,6 +34,11 @@ static void add_waiter(struct sup *s, struct control_conn *conn)
 	s->waiters[s->n_waiters++] = conn;
 }
 
+void sup_add_waiter(struct sup *s, struct control_conn *conn)
+{
+	add_waiter(s, conn);
+}
+
 /* A pause, resume or reset came back from QEMU. */
 static void command_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -141,6 +146,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		balloon_request(s->balloon, conn, args);
 	else if (!strcmp(request, CTL_REQ_UPGRADE))
 		upgrade_request(s, conn, args);
+	else if (!strcmp(request, CTL_REQ_SAVE))
+		upgrade_save_request(s, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

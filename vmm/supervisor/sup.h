@@ -54,6 +54,8 @@ struct sup {
 	int ram_fd;              /* the guest RAM's memfd (build_shared_ram), -1 when none */
 	struct upgrade *upgrade; /* an upgrade under way (upgrade.h), or NULL */
 	struct plan *own_plan;   /* the plan an upgrade moved the VM to (s->plan then), or NULL */
+	char *saved_to;          /* the file vmm save saved the VM into (it ends, saved), or NULL */
+	struct feed *feed;       /* feeds a save file to the first QEMU (vmm restore), or NULL */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */

@@ -20,6 +20,7 @@
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
+#include "vmm/supervisor/feed.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
@@ -331,8 +332,11 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
+	_cleanup_close_ int incoming = -1;
 	struct spawned child;
-	int fds[5];
+	struct strv argv = { 0 };
+	int fds[6], r;
+	size_t n;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0)
@@ -352,8 +356,24 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
 	fds[LAUNCH_RAM_FD - 3] = s->ram_fd;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds,
-		  s->ram_fd >= 0 ? 5 : agent >= 0 ? 4 : 3, &child, err) < 0)
+	n = s->ram_fd >= 0 ? 5 : agent >= 0 ? 4 : 3;
+	for (size_t i = 0; s->plan->argv.v[i]; i++)
+		strv_push(&argv, s->plan->argv.v[i]);
+	if (s->opt.restore) {
+		/* vmm restore: this QEMU loads the saved guest; a restart boots it afresh. */
+		s->opt.restore = false;
+		if ((incoming = feed_start(s->base, s->opt.restore_fd, &s->feed, err)) < 0) {
+			strv_free(&argv);
+			return -1;
+		}
+		fds[LAUNCH_MIGRATION_FD - 3] = incoming;
+		n = 6;
+		strv_push(&argv, "-incoming");
+		strv_pushf(&argv, "fd:%d", LAUNCH_MIGRATION_FD);
+	}
+	r = spawn(s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, n, &child, err);
+	strv_free(&argv);
+	if (r < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -435,6 +455,7 @@ void sup_take_qemu(struct sup *s, struct sup_handover *h)
 static void clear_instance(struct sup *s)
 {
 	upgrade_abort(s);
+	feed_free(steal_ptr(s->feed));
 	drop_qmp(s);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);

@@ -22,6 +22,8 @@ enum sup_attach {
 struct sup_options {
 	bool detached; /* no terminal: the console is not copied to stdout, SIGHUP is ignored */
 	enum sup_attach attach;
+	bool restore;   /* the first QEMU loads the guest from restore_fd (vmm restore) */
+	int restore_fd; /* a save file at the start of QEMU's stream (savefile.h), owned */
 };
 
 /* Runs the VM until it ends for good. Returns the vm_end, or -1 with err when

@@ -15,6 +15,8 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/savefile.h"
+#include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup.h"
 
@@ -25,12 +27,11 @@ static const char *const socks[][2] = { { "monitor.sock", "new-monitor.sock" },
 					{ AGENT_SOCK, "new-" AGENT_SOCK } };
 enum { SOCK_MONITOR, SOCK_PROXY, SOCK_CONSOLE, SOCK_AGENT, N_SOCKS };
 
-/* The descriptor the new QEMU reads the migration stream on (after LAUNCH_RAM_FD). */
-#define MIGRATION_FD 8
+/* The URI of the stream for the new QEMU (LAUNCH_MIGRATION_FD). */
 #define MIGRATION_URI "fd:8"
-_Static_assert(MIGRATION_FD == LAUNCH_RAM_FD + 1, "the stream follows the RAM");
-/* The name the old QEMU knows its end of the stream by (getfd). */
-#define MIGRATION_FDNAME "vmm-upgrade"
+_Static_assert(LAUNCH_MIGRATION_FD == 8, "MIGRATION_URI names it");
+/* The name the old QEMU knows its end of the stream (or the save file) by (getfd). */
+#define MIGRATION_FDNAME "vmm-migration"
 /* Milliseconds between two looks at the migration's progress. */
 #define POLL_MS 5
 /* No bandwidth cap to speak of (bytes/s; QEMU's default, 128 MiB/s, is what makes copying
@@ -41,9 +42,12 @@ _Static_assert(MIGRATION_FD == LAUNCH_RAM_FD + 1, "the stream follows the RAM");
 struct upgrade {
 	struct sup *s;
 	struct control_conn *conn; /* NULL once answered */
+	char *save_to, *partial;   /* vmm save: the file, and its name until complete (NULL: an upgrade) */
 	struct plan *plan;         /* the new QEMU's, until the VM runs on it */
 	pid_t pid;                 /* the new QEMU until the supervisor takes it, 0: none */
 	int output_fd, qmp_fd, con_fd, agent_fd, mig_fd;
+	int file_fd, pipe_fd;      /* vmm save: the file, and the pipe QEMU writes into (copied into it) */
+	struct event *copy;        /* ... readable */
 	bool made[N_SOCKS];
 	struct qmp_client *dst;    /* the new QEMU's proxy monitor, which drives its side */
 	struct event *poll, *deadline, *reap;
@@ -75,6 +79,8 @@ static void maybe_free(struct upgrade *u)
 		return;
 	if (u->s->upgrade == u)
 		u->s->upgrade = NULL;
+	free(u->save_to);
+	free(u->partial);
 	event_free(u->poll);
 	event_free(u->deadline);
 	event_free(u->reap);
@@ -119,9 +125,11 @@ static void last_output(struct upgrade *u, char *buf, size_t size)
 static void discard_new(struct upgrade *u)
 {
 	struct sup *s = u->s;
-	int *fds[] = { &u->output_fd, &u->qmp_fd, &u->con_fd, &u->agent_fd, &u->mig_fd };
+	int *fds[] = { &u->output_fd, &u->qmp_fd, &u->con_fd, &u->agent_fd, &u->mig_fd, &u->file_fd, &u->pipe_fd };
 
 	qmp_client_free(steal_ptr(u->dst));
+	if (u->copy)
+		event_free(steal_ptr(u->copy));
 	if (u->pid > 0) {
 		kill(u->pid, SIGKILL);
 		while (waitpid(u->pid, NULL, 0) < 0 && errno == EINTR)
@@ -136,6 +144,8 @@ static void discard_new(struct upgrade *u)
 	for (size_t i = 0; i < N_SOCKS; i++)
 		if (u->made[i])
 			rundir_unlink(&s->rd, socks[i][1]);
+	if (u->partial)
+		unlink(u->partial);
 	if (u->plan) {
 		plan_free(u->plan);
 		free(steal_ptr(u->plan));
@@ -205,10 +215,11 @@ static void __attribute__((format(printf, 2, 3))) fail(struct upgrade *u, const 
 	u->pid = 0;
 	last_output(u, out, sizeof(out));
 	discard_new(u);
-	say(&s->vm, "upgrade failed: %s%s%s", why, out[0] ? "; the new QEMU said: " : "", out);
+	say(&s->vm, "%s failed: %s%s%s", u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "",
+	    out);
 	if (u->conn)
-		control_fail(steal_ptr(u->conn), "upgrade failed: %s%s%s; QEMU pid %d runs the guest on", why,
-			     out[0] ? "; the new QEMU said: " : "", out, s->vm.pid);
+		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d runs the guest on",
+			     u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "", out, s->vm.pid);
 	maybe_free(u);
 }
 
@@ -238,6 +249,7 @@ static struct json_object *capabilities(const struct upgrade *u)
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
+static void saved(struct upgrade *u);
 
 /* Reads a number member of o (0 when absent). */
 static int64_t member_int(struct json_object *o, const char *key)
@@ -276,12 +288,17 @@ static void query_migrate_cb(struct qmp_client *c, const struct qmp_result *r, v
 		u->setup_ms = member_int(r->ret, "setup-time");
 		if (json_object_object_get_ex(r->ret, "ram", &ram))
 			u->transferred = member_int(ram, "transferred");
+		if (u->save_to) {
+			saved(u);
+			return;
+		}
 	}
 	arm_ms(u->poll, POLL_MS);
 }
 
 static void switch_over(struct upgrade *u);
 static void answer_when_ready(struct upgrade *u);
+static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, void *arg);
 
 /* The new QEMU's run state: once it left "inmigrate" it runs the guest (or holds it paused). */
 static void query_status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
@@ -356,8 +373,7 @@ static void getfd_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	(void)c;
 	if (!src_step_ok(u, r, "getfd"))
 		return;
-	close(u->mig_fd);
-	u->mig_fd = -1;
+	close(steal_fd(u->mig_fd));
 	args = json_object_new_object();
 	json_object_object_add(args, "uri", json_object_new_string("fd:" MIGRATION_FDNAME));
 	src_send(u, "migrate", args, migrate_cb);
@@ -403,6 +419,19 @@ static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	src_send(u, "migrate-set-parameters", args, params_cb);
 }
 
+/* The old QEMU's capabilities (x-ignore-shared as decided, when it has it), then its parameters. */
+static void src_setup(struct upgrade *u)
+{
+	struct qmp_result ok = { .failure = QMP_OK };
+
+	if (u->src_ignore) {
+		src_send(u, "migrate-set-capabilities", capabilities(u), src_caps_set_cb);
+		return;
+	}
+	u->pending++;
+	src_caps_set_cb(NULL, &ok, u);
+}
+
 /* The new QEMU waits for the stream: set up the old one. */
 static void incoming_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -415,12 +444,7 @@ static void incoming_cb(struct qmp_client *c, const struct qmp_result *r, void *
 		fail(u, "migrate-incoming on the new QEMU: %s", r->desc);
 		return;
 	}
-	if (u->src_ignore) {
-		src_send(u, "migrate-set-capabilities", capabilities(u), src_caps_set_cb);
-		return;
-	}
-	u->pending++;
-	src_caps_set_cb(c, r, u);
+	src_setup(u);
 }
 
 /* The new QEMU waits for its capabilities (when it has x-ignore-shared), then listens on its end
@@ -486,7 +510,10 @@ static void src_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *
 	if (!src_step_ok(u, r, "query-migrate-capabilities"))
 		return;
 	u->src_ignore = has_capability(r->ret, "x-ignore-shared");
-	qmp_send(u->dst, "query-migrate-capabilities", NULL, CTL_QMP_TIMEOUT_MS, 0, dst_caps_cb, u);
+	if (u->save_to) /* the RAM goes into the file: x-ignore-shared off, an upgrade may have set it */
+		src_setup(u);
+	else
+		qmp_send(u->dst, "query-migrate-capabilities", NULL, CTL_QMP_TIMEOUT_MS, 0, dst_caps_cb, u);
 }
 
 /* The new QEMU answers on its monitor: compare capabilities. */
@@ -522,9 +549,12 @@ static void dst_closed_cb(struct qmp_client *c, enum qmp_failure why, const char
 /* The new QEMU did not run the guest in time. */
 static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 {
+	struct upgrade *u = arg;
+
 	(void)fd;
 	(void)what;
-	fail(arg, "the new QEMU did not run the guest within %d s", UPGRADE_TIMEOUT_MS / 1000);
+	fail(u, "%s within %d s", u->save_to ? "QEMU did not save the VM" : "the new QEMU did not run the guest",
+	     UPGRADE_TIMEOUT_MS / 1000);
 }
 
 /* The old QEMU was killed: reap it (or, not our child, see it gone). */
@@ -544,7 +574,7 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 		maybe_free(u);
 		return;
 	}
-	arm_ms(u->reap, 100);
+	arm_ms(u->reap, POLL_MS);
 }
 
 /* The new QEMU runs the guest: its sockets take the usual names, the supervisor takes it over,
@@ -574,7 +604,7 @@ static void switch_over(struct upgrade *u)
 	/* SIGKILL, not quit: a QEMU that exits unlinks the paths its listening sockets were bound
 	 * to, which are now the new QEMU's; it has handed everything over (its disks flushed). */
 	kill(u->old_pid, SIGKILL);
-	arm_ms(u->reap, 100);
+	arm_ms(u->reap, POLL_MS);
 	json_object_object_add(o, UPGRADE_KEY_OLD_PID, json_object_new_int(u->old_pid));
 	json_object_object_add(o, UPGRADE_KEY_NEW_PID, json_object_new_int(s->vm.pid));
 	json_object_object_add(o, UPGRADE_KEY_OLD_VERSION, json_object_new_string(u->old_version));
@@ -593,12 +623,12 @@ static void switch_over(struct upgrade *u)
 }
 
 /* After the switch: answers once the supervisor is connected to the new QEMU (the status and
- * requests that follow see it), or says that it ended first. */
+ * requests that follow see it) and the old QEMU is gone, or says that the new one ended first. */
 static void answer_when_ready(struct upgrade *u)
 {
 	struct sup *s = u->s;
 
-	if (s->ready && s->vm.pid == u->new_pid) {
+	if (s->ready && s->vm.pid == u->new_pid && !u->old_pid) {
 		control_reply(steal_ptr(u->conn), steal_ptr(u->reply));
 		maybe_free(u);
 	} else if (s->vm.pid != u->new_pid || s->reaped)
@@ -703,7 +733,7 @@ static int start_new(struct upgrade *u, struct verr *err)
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
 	fds[LAUNCH_RAM_FD - 3] = s->ram_fd;
-	fds[MIGRATION_FD - 3] = mig_new;
+	fds[LAUNCH_MIGRATION_FD - 3] = mig_new;
 	for (size_t i = 0; u->plan->argv.v[i]; i++)
 		strv_push(&argv, u->plan->argv.v[i]);
 	strv_push(&argv, "-incoming");
@@ -717,6 +747,21 @@ static int start_new(struct upgrade *u, struct verr *err)
 	u->output_fd = child.output_fd;
 	u->dst = qmp_client_new(s->base, steal_fd(dst_fd), &handlers, u);
 	return 0;
+}
+
+/* A move of the guest out of s's QEMU, under way from now on. */
+static struct upgrade *new_move(struct sup *s)
+{
+	struct upgrade *u = xzalloc(sizeof(*u));
+
+	*u = (struct upgrade){ .s = s, .output_fd = -1, .qmp_fd = -1, .con_fd = -1, .agent_fd = -1, .mig_fd = -1,
+			       .file_fd = -1, .pipe_fd = -1,
+			       .was_running = !strcmp(s->vm.runstate, "running") };
+	u->poll = evtimer_new(s->base, poll_cb, u);
+	u->deadline = evtimer_new(s->base, deadline_cb, u);
+	u->reap = evtimer_new(s->base, reap_cb, u);
+	s->upgrade = u;
+	return u;
 }
 
 void upgrade_request(struct sup *s, struct control_conn *conn, struct json_object *args)
@@ -734,13 +779,7 @@ void upgrade_request(struct sup *s, struct control_conn *conn, struct json_objec
 		control_fail(conn, CTL_ARG_QEMU ": expected the path of a QEMU binary");
 		return;
 	}
-	u = xzalloc(sizeof(*u));
-	*u = (struct upgrade){ .s = s, .output_fd = -1, .qmp_fd = -1, .con_fd = -1, .agent_fd = -1, .mig_fd = -1,
-			       .was_running = !strcmp(s->vm.runstate, "running") };
-	u->poll = evtimer_new(s->base, poll_cb, u);
-	u->deadline = evtimer_new(s->base, deadline_cb, u);
-	u->reap = evtimer_new(s->base, reap_cb, u);
-	s->upgrade = u;
+	u = new_move(s);
 	u->plan = new_plan(s, bin ? json_object_get_string(bin) : NULL, &err);
 	if (!u->plan || start_new(u, &err) < 0) {
 		_cleanup_free_ char *text = joined(&err);
@@ -800,4 +839,123 @@ int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err)
 		return verr_set(err, e, "cannot size the guest RAM (%llu MiB)", (unsigned long long)(p->config.memory >> 20));
 	}
 	return 0;
+}
+
+/* Copies what QEMU wrote into the pipe so far (until it would block, or EOF) into the save
+ * file. Returns 0, or -1 after failing u. */
+static int copy_stream(struct upgrade *u)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(u->pipe_fd, buf, sizeof(buf));
+		if (n == 0) { /* all of it: query-migrate says whether it is complete */
+			if (u->copy)
+				event_del(u->copy);
+			return 0;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0 || write_all(u->file_fd, buf, (size_t)n) < 0) {
+			fail(u, "cannot write '%s.partial': %s", u->save_to, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* QEMU wrote more of the stream. */
+static void copy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	copy_stream(arg);
+}
+
+/* The save file is complete: it takes its name, and the VM ends, saved (the request is answered
+ * with how it ended, like a stop). */
+static void saved(struct upgrade *u)
+{
+	struct sup *s = u->s;
+
+	/* QEMU closes its end once done: the rest of the stream, then EOF. */
+	event_free(steal_ptr(u->copy));
+	fcntl(u->pipe_fd, F_SETFL, 0);
+	if (copy_stream(u) < 0)
+		return;
+	if (fsync(u->file_fd) < 0 || rename(u->partial, u->save_to) < 0) {
+		fail(u, "cannot write '%s': %s", u->save_to, strerror(errno));
+		return;
+	}
+	free(steal_ptr(u->partial));
+	close(steal_fd(u->file_fd));
+	close(steal_fd(u->pipe_fd));
+	u->finished = true;
+	u->total_ms = elapsed_ms(u);
+	say(&s->vm, "saved to %s: %lld MiB in %lld ms (the guest paused for the last %lld ms)", u->save_to,
+	    (long long)(u->transferred >> 20), (long long)u->total_ms, (long long)u->downtime_ms);
+	s->saved_to = steal_ptr(u->save_to);
+	s->vm.stopping = true;
+	sup_add_waiter(s, steal_ptr(u->conn));
+	src_send(u, "quit", NULL, src_quiet_cb);
+	maybe_free(u);
+}
+
+void upgrade_save_request(struct sup *s, struct control_conn *conn, struct json_object *args)
+{
+	_cleanup_free_ char *no = refusal(s);
+	_cleanup_verr_ struct verr err = { 0 };
+	struct json_object *file;
+	const char *path;
+	struct upgrade *u;
+	int fd, pipe[2];
+
+	if (no) {
+		control_fail(conn, "cannot save: %s", no);
+		return;
+	}
+	if (!json_object_object_get_ex(args, CTL_ARG_FILE, &file) || !json_object_is_type(file, json_type_string) ||
+	    json_object_get_string(file)[0] != '/') {
+		control_fail(conn, CTL_ARG_FILE ": expected an absolute path");
+		return;
+	}
+	path = json_object_get_string(file);
+	if (access(path, F_OK) == 0) {
+		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
+		return;
+	}
+	u = new_move(s);
+	u->save_to = xstrdup(path);
+	u->partial = xasprintf("%s.partial", path);
+	u->conn = conn;
+	control_hold(conn);
+	fd = open(u->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		free(steal_ptr(u->partial)); /* not ours to remove */
+		fail(u, "cannot create '%s.partial': %s", path, strerror(e));
+		return;
+	}
+	u->file_fd = fd;
+	/* QEMU writes into a pipe, copied into the file: fd: to a file is deprecated (QEMU 9.1). */
+	if (pipe2(pipe, O_CLOEXEC) < 0) {
+		fail(u, "cannot create a pipe: %s", strerror(errno));
+		return;
+	}
+	u->pipe_fd = pipe[0];
+	u->mig_fd = pipe[1];
+	fcntl(u->pipe_fd, F_SETFL, O_NONBLOCK);
+	u->copy = event_new(s->base, u->pipe_fd, EV_READ | EV_PERSIST, copy_cb, u);
+	event_add(u->copy, NULL);
+	if (savefile_write_header(fd, s->plan, s->vm.version, &err) < 0) {
+		_cleanup_free_ char *text = joined(&err);
+		fail(u, "%s", text);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &u->t0);
+	say(&s->vm, "saving to %s", path);
+	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
+	src_send(u, "query-migrate-capabilities", NULL, src_caps_cb);
 }
