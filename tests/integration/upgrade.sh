@@ -3,7 +3,8 @@
 # reboot: its uptime continues (read through the guest agent), a marker written to its disk
 # before is there after, the QEMU pid changed and the old one is gone, the console, agent and
 # qmp.sock serve the new QEMU (a qmp.sock client is disconnected and connects again), the guest
-# RAM stayed in place (x-ignore-shared on its shared memfd). Failures leave the old QEMU
+# RAM stayed in place (x-ignore-shared on its shared memfd), also for a supervisor reattached to
+# the QEMU. Failures leave the old QEMU
 # running the guest and nothing of the new one: a --qemu that is not a QEMU, a QEMU that dies
 # loading the migration, a VM with a hot-added device (refused, with the reason).
 . "$(dirname "$0")/lib.sh"
@@ -92,6 +93,18 @@ awk -v a="$after" -v b="$after2" 'BEGIN { exit !(b >= a) }' || fail "uptime went
 expect_rc 0 status up --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the failed upgrade: $(cat "$T/last.out")"
 pass "a QEMU dying during the incoming migration leaves the old one running the guest: $(cat "$T/dying.txt")"
+
+# A supervisor reattached to the QEMU (kill -9, vmm attach) finds the guest RAM's memfd in it.
+sup=$(state_field up supervisor_pid)
+kill -9 "$sup"
+assert_gone "$sup"
+expect_rc 0 attach up
+expect_rc 0 upgrade up --json
+[ "$(json_field shared_ram <"$T/last.out")" = True ] || fail "after attach, the guest RAM was copied: $(cat "$T/last.out")"
+new=$(json_field new_pid <"$T/last.out")
+after3=$(uptime_of)
+awk -v a="$after2" -v b="$after3" 'BEGIN { exit !(b >= a) }' || fail "uptime went from $after2 to $after3 s"
+pass "a reattached supervisor upgrades too, RAM not copied (uptime $after3 s)"
 
 # A hot-added device exists only in the current QEMU: refused, with the reason.
 truncate -s 8M "$T/hot.raw"

@@ -32,6 +32,8 @@ enum { SOCK_MONITOR, SOCK_PROXY, SOCK_CONSOLE, SOCK_AGENT, N_SOCKS };
 _Static_assert(LAUNCH_MIGRATION_FD == 8, "MIGRATION_URI names it");
 /* The name the old QEMU knows its end of the stream (or the save file) by (getfd). */
 #define MIGRATION_FDNAME "vmm-migration"
+/* The name of the guest RAM's memfd (/proc/PID/fd shows "/memfd:NAME (deleted)"). */
+#define RAM_MEMFD_NAME "vmm-guest-ram"
 /* Milliseconds between two looks at the migration's progress. */
 #define POLL_MS 5
 /* No bandwidth cap to speak of (bytes/s; QEMU's default, 128 MiB/s, is what makes copying
@@ -749,6 +751,22 @@ static int start_new(struct upgrade *u, struct verr *err)
 	return 0;
 }
 
+/* The guest RAM's memfd of QEMU pid, which a supervisor reattached to it did not make: opened
+ * again through /proc (the same memory), or -1 when it is not there. */
+static int reattached_ram(pid_t pid)
+{
+	_cleanup_free_ char *path = xasprintf("/proc/%d/fd/%d", pid, LAUNCH_RAM_FD);
+	char target[64];
+	ssize_t n = readlink(path, target, sizeof(target) - 1);
+
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (strncmp(target, "/memfd:" RAM_MEMFD_NAME " ", strlen("/memfd:" RAM_MEMFD_NAME " ")))
+		return -1;
+	return open(path, O_RDWR | O_CLOEXEC);
+}
+
 /* A move of the guest out of s's QEMU, under way from now on. */
 static struct upgrade *new_move(struct sup *s)
 {
@@ -779,6 +797,8 @@ void upgrade_request(struct sup *s, struct control_conn *conn, struct json_objec
 		control_fail(conn, CTL_ARG_QEMU ": expected the path of a QEMU binary");
 		return;
 	}
+	if (s->ram_fd < 0 && build_shared_ram(&s->plan->config))
+		s->ram_fd = reattached_ram(s->vm.pid);
 	u = new_move(s);
 	u->plan = new_plan(s, bin ? json_object_get_string(bin) : NULL, &err);
 	if (!u->plan || start_new(u, &err) < 0) {
@@ -829,7 +849,7 @@ int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err)
 	*fd = -1;
 	if (!build_shared_ram(&p->config))
 		return 0;
-	*fd = memfd_create("vmm-guest-ram", MFD_CLOEXEC);
+	*fd = memfd_create(RAM_MEMFD_NAME, MFD_CLOEXEC);
 	if (*fd < 0)
 		return verr_set(err, errno, "cannot create the guest RAM (memfd)");
 	if (ftruncate(*fd, (off_t)p->config.memory) < 0) {
