@@ -5,6 +5,7 @@
 #include "vmm/base/util.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/save.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup.h"
 
@@ -147,7 +148,7 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_UPGRADE))
 		upgrade_request(s, conn, args);
 	else if (!strcmp(request, CTL_REQ_SAVE))
-		upgrade_save_request(s, conn, args);
+		save_request(s, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

@@ -15,10 +15,9 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/protocol.h"
-#include "vmm/supervisor/savefile.h"
-#include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup.h"
+#include "vmm/supervisor/upgrade-int.h"
 
 /* The usual names of QEMU's sockets and those the new QEMU has until it takes over. */
 static const char *const socks[][2] = { { "monitor.sock", "new-monitor.sock" },
@@ -26,6 +25,7 @@ static const char *const socks[][2] = { { "monitor.sock", "new-monitor.sock" },
 					{ CONSOLE_SERIAL_SOCK, "new-" CONSOLE_SERIAL_SOCK },
 					{ AGENT_SOCK, "new-" AGENT_SOCK } };
 enum { SOCK_MONITOR, SOCK_PROXY, SOCK_CONSOLE, SOCK_AGENT, N_SOCKS };
+_Static_assert(N_SOCKS == UPGRADE_SOCKS, "struct upgrade has one flag for each");
 
 /* The URI of the stream for the new QEMU (LAUNCH_MIGRATION_FD). */
 #define MIGRATION_URI "fd:8"
@@ -41,30 +41,6 @@ _Static_assert(LAUNCH_MIGRATION_FD == 8, "MIGRATION_URI names it");
 #define UPGRADE_MAX_BANDWIDTH (100ll << 30)
 #define UPGRADE_DOWNTIME_LIMIT_MS 300
 
-struct upgrade {
-	struct sup *s;
-	struct control_conn *conn; /* NULL once answered */
-	char *save_to, *partial;   /* vmm save: the file, and its name until complete (NULL: an upgrade) */
-	struct plan *plan;         /* the new QEMU's, until the VM runs on it */
-	pid_t pid;                 /* the new QEMU until the supervisor takes it, 0: none */
-	int output_fd, qmp_fd, con_fd, agent_fd, mig_fd;
-	int file_fd, pipe_fd;      /* vmm save: the file, and the pipe QEMU writes into (copied into it) */
-	struct event *copy;        /* ... readable */
-	bool made[N_SOCKS];
-	struct qmp_client *dst;    /* the new QEMU's proxy monitor, which drives its side */
-	struct event *poll, *deadline, *reap;
-	bool src_ignore, dst_ignore; /* the QEMU has x-ignore-shared */
-	bool dst_set;                /* the new QEMU's capabilities were set */
-	bool ignore_shared, was_running, migrating, handed_over, finished;
-	unsigned pending;          /* commands to the old QEMU whose reply has not come */
-	int64_t total_ms, downtime_ms, setup_ms, transferred;
-	struct timespec t0;
-	struct json_object *reply; /* the answer, once the new QEMU took over */
-	pid_t new_pid;             /* ... which QEMU that was */
-	pid_t old_pid;             /* the old QEMU once replaced, until it has exited */
-	bool old_child;            /* ... and it is our child (waitpid) */
-	char old_version[32];
-};
 
 /* The new QEMU ended after it took over, before the supervisor was connected to it. */
 static void answer_lost(struct upgrade *u)
@@ -75,7 +51,7 @@ static void answer_lost(struct upgrade *u)
 }
 
 /* Frees u once it has answered, no reply of the old QEMU is due and the old QEMU is gone. */
-static void maybe_free(struct upgrade *u)
+void move_free_when_done(struct upgrade *u)
 {
 	if (!u->finished || u->conn || u->pending || u->old_pid)
 		return;
@@ -90,7 +66,7 @@ static void maybe_free(struct upgrade *u)
 }
 
 /* Milliseconds since the new QEMU started. */
-static int64_t elapsed_ms(const struct upgrade *u)
+int64_t move_elapsed_ms(const struct upgrade *u)
 {
 	struct timespec now;
 
@@ -155,7 +131,7 @@ static void discard_new(struct upgrade *u)
 }
 
 /* A reply of the old QEMU that only matters when it failed (cont, migrate_cancel). */
-static void src_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+void move_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct upgrade *u = arg;
 
@@ -163,11 +139,11 @@ static void src_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void 
 	u->pending--;
 	if (r->failure != QMP_OK && r->failure != QMP_ERR_CLOSED)
 		say(&u->s->vm, "upgrade: the old QEMU refused to take the guest back: %s", r->desc);
-	maybe_free(u);
+	move_free_when_done(u);
 }
 
 /* Sends a command to the old QEMU (the supervisor's connection), reply to fn with u. */
-static void src_send(struct upgrade *u, const char *cmd, struct json_object *args, qmp_reply_fn fn)
+void move_send(struct upgrade *u, const char *cmd, struct json_object *args, qmp_reply_fn fn)
 {
 	if (!u->s->qmp) {
 		json_object_put(args);
@@ -178,7 +154,7 @@ static void src_send(struct upgrade *u, const char *cmd, struct json_object *arg
 }
 
 /* Every line of err, joined by "; ". */
-static char *joined(const struct verr *err)
+char *move_joined(const struct verr *err)
 {
 	char *out = xstrdup("");
 
@@ -192,7 +168,7 @@ static char *joined(const struct verr *err)
 
 /* Gives up: the old QEMU keeps (or takes back) the guest, nothing of the new one is left,
  * and the request fails with why. */
-static void __attribute__((format(printf, 2, 3))) fail(struct upgrade *u, const char *fmt, ...)
+void move_fail(struct upgrade *u, const char *fmt, ...)
 {
 	struct sup *s = u->s;
 	_cleanup_free_ char *why = NULL;
@@ -206,9 +182,9 @@ static void __attribute__((format(printf, 2, 3))) fail(struct upgrade *u, const 
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
 	if (u->handed_over && u->was_running)
-		src_send(u, "cont", NULL, src_quiet_cb);
+		move_send(u, "cont", NULL, move_quiet_cb);
 	else if (u->migrating)
-		src_send(u, "migrate_cancel", NULL, src_quiet_cb);
+		move_send(u, "migrate_cancel", NULL, move_quiet_cb);
 	if (u->pid > 0)
 		kill(u->pid, SIGKILL);
 	if (u->pid > 0)
@@ -222,7 +198,7 @@ static void __attribute__((format(printf, 2, 3))) fail(struct upgrade *u, const 
 	if (u->conn)
 		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d runs the guest on",
 			     u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "", out, s->vm.pid);
-	maybe_free(u);
+	move_free_when_done(u);
 }
 
 /* Whether a reply of query-migrate-capabilities lists capability name. */
@@ -251,7 +227,6 @@ static struct json_object *capabilities(const struct upgrade *u)
 }
 
 static void poll_cb(evutil_socket_t fd, short what, void *arg);
-static void saved(struct upgrade *u);
 
 /* Reads a number member of o (0 when absent). */
 static int64_t member_int(struct json_object *o, const char *key)
@@ -271,16 +246,16 @@ static void query_migrate_cb(struct qmp_client *c, const struct qmp_result *r, v
 	(void)c;
 	u->pending--;
 	if (u->finished) {
-		maybe_free(u);
+		move_free_when_done(u);
 		return;
 	}
 	if (r->failure != QMP_OK) {
-		fail(u, "query-migrate: %s", r->desc);
+		move_fail(u, "query-migrate: %s", r->desc);
 		return;
 	}
 	st = json_object_object_get_ex(r->ret, "status", &status) ? json_object_get_string(status) : "";
 	if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
-		fail(u, "the migration %s: %s", st,
+		move_fail(u, "the migration %s: %s", st,
 		     json_object_object_get_ex(r->ret, "error-desc", &desc) ? json_object_get_string(desc) : "no reason given");
 		return;
 	}
@@ -291,7 +266,7 @@ static void query_migrate_cb(struct qmp_client *c, const struct qmp_result *r, v
 		if (json_object_object_get_ex(r->ret, "ram", &ram))
 			u->transferred = member_int(ram, "transferred");
 		if (u->save_to) {
-			saved(u);
+			save_done(u);
 			return;
 		}
 	}
@@ -312,7 +287,7 @@ static void query_status_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	if (u->finished)
 		return;
 	if (r->failure != QMP_OK) {
-		fail(u, "query-status on the new QEMU: %s", r->desc);
+		move_fail(u, "query-status on the new QEMU: %s", r->desc);
 		return;
 	}
 	if (json_object_object_get_ex(r->ret, "status", &status) && strcmp(json_object_get_string(status), "inmigrate"))
@@ -334,7 +309,7 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		return;
 	}
 	if (!u->handed_over)
-		src_send(u, "query-migrate", NULL, query_migrate_cb);
+		move_send(u, "query-migrate", NULL, query_migrate_cb);
 	else
 		qmp_send(u->dst, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, query_status_cb, u);
 }
@@ -344,11 +319,11 @@ static bool src_step_ok(struct upgrade *u, const struct qmp_result *r, const cha
 {
 	u->pending--;
 	if (u->finished) {
-		maybe_free(u);
+		move_free_when_done(u);
 		return false;
 	}
 	if (r->failure != QMP_OK) {
-		fail(u, "%s on the old QEMU: %s", what, r->desc);
+		move_fail(u, "%s on the old QEMU: %s", what, r->desc);
 		return false;
 	}
 	return true;
@@ -378,7 +353,7 @@ static void getfd_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	close(steal_fd(u->mig_fd));
 	args = json_object_new_object();
 	json_object_object_add(args, "uri", json_object_new_string("fd:" MIGRATION_FDNAME));
-	src_send(u, "migrate", args, migrate_cb);
+	move_send(u, "migrate", args, migrate_cb);
 }
 
 /* The old QEMU's parameters are set: hand it its end of the stream. */
@@ -391,7 +366,7 @@ static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	if (!src_step_ok(u, r, "migrate-set-parameters"))
 		return;
 	if (!u->s->qmp) {
-		fail(u, "the old QEMU's monitor is gone");
+		move_fail(u, "the old QEMU's monitor is gone");
 		return;
 	}
 	cmd = json_object_new_object();
@@ -402,7 +377,7 @@ static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	u->pending++;
 	if (qmp_send_fds(u->s->qmp, cmd, &u->mig_fd, 1, CTL_QMP_TIMEOUT_MS, getfd_cb, u) < 0) {
 		u->pending--;
-		fail(u, "cannot pass the migration socket to the old QEMU (its monitor is busy)");
+		move_fail(u, "cannot pass the migration socket to the old QEMU (its monitor is busy)");
 	}
 }
 
@@ -418,7 +393,7 @@ static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	args = json_object_new_object();
 	json_object_object_add(args, "max-bandwidth", json_object_new_int64(UPGRADE_MAX_BANDWIDTH));
 	json_object_object_add(args, "downtime-limit", json_object_new_int64(UPGRADE_DOWNTIME_LIMIT_MS));
-	src_send(u, "migrate-set-parameters", args, params_cb);
+	move_send(u, "migrate-set-parameters", args, params_cb);
 }
 
 /* The old QEMU's capabilities (x-ignore-shared as decided, when it has it), then its parameters. */
@@ -427,7 +402,7 @@ static void src_setup(struct upgrade *u)
 	struct qmp_result ok = { .failure = QMP_OK };
 
 	if (u->src_ignore) {
-		src_send(u, "migrate-set-capabilities", capabilities(u), src_caps_set_cb);
+		move_send(u, "migrate-set-capabilities", capabilities(u), src_caps_set_cb);
 		return;
 	}
 	u->pending++;
@@ -443,7 +418,7 @@ static void incoming_cb(struct qmp_client *c, const struct qmp_result *r, void *
 	if (u->finished)
 		return;
 	if (r->failure != QMP_OK) {
-		fail(u, "migrate-incoming on the new QEMU: %s", r->desc);
+		move_fail(u, "migrate-incoming on the new QEMU: %s", r->desc);
 		return;
 	}
 	src_setup(u);
@@ -462,7 +437,7 @@ static void dst_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	if (u->finished)
 		return;
 	if (r->failure != QMP_OK) {
-		fail(u, "migrate-set-capabilities on the new QEMU: %s", r->desc);
+		move_fail(u, "migrate-set-capabilities on the new QEMU: %s", r->desc);
 		return;
 	}
 	start_incoming(u);
@@ -492,7 +467,7 @@ static void dst_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *
 	if (u->finished)
 		return;
 	if (r->failure != QMP_OK) {
-		fail(u, "query-migrate-capabilities on the new QEMU: %s", r->desc);
+		move_fail(u, "query-migrate-capabilities on the new QEMU: %s", r->desc);
 		return;
 	}
 	u->dst_ignore = has_capability(r->ret, "x-ignore-shared");
@@ -504,7 +479,7 @@ static void dst_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *
 }
 
 /* The old QEMU's capabilities, then the new one's. */
-static void src_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+void move_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct upgrade *u = arg;
 
@@ -525,7 +500,7 @@ static void dst_ready_cb(struct qmp_client *c, void *arg)
 
 	(void)c;
 	if (!u->finished)
-		src_send(u, "query-migrate-capabilities", NULL, src_caps_cb);
+		move_send(u, "query-migrate-capabilities", NULL, move_caps_cb);
 }
 
 /* The new QEMU's monitor closed before it took over: it died. */
@@ -540,12 +515,12 @@ static void dst_closed_cb(struct qmp_client *c, enum qmp_failure why, const char
 	if (u->pid > 0 && waitpid(u->pid, &status, 0) == u->pid) {
 		u->pid = 0;
 		if (WIFSIGNALED(status))
-			fail(u, "the new QEMU was killed by signal %d", WTERMSIG(status));
+			move_fail(u, "the new QEMU was killed by signal %d", WTERMSIG(status));
 		else
-			fail(u, "the new QEMU exited with status %d", WEXITSTATUS(status));
+			move_fail(u, "the new QEMU exited with status %d", WEXITSTATUS(status));
 		return;
 	}
-	fail(u, "the new QEMU closed its monitor");
+	move_fail(u, "the new QEMU closed its monitor");
 }
 
 /* The new QEMU did not run the guest in time. */
@@ -555,7 +530,7 @@ static void deadline_cb(evutil_socket_t fd, short what, void *arg)
 
 	(void)fd;
 	(void)what;
-	fail(u, "%s within %d s", u->save_to ? "QEMU did not save the VM" : "the new QEMU did not run the guest",
+	move_fail(u, "%s within %d s", u->save_to ? "QEMU did not save the VM" : "the new QEMU did not run the guest",
 	     UPGRADE_TIMEOUT_MS / 1000);
 }
 
@@ -573,7 +548,7 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 		r = u->old_pid;
 	if (r == u->old_pid || (r < 0 && errno == ECHILD)) {
 		u->old_pid = 0;
-		maybe_free(u);
+		move_free_when_done(u);
 		return;
 	}
 	arm_ms(u->reap, POLL_MS);
@@ -592,7 +567,7 @@ static void switch_over(struct upgrade *u)
 			u->made[i] = false;
 			rundir_adopt(&s->rd, socks[i][0]);
 		}
-	u->total_ms = elapsed_ms(u);
+	u->total_ms = move_elapsed_ms(u);
 	u->finished = true;
 	qmp_client_free(steal_ptr(u->dst));
 	u->old_pid = s->vm.pid;
@@ -632,7 +607,7 @@ static void answer_when_ready(struct upgrade *u)
 
 	if (s->ready && s->vm.pid == u->new_pid && !u->old_pid) {
 		control_reply(steal_ptr(u->conn), steal_ptr(u->reply));
-		maybe_free(u);
+		move_free_when_done(u);
 	} else if (s->vm.pid != u->new_pid || s->reaped)
 		answer_lost(u);
 	else
@@ -640,7 +615,7 @@ static void answer_when_ready(struct upgrade *u)
 }
 
 /* Why the VM cannot move to a new QEMU as it is, or NULL. */
-static char *refusal(struct sup *s)
+char *move_refusal(struct sup *s)
 {
 	struct json_object *devs;
 	_cleanup_free_ char *ids = NULL;
@@ -768,7 +743,7 @@ static int reattached_ram(pid_t pid)
 }
 
 /* A move of the guest out of s's QEMU, under way from now on. */
-static struct upgrade *new_move(struct sup *s)
+struct upgrade *move_new(struct sup *s)
 {
 	struct upgrade *u = xzalloc(sizeof(*u));
 
@@ -784,7 +759,7 @@ static struct upgrade *new_move(struct sup *s)
 
 void upgrade_request(struct sup *s, struct control_conn *conn, struct json_object *args)
 {
-	_cleanup_free_ char *no = refusal(s);
+	_cleanup_free_ char *no = move_refusal(s);
 	_cleanup_verr_ struct verr err = { 0 };
 	struct json_object *bin = NULL;
 	struct upgrade *u;
@@ -799,13 +774,13 @@ void upgrade_request(struct sup *s, struct control_conn *conn, struct json_objec
 	}
 	if (s->ram_fd < 0 && build_shared_ram(&s->plan->config))
 		s->ram_fd = reattached_ram(s->vm.pid);
-	u = new_move(s);
+	u = move_new(s);
 	u->plan = new_plan(s, bin ? json_object_get_string(bin) : NULL, &err);
 	if (!u->plan || start_new(u, &err) < 0) {
-		_cleanup_free_ char *text = joined(&err);
+		_cleanup_free_ char *text = move_joined(&err);
 		u->conn = conn;
 		control_hold(conn);
-		fail(u, "%s", text);
+		move_fail(u, "%s", text);
 		return;
 	}
 	u->conn = conn;
@@ -820,10 +795,10 @@ void upgrade_abort(struct sup *s)
 	struct upgrade *u = s->upgrade;
 
 	if (u && !u->finished)
-		fail(u, "the old QEMU ended during the upgrade");
+		move_fail(u, "the old QEMU ended during the upgrade");
 	else if (u && u->conn) {
 		answer_lost(u);
-		maybe_free(u);
+		move_free_when_done(u);
 	}
 }
 
@@ -841,7 +816,7 @@ void upgrade_free(struct sup *s)
 		u->old_pid = 0;
 	}
 	u->pending = 0;
-	maybe_free(u);
+	move_free_when_done(u);
 }
 
 int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err)
@@ -859,123 +834,4 @@ int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err)
 		return verr_set(err, e, "cannot size the guest RAM (%llu MiB)", (unsigned long long)(p->config.memory >> 20));
 	}
 	return 0;
-}
-
-/* Copies what QEMU wrote into the pipe so far (until it would block, or EOF) into the save
- * file. Returns 0, or -1 after failing u. */
-static int copy_stream(struct upgrade *u)
-{
-	char buf[65536];
-	ssize_t n;
-
-	for (;;) {
-		n = read(u->pipe_fd, buf, sizeof(buf));
-		if (n == 0) { /* all of it: query-migrate says whether it is complete */
-			if (u->copy)
-				event_del(u->copy);
-			return 0;
-		}
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 && errno == EAGAIN)
-			return 0;
-		if (n < 0 || write_all(u->file_fd, buf, (size_t)n) < 0) {
-			fail(u, "cannot write '%s.partial': %s", u->save_to, strerror(errno));
-			return -1;
-		}
-	}
-}
-
-/* QEMU wrote more of the stream. */
-static void copy_cb(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	copy_stream(arg);
-}
-
-/* The save file is complete: it takes its name, and the VM ends, saved (the request is answered
- * with how it ended, like a stop). */
-static void saved(struct upgrade *u)
-{
-	struct sup *s = u->s;
-
-	/* QEMU closes its end once done: the rest of the stream, then EOF. */
-	event_free(steal_ptr(u->copy));
-	fcntl(u->pipe_fd, F_SETFL, 0);
-	if (copy_stream(u) < 0)
-		return;
-	if (fsync(u->file_fd) < 0 || rename(u->partial, u->save_to) < 0) {
-		fail(u, "cannot write '%s': %s", u->save_to, strerror(errno));
-		return;
-	}
-	free(steal_ptr(u->partial));
-	close(steal_fd(u->file_fd));
-	close(steal_fd(u->pipe_fd));
-	u->finished = true;
-	u->total_ms = elapsed_ms(u);
-	say(&s->vm, "saved to %s: %lld MiB in %lld ms (the guest paused for the last %lld ms)", u->save_to,
-	    (long long)(u->transferred >> 20), (long long)u->total_ms, (long long)u->downtime_ms);
-	s->saved_to = steal_ptr(u->save_to);
-	s->vm.stopping = true;
-	sup_add_waiter(s, steal_ptr(u->conn));
-	src_send(u, "quit", NULL, src_quiet_cb);
-	maybe_free(u);
-}
-
-void upgrade_save_request(struct sup *s, struct control_conn *conn, struct json_object *args)
-{
-	_cleanup_free_ char *no = refusal(s);
-	_cleanup_verr_ struct verr err = { 0 };
-	struct json_object *file;
-	const char *path;
-	struct upgrade *u;
-	int fd, pipe[2];
-
-	if (no) {
-		control_fail(conn, "cannot save: %s", no);
-		return;
-	}
-	if (!json_object_object_get_ex(args, CTL_ARG_FILE, &file) || !json_object_is_type(file, json_type_string) ||
-	    json_object_get_string(file)[0] != '/') {
-		control_fail(conn, CTL_ARG_FILE ": expected an absolute path");
-		return;
-	}
-	path = json_object_get_string(file);
-	if (access(path, F_OK) == 0) {
-		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
-		return;
-	}
-	u = new_move(s);
-	u->save_to = xstrdup(path);
-	u->partial = xasprintf("%s.partial", path);
-	u->conn = conn;
-	control_hold(conn);
-	fd = open(u->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		int e = errno;
-		free(steal_ptr(u->partial)); /* not ours to remove */
-		fail(u, "cannot create '%s.partial': %s", path, strerror(e));
-		return;
-	}
-	u->file_fd = fd;
-	/* QEMU writes into a pipe, copied into the file: fd: to a file is deprecated (QEMU 9.1). */
-	if (pipe2(pipe, O_CLOEXEC) < 0) {
-		fail(u, "cannot create a pipe: %s", strerror(errno));
-		return;
-	}
-	u->pipe_fd = pipe[0];
-	u->mig_fd = pipe[1];
-	fcntl(u->pipe_fd, F_SETFL, O_NONBLOCK);
-	u->copy = event_new(s->base, u->pipe_fd, EV_READ | EV_PERSIST, copy_cb, u);
-	event_add(u->copy, NULL);
-	if (savefile_write_header(fd, s->plan, s->vm.version, &err) < 0) {
-		_cleanup_free_ char *text = joined(&err);
-		fail(u, "%s", text);
-		return;
-	}
-	clock_gettime(CLOCK_MONOTONIC, &u->t0);
-	say(&s->vm, "saving to %s", path);
-	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
-	src_send(u, "query-migrate-capabilities", NULL, src_caps_cb);
 }

@@ -1,4 +1,4 @@
-/* vmm upgrade and vmm save, the moves of a guest out of its QEMU. vmm upgrade: moves a running VM into a new QEMU process on the same host, under the same
+/* vmm upgrade: moves a running VM into a new QEMU process on the same host, under the same
  * name and run directory, without stopping the guest. The new QEMU (the same binary, or
  * another: its own plan, probed, with the VM's versioned machine type from its identity)
  * starts with -incoming defer on sockets the supervisor bound beside the current ones
@@ -36,15 +36,8 @@ int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err);
  * current plan's); answers conn once the new QEMU runs the guest, or why not. */
 void upgrade_request(struct sup *s, struct control_conn *conn, struct json_object *args);
 
-/* save: migrates the guest into a new file (args: CTL_ARG_FILE, an absolute path that does not
- * exist; written as FILE.partial until complete), its RAM copied whatever the backend, after a
- * header with what vmm restore needs (savefile.h); then the VM ends, saved (VM_SAVED), and conn
- * gets how it ended, like a stop. A failure removes the partial file and leaves the guest
- * running. */
-void upgrade_save_request(struct sup *s, struct control_conn *conn, struct json_object *args);
-
-/* The current QEMU is gone (or the supervisor ends): an upgrade under way fails, leaving
- * nothing of its new QEMU. */
+/* The current QEMU is gone (or the supervisor ends): an upgrade or save under way fails,
+ * leaving nothing of its new QEMU or file. */
 void upgrade_abort(struct sup *s);
 
 /* Frees what upgrade_request left after its end (a plan the VM now runs on). */
