@@ -9,6 +9,8 @@ raw_argv() {
 		case ${argv[$i]} in
 		guest=*) argv[$i]="guest=bench-raw,debug-threads=on" ;;
 		socket,id=monitor,fd=3,*) argv[$i]="socket,id=monitor,path=$work/raw-mon.sock,server=on,wait=off" ;;
+		socket,id=proxy-monitor,fd=5,*) argv[$i]="socket,id=proxy-monitor,path=$work/raw-proxy.sock,server=on,wait=off" ;;
+		socket,id=agent,fd=6,*) argv[$i]="socket,id=agent,path=$work/raw-agent.sock,server=on,wait=off" ;;
 		socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off,logfile=$work/raw.log" ;;
 		# The guest RAM on the supervisor's memfd (LAUNCH_RAM_FD): plain RAM, QEMU's default.
 		*'"mem-path":"/dev/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/dev\/fd\/7","share":true//' <<<"${argv[$i]}") ;;

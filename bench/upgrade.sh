@@ -15,22 +15,25 @@ export VMM_RUN_DIR=$work/run VMM_DATA_DIR=$work/data
 export VMM_CACHE_DIR=${VMM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm}
 trap '"$vmm" kill bench-upgrade >/dev/null 2>&1; pkill -9 -f "guest=bench-raw," 2>/dev/null; rm -rf "$work"' EXIT
 
-printf '{"include": "%s", "name": "bench-upgrade", "memory": {"size": "%s"}}\n' \
+printf '{"include": ["%s"], "name": "bench-upgrade", "memory": {"size": "%s"}}\n' \
 	"$PWD/tests/profiles/guest.json" "$size" >"$work/guest.json"
 . bench/lib.sh
 raw_argv "$work/guest.json" "$work"
 src=("${argv[@]}")
 # The destination: its own monitor and console, waiting for the stream.
 dst=()
-for a in "${argv[@]}"; do dst+=("${a//raw-/raw2-}"); done
+for a in "${argv[@]}"; do
+	a=${a//raw-/raw2-}
+	dst+=("${a//raw.log/raw2.log}")
+done
 dst+=(-incoming "unix:$work/raw-mig.sock")
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # Waits until FILE has the guest's ready line.
 until_ready() {
-	for _ in $(seq 1200); do grep -q '^vmm-guest: ready' "$1" 2>/dev/null && return 0; sleep 0.05; done
-	echo "bench: no ready line in $1" >&2
+	for _ in $(seq 2400); do grep -q '^vmm-guest: ready' "$1" 2>/dev/null && return 0; sleep 0.05; done
+	echo "bench: no ready line in $1: $(tail -n 3 "$work/src.out" 2>/dev/null)" >&2
 	exit 1
 }
 
@@ -59,10 +62,10 @@ PY
 # One raw move: a source booted, a destination waiting; prints "total downtime wall".
 run_raw() {
 	rm -f "$work"/raw*.sock "$work"/raw*.log
-	"${src[@]}" >/dev/null 2>&1 &
+	"${src[@]}" >"$work/src.out" 2>&1 &
 	local sp=$! dp start t
 	until_ready "$work/raw.log"
-	"${dst[@]}" >/dev/null 2>&1 &
+	"${dst[@]}" >"$work/dst.out" 2>&1 &
 	dp=$!
 	for _ in $(seq 200); do [ -S "$work/raw-mig.sock" ] && [ -S "$work/raw2-mon.sock" ] && break; sleep 0.05; done
 	start=$(now_ms)
