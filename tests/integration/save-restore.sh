@@ -61,3 +61,4 @@ grep -q "sr" "$T/last.err" || fail "restore while it runs: $(cat "$T/last.err")"
 [ "$(qemus sr)" = 1 ] || fail "$(qemus sr) QEMUs of the VM after a second restore"
 pass "a restore while the VM runs is refused: $(cat "$T/last.err")"
 expect_rc 0 kill sr
+assert_clean_rundir sr

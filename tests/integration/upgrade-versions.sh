@@ -64,3 +64,4 @@ expect_rc 0 status new10 --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the refusal: $(cat "$T/last.out")"
 pass "a VM created on 10.0 is refused a move into 7.2: $(cat "$T/refused.txt")"
 expect_rc 0 kill new10
+assert_clean_rundir xv

@@ -27,17 +27,17 @@ void sup_answer_waiters(struct sup *s)
 	s->n_waiters = 0;
 }
 
-/* Keeps a stop or kill request to be answered when the VM has ended. */
-static void add_waiter(struct sup *s, struct control_conn *conn)
+void sup_add_waiter(struct sup *s, struct control_conn *conn)
 {
-	control_hold(conn);
 	s->waiters = xrealloc(s->waiters, (s->n_waiters + 1) * sizeof(*s->waiters));
 	s->waiters[s->n_waiters++] = conn;
 }
 
-void sup_add_waiter(struct sup *s, struct control_conn *conn)
+/* Keeps a stop or kill request to be answered when the VM has ended. */
+static void add_waiter(struct sup *s, struct control_conn *conn)
 {
-	add_waiter(s, conn);
+	control_hold(conn);
+	sup_add_waiter(s, conn);
 }
 
 /* A pause, resume or reset came back from QEMU. */

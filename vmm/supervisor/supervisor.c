@@ -667,5 +667,6 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		plan_free(s.own_plan);
 		free(s.own_plan);
 	}
+	free(s.saved_to);
 	return end;
 }
