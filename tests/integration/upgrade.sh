@@ -82,7 +82,7 @@ exec $(printf '%q ' "${RAW_QEMU[@]}") "\${args[@]}"
 SH
 chmod +x "$T/dying-qemu"
 expect_rc 1 upgrade up --qemu "$T/dying-qemu"
-grep -q "upgrade failed: .*; the new QEMU said: .*load of migration failed" "$T/last.err" ||
+grep -Eq "upgrade failed: .*; the new QEMU said: .*(load of migration failed|error while loading state)" "$T/last.err" ||
 	fail "dying QEMU: $(cat "$T/last.err")"
 cp "$T/last.err" "$T/dying.txt"
 [ "$(state_field up qemu_pid)" = "$new" ] || fail "the dying QEMU's upgrade changed the QEMU"
