@@ -3,7 +3,8 @@
 # reboot (its uptime continues, a marker written to its disk before is there after, the new
 # QEMU runs the VM's machine type pc-q35-7.2 from its identity, with 10.0's own modules and
 # firmware), then back into 7.2. A VM created on 10.0 (pc-q35-10.0) is refused a move into 7.2,
-# which lacks that machine type, before its guest is touched.
+# which lacks that machine type, before its guest is touched; a move into a QEMU that deprecates
+# the VM's machine type warns.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 QEMU7=$(command -v qemu-system-x86_64)
@@ -64,4 +65,15 @@ expect_rc 0 status new10 --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the refusal: $(cat "$T/last.out")"
 pass "a VM created on 10.0 is refused a move into 7.2: $(cat "$T/refused.txt")"
 expect_rc 0 kill new10
+
+# A machine type 10.0 deprecates (pc-q35-7.0): the move into 10.0 works and warns, saying which
+# file to edit.
+mkdir -p "$VMM_DATA_DIR/old"
+echo '{ "version": 1, "machine": "pc-q35-7.0" }' >"$VMM_DATA_DIR/old/identity.json"
+"$VMM" start "$PROFILES/guest.json" --name old >/dev/null 2>"$T/old.err" || fail "start old: $(cat "$T/old.err")"
+expect_rc 0 upgrade old --qemu "$QEMU10"
+grep -q "^vmm: old: warning: machine type 'pc-q35-7.0' is deprecated in this QEMU .*$VMM_DATA_DIR/old/identity.json" \
+	"$T/last.err" || fail "no warning: $(cat "$T/last.err")"
+pass "a move into a QEMU that deprecates the VM's machine type warns: $(cat "$T/last.err")"
+expect_rc 0 kill old
 assert_clean_rundir xv

@@ -32,7 +32,7 @@ static const char *str(struct json_object *o, const char *key)
 static int cmd_upgrade(const struct cmd_args *args, struct verr *err)
 {
 	const char *name = args->argv[0], *qemu = args_get(args, "qemu");
-	struct json_object *req = json_object_new_object(), *r;
+	struct json_object *req = json_object_new_object(), *r, *warnings;
 	_cleanup_free_ char *abs = NULL;
 
 	if (qemu && strchr(qemu, '/')) {
@@ -48,6 +48,9 @@ static int cmd_upgrade(const struct cmd_args *args, struct verr *err)
 		json_object_object_add(req, CTL_ARG_QEMU, json_object_new_string(qemu));
 	if (vm_request(name, CTL_REQ_UPGRADE, req, CTL_UPGRADE_TIMEOUT_MS, &r, err) < 0)
 		return -1;
+	warnings = json_object_object_get(r, UPGRADE_KEY_WARNINGS);
+	for (size_t i = 0; !args->json && i < json_object_array_length(warnings); i++)
+		fprintf(stderr, "vmm: %s: warning: %s\n", name, json_object_get_string(json_object_array_get_idx(warnings, i)));
 	if (args->json)
 		cmd_print_json(r, JSON_PRETTY);
 	else

@@ -121,6 +121,7 @@
 #define UPGRADE_KEY_SETUP_MS "setup_ms"
 #define UPGRADE_KEY_TRANSFERRED "transferred" /* bytes of RAM sent */
 #define UPGRADE_KEY_SHARED_RAM "shared_ram"   /* the guest RAM stayed in place (x-ignore-shared) */
+#define UPGRADE_KEY_WARNINGS "warnings"       /* what the user should know about the new QEMU (a deprecated machine type) */
 /* Milliseconds a client waits for upgrade: the new QEMU's plan (a probe) and its run. */
 #define CTL_UPGRADE_TIMEOUT_MS 120000
 

@@ -559,7 +559,7 @@ static void reap_cb(evutil_socket_t fd, short what, void *arg)
 static void switch_over(struct upgrade *u)
 {
 	struct sup *s = u->s;
-	struct json_object *o = json_object_new_object();
+	struct json_object *o = json_object_new_object(), *warnings;
 	struct sup_handover h;
 
 	for (size_t i = 0; i < N_SOCKS; i++)
@@ -591,6 +591,12 @@ static void switch_over(struct upgrade *u)
 	json_object_object_add(o, UPGRADE_KEY_SETUP_MS, json_object_new_int64(u->setup_ms));
 	json_object_object_add(o, UPGRADE_KEY_TRANSFERRED, json_object_new_int64(u->transferred));
 	json_object_object_add(o, UPGRADE_KEY_SHARED_RAM, json_object_new_boolean(u->ignore_shared));
+	warnings = json_object_new_array();
+	for (size_t i = 0; i < s->plan->warnings.n; i++) {
+		say(&s->vm, "warning: %s", s->plan->warnings.v[i]);
+		json_object_array_add(warnings, json_object_new_string(s->plan->warnings.v[i]));
+	}
+	json_object_object_add(o, UPGRADE_KEY_WARNINGS, warnings);
 	say(&s->vm, "upgraded: QEMU pid %d replaced pid %d in %lld ms (downtime %lld ms, %lld bytes sent%s)",
 	    s->vm.pid, u->old_pid, (long long)u->total_ms, (long long)u->downtime_ms, (long long)u->transferred,
 	    u->ignore_shared ? ", RAM shared" : "");
