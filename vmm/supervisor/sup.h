@@ -24,6 +24,7 @@
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
+#include "vmm/supervisor/swtpm.h"
 #include "vmm/supervisor/upgrade.h"
 
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
@@ -51,6 +52,7 @@ struct sup {
 	struct event *proxy_timer;    /* connects proxy_qmp again */
 	struct proxy_policy policy;
 	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
+	struct swtpm *swtpm;     /* the TPM of the current QEMU (profile key tpm) */
 	int ram_fd;              /* the guest RAM's memfd (build_shared_ram), -1 when none */
 	struct upgrade *upgrade; /* an upgrade under way (upgrade.h), or NULL */
 	struct plan *own_plan;   /* the plan an upgrade moved the VM to (s->plan then), or NULL */
@@ -75,6 +77,7 @@ struct sup {
 	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */
 	size_t partial;         /* bytes of an unfinished line in last_output */
 	struct bufferevent *output;
+	struct evbuffer *early_output; /* QEMU's output before it is ready: shown once it is, else the verdict has it */
 
 	/* Across restarts. */
 	bool ever_ready;

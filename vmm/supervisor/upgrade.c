@@ -633,6 +633,8 @@ char *move_refusal(struct sup *s)
 		return xstrdup("the VM is stopping");
 	if (s->upgrade)
 		return xstrdup("an upgrade is under way (or its old QEMU is still exiting)");
+	if (s->plan->config.tpm)
+		return xstrdup("the VM has a TPM: its swtpm serves one QEMU, and its state does not move with the guest");
 	if (s->plan->config.n_passthrough)
 		return xasprintf("the VM has passthrough devices (%s): a host device cannot be in two QEMUs at once",
 				 s->plan->config.passthrough[0].host);
@@ -717,8 +719,10 @@ static int start_new(struct upgrade *u, struct verr *err)
 	fds[LAUNCH_AGENT_FD - 3] = agent;
 	fds[LAUNCH_RAM_FD - 3] = s->ram_fd;
 	fds[LAUNCH_MIGRATION_FD - 3] = mig_new;
+	/* The guest runs on as it ran, once moved: no -S (the supervisor pins the threads just after). */
 	for (size_t i = 0; u->plan->argv.v[i]; i++)
-		strv_push(&argv, u->plan->argv.v[i]);
+		if (strcmp(u->plan->argv.v[i], "-S"))
+			strv_push(&argv, u->plan->argv.v[i]);
 	strv_push(&argv, "-incoming");
 	strv_push(&argv, "defer");
 	clock_gettime(CLOCK_MONOTONIC, &u->t0);

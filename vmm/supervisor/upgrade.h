@@ -11,7 +11,8 @@
  * that, any failure (no plan for the new QEMU, a QEMU that dies or fails to load, a timeout)
  * leaves the old QEMU running the guest (migrate_cancel, or cont once it had handed over)
  * and nothing of the new one. What a new QEMU could not have is refused before the guest
- * is touched: hot-added devices (they exist only in the current QEMU), passthrough devices. */
+ * is touched: hot-added devices (they exist only in the current QEMU), passthrough devices, a
+ * TPM (swtpm). */
 #ifndef VMM_UPGRADE_H
 #define VMM_UPGRADE_H
 
