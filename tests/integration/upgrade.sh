@@ -6,7 +6,7 @@
 # RAM stayed in place (x-ignore-shared on its shared memfd), also for a supervisor reattached to
 # the QEMU. Failures leave the old QEMU
 # running the guest and nothing of the new one: a --qemu that is not a QEMU, a QEMU that dies
-# loading the migration, a VM with a hot-added device (refused, with the reason).
+# loading the migration, a VM with a hot-added device or a TPM (refused, with the reason).
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
@@ -116,3 +116,18 @@ pass "a VM with a hot-added device is refused: $(cat "$T/last.err")"
 
 expect_rc 0 kill up
 assert_clean_rundir up
+
+# A TPM's swtpm serves one QEMU: upgrade and save are refused before the guest is touched.
+command -v swtpm >/dev/null || fail "swtpm not installed (./bootstrap.sh installs it)"
+"$VMM" start "$PROFILES/guest.json" --name tp --set tpm=true --set os=windows >/dev/null 2>"$T/tp.err" ||
+	fail "start with a TPM: $(cat "$T/tp.err")"
+pid=$(state_field tp qemu_pid)
+expect_rc 1 upgrade tp
+grep -q "cannot upgrade: the VM has a TPM" "$T/last.err" || fail "TPM upgrade: $(cat "$T/last.err")"
+cp "$T/last.err" "$T/tpm.txt"
+expect_rc 1 save tp "$T/tp.saved"
+grep -q "cannot save: the VM has a TPM" "$T/last.err" && [ ! -e "$T/tp.saved" ] && [ ! -e "$T/tp.saved.partial" ] ||
+	fail "TPM save: $(cat "$T/last.err")"
+[ "$(state_field tp qemu_pid)" = "$pid" ] && kill -0 "$pid" || fail "the refusals changed the QEMU"
+pass "a VM with a TPM is refused an upgrade and a save: $(cat "$T/tpm.txt")"
+expect_rc 0 kill tp
