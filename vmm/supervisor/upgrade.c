@@ -41,7 +41,6 @@ _Static_assert(LAUNCH_MIGRATION_FD == 8, "MIGRATION_URI names it");
 #define UPGRADE_MAX_BANDWIDTH (100ll << 30)
 #define UPGRADE_DOWNTIME_LIMIT_MS 300
 
-
 /* The new QEMU ended after it took over, before the supervisor was connected to it. */
 static void answer_lost(struct upgrade *u)
 {
@@ -130,7 +129,7 @@ static void discard_new(struct upgrade *u)
 	}
 }
 
-/* A reply of the old QEMU that only matters when it failed (cont, migrate_cancel). */
+/* A reply of the old QEMU that only matters when it failed (cont, migrate_cancel, quit). */
 void move_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
 	struct upgrade *u = arg;
@@ -138,7 +137,7 @@ void move_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 	(void)c;
 	u->pending--;
 	if (r->failure != QMP_OK && r->failure != QMP_ERR_CLOSED)
-		say(&u->s->vm, "upgrade: the old QEMU refused to take the guest back: %s", r->desc);
+		say(&u->s->vm, "the old QEMU refused a command (cont, migrate_cancel or quit): %s", r->desc);
 	move_free_when_done(u);
 }
 
@@ -805,7 +804,7 @@ void upgrade_abort(struct sup *s)
 	struct upgrade *u = s->upgrade;
 
 	if (u && !u->finished)
-		move_fail(u, "the old QEMU ended during the upgrade");
+		move_fail(u, "the VM's QEMU ended before the move was done");
 	else if (u && u->conn) {
 		answer_lost(u);
 		move_free_when_done(u);
