@@ -121,7 +121,7 @@ static int cmd_restore(const struct cmd_args *args, struct verr *err)
 		return -1;
 	}
 	opt.restore_fd = fd;
-	r = cmd_start_detached(&plan, &opt, err);
+	r = cmd_start_supervisor(&plan, &opt, err);
 	plan_free(&plan);
 	close(fd);
 	if (r != 0)

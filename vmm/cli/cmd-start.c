@@ -37,8 +37,16 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, const
 	exit(ret < 0 ? 1 : ret);
 }
 
+/* A detached supervisor with the usual options (cmd.h). */
+int cmd_start_detached(struct plan *plan, enum sup_attach attach, struct verr *err)
+{
+	const struct sup_options opt = { .detached = true, .attach = attach };
+
+	return cmd_start_supervisor(plan, &opt, err);
+}
+
 /* Forks the supervisor and relays what it says (cmd.h). */
-int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err)
+int cmd_start_supervisor(struct plan *plan, const struct sup_options *opt, struct verr *err)
 {
 	int fds[2], status;
 	bool ready = false;
@@ -93,8 +101,7 @@ static int print_status(const char *name, struct verr *err)
 static int launch(struct plan *plan, enum sup_attach attach, bool json, struct verr *err)
 {
 	_cleanup_free_ char *name = xstrdup(plan->config.name);
-	const struct sup_options opt = { .detached = true, .attach = attach };
-	int ret = cmd_start_detached(plan, &opt, err);
+	int ret = cmd_start_detached(plan, attach, err);
 
 	plan_free(plan);
 	if (ret == 0 && json && print_status(name, err) < 0)

@@ -41,6 +41,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_destroy_entry,
 	&cmd_usb_entry,
 	&cmd_input_entry,
+	&cmd_bench_entry,
 	&cmd_upgrade_entry,
 	&cmd_save_entry,
 	&cmd_restore_entry,

@@ -12,6 +12,7 @@
 #include "vmm/base/error.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/plan.h"
+#include "vmm/supervisor/supervisor.h"
 
 /* Options shared by many verbs, declared once in cmd.c; a verb asks for them in its flags. */
 #define CMD_JSON 0x1 /* --json: args->json */
@@ -86,6 +87,7 @@ extern const struct cmd_entry cmd_disk_entry;
 extern const struct cmd_entry cmd_template_entry;
 extern const struct cmd_entry cmd_clone_entry;
 extern const struct cmd_entry cmd_destroy_entry;
+extern const struct cmd_entry cmd_bench_entry;
 extern const struct cmd_entry cmd_upgrade_entry;
 extern const struct cmd_entry cmd_save_entry;
 extern const struct cmd_entry cmd_restore_entry;
@@ -125,12 +127,14 @@ void cmd_print_json(struct json_object *o, enum json_layout layout);
  * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
 int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
 
+/* Forks a detached supervisor for the plan (start: ATTACH_ORPHAN) and relays what it says on
+ * stderr until the guest runs (0) or it gives up (its exit status); the plan stays the caller's. */
+int cmd_start_detached(struct plan *plan, enum sup_attach attach, struct verr *err);
+
 struct sup_options;
 
-/* Forks a detached supervisor for plan (consumed by the child only) with options opt and relays
- * what it says until the guest runs (0) or it gives up (its status; -1 with err when it could
- * not be forked). */
-int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err);
+/* The same with supervisor options opt (vmm restore: the save file the first QEMU loads). */
+int cmd_start_supervisor(struct plan *plan, const struct sup_options *opt, struct verr *err);
 
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);
