@@ -30,8 +30,11 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, const
 	if (chdir("/") < 0 || null < 0 || dup2(null, STDIN_FILENO) < 0 || dup2(null, STDOUT_FILENO) < 0 ||
 	    dup2(pipe_w, STDERR_FILENO) < 0)
 		_exit(1);
-	/* The caller's open descriptors are not the supervisor's to keep for the VM's lifetime. */
-	close_range(STDERR_FILENO + 1, ~0U, 0);
+	/* The caller's open descriptors are not the supervisor's to keep for the VM's lifetime
+	 * (but for a save file to restore, moved to the first one after stderr). */
+	if (opt.restore && (opt.restore_fd = dup2(opt.restore_fd, STDERR_FILENO + 1)) < 0)
+		_exit(1);
+	close_range(STDERR_FILENO + 1 + opt.restore, ~0U, 0);
 	ret = supervise(plan, &opt, &err);
 	for (size_t i = 0; i < err.n; i++)
 		fprintf(stderr, "vmm: %s\n", err.lines[i]);
@@ -40,6 +43,7 @@ static void __attribute__((noreturn)) become_supervisor(struct plan *plan, const
 	exit(ret < 0 ? 1 : ret);
 }
 
+/* Forks the supervisor and relays what it says (cmd.h). */
 int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err)
 {
 	int fds[2], status;

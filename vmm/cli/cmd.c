@@ -46,6 +46,9 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_snapshot_entry,
 	&cmd_jobs_entry,
 	&cmd_backup_entry,
+	&cmd_upgrade_entry,
+	&cmd_save_entry,
+	&cmd_restore_entry,
 	NULL,
 };
 

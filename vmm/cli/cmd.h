@@ -92,6 +92,9 @@ extern const struct cmd_entry cmd_bench_entry;
 extern const struct cmd_entry cmd_snapshot_entry;
 extern const struct cmd_entry cmd_jobs_entry;
 extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_upgrade_entry;
+extern const struct cmd_entry cmd_save_entry;
+extern const struct cmd_entry cmd_restore_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);
@@ -128,10 +131,13 @@ void cmd_print_json(struct json_object *o, enum json_layout layout);
  * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
 int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
 
-/* Forks a detached supervisor for the plan with opt (start: detached, ATTACH_ORPHAN) and relays
+/* Forks a detached supervisor for the plan with opt (start: detached, ATTACH_ORPHAN; restore:
+ * the save file the first QEMU loads) and relays
  * what it says on stderr until the guest runs (0) or it gives up (its exit status); the plan
  * stays the caller's. */
 int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err);
+
+
 
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

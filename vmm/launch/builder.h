@@ -12,6 +12,8 @@
 #define LAUNCH_CONSOLE_FD 4
 #define LAUNCH_PROXY_MONITOR_FD 5
 #define LAUNCH_AGENT_FD 6 /* only when the profile has a guest agent channel */
+#define LAUNCH_RAM_FD 7   /* the guest RAM's memfd, only when build_shared_ram() */
+#define LAUNCH_MIGRATION_FD 8 /* an incoming migration stream (vmm upgrade, vmm restore), when there is one */
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {
@@ -35,6 +37,17 @@ struct launch {
  * goes where identity id says; what it lacks (a device's address, a NIC's MAC, the UUID) is
  * created in it, for the plan to write when the VM starts. */
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
+
+/* True when the guest RAM is one shared file backend on a memfd the supervisor creates and
+ * QEMU inherits as LAUNCH_RAM_FD (mem-path /dev/fd/N, share=on): a new QEMU of the same VM
+ * (vmm upgrade) maps the same pages, so a migration between them copies no RAM
+ * (x-ignore-shared). A memfd rather than a file under /dev/shm: nothing to name, clean or leak
+ * when the supervisor dies, and it is a named file for QEMU (mem-path), which x-ignore-shared
+ * needs. It costs nothing on the guest's side; on the host, shared pages are not merged by KSM
+ * and get transparent huge pages only as /sys/kernel/mm/transparent_hugepage/shmem_enabled
+ * allows, which vmm accepts for a VM that can move to a new QEMU in well under a second.
+ * Huge pages (their own hugetlb memfd) and NUMA nodes (a backend per node) keep theirs. */
+bool build_shared_ram(const struct vm_config *c);
 
 /* The id of the virtio-mem device that holds the memory a running VM may be given. */
 #define BUILD_VIRTIO_MEM_ID "vmem0"

@@ -216,7 +216,9 @@ void lifecycle_verdict(struct sup *s)
 	int st = s->wstatus;
 
 	s->vm.wstatus = s->child ? st : -1;
-	if (s->killed)
+	if (s->saved_to)
+		ended(s, VM_SAVED, "saved to %s (vmm restore %s brings it back)", s->saved_to, s->saved_to);
+	else if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
 	else if (s->migrated_to)
 		ended(s, VM_MIGRATED, "migrated to %s", s->migrated_to);

@@ -41,6 +41,8 @@
 				   * with the last reading (MIG_KEY_*) or the error saying where it failed */
 #define CTL_REQ_MIGRATION "migration" /* returns the current (or last) migration's reading (MIG_KEY_*) */
 #define CTL_REQ_MIGRATE_CANCEL "migrate-cancel" /* cancels the migration (migrate_cancel); returns {} */
+#define CTL_REQ_UPGRADE "upgrade" /* moves the VM into a new QEMU (CTL_ARG_QEMU); returns how (UPGRADE_KEY_*) */
+#define CTL_REQ_SAVE "save"     /* saves the VM into a file (CTL_ARG_FILE) and ends it; returns the end (CTL_END_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -159,6 +161,23 @@
 #define BLOCK_KEY_FREEZE_ERROR "freeze_error" /* why the guest was not frozen, when asked to be */
 #define BLOCK_KEY_QMP_US "qmp_us"             /* microseconds from the first command sent to the last answer */
 #define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the guest's frozen answer to its thawed one */
+/* upgrade's argument: the new QEMU binary (a path, or a name looked up in PATH; none: the
+ * VM's own), and what it returns once the new QEMU runs the guest. */
+#define CTL_ARG_QEMU "qemu"
+/* save's argument: the file, an absolute path. */
+#define CTL_ARG_FILE "file"
+#define UPGRADE_KEY_OLD_PID "old_pid"
+#define UPGRADE_KEY_NEW_PID "new_pid"
+#define UPGRADE_KEY_OLD_VERSION "old_version" /* the old QEMU's version */
+#define UPGRADE_KEY_QEMU "qemu"               /* the new QEMU's binary */
+#define UPGRADE_KEY_TOTAL_MS "total_ms"       /* from the new QEMU's start until it ran the guest */
+#define UPGRADE_KEY_DOWNTIME_MS "downtime_ms" /* the guest's pause, as the old QEMU measured it */
+#define UPGRADE_KEY_SETUP_MS "setup_ms"
+#define UPGRADE_KEY_TRANSFERRED "transferred" /* bytes of RAM sent */
+#define UPGRADE_KEY_SHARED_RAM "shared_ram"   /* the guest RAM stayed in place (x-ignore-shared) */
+#define UPGRADE_KEY_WARNINGS "warnings"       /* what the user should know about the new QEMU (a deprecated machine type) */
+/* Milliseconds a client waits for upgrade: the new QEMU's plan (a probe) and its run. */
+#define CTL_UPGRADE_TIMEOUT_MS 120000
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */
@@ -172,6 +191,7 @@ enum vm_end {
 	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
 	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
 	VM_MIGRATED = 5,     /* the VM moved to another QEMU (vmm migrate): it runs there */
+	VM_SAVED = 6,        /* saved into a file (vmm save), from which vmm restore brings it back */
 };
 
 /* The status object; the keys up to VM_KEY_RUN_DIR, and VM_KEY_RESOLVED_PROFILE, are

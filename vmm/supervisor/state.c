@@ -134,6 +134,8 @@ const char *vm_end_name(int end)
 		return "crashed";
 	case VM_MIGRATED:
 		return "migrated";
+	case VM_SAVED:
+		return "saved";
 	default:
 		return "none";
 	}

@@ -6,6 +6,7 @@
 #include "vmm/supervisor/blockops.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/save.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-migrate.h"
 #include "vmm/supervisor/sup.h"
@@ -28,12 +29,17 @@ void sup_answer_waiters(struct sup *s)
 	s->n_waiters = 0;
 }
 
+void sup_add_waiter(struct sup *s, struct control_conn *conn)
+{
+	s->waiters = xrealloc(s->waiters, (s->n_waiters + 1) * sizeof(*s->waiters));
+	s->waiters[s->n_waiters++] = conn;
+}
+
 /* Keeps a stop or kill request to be answered when the VM has ended. */
 static void add_waiter(struct sup *s, struct control_conn *conn)
 {
 	control_hold(conn);
-	s->waiters = xrealloc(s->waiters, (s->n_waiters + 1) * sizeof(*s->waiters));
-	s->waiters[s->n_waiters++] = conn;
+	sup_add_waiter(s, conn);
 }
 
 /* A pause, resume or reset came back from QEMU. */
@@ -159,6 +165,10 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_MIGRATE) || !strcmp(request, CTL_REQ_MIGRATION) ||
 		 !strcmp(request, CTL_REQ_MIGRATE_CANCEL))
 		sup_migrate_request(s, conn, request, args);
+	else if (!strcmp(request, CTL_REQ_UPGRADE))
+		upgrade_request(s, conn, args);
+	else if (!strcmp(request, CTL_REQ_SAVE))
+		save_request(s, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

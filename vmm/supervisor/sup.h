@@ -27,6 +27,7 @@
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/supervisor/swtpm.h"
+#include "vmm/supervisor/upgrade.h"
 
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
 #define RESTART_BURST 5
@@ -54,6 +55,11 @@ struct sup {
 	struct proxy_policy policy;
 	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
 	struct swtpm *swtpm;     /* the TPM of the current QEMU (profile key tpm) */
+	int ram_fd;              /* the guest RAM's memfd (build_shared_ram), -1 when none */
+	struct upgrade *upgrade; /* an upgrade under way (upgrade.h), or NULL */
+	struct plan *own_plan;   /* the plan an upgrade moved the VM to (s->plan then), or NULL */
+	char *saved_to;          /* the file vmm save saved the VM into (it ends, saved), or NULL */
+	struct feed *feed;       /* feeds a save file to the first QEMU (vmm restore), or NULL */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */

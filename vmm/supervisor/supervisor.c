@@ -21,6 +21,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/incoming.h"
+#include "vmm/supervisor/feed.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
 #include "vmm/supervisor/notify.h"
@@ -347,8 +348,7 @@ static void eof_cb(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(bev, EV_READ);
 }
 
-/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
-static const char *without_timestamp(const char *line)
+const char *without_timestamp(const char *line)
 {
 	const char *z = strchr(line, 'Z');
 
@@ -420,9 +420,11 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
-	struct strv argv = { 0 };
+	_cleanup_close_ int incoming = -1;
 	struct spawned child;
-	int fds[4], r;
+	struct strv argv = { 0 };
+	int fds[6], r;
+	size_t n;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
@@ -431,7 +433,7 @@ static int launch(struct sup *s, struct verr *err)
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
 	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0 ||
-	    sup_agent_listen(s, &agent, &agent_fd, err) < 0)
+	    sup_agent_listen(s, &agent, &agent_fd, err) < 0 || upgrade_ram_create(s->plan, &s->ram_fd, err) < 0)
 		return -1;
 	/* Connected before QEMU runs: the connections wait in the backlog, so no output is lost. */
 	if ((qmp_fd = rundir_connect(&s->rd, "monitor.sock", err)) < 0)
@@ -442,8 +444,26 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
-	incoming_argv(s, &argv);
-	r = spawn(s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, agent >= 0 ? 4 : 3, &child, err);
+	fds[LAUNCH_RAM_FD - 3] = s->ram_fd;
+	n = s->ram_fd >= 0 ? 5 : agent >= 0 ? 4 : 3;
+	if (s->opt.restore) {
+		/* vmm restore: this QEMU loads the saved guest, which runs as it did when saved once
+		 * loaded: no -S (pinned just after); a restart boots it afresh. */
+		for (size_t i = 0; s->plan->argv.v[i]; i++)
+			if (strcmp(s->plan->argv.v[i], "-S"))
+				strv_push(&argv, s->plan->argv.v[i]);
+		s->opt.restore = false;
+		if ((incoming = feed_start(s->base, s->opt.restore_fd, &s->feed, err)) < 0) {
+			strv_free(&argv);
+			return -1;
+		}
+		fds[LAUNCH_MIGRATION_FD - 3] = incoming;
+		n = 6;
+		strv_push(&argv, "-incoming");
+		strv_pushf(&argv, "fd:%d", LAUNCH_MIGRATION_FD);
+	} else
+		incoming_argv(s, &argv);
+	r = spawn(s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, n, &child, err);
 	strv_free(&argv);
 	if (r < 0)
 		return -1;
@@ -492,9 +512,46 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	return 0;
 }
 
+void sup_take_qemu(struct sup *s, struct sup_handover *h)
+{
+	drop_qmp(s);
+	console_detach(s->console);
+	agent_detach(s->agent);
+	if (s->output)
+		bufferevent_free(s->output);
+	if (s->early_output)
+		evbuffer_free(s->early_output);
+	s->early_output = NULL;
+	if (s->pidfd_ev)
+		event_free(s->pidfd_ev);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	evtimer_del(s->start_timer);
+	evtimer_del(s->linger_timer);
+	s->output = NULL;
+	s->pidfd_ev = NULL;
+	s->pidfd = -1;
+	s->vm.pid = h->pid;
+	s->child = true;
+	s->reaped = s->qmp_closed = s->ready = false;
+	s->vm.pinned = false;
+	s->partial = 0;
+	s->last_output[0] = '\0';
+	if (s->own_plan) {
+		plan_free(s->own_plan);
+		free(s->own_plan);
+	}
+	s->plan = s->vm.plan = s->own_plan = h->plan;
+	watch(s, h->qmp_fd, h->console_fd, h->output_fd);
+	if (h->agent_fd >= 0)
+		agent_attach(s->agent, h->agent_fd);
+}
+
 /* Forgets the QEMU that ended, keeping what the supervisor needs across restarts. */
 static void clear_instance(struct sup *s)
 {
+	upgrade_abort(s);
+	feed_free(steal_ptr(s->feed));
 	drop_qmp(s);
 	sup_migrate_reset(s);
 	swtpm_stop(s->swtpm, s->gave_up);
@@ -518,6 +575,8 @@ static void clear_instance(struct sup *s)
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
 	s->vm.pid = 0;
+	if (s->ram_fd >= 0)
+		close(steal_fd(s->ram_fd));
 	s->reaped = s->qmp_closed = s->ready = s->child = false;
 	s->stop_before_ready = s->start_timed_out = s->killed = s->terminated = false;
 	s->stop = STOP_NONE;
@@ -659,6 +718,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
 	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
+			 .ram_fd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
 	sigset_t chld;
@@ -694,6 +754,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	}
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	clear_instance(&s);
+	upgrade_free(&s);
 	if (s.qmp_listen >= 0)
 		close(s.qmp_listen);
 	if (s.ctl_listen >= 0)
@@ -715,5 +776,10 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	end = s.vm.end;
 	notify_close();
 	state_free(&s.vm);
+	if (s.own_plan) {
+		plan_free(s.own_plan);
+		free(s.own_plan);
+	}
+	free(s.saved_to);
 	return end;
 }
