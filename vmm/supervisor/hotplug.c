@@ -12,11 +12,12 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
 
-const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu" };
+const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_VFIO] = "vfio" };
 
 const char *hp_kind_word(enum hp_kind kind)
 {
-	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU" };
+	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU",
+					     [HP_VFIO] = "VFIO device" };
 
 	return words[kind];
 }
@@ -70,6 +71,9 @@ void hp_forget(struct hp_device *d)
 		}
 	if (d->timer)
 		event_free(d->timer);
+	if (d->hosts.n)
+		hp_vfio_restore(d);
+	strv_free(&d->hosts);
 	json_object_put(d->parts);
 	json_object_put(d->config);
 	free(d->id);
@@ -99,8 +103,7 @@ static const char *profile_device(const struct vm_config *c, const char *id)
 	return NULL;
 }
 
-/* Refuses the id of a new device (what: "disk", "nic") when the VM has a device with it. */
-static int check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
+int hp_check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
 {
 	const char *boot = profile_device(&hp->plan->config, id);
 	const struct hp_device *d = hp_find(hp, id);
@@ -159,8 +162,7 @@ static bool port_used(const struct hotplug *hp, int port)
 	return false;
 }
 
-/* A free root port of hotplug.root_ports for a new device: want when it is one (>= 0), else the first. */
-static int free_port(const struct hotplug *hp, int want, int *port, struct verr *err)
+int hp_free_port(const struct hotplug *hp, int want, int *port, struct verr *err)
 {
 	int n = (int)hp->plan->config.root_ports;
 
@@ -198,8 +200,7 @@ struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, 
 	return d;
 }
 
-/* The id of root port number port of hotplug.root_ports ("rp-hotplug-0"), in a new string. */
-static char *port_id(int port)
+char *hp_port_id(int port)
 {
 	_cleanup_free_ char *key = port_key(port);
 
@@ -221,9 +222,9 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 		verr_set(err, 0, "disk: iothread_pin: the iothread of a hot-added disk is not pinned (leave iothread_pin out)");
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
-	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0 && free_port(hp, want, &port, err) == 0) {
-		rp = port_id(port);
+	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
+		 check_file(dc.file, &block_device, err) == 0 && hp_free_port(hp, want, &port, err) == 0) {
+		rp = hp_port_id(port);
 		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
 		d->type = xstrdup(bus_names[dc.bus]);
 		d->detail = xstrdup(dc.file);
@@ -242,8 +243,8 @@ static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *jso
 
 	if (config_nic_from_json(json, "nic", &nc, err) < 0)
 		return NULL;
-	if (check_new_id(hp, "nic", nc.id, err) == 0 && free_port(hp, want, &port, err) == 0) {
-		rp = port_id(port);
+	if (hp_check_new_id(hp, "nic", nc.id, err) == 0 && hp_free_port(hp, want, &port, err) == 0) {
+		rp = hp_port_id(port);
 		mac = nc.mac ? xstrdup(nc.mac) : identity_new_mac(&hp->plan->identity, nc.id);
 		d = hp_new_device(hp, json, nc.id, HP_NIC, build_hot_nic(&nc, mac, rp), port);
 		d->type = xstrdup(nic_model_names[nc.model].profile);
@@ -281,10 +282,13 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 	json_object_object_get_ex(args, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(args, CTL_ARG_DEVICE, &json);
 	if (!json_object_is_type(kind, json_type_string) ||
-	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic")))
-		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\" or \"nic\"");
+	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic") &&
+	     strcmp(json_object_get_string(kind), "vfio")))
+		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\" or \"vfio\"");
 	else if (!strcmp(json_object_get_string(kind), "disk"))
 		d = prepare_disk(hp, json, -1, &err);
+	else if (!strcmp(json_object_get_string(kind), "vfio"))
+		d = hp_prepare_vfio(hp, json, -1, true, &err);
 	else
 		d = prepare_nic(hp, json, -1, &err);
 	if (!d) {
@@ -369,6 +373,8 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 		d = hp_cpu_device(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
 		d = prepare_nic(hp, json, json_object_get_int(port), &err);
+	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
+		d = hp_prepare_vfio(hp, json, json_object_get_int(port), false, &err);
 	else
 		d = prepare_disk(hp, json, json_object_get_int(port), &err);
 	if (!d) {
@@ -438,7 +444,8 @@ static struct json_object *entry(const struct identity *ident, const char *id, e
 	json_object_object_add(o, DEV_KEY_KIND, json_object_new_string(hp_kind_names[kind]));
 	json_object_object_add(o, DEV_KEY_TYPE, json_object_new_string(type));
 	if (detail)
-		json_object_object_add(o, kind == HP_NIC ? DEV_KEY_MAC : DEV_KEY_FILE, json_object_new_string(detail));
+		json_object_object_add(o, kind == HP_NIC ? DEV_KEY_MAC : kind == HP_VFIO ? DEV_KEY_HOST : DEV_KEY_FILE,
+				       json_object_new_string(detail));
 	json_object_object_add(o, DEV_KEY_HOTPLUGGED, json_object_new_boolean(hotplugged));
 	if (key)
 		put_place(o, ident, key);
