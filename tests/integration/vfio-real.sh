@@ -3,7 +3,7 @@
 # (intel-iommu, intel_iommu=on iommu=pt), sees the host's / read-only through virtiofs,
 # and runs vfio-real-guest.sh with the vmm built here against emulated devices: a
 # multifunction pair (virtio-net at 05.0, virtio-rng at 05.1, the GPU + audio stand-in)
-# and an NVMe controller. It must pass on a busy 2-core machine: one vCPU (two can
+# and an NVMe controller (bound by hand, then hot-added to a nested VM and removed). It must pass on a busy 2-core machine: one vCPU (two can
 # soft-lock under TCG), no crypto self-tests, and a watchdog that fails within 2 minutes
 # with the console's last lines instead of waiting for CI's timeout.
 . "$(dirname "$0")/lib.sh"
