@@ -73,9 +73,22 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 	} else
 		jr_problem(&w->jr, "cpu.pin", NULL,
 			   "expected a list of host CPUs, one per vCPU, or a CPU list string such as \"2-9\"");
-	if (c->pin.n && c->pin.n != config_vcpus(c))
+}
+
+/* Checks that cpu.pin names a host CPU for each vCPU the VM boots with, or for each it may have
+ * (hotplug.max_cpus: hot-added vCPUs are pinned as they come). */
+static void check_pin_count(struct walk *w, const struct vm_config *c)
+{
+	unsigned boot = config_vcpus(c);
+
+	if (!c->pin.n || c->pin.n == boot || (c->max_cpus > boot && c->pin.n == c->max_cpus))
+		return;
+	if (c->max_cpus > boot)
+		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM boots with %u (sockets x cores x threads) "
+			   "and may have %u (hotplug.max_cpus): pin %u or %u", c->pin.n, boot, c->max_cpus, boot, c->max_cpus);
+	else
 		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)",
-			   c->pin.n, config_vcpus(c));
+			   c->pin.n, boot);
 }
 
 /* Validates "memory.hugepages": "2M", "1G" or false. */
@@ -309,6 +322,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_boot(&w, boot, c);
 
 	cfg_walk_devices(&w, json, c);
+	check_pin_count(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);
