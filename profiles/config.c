@@ -24,6 +24,16 @@ static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
 
+char *config_file_name(const char *file)
+{
+	_cleanup_free_ char *copy = xstrdup(file);
+	char *base = basename(copy), *dot = strrchr(base, '.');
+
+	if (dot && dot != base)
+		*dot = '\0';
+	return xstrdup(base);
+}
+
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
 {
@@ -31,11 +41,7 @@ static void walk_name(struct walk *w, struct json_object *json, struct vm_config
 
 	jr_string(&w->jr, json, "", "name", &c->name);
 	if (!c->name) {
-		_cleanup_free_ char *copy = xstrdup(w->jr.file);
-		char *base = basename(copy), *dot = strrchr(base, '.');
-		if (dot && dot != base)
-			*dot = '\0';
-		c->name = xstrdup(base);
+		c->name = config_file_name(w->jr.file);
 		if (vm_name_check(c->name, &bad) < 0)
 			jr_problem(&w->jr, "name", NULL, "missing, and the file name cannot stand in: %s", bad.lines[0]);
 	} else if (vm_name_check(c->name, &bad) < 0)

@@ -151,6 +151,9 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 /* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
 #define CONSOLE_LOG_KEEP_MAX 9
 
+/* The name of a VM whose profile (file) names none: the file's name without its extension. */
+char *config_file_name(const char *file);
+
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);
 

@@ -62,6 +62,7 @@ struct hotplug {
 	size_t n;
 	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
 	struct hp_memory mem;
+	struct json_object *again;  /* the records of the devices the next QEMU (a restart) gets again */
 };
 
 /* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port

@@ -34,10 +34,27 @@ struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, co
 	return hp;
 }
 
+/* A device of the record (HOTPLUG_FILE's, or one to re-create) as it is listed there. */
+static struct json_object *record_of(const struct hp_device *d)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[d->kind]));
+	json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(d->config));
+	json_object_object_add(e, "port", json_object_new_int(d->port));
+	return e;
+}
+
 void hotplug_reset(struct hotplug *hp)
 {
 	hp_batch_abort(hp);
 	hp_memory_abort(hp);
+	/* What the next QEMU (a restart) gets again: the disks, NICs and VFIO devices present. */
+	json_object_put(hp->again);
+	hp->again = json_object_new_array();
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->state == HP_PRESENT && hp->devs[i]->kind != HP_CPU)
+			json_object_array_add(hp->again, record_of(hp->devs[i]));
 	while (hp->n) {
 		struct hp_device *d = hp->devs[hp->n - 1];
 		if (d->conn)
@@ -55,6 +72,7 @@ void hotplug_free(struct hotplug *hp)
 	if (!hp)
 		return;
 	hotplug_reset(hp);
+	json_object_put(hp->again);
 	free(hp->devs);
 	free(hp);
 }
@@ -340,17 +358,9 @@ void hp_save(struct hotplug *hp)
 	struct json_object *o = json_object_new_object(), *list = json_object_new_array();
 
 	json_object_object_add(o, "qemu_pid", json_object_new_int(hp->vm->pid));
-	for (size_t i = 0; i < hp->n; i++) {
-		struct json_object *e = json_object_new_object();
-		if (hp->devs[i]->state == HP_ADDING) {
-			json_object_put(e);
-			continue;
-		}
-		json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[hp->devs[i]->kind]));
-		json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(hp->devs[i]->config));
-		json_object_object_add(e, "port", json_object_new_int(hp->devs[i]->port));
-		json_object_array_add(list, e);
-	}
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->state != HP_ADDING)
+			json_object_array_add(list, record_of(hp->devs[i]));
 	json_object_object_add(o, "devices", list);
 	if (rundir_write(hp->rd, HOTPLUG_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true, &err) < 0)
 		say_err(hp->vm, &err);
@@ -359,24 +369,49 @@ void hp_save(struct hotplug *hp)
 	json_object_put(o);
 }
 
-/* Takes back one device of the record as present on its root port; says why it cannot. */
-static void take_back(struct hotplug *hp, struct json_object *e)
+/* The device of a record on its root port (bind: a VFIO device's host devices are bound for
+ * it, as for an add); NULL with err. */
+static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, bool bind, struct verr *err)
 {
-	_cleanup_verr_ struct verr err = { 0 };
 	struct json_object *kind = NULL, *json = NULL, *port = NULL;
-	struct hp_device *d;
 
 	json_object_object_get_ex(e, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(e, CTL_ARG_DEVICE, &json);
 	json_object_object_get_ex(e, "port", &port);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_CPU]))
-		d = hp_cpu_device(hp, json, &err);
-	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
-		d = prepare_nic(hp, json, json_object_get_int(port), &err);
-	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
-		d = hp_prepare_vfio(hp, json, json_object_get_int(port), false, &err);
-	else
-		d = prepare_disk(hp, json, json_object_get_int(port), &err);
+		return hp_cpu_device(hp, json, err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
+		return prepare_nic(hp, json, json_object_get_int(port), err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
+		return hp_prepare_vfio(hp, json, json_object_get_int(port), bind, err);
+	return prepare_disk(hp, json, json_object_get_int(port), err);
+}
+
+void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
+{
+	struct json_object *again = steal_ptr(hp->again);
+
+	for (size_t i = 0; again && i < json_object_array_length(again); i++) {
+		_cleanup_verr_ struct verr err = { 0 };
+		struct hp_device *d = from_record(hp, json_object_array_get_idx(again, i), true, &err);
+		if (!d) {
+			verr_wrap(&err, "warning: a hot-added device is not added again to the restarted QEMU");
+			say_err(hp->vm, &err);
+			continue;
+		}
+		say(hp->vm, "adding %s '%s' again", hp_kind_word(d->kind), d->id);
+		hp_list_add(hp, d);
+		hp_step_add(d, qmp);
+	}
+	json_object_put(again);
+}
+
+/* Takes back one device of the record as present on its root port; says why it cannot. */
+static void take_back(struct hotplug *hp, struct json_object *e)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct hp_device *d = from_record(hp, e, false, &err);
+
 	if (!d) {
 		verr_wrap(&err, "warning: a hot-added device is forgotten");
 		say_err(hp->vm, &err);
