@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "profiles/config-walk.h"
+#include "profiles/lint.h"
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 
@@ -18,6 +19,7 @@ static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie",
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
+static const char *const balloon_keys[] = { "auto", "min", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
@@ -202,13 +204,47 @@ static void check_hugepage_sizes(struct walk *w, const struct vm_config *c)
 		}
 }
 
+/* Validates "memory.balloon" given as {"auto": true, "min": SIZE}: a balloon the supervisor
+ * moves with the host's memory pressure, never below min. */
+static void walk_auto_balloon(struct walk *w, struct json_object *b, struct vm_config *c)
+{
+	jr_check_keys(&w->jr, b, "memory.balloon", balloon_keys);
+	jr_bool(&w->jr, b, "memory.balloon", "auto", &c->balloon_auto);
+	cfg_get_size(w, b, "memory.balloon", "min", MEMORY_MIN, &c->balloon_min);
+	c->balloon = true;
+	if (!c->balloon_auto)
+		jr_problem(&w->jr, "memory.balloon", "auto", "expected true (or write \"balloon\": true for a balloon moved "
+			   "by hand)");
+	else if (!c->balloon_min)
+		jr_problem(&w->jr, "memory.balloon", "min", "missing (the least memory the automatic balloon leaves the "
+			   "guest, such as \"1G\")");
+}
+
+/* Checks what an automatic balloon needs: min within memory.size, and memory it can give back
+ * (not with huge pages or passthrough: lint's words). */
+static void check_auto_balloon(struct walk *w, const struct vm_config *c)
+{
+	if (!c->balloon_auto)
+		return;
+	if (c->balloon_min > c->memory)
+		jr_problem(&w->jr, "memory.balloon", "min", "%lluM is more than memory.size (%lluM)",
+			   (unsigned long long)(c->balloon_min / MIB), (unsigned long long)(c->memory / MIB));
+	if (c->hugepages)
+		jr_problem(&w->jr, "memory.balloon", "auto", "%s (memory.hugepages)", LINT_BALLOON_HUGEPAGES);
+	if (c->n_passthrough)
+		jr_problem(&w->jr, "memory.balloon", "auto", "%s (passthrough)", LINT_BALLOON_PASSTHROUGH);
+}
+
 /* Validates "memory" (the NUMA nodes come later, once the vCPUs are known). */
 static void walk_memory(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
 	cfg_get_size(w, mem, "memory", "size", MEMORY_MIN, &c->memory);
 	walk_hugepages(w, mem, c);
 	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
-	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
+	if (mem && json_object_is_type(json_object_object_get(mem, "balloon"), json_type_object))
+		walk_auto_balloon(w, json_object_object_get(mem, "balloon"), c);
+	else
+		jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
 }
 
 /* Validates "qemu": the binary and extra arguments. */
@@ -329,6 +365,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 
 	cfg_walk_devices(&w, json, c);
 	check_pin_count(&w, c);
+	check_auto_balloon(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);

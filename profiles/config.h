@@ -79,6 +79,8 @@ struct vm_config {
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool prealloc, balloon;
+	bool balloon_auto;        /* memory.balloon {"auto": true}: moved with the host's memory pressure */
+	uint64_t balloon_min;     /* ... never below this */
 	struct numa_config *numa;
 	size_t n_numa;
 	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */
