@@ -48,6 +48,7 @@ pressure 0.10
 balloon_is 256 256
 pass "moderate pressure holds it; without pressure the guest gets its 256M back"
 expect_rc 0 kill ab
+assert_clean_rundir ab
 
 expect_rc 1 cmdline "$PROFILES/guest-agent.json" --set 'memory.balloon={"auto": true, "min": "160M"}' --set memory.hugepages=2M
 grep -q "memory.balloon.auto: a balloon cannot give huge pages back to the host" "$T/last.err" || fail "hugepages: $(cat "$T/last.err")"

@@ -74,4 +74,5 @@ expect_rc 1 cmdline "$PROFILES/guest-restart.json" --name lv
 grep -q "live.json: nicks: unknown key" "$T/last.err" || fail "a bad live layer: $(cat "$T/last.err")"
 rm "$layer"
 expect_rc 0 kill lv
+assert_clean_rundir lv
 pass "vmm remove --persist takes a device out of the live layer (a hot-added one out of the VM too); errors in it name live.json"
