@@ -10,7 +10,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin VMM_RUN_DIR=/run/vmm VMM_CACHE_DIR=/ru
 T=/run/t
 mkdir -p "$T"
 fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok - $*"; }
+pass() { echo "ok - $* ($(cut -d" " -f1 /proc/uptime) s)"; }
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
 pair=(0000:00:05.0 0000:00:05.1)
 
@@ -83,7 +83,7 @@ pass "an NVMe bound to vfio-pci and given back comes back as nvme0"
 cat >"$T/hot.json" <<EOF2
 { "name": "hot", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
   "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" }, "hotplug": { "root_ports": 1 },
-  "lifecycle": { "shutdown_timeout": 5 },
+  "lifecycle": { "shutdown_timeout": 5, "restart": "on-crash" },
   "qemu": { "extra_args": ["-S", "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"] } }
 EOF2
 "$VMM" start "$T/hot.json" 2>"$T/start.err" || fail "start hot: $(cat "$T/start.err")"
@@ -99,6 +99,18 @@ ls -l "/proc/$qemu/fd" | grep -q "/dev/vfio/$group\$" || fail "QEMU does not hol
 "$VMM" devices hot >"$T/devices" && grep -Eq "^vfio-0000-00-06.0 +vfio +vfio-pci +rp-hotplug-0 .* present +hot-added" "$T/devices" ||
 	fail "devices: $(cat "$T/devices")"
 pass "vmm add NAME vfio: the NVMe bound (journaled under the VM), a vfio-pci device of QEMU's holding /dev/vfio/$group"
+kill -9 "$qemu"
+for ((i = 0; i < 900; i++)); do
+	new=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/hot/state.json")
+	[ -n "$new" ] && [ "$new" != "$qemu" ] && ls -l "/proc/$new/fd" 2>/dev/null | grep -q "/dev/vfio/$group\$" && break
+	sleep 0.1
+done
+ls -l "/proc/$new/fd" | grep -q "/dev/vfio/$group\$" ||
+	fail "the restarted QEMU ($new) does not hold /dev/vfio/$group: $(tail -n 6 "$VMM_RUN_DIR/hot/vmm.log")"
+[ "$(drv 0000:00:06.0)" = vfio-pci ] || fail "after the restart: $(drv 0000:00:06.0)"
+"$VMM" qmp hot qom-get path=/machine/peripheral/vfio-0000-00-06.0 property=host >"$T/host" &&
+	grep -q '"0000:00:06.0"' "$T/host" || fail "the restarted QEMU's device: $(cat "$T/host")"
+pass "kill -9 of QEMU, restart on-crash: the restarted QEMU gets the hot-added NVMe again"
 "$VMM" remove hot vfio-0000-00-06.0 >"$T/remove.out" 2>&1 || fail "remove: $(cat "$T/remove.out")"
 for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
 [ -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = nvme ] || fail "nvme0 did not come back after remove"
