@@ -77,13 +77,14 @@ for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1
 pass "an NVMe bound to vfio-pci and given back comes back as nvme0"
 
 # Hot-plugging the NVMe into a running nested VM: bound and journaled as at start, a vfio-pci
-# device on a hotplug root port that QEMU opens, then removed (DEVICE_DELETED) and given back.
+# device on a hotplug root port that QEMU opens, then removed (DEVICE_DELETED) and given back;
+# then the multifunction pair with_group, both functions as one device.
 # The nested VM stays in -S (a guest under TCG in TCG would take minutes to boot) with ACPI
 # hotplug off: the slot is powered off, so QEMU lets a device go without asking the guest.
 cat >"$T/hot.json" <<EOF2
 { "name": "hot", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
   "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" }, "hotplug": { "root_ports": 1 },
-  "lifecycle": { "shutdown_timeout": 5, "restart": "on-crash" },
+  "lifecycle": { "shutdown_timeout": 5 },
   "qemu": { "extra_args": ["-S", "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"] } }
 EOF2
 "$VMM" start "$T/hot.json" 2>"$T/start.err" || fail "start hot: $(cat "$T/start.err")"
@@ -99,22 +100,20 @@ ls -l "/proc/$qemu/fd" | grep -q "/dev/vfio/$group\$" || fail "QEMU does not hol
 "$VMM" devices hot >"$T/devices" && grep -Eq "^vfio-0000-00-06.0 +vfio +vfio-pci +rp-hotplug-0 .* present +hot-added" "$T/devices" ||
 	fail "devices: $(cat "$T/devices")"
 pass "vmm add NAME vfio: the NVMe bound (journaled under the VM), a vfio-pci device of QEMU's holding /dev/vfio/$group"
-kill -9 "$qemu"
-for ((i = 0; i < 900; i++)); do
-	new=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/hot/state.json")
-	[ -n "$new" ] && [ "$new" != "$qemu" ] && ls -l "/proc/$new/fd" 2>/dev/null | grep -q "/dev/vfio/$group\$" && break
-	sleep 0.1
-done
-ls -l "/proc/$new/fd" | grep -q "/dev/vfio/$group\$" ||
-	fail "the restarted QEMU ($new) does not hold /dev/vfio/$group: $(tail -n 6 "$VMM_RUN_DIR/hot/vmm.log")"
-[ "$(drv 0000:00:06.0)" = vfio-pci ] || fail "after the restart: $(drv 0000:00:06.0)"
-"$VMM" qmp hot qom-get path=/machine/peripheral/vfio-0000-00-06.0 property=host >"$T/host" &&
-	grep -q '"0000:00:06.0"' "$T/host" || fail "the restarted QEMU's device: $(cat "$T/host")"
-pass "kill -9 of QEMU, restart on-crash: the restarted QEMU gets the hot-added NVMe again"
 "$VMM" remove hot vfio-0000-00-06.0 >"$T/remove.out" 2>&1 || fail "remove: $(cat "$T/remove.out")"
 for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
 [ -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = nvme ] || fail "nvme0 did not come back after remove"
 [ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] || fail "journal left: $(cat "$VMM_RUN_DIR/vfio-journal.json")"
 "$VMM" qmp hot qom-list path=/machine/peripheral >"$T/periph" && ! grep -q vfio "$T/periph" || fail "QEMU kept it: $(cat "$T/periph")"
-"$VMM" stop hot --timeout 1 >/dev/null 2>&1 || true
 pass "vmm remove: DEVICE_DELETED, the NVMe back on nvme (nvme0), the journal empty"
+"$VMM" add hot vfio host=00:05.0 with_group=true >"$T/add.out" 2>&1 || fail "add the pair: $(cat "$T/add.out")"
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "vfio-pci vfio-pci" ] || fail "pair not taken: $(drv "${pair[0]}") $(drv "${pair[1]}")"
+for f in vfio-0000-00-05.0:0 vfio-0000-00-05.0.f1:1; do
+	"$VMM" qmp hot qom-get "path=/machine/peripheral/${f%:*}" property=host >"$T/host" &&
+		grep -q "\"0000:00:05.${f#*:}\"" "$T/host" || fail "${f%:*}: $(cat "$T/host")"
+done
+"$VMM" remove hot vfio-0000-00-05.0 >"$T/remove.out" 2>&1 || fail "remove the pair: $(cat "$T/remove.out")"
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] && [ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] ||
+	fail "after removing the pair: $(drv "${pair[0]}") $(drv "${pair[1]}"): $(tail -n 4 "$VMM_RUN_DIR/hot/vmm.log")"
+pass "with_group: both functions of the pair bound and given to QEMU as one multifunction device, then both back"
+"$VMM" stop hot --timeout 1 >/dev/null 2>&1 || true

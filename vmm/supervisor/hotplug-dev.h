@@ -130,7 +130,8 @@ void hp_memory_abort(struct hotplug *hp);
 /* The list entry of a hot-added device (DEV_KEY_*). */
 struct json_object *hp_describe(const struct hp_device *d);
 
-/* Takes the device off the list and frees it. */
+/* Takes the device off the list and frees it (a VFIO device's host devices go back to their
+ * drivers: hp_vfio_restore). */
 void hp_forget(struct hp_device *d);
 
 #endif

@@ -7,17 +7,24 @@
  * slot go to the VM as one multifunction device, function 0 added last (QEMU announces a
  * slot to the guest once its function 0 is there) and so removed first, which takes the
  * whole slot. When the device is gone from QEMU (removed, a failed add undone, QEMU ended)
- * its host devices go back to the drivers the journal recorded. */
+ * its host devices go back to the drivers the journal recorded. The bind is synchronous, as at
+ * start: it may hold the supervisor up to the time /dev/vfio/N takes to appear. */
 #include "vmm/supervisor/hotplug-dev.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "passthrough/pci.h"
 #include "passthrough/vfio.h"
 #include "vmm/base/util.h"
+
+/* Milliseconds a running QEMU has to close the IOMMU groups of a removed device. */
+#define VFIO_RELEASE_MS 5000
 
 /* The keys of a VFIO device to add: those of a profile's passthrough[] element it takes. */
 static const char *const vfio_keys[] = { "host", "with_group", NULL };
@@ -93,10 +100,10 @@ static struct json_object *vfio_parts(const struct strv *hosts, const char *host
 
 	for (size_t i = 0; i < hosts->n; i++)
 		multi |= strcmp(hosts->v[i], host) && pci_same_slot(hosts->v[i], host);
-	for (unsigned fn = 8; fn-- > 0;)
+	for (unsigned k = 1; k <= 8; k++)
 		for (size_t i = 0; i < hosts->n; i++) {
 			struct json_object *part, *dev;
-			unsigned f = (fn + 1) % 8; /* 1..7, then 0 */
+			unsigned f = k % 8; /* 1..7, then 0 */
 			_cleanup_free_ char *name = NULL, *addr = NULL;
 			if (!pci_same_slot(hosts->v[i], host) || pci_function(hosts->v[i]) != f)
 				continue;
@@ -151,6 +158,50 @@ struct hp_device *hp_prepare_vfio(struct hotplug *hp, struct json_object *json, 
 	return d;
 }
 
+/* True when process pid holds one of /dev/vfio/GROUP of groups (n of them) open. */
+static bool holds_groups(pid_t pid, const int *groups, size_t n)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d/fd", pid);
+	DIR *fds = opendir(dir);
+	struct dirent *e;
+	bool held = false;
+
+	while (fds && !held && (e = readdir(fds))) {
+		char target[64], want[32];
+		ssize_t len = readlinkat(dirfd(fds), e->d_name, target, sizeof(target) - 1);
+		if (len <= 0)
+			continue;
+		target[len] = '\0';
+		for (size_t i = 0; i < n && !held; i++) {
+			snprintf(want, sizeof(want), "/dev/vfio/%d", groups[i]);
+			held = !strcmp(target, want);
+		}
+	}
+	if (fds)
+		closedir(fds);
+	return held;
+}
+
+/* Waits, at most VFIO_RELEASE_MS, until a running QEMU has closed the IOMMU groups of the host
+ * devices. QEMU says DEVICE_DELETED before it lets go of a group (it closes it when the device
+ * object is finalized, later), and while a process holds a group the kernel refuses a host
+ * driver any device of it (EBUSY). No event says that a descriptor was closed: it is looked at
+ * every 10 ms, for as long as it takes (a few ms), as the bind waits for /dev/vfio/N. */
+static void wait_groups_closed(pid_t qemu, const struct strv *hosts)
+{
+	_cleanup_free_ int *groups = xzalloc((hosts->n + 1) * sizeof(int));
+	size_t n = 0;
+
+	for (size_t i = 0; i < hosts->n; i++) {
+		_cleanup_verr_ struct verr err = { 0 };
+		struct pci_dev dev;
+		if (pci_read(hosts->v[i], &dev, &err) == 0 && dev.group >= 0)
+			groups[n++] = dev.group;
+	}
+	for (int ms = 0; ms < VFIO_RELEASE_MS && holds_groups(qemu, groups, n); ms += 10)
+		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
+}
+
 void hp_vfio_restore(struct hp_device *d)
 {
 	_cleanup_verr_ struct verr err = { 0 };
@@ -163,6 +214,8 @@ void hp_vfio_restore(struct hp_device *d)
 		say(d->hp->vm, "QEMU pid %d runs on: the host devices of '%s' stay on vfio-pci", qemu, d->id);
 		return;
 	}
+	if (qemu > 0)
+		wait_groups_closed(qemu, &d->hosts);
 	n = vfio_restore((const char *const *)d->hosts.v, d->hosts.n, d->hp->plan->config.name, &err);
 	verr_wrap(&err, "giving back the host devices of '%s'", d->id);
 	say_err(d->hp->vm, &err);
