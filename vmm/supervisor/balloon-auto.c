@@ -2,11 +2,13 @@
  *
  * Why a timer that reads the pressure file, not a PSI trigger: a trigger (a threshold written
  * to /proc/pressure/memory, then poll) reports through POLLPRI, which libevent's backends do
- * not wait for, so it would take a thread of its own to poll it; and a trigger needs the real
- * /proc (a test's stand-in file cannot raise one), where the kernel also limits unprivileged
- * windows to multiples of 2 s. Reading the small file once per BALLOON_AUTO_PERIOD_MS costs
- * a few microseconds, and only for VMs whose profile asks for an automatic balloon: every
- * other supervisor keeps no timer at all and waits for events only. */
+ * not wait for (it would take an epoll descriptor of its own, watched for EPOLLPRI, or a
+ * thread); it only says that pressure began, never that it ended, so giving the memory back
+ * needs the readings anyway; and a test's stand-in file (VMM_PROC_ROOT) cannot raise one, so
+ * that path could not be proven here (the kernel also limits unprivileged windows to multiples
+ * of 2 s). Reading the small file once per BALLOON_AUTO_PERIOD_MS costs a few microseconds, and
+ * only for VMs whose profile asks for an automatic balloon: every other supervisor keeps no
+ * timer at all and waits for events only. */
 #include "vmm/supervisor/balloon-auto.h"
 
 #include <fcntl.h>
