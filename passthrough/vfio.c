@@ -8,11 +8,11 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
+#include "passthrough/hostdev.h"
 #include "passthrough/pci.h"
 #include "passthrough/safety.h"
 
@@ -265,12 +265,7 @@ static int wait_for_group(int group, struct verr *err)
 	const char *root = getenv("VMM_DEV_ROOT");
 	_cleanup_free_ char *path = xasprintf("%s/vfio/%d", root && *root ? root : "/dev", group);
 
-	for (int ms = 0; ms < DEV_WAIT_MS; ms += 10) {
-		if (access(path, F_OK) == 0)
-			return 0;
-		nanosleep(&(struct timespec){ 0, 10000000 }, NULL);
-	}
-	return verr_set(err, 0, "'%s' did not appear within %d ms", path, DEV_WAIT_MS);
+	return hostdev_wait_node("vfio", path, DEV_WAIT_MS, err);
 }
 
 /* Moves one device to vfio-pci: driver_override, unbind, drivers_probe, then checks. */

@@ -1,4 +1,5 @@
 #include "profiles/profile.h"
+#include "profiles/json-dups.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vmm/base/host.h"
 #include "vmm/base/util.h"
 
 #ifndef VMM_PROFILE_DIR
@@ -19,6 +21,18 @@
 static char *try_dir(const char *dir, size_t dirlen, const char *name)
 {
 	char *path = xasprintf("%.*s/%s.json", (int)dirlen, dir, name);
+	if (access(path, F_OK) == 0)
+		return path;
+	free(path);
+	return NULL;
+}
+
+/* Returns VMM_DATA_DIR/NAME/profile.json (the profile vmm wrote for a VM it made) when it exists, else NULL. */
+static char *try_vm_data(const char *name)
+{
+	_cleanup_free_ char *data = data_dir();
+	char *path = xasprintf("%s/%s/profile.json", data, name);
+
 	if (access(path, F_OK) == 0)
 		return path;
 	free(path);
@@ -39,6 +53,8 @@ char *profile_find(const char *arg, struct verr *err)
 		verr_set(err, 0, "'%s' is not a profile name", arg);
 		return NULL;
 	}
+	if ((path = try_vm_data(arg)))
+		return path;
 	for (const char *p = env; p && *p;) {
 		size_t n = strcspn(p, ":");
 		if (n && (path = try_dir(p, n, arg)))
@@ -81,6 +97,7 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	enum json_tokener_error jerr;
 	size_t end;
 	int line, col;
+	struct json_dup dup;
 
 	if (!tok)
 		abort();
@@ -115,6 +132,13 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		verr_set(err, 0, "%s: a profile must be a JSON object", file);
+		json_object_put(obj);
+		return NULL;
+	}
+	if (json_find_duplicate(text, len, &dup)) {
+		verr_set(err, 0, "%s:%d:%d: '%s' is set twice in one object (first on line %d): JSON would keep only "
+			 "the last", file, dup.line, dup.col, dup.key, dup.first_line);
+		free(dup.key);
 		json_object_put(obj);
 		return NULL;
 	}

@@ -9,7 +9,8 @@
 
 /* Finds a profile by path (contains '/' or ends in ".json") or by name on the
  * search path: $VMM_PROFILE_PATH (colon-separated), ~/.config/vmm/profiles,
- * /etc/vmm/profiles, then the installed profiles. Returns a malloc'd path. */
+ * /etc/vmm/profiles, then the installed profiles. The profile vmm wrote for a VM it made (a
+ * clone), VMM_DATA_DIR/NAME/profile.json, comes first. Returns a malloc'd path. */
 char *profile_find(const char *arg, struct verr *err);
 
 /* Parses a profile text of len bytes followed by a NUL (text[len] == 0); `file`

@@ -16,7 +16,8 @@
 #define MAX_DEPTH 16
 
 /* Where relative paths may appear ("[]" stands for any list index). */
-static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", "passthrough[].rom", NULL };
+static const char *const path_keys[] = { "boot.kernel", "boot.initrd", "disks[].file", "passthrough[].rom",
+					 "cloud_init.user_data", "cloud_init.network_config", NULL };
 
 /* Where a value comes from: the file named in origins and errors ("--set" for --set values),
  * and the folder its relative paths are relative to. */

@@ -113,6 +113,7 @@ refused "'boot1' is a disk of the VM's profile" remove hp boot1
 refused "the VM has no hot-added device 'nope'" remove hp nope
 refused "cannot use '$T/nope.raw': No such file or directory" add hp disk id=x file="$T/nope.raw" format=raw
 refused "disk: bus: 'sata' cannot be hot-added" add hp disk id=x file="$T/data2.raw" format=raw bus=sata
+refused "disk: create: a hot-added disk's image must exist" add hp disk id=x file="$T/new.qcow2" format=qcow2 create=1G
 refused "'data1' is already the serial of disk 'data1'" add hp disk id=x file="$T/data2.raw" format=raw serial=data1
 pass "bad input is refused and changes nothing in QEMU"
 

@@ -36,11 +36,14 @@ static struct json_object *device_from_args(const struct cmd_args *args, struct 
 		if (!eq || eq == args->argv[i]) {
 			json_object_put(dev);
 			verr_set(err, 0, "'%s': expected KEY=VALUE (a key of the profile's %s[] elements)", args->argv[i],
-				 !strcmp(args->argv[1], "nic") ? "nics" : !strcmp(args->argv[1], "vfio") ? "passthrough" : "disks");
+				 !strcmp(args->argv[1], "nic") ? "nics" : !strcmp(args->argv[1], "usb") ? "usb" :
+				 !strcmp(args->argv[1], "vfio") ? "passthrough" : "disks");
 			return NULL;
 		}
 		key = strndup(args->argv[i], (size_t)(eq - args->argv[i]));
-		json_object_object_add(dev, key, json_from_word(eq + 1));
+		/* USB ids are hex digits ("0104"), never numbers; only a bus is one. */
+		json_object_object_add(dev, key, !strcmp(args->argv[1], "usb") && strcmp(key, "bus") ?
+					 json_object_new_string(eq + 1) : json_from_word(eq + 1));
 	}
 	return dev;
 }
@@ -63,9 +66,16 @@ static int check_device(const char *kind, struct json_object *dev, struct verr *
 {
 	struct disk_config d;
 	struct nic_config n;
+	struct usb_config u;
 
 	if (!strcmp(kind, "vfio"))
 		return 0; /* the supervisor checks it on the host */
+	if (!strcmp(kind, "usb")) {
+		if (config_usb_from_json(dev, "usb", &u, err) < 0)
+			return -1;
+		config_usb_free(&u);
+		return 0;
+	}
 	if (!strcmp(kind, "disk")) {
 		if (config_disk_from_json(dev, "disk", &d, err) < 0)
 			return -1;
@@ -93,8 +103,8 @@ static int cmd_add(const struct cmd_args *args, struct verr *err)
 	bool persist = args_has(args, "persist");
 	int ret;
 
-	if (strcmp(kind, "disk") && strcmp(kind, "nic") && strcmp(kind, "vfio"))
-		return verr_set(err, 0, "'%s': expected disk, nic or vfio (what to add)", kind);
+	if (strcmp(kind, "disk") && strcmp(kind, "nic") && strcmp(kind, "usb") && strcmp(kind, "vfio"))
+		return verr_set(err, 0, "'%s': expected disk, nic, usb or vfio (what to add)", kind);
 	if (!(dev = device_from_args(args, err)))
 		return -1;
 	absolute_file(dev);
@@ -105,10 +115,11 @@ static int cmd_add(const struct cmd_args *args, struct verr *err)
 	req = json_object_new_object();
 	json_object_object_add(req, CTL_ARG_KIND, json_object_new_string(kind));
 	json_object_object_add(req, CTL_ARG_DEVICE, dev);
-	if (persist && !strcmp(kind, "vfio")) {
+	if (persist && strcmp(kind, "disk") && strcmp(kind, "nic")) {
 		json_object_put(req);
-		return verr_set(err, 0, "--persist: a VFIO device is not kept in the live layer (give it to the VM in its "
-				"profile's passthrough)");
+		return verr_set(err, 0, "--persist: a %s device is not kept in the live layer, only disks and NICs (give it "
+				"to the VM in its profile's %s)", !strcmp(kind, "vfio") ? "VFIO" : "USB",
+				!strcmp(kind, "vfio") ? "passthrough" : "usb");
 	}
 	if (persist)
 		dev = json_object_get(dev);
@@ -223,16 +234,17 @@ static int cmd_devices(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_add_entry = {
 	.name = "add",
-	.usage = "NAME disk|nic|vfio KEY=VALUE... [--json OBJECT] [--persist]",
-	.help = "hot-add a disk, NIC or host PCI device (the keys of a profile's disks[] or nics[] element; "
-		"vfio: host=BDF [with_group=true]); --persist: also at the next start (the VM's live layer)",
+	.usage = "NAME disk|nic|usb|vfio KEY=VALUE... [--json OBJECT] [--persist]",
+	.help = "hot-add a disk, NIC, host USB or PCI device (the keys of a profile's disks[], nics[] or usb[] "
+		"element; vfio: host=BDF [with_group=true]); --persist: a disk or NIC also at the next start "
+		"(the VM's live layer)",
 	.args = { .options = "json:,persist", .lower = 2, .upper = -1 },
 	.exec = cmd_add,
 };
 const struct cmd_entry cmd_remove_entry = {
 	.name = "remove",
 	.usage = "NAME ID [--persist]",
-	.help = "remove a hot-added disk, NIC or VFIO device (once the guest releases it); --persist: also "
+	.help = "remove a hot-added disk, NIC, USB or VFIO device (once the guest releases it); --persist: also "
 		"from the VM's live layer",
 	.args = { .options = "persist", .lower = 2, .upper = 2 },
 	.exec = cmd_remove,

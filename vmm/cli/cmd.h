@@ -71,6 +71,8 @@ extern const struct cmd_entry cmd_console_entry;
 extern const struct cmd_entry cmd_logs_entry;
 extern const struct cmd_entry cmd_identity_entry;
 extern const struct cmd_entry cmd_vfio_entry;
+extern const struct cmd_entry cmd_usb_entry;
+extern const struct cmd_entry cmd_input_entry;
 extern const struct cmd_entry cmd_add_entry;
 extern const struct cmd_entry cmd_remove_entry;
 extern const struct cmd_entry cmd_devices_entry;
@@ -79,6 +81,11 @@ extern const struct cmd_entry cmd_agent_entry;
 extern const struct cmd_entry cmd_ip_entry;
 extern const struct cmd_entry cmd_wait_entry;
 extern const struct cmd_entry cmd_balloon_entry;
+extern const struct cmd_entry cmd_hmp_entry;
+extern const struct cmd_entry cmd_disk_entry;
+extern const struct cmd_entry cmd_template_entry;
+extern const struct cmd_entry cmd_clone_entry;
+extern const struct cmd_entry cmd_destroy_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);

@@ -12,12 +12,13 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
 
-const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_VFIO] = "vfio" };
+const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_USB] = "usb",
+				      [HP_VFIO] = "vfio" };
 
 const char *hp_kind_word(enum hp_kind kind)
 {
 	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU",
-					     [HP_VFIO] = "VFIO device" };
+					     [HP_USB] = "USB device", [HP_VFIO] = "VFIO device" };
 
 	return words[kind];
 }
@@ -53,7 +54,8 @@ void hotplug_reset(struct hotplug *hp)
 	json_object_put(hp->again);
 	hp->again = json_object_new_array();
 	for (size_t i = 0; i < hp->n; i++)
-		if (hp->devs[i]->state == HP_PRESENT && hp->devs[i]->kind != HP_CPU)
+		if (hp->devs[i]->state == HP_PRESENT &&
+		    (hp->devs[i]->kind == HP_DISK || hp->devs[i]->kind == HP_NIC || hp->devs[i]->kind == HP_VFIO))
 			json_object_array_add(hp->again, record_of(hp->devs[i]));
 	while (hp->n) {
 		struct hp_device *d = hp->devs[hp->n - 1];
@@ -238,6 +240,8 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 		return NULL;
 	if (dc.iothread_pin.n)
 		verr_set(err, 0, "disk: iothread_pin: the iothread of a hot-added disk is not pinned (leave iothread_pin out)");
+	else if (dc.create)
+		verr_set(err, 0, "disk: create: a hot-added disk's image must exist (make it with vmm disk create)");
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
@@ -299,10 +303,12 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 
 	json_object_object_get_ex(args, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(args, CTL_ARG_DEVICE, &json);
-	if (!json_object_is_type(kind, json_type_string) ||
-	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic") &&
-	     strcmp(json_object_get_string(kind), "vfio")))
-		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\" or \"vfio\"");
+	if (!json_object_is_type(kind, json_type_string) || (strcmp(json_object_get_string(kind), "disk") &&
+	    strcmp(json_object_get_string(kind), "nic") && strcmp(json_object_get_string(kind), "usb") &&
+	    strcmp(json_object_get_string(kind), "vfio")))
+		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\", \"usb\" or \"vfio\"");
+	else if (!strcmp(json_object_get_string(kind), "usb"))
+		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind), "disk"))
 		d = prepare_disk(hp, json, -1, &err);
 	else if (!strcmp(json_object_get_string(kind), "vfio"))
@@ -380,6 +386,8 @@ static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, 
 	json_object_object_get_ex(e, "port", &port);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_CPU]))
 		return hp_cpu_device(hp, json, err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_USB]))
+		return hp_prepare_usb(hp, json, err);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
 		return prepare_nic(hp, json, json_object_get_int(port), err);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))

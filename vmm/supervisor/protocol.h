@@ -43,7 +43,7 @@
 
 #define CTL_ARG_TIMEOUT "timeout"
 
-/* add's arguments: what is added ("disk", "nic" or "vfio"), and the device as a profile's
+/* add's arguments: what is added ("disk", "nic", "usb" or "vfio"), and the device as a profile's
  * disks[] or nics[] element (its file an absolute path), or {"host", "with_group"} of a
  * passthrough[] element; remove's: the device's id. */
 #define CTL_ARG_KIND "kind"
@@ -63,7 +63,7 @@
 
 /* A device of the list devices returns (and add). */
 #define DEV_KEY_ID "id"
-#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU) or "vfio" */
+#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU), "usb" (a hot-added USB device) or "vfio" */
 #define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model, "vfio-pci" */
 #define DEV_KEY_FILE "file"       /* a disk's image */
 #define DEV_KEY_MAC "mac"         /* a NIC's MAC */

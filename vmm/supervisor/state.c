@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/qemuproc.h"
 
@@ -75,15 +76,24 @@ void state_output_line(struct vm_state *st, const char *line)
 	lines_put(&st->output, line, strlen(line));
 }
 
+void state_output_lines(const struct vm_state *st, struct verr *out)
+{
+	const struct last_lines *l = &st->output;
+
+	for (unsigned i = l->n > STATE_OUTPUT_LINES ? l->n - STATE_OUTPUT_LINES : 0; i < l->n; i++)
+		verr_set(out, 0, "%s", l->line[i % STATE_OUTPUT_LINES]);
+}
+
 void say(const struct vm_state *st, const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
 
-	fprintf(stderr, "vmm: %s: ", st->name);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "vmm: %s: %s\n", st->name, line);
+	notify_send("STATUS=%s", line);
 }
 
 void say_err(const struct vm_state *st, const struct verr *err)

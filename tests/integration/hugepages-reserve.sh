@@ -1,0 +1,55 @@
+#!/bin/bash
+# memory.hugepages.reserve: the host's 2 MiB pool grows by exactly the VM's pages while it
+# runs (once, also across a restart) and shrinks by as much when it ends: after a stop, a
+# crash, and a supervisor's kill -9 and reattach; a pool that cannot be raised fails the
+# start and changes nothing. Runs alone (is_parallel false): it reads the host's pool.
+. "$(dirname "$0")/lib.sh"
+
+pool=/sys/kernel/mm/hugepages/hugepages-2048kB
+before=$(cat $pool/nr_hugepages)
+pages() { cat $pool/nr_hugepages; }
+sed 's/"memory": { "size": "256M" }/"memory": { "size": "256M", "prealloc": true, "hugepages": { "size": "2M", "reserve": true } }/' \
+	"$PROFILES/guest.json" >"$T/hp.json"
+grep -q reserve "$T/hp.json" || fail "the test profile has no reserve"
+sed 's/"lifecycle": {/"lifecycle": { "restart": "on-crash",/' "$T/hp.json" >"$T/hp-restart.json"
+
+start_detached hp "$T/hp.json"
+[ "$(pages)" = $((before + 128)) ] || fail "running: $(pages) pages, expected $before + 128"
+[ -f "$VMM_RUN_DIR/hp/hugepages.json" ] || fail "no record of the reserved pages"
+qpid=$(state_field hp qemu_pid)
+awk '/^Private_Hugetlb:/ { kb += $2 } END { exit kb < 262144 }' "/proc/$qpid/smaps" ||
+	fail "QEMU's RAM is not on the huge pages"
+expect_rc 0 stop hp
+[ "$(pages)" = "$before" ] || fail "after stop: $(pages) pages, expected $before"
+grep -q '128 huge pages given back to the host' "$VMM_RUN_DIR/hp/vmm.log" || fail "no message: $(cat "$VMM_RUN_DIR/hp/vmm.log")"
+assert_clean_rundir hp
+pass "256M: the pool grows by 128 pages while it runs (QEMU's RAM on them), back to $before after stop"
+
+start_detached hp "$T/hp.json"
+kill -9 "$(state_field hp qemu_pid)"
+for ((i = 0; i < 100; i++)); do [ "$(pages)" = "$before" ] && break; sleep 0.1; done
+[ "$(pages)" = "$before" ] || fail "after a crash: $(pages) pages, expected $before"
+pass "QEMU killed: the pages go back"
+
+start_detached hp "$T/hp-restart.json"
+kill -9 "$(state_field hp qemu_pid)"
+wait_boots hp 2
+[ "$(pages)" = $((before + 128)) ] || fail "after a restart: $(pages) pages, expected $before + 128"
+sup=$(state_field hp supervisor_pid)
+kill -9 "$sup"
+assert_gone "$sup"
+expect_rc 0 attach hp
+expect_rc 0 stop hp
+[ "$(pages)" = "$before" ] || fail "after reattach and stop: $(pages) pages, expected $before"
+pass "a restart keeps the one reservation; a reattached supervisor gives it back"
+
+# A guest NUMA node bound to a host node this host does not have: its pool cannot be raised.
+sed 's/"memory": { "size": "256M",/"memory": { "size": "256M", "numa": [{ "cpus": "0", "size": "256M", "host_node": 7 }],/' \
+	"$T/hp.json" >"$T/hp-node.json"
+expect_rc 2 start "$T/hp-node.json" --name hpn
+grep -q "memory.hugepages.reserve: cannot read '/sys/devices/system/node/node7/hugepages/hugepages-2048kB/nr_hugepages'" "$T/last.err" ||
+	fail "host node 7: $(cat "$T/last.err")"
+[ "$(pages)" = "$before" ] || fail "a failed start changed the pool: $(pages)"
+[ "$(qemus hpn)" = 0 ] || fail "a QEMU runs after the failed start"
+assert_clean_rundir hpn
+pass "a pool that cannot be raised: the start fails, nothing changes"
