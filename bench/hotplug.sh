@@ -28,6 +28,7 @@ truncate -s 16M "$work/disk.raw"
 raw_argv "$profile" "$work"
 "${argv[@]}" >/dev/null 2>&1 &
 raw=$!
+disown "$raw"
 "$vmm" start "$profile" >/dev/null 2>&1
 for ((i = 0; i < 1200; i++)); do
 	grep -q '^vmm-guest: ready' "$VMM_RUN_DIR/bench-hp/console.log" "$work/raw.log" 2>/dev/null &&
