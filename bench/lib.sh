@@ -1,6 +1,7 @@
 # Shared by the bench scripts: the QEMU argv vmm builds for a profile, rewritten to run
 # without vmm (chardevs on socket paths instead of inherited fds, plain RAM, another guest name).
 #   raw_argv PROFILE WORKDIR   sets the array "argv"; sockets: WORKDIR/raw-mon.sock, raw-con.sock
+#   (and raw-proxy.sock, the monitor vmm's proxy would use)
 
 raw_argv() {
 	local profile=$1 work=$2 i

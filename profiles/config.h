@@ -120,6 +120,8 @@ struct vm_config {
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
+	bool balloon_auto;        /* memory.balloon {"auto": true}: moved with the host's memory pressure */
+	uint64_t balloon_min;     /* ... never below this */
 	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
 	struct numa_config *numa;
 	size_t n_numa;
@@ -213,6 +215,9 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 
 /* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
 #define CONSOLE_LOG_KEEP_MAX 9
+
+/* The name of a VM whose profile (file) names none: the file's name without its extension. */
+char *config_file_name(const char *file);
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);

@@ -164,6 +164,13 @@ char *cache_dir(void)
 	return xasprintf("%s/vmm", xdg);
 }
 
+const char *host_proc_root(void)
+{
+	const char *root = getenv("VMM_PROC_ROOT");
+
+	return root && *root ? root : "/proc";
+}
+
 char *data_dir(void)
 {
 	const char *v = getenv("VMM_DATA_DIR");

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "passthrough/vfio.h"
+#include "vmm/launch/live-layer.h"
 #include "profiles/profile.h"
 #include "profiles/resolve.h"
 #include "vmm/base/host.h"
@@ -153,6 +154,10 @@ int plan_load(const char *profile_arg, const struct plan_options *o, struct plan
 	*p = (struct plan){ 0 };
 	if (profile_resolve(profile_arg, &o->layers, &o->sets, &r, err) < 0)
 		return PLAN_ERR_PROFILE;
+	if (live_layer_apply(&r, o->name, err) < 0) {
+		resolved_free(&r);
+		return PLAN_ERR_PROFILE;
+	}
 	ret = plan_from_json(r.path, json_object_get(r.json), r.origins, o->name, o->start, p, err);
 	resolved_free(&r);
 	return ret;

@@ -51,8 +51,9 @@
 
 #define CTL_ARG_TIMEOUT "timeout"
 
-/* add's arguments: what is added ("disk" or "nic"), and the device as a profile's disks[] or
- * nics[] element (its file an absolute path); remove's: the device's id. */
+/* add's arguments: what is added ("disk", "nic", "usb" or "vfio"), and the device as a profile's
+ * disks[] or nics[] element (its file an absolute path), or {"host", "with_group"} of a
+ * passthrough[] element; remove's: the device's id. */
 #define CTL_ARG_KIND "kind"
 #define CTL_ARG_DEVICE "device"
 #define CTL_ARG_ID "id"
@@ -70,10 +71,11 @@
 
 /* A device of the list devices returns (and add). */
 #define DEV_KEY_ID "id"
-#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU) or "usb" (a hot-added USB device) */
-#define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model */
+#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU), "usb" (a hot-added USB device) or "vfio" */
+#define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model, "vfio-pci" */
 #define DEV_KEY_FILE "file"       /* a disk's image */
 #define DEV_KEY_MAC "mac"         /* a NIC's MAC */
+#define DEV_KEY_HOST "host"       /* a VFIO device's host PCI address */
 #define DEV_KEY_HOTPLUGGED "hotplugged" /* true: added while the VM runs; false: the profile's */
 #define DEV_KEY_PORT "port"       /* the id of the root port it sits on, when it has one */
 #define DEV_KEY_ADDRESS "address" /* its place on the root bus, "00:SS.F" (its root port's), when it has one */

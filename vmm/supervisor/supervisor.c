@@ -195,6 +195,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		rundir_adopt(&s->rd, qemu_files[i]);
 	sup_proxy_connect(s);
 	balloon_ready(s->balloon);
+	hotplug_ready(s->hotplug, c);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
