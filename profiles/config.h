@@ -90,6 +90,7 @@ struct vm_config {
 	struct cpulist pin;       /* host CPU of each vCPU, in order; empty: not pinned */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
+	bool isolate;             /* the host's other tasks and IRQs kept off the pinned CPUs while the VM runs */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
