@@ -257,18 +257,30 @@ static int apply(struct json_object *j, const struct cpubits *host, int *moved, 
 /* Puts back every old value of the journal; what fails is added to err. */
 static void restore(struct json_object *j, struct verr *err)
 {
+	_cleanup_free_ char *every = NULL;
+	struct cpubits all;
 	const char *cg = str_of(j, "cgroup");
 	bool systemd = strcmp(str_of(j, "mode"), "systemd") == 0;
 	int stuck = 0;
 
+	if (host_online_cpus(&all, err) == 0)
+		every = cpubits_list(&all);
 	json_object_object_foreach(obj_of(j, "slices"), slice, old)
 	{
 		_cleanup_free_ char *dir = xasprintf("%s/%s", cg, slice);
+		const char *was = json_object_get_string(old);
+		_cleanup_verr_ struct verr busy = { 0 };
 
+		/* The kernel refuses an empty cpuset.cpus (every CPU, the parent's) to a cgroup with
+		 * tasks (ENOSPC), so every CPU is given first; the empty value is then kept where it
+		 * is taken (systemd: its property reset, the kernel keeping every CPU). */
+		if (!*was && every &&
+		    (systemd ? systemd_allowed_cpus(slice, every, err) : write_in(dir, "cpuset.cpus", every, err)) < 0)
+			continue;
 		if (systemd)
-			systemd_allowed_cpus(slice, json_object_get_string(old), err);
+			systemd_allowed_cpus(slice, was, err);
 		else
-			write_in(dir, "cpuset.cpus", json_object_get_string(old), err);
+			write_in(dir, "cpuset.cpus", was, *was ? err : &busy);
 	}
 	if (!systemd && !json_object_get_boolean(json_object_object_get(j, "cpuset_was_on"))) {
 		_cleanup_verr_ struct verr busy = { 0 };
