@@ -119,6 +119,7 @@ restored "QEMU crashed, the other VM's supervisor killed, attach, stop"
 rc=0
 "$VMM" start "$(nested iso ', "-no-such-option"')" 2>"$T/start.err" || rc=$?
 [ "$rc" != 0 ] || fail "a start with a bad QEMU option succeeded"
+grep -q "isolated CPUs 1: the host's tasks on 0" "$T/start.err" || fail "the failed start did not isolate first: $(cat "$T/start.err")"
 wait_released iso
 restored "a failed start"
 

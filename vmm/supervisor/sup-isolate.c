@@ -219,6 +219,23 @@ static int host_cpus(struct json_object *j, struct cpubits *host, struct verr *e
 	return 0;
 }
 
+/* Checks that the kernel keeps the cgroup dir on the CPUs host (systemd on a host whose
+ * cpuset controller is cgroup v1's accepts AllowedCPUs and changes nothing). */
+static int confined(const char *dir, const struct cpubits *host, struct verr *err)
+{
+	_cleanup_free_ char *eff = read_in(dir, "cpuset.cpus.effective", err);
+	struct cpubits now;
+
+	if (!eff)
+		return -1;
+	if (cpubits_parse(eff, &now) < 0)
+		return verr_set(err, 0, "%s/cpuset.cpus.effective: '%s' is not a CPU list", dir, eff);
+	for (size_t w = 0; w < CPUBITS_MAX / 64; w++)
+		if (now.w[w] & ~host->w[w])
+			return verr_set(err, 0, "%s still runs on CPUs %s", dir, eff);
+	return 0;
+}
+
 /* Gives the host's other tasks and IRQs the CPUs host; counts the IRQs moved and refused. */
 static int apply(struct json_object *j, const struct cpubits *host, int *moved, int *refused, struct verr *err)
 {
@@ -238,7 +255,8 @@ static int apply(struct json_object *j, const struct cpubits *host, int *moved, 
 		_cleanup_free_ char *dir = xasprintf("%s/%s", cg, slice);
 
 		(void)old;
-		if (systemd ? systemd_allowed_cpus(slice, list, err) : write_in(dir, "cpuset.cpus", list, err))
+		if ((systemd ? systemd_allowed_cpus(slice, list, err) : write_in(dir, "cpuset.cpus", list, err)) < 0 ||
+		    confined(dir, host, err) < 0)
 			return -1;
 	}
 	json_object_object_foreach(obj_of(j, "irqs"), irq, was)
@@ -397,11 +415,17 @@ int isolate_qemu(const struct vm_config *c, pid_t pid, struct verr *err)
 
 int isolate_give_back(const char *name, struct verr *err)
 {
-	_cleanup_close_ int lock = run_base_lock(JOURNAL_LOCK, err);
+	_cleanup_free_ char *path = journal_path(err);
+	_cleanup_close_ int lock = -1;
 	struct json_object *j;
 	int ret;
 
-	if (lock < 0)
+	/* No journal: this VM holds nothing (a holder's journal stays until it drops out). */
+	if (!path)
+		return -1;
+	if (access(path, F_OK) < 0 && errno == ENOENT)
+		return 0;
+	if ((lock = run_base_lock(JOURNAL_LOCK, err)) < 0)
 		return -1;
 	j = journal_load(err);
 	if (!j)
