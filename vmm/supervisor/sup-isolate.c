@@ -337,6 +337,7 @@ static int drop(struct json_object *j, const char *name, struct verr *err)
 {
 	_cleanup_free_ char *path = journal_path(err);
 	struct cpubits host;
+	size_t before = err->n;
 	int moved, refused;
 
 	json_object_object_del(obj_of(j, "holders"), name);
@@ -345,7 +346,7 @@ static int drop(struct json_object *j, const char *name, struct verr *err)
 		restore(j, err);
 		if (path)
 			unlink(path);
-		return err->n ? -1 : 0;
+		return err->n > before ? -1 : 0;
 	}
 	if (journal_save(j, err) < 0 || host_cpus(j, &host, err) < 0)
 		return -1;
@@ -358,6 +359,7 @@ int isolate_take(const struct vm_config *c, char **said, struct verr *err)
 	_cleanup_free_ char *mine = NULL, *list = NULL;
 	struct json_object *j;
 	struct cpubits cpus, host;
+	size_t before = err->n;
 	int moved, refused;
 
 	*said = NULL;
@@ -366,7 +368,7 @@ int isolate_take(const struct vm_config *c, char **said, struct verr *err)
 	if ((lock = run_base_lock(JOURNAL_LOCK, err)) < 0)
 		return -1;
 	j = journal_load(err);
-	if (!j && (err->n || !(j = snapshot(err)))) {
+	if (!j && (err->n > before || !(j = snapshot(err)))) {
 		verr_wrap(err, "cpu.isolate");
 		return -1;
 	}
@@ -418,6 +420,7 @@ int isolate_give_back(const char *name, struct verr *err)
 	_cleanup_free_ char *path = journal_path(err);
 	_cleanup_close_ int lock = -1;
 	struct json_object *j;
+	size_t before = err->n;
 	int ret;
 
 	/* No journal: this VM holds nothing (a holder's journal stays until it drops out). */
@@ -429,7 +432,7 @@ int isolate_give_back(const char *name, struct verr *err)
 		return -1;
 	j = journal_load(err);
 	if (!j)
-		return err->n ? -1 : 0;
+		return err->n > before ? -1 : 0;
 	if (!json_object_object_get_ex(obj_of(j, "holders"), name, NULL)) {
 		json_object_put(j);
 		return 0;

@@ -1,8 +1,12 @@
 /* CPU isolation around a VM's life (cpu.isolate): while it runs, the host's other tasks
  * (cgroup v2 system.slice, user.slice, init.scope: through systemd's AllowedCPUs when
  * systemd is PID 1, directly in the cgroup tree otherwise) and its IRQs are kept on the
- * CPUs its pins do not name; its QEMU lives in a cgroup of its own, vmm.slice/NAME, which
- * no confinement reaches. Undone when it ends for good, also by a reattached supervisor.
+ * CPUs its pins do not name. Its QEMU is moved, right after spawn and before any pinning,
+ * to a cgroup of its own, vmm.slice/NAME beside the slices: where the supervisor runs (a
+ * user's session scope, or vmm@NAME.service in system.slice) is confined with the rest,
+ * and a cgroup cannot have CPUs its parent lacks. The supervisor itself stays (systemd
+ * tracks it as the service's main process); it needs no VM CPU. Undone when the VM ends
+ * for good, also by a reattached supervisor.
  *
  * One host-wide journal, isolate.json in the run base directory, under isolate.lock: the
  * old value of every file changed (written by the first isolating VM BEFORE any change)
