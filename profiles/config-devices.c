@@ -5,13 +5,12 @@
 #include <string.h>
 
 #include "passthrough/pci.h"
-#include "vmm/base/host.h"
 
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
 static const char *const hotplug_keys[] = { "root_ports", "max_cpus", "max_memory", "mem_slots", NULL };
 static const char *const disk_keys[] = { "id", "file", "serial", "format", "bus", "cache", "aio", "readonly",
-					 "iothread", "iothread_pin", "discard", "ssd", "create", NULL };
+					 "iothread", "iothread_pin", "discard", "ssd", "media", "create", NULL };
 
 /* Checks the id of a disk or NIC (at path): present, and fit for QEMU. */
 static void check_id(struct walk *w, const char *path, const char *id, const char *what)
@@ -191,6 +190,7 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	cfg_get_host_cpus(w, d, path, "iothread_pin", &disk->iothread_pin);
 	jr_bool(&w->jr, d, path, "discard", &disk->discard);
 	jr_bool(&w->jr, d, path, "ssd", &disk->ssd);
+	cfg_get_media(w, d, path, disk);
 	cfg_get_size(w, d, path, "create", MIB, &disk->create);
 	if (disk->create && disk->readonly)
 		jr_problem(&w->jr, path, "create", "makes an empty image, which a readonly disk could never fill");
@@ -262,7 +262,27 @@ static void walk_disks(struct walk *w, struct json_object *json, struct vm_confi
 	json_object_put(serials);
 }
 
-/* Validates the VM's devices and what they need of the machine (IDE on q35). */
+/* The disks one SATA (AHCI) controller takes: q35's own or the one vmm adds to pc. */
+#define SATA_PORTS 6
+/* The disks pc's IDE takes: two channels, master and slave. */
+#define IDE_PORTS 4
+
+/* Reports the first disk on bus beyond the ports its controller has. */
+static void check_bus_ports(struct walk *w, const struct vm_config *c, enum disk_bus bus, unsigned ports,
+			    const char *has)
+{
+	unsigned n = 0;
+
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (c->disks[i].bus == bus && ++n > ports) {
+			_cleanup_free_ char *p = json_path_index("disks", i);
+			jr_problem(&w->jr, p, "bus", "disk %u on %s, but %s %u ports (use virtio-blk or scsi for more disks)",
+				   n, bus_names[bus], has, ports);
+			return;
+		}
+}
+
+/* Validates the VM's devices and what they need of the machine (IDE on q35, ports of SATA and IDE). */
 void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config *c)
 {
 	walk_disks(w, json, c);
@@ -271,6 +291,8 @@ void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config
 			_cleanup_free_ char *p = json_path_index("disks", i);
 			jr_problem(&w->jr, p, "bus", "'ide' needs machine.type pc (q35 has no IDE controller: use sata)");
 		}
+	check_bus_ports(w, c, BUS_SATA, SATA_PORTS, "the AHCI controller has");
+	check_bus_ports(w, c, BUS_IDE, IDE_PORTS, "the two IDE channels have");
 	walk_nics(w, json, c);
 	walk_passthrough(w, json, c);
 	walk_hotplug(w, json, c);
@@ -282,7 +304,7 @@ void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config
 static int walk_alone(struct json_object *json, const char *what, struct verr *err,
 		      void (*walk)(struct walk *w, struct json_object *json, void *out), void *out)
 {
-	struct walk w = { .jr = { .err = err, .file = what }, .host_cpus = host_cpu_count() };
+	struct walk w = { .jr = { .err = err, .file = what } };
 	size_t before = err->n;
 
 	if (!json_object_is_type(json, json_type_object))

@@ -69,8 +69,14 @@ void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path
 	if (cpulist_parse(json_object_get_string(v), out) < 0)
 		jr_problem(&w->jr, kpath, NULL, "'%s' is not a CPU list (expected numbers and ranges such as \"0-3,8\")",
 			   json_object_get_string(v));
-	else
-		cfg_check_cpus(w, kpath, out, w->host_cpus, "CPU", "the host");
+}
+
+/* The unit of a size that is a number and a unit parse_size() does not know ("1P": "P"), else NULL. */
+static const char *unknown_unit(const char *s)
+{
+	size_t digits = strspn(s, "0123456789");
+
+	return digits && s[digits] && !strchr("KMGTkmgt", s[digits]) ? s + digits : NULL;
 }
 
 /* Reads an optional size member ("8G") into *out; min is the smallest accepted. */
@@ -83,7 +89,10 @@ void cfg_get_size(struct walk *w, struct json_object *obj, const char *path, con
 
 	if (!v)
 		return;
-	if (parse_size(json_object_get_string(v), &bytes) < 0)
+	if (parse_size(json_object_get_string(v), &bytes) < 0 && unknown_unit(json_object_get_string(v)))
+		jr_problem(&w->jr, path, key, "'%s': unknown unit '%s' (expected K, M, G or T, such as \"512M\" or \"8G\")",
+			   json_object_get_string(v), unknown_unit(json_object_get_string(v)));
+	else if (parse_size(json_object_get_string(v), &bytes) < 0)
 		jr_problem(&w->jr, path, key, "'%s' is not a size (expected a number with a unit, such as \"512M\" or "
 			   "\"8G\")", json_object_get_string(v));
 	else if (bytes < min || bytes % MIB)

@@ -24,7 +24,6 @@
 /* The state of one walk. */
 struct walk {
 	struct jreader jr; /* where problems go */
-	long host_cpus;    /* CPUs the host has, for pinning */
 };
 
 /* Reads an optional enum member (a string from names, NULL-terminated) into the enum lvalue field. */
@@ -52,7 +51,8 @@ void cfg_get_path(struct walk *w, struct json_object *obj, const char *path, con
 void cfg_get_size(struct walk *w, struct json_object *obj, const char *path, const char *key, uint64_t min,
 		  uint64_t *out);
 
-/* Reads an optional CPU list member ("2-3") of CPUs the host has. */
+/* Reads an optional CPU list member ("2-3") of host CPUs (whether the host has them is the
+ * plan's check: topology.h). */
 void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path, const char *key,
 		       struct cpulist *out);
 
@@ -68,6 +68,17 @@ bool cfg_valid_name(const char *s, size_t max);
 /* Validates the devices (config-devices.c): "disks", "nics", "passthrough", "hotplug",
  * "display", "console" and "agent". */
 void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config *c);
+
+/* Validates "looking_glass" and "audio" (config-desktop.c). */
+void cfg_walk_desktop(struct walk *w, struct json_object *json, struct vm_config *c);
+
+/* Validates "os", "tpm", "boot.from", "usb" and "input" (config-platform.c), the disks
+ * already read. */
+void cfg_walk_platform(struct walk *w, struct json_object *json, struct vm_config *c);
+
+/* Reads disks[].media of one disk (at path): "disk" or "cdrom", by default a CD-ROM when
+ * the disk is read-only and its file ends in .iso; a CD-ROM is read-only. */
+void cfg_get_media(struct walk *w, struct json_object *d, const char *path, struct disk_config *disk);
 
 /* Validates "cloud_init" (config-cloudinit.c). */
 void cfg_walk_cloud_init(struct walk *w, struct json_object *json, struct vm_config *c);

@@ -5,7 +5,6 @@
 #include <string.h>
 
 #include "profiles/config-walk.h"
-#include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 
 /* The longest CPU model name accepted (QEMU's are far shorter). */
@@ -13,14 +12,14 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", "cloud_init", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					"isolate", NULL };
-static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", NULL };
+static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const hugepages_keys[] = { "size", "reserve", NULL };
-static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
+static const char *const boot_keys[] = { "kernel", "initrd", "append", "from", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
@@ -49,14 +48,17 @@ unsigned config_vcpus(const struct vm_config *c)
 	return c->sockets * c->cores * c->threads;
 }
 
-/* Validates "cpu.pin": a host CPU per vCPU, as a list of numbers or one cpulist string. */
+/* Validates "cpu.pin": a host CPU per vCPU, as a list of numbers or one cpulist string, or
+ * "auto"; null (as --set cpu.pin=null writes it) pins nothing. */
 static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *c)
 {
 	struct json_object *pin;
 
-	if (!cpu || !json_object_object_get_ex(cpu, "pin", &pin))
+	if (!cpu || !json_object_object_get_ex(cpu, "pin", &pin) || !pin)
 		return;
-	if (json_object_is_type(pin, json_type_string))
+	if (json_object_is_type(pin, json_type_string) && !strcmp(json_object_get_string(pin), "auto"))
+		c->pin_auto = true;
+	else if (json_object_is_type(pin, json_type_string))
 		cfg_get_host_cpus(w, cpu, "cpu", "pin", &c->pin);
 	else if (json_object_is_type(pin, json_type_array)) {
 		size_t n = json_object_array_length(pin);
@@ -70,10 +72,9 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 			}
 			c->pin.cpus[c->pin.n++] = (unsigned)json_object_get_int64(e);
 		}
-		cfg_check_cpus(w, "cpu.pin", &c->pin, w->host_cpus, "CPU", "the host");
 	} else
 		jr_problem(&w->jr, "cpu.pin", NULL,
-			   "expected a list of host CPUs, one per vCPU, or a CPU list string such as \"2-9\"");
+			   "expected a list of host CPUs, one per vCPU, a CPU list string such as \"2-9\", or \"auto\"");
 	if (c->pin.n && c->pin.n != config_vcpus(c))
 		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)",
 			   c->pin.n, config_vcpus(c));
@@ -143,11 +144,12 @@ static void walk_numa_node(struct walk *w, struct json_object *n, const char *pa
 	}
 }
 
-/* Validates "memory.numa": nodes whose sizes add up to memory.size and whose vCPUs cover each vCPU once. */
+/* Validates "memory.numa": nodes whose sizes add up to memory.size and whose vCPUs cover each
+ * possible vCPU (hotplug.max_cpus: the hot-pluggable ones too) once. */
 static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
 	struct json_object *numa = jr_member(&w->jr, mem, "memory", "numa", json_type_array, "a list of NUMA nodes");
-	unsigned vcpus = config_vcpus(c);
+	unsigned vcpus = c->max_cpus > config_vcpus(c) ? c->max_cpus : config_vcpus(c);
 	_cleanup_free_ int *owner = NULL;
 	uint64_t total = 0;
 
@@ -176,7 +178,8 @@ static void walk_numa(struct walk *w, struct json_object *mem, struct vm_config 
 			   (unsigned long long)(total / MIB), (unsigned long long)(c->memory / MIB));
 	for (unsigned v = 0; c->n_numa && v < vcpus; v++)
 		if (!owner[v]) {
-			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one)", v);
+			jr_problem(&w->jr, "memory.numa", NULL, "vCPU %u is in no node (every vCPU needs one%s)", v,
+				   v >= config_vcpus(c) ? ", the hot-pluggable ones of hotplug.max_cpus too" : "");
 			break;
 		}
 }
@@ -206,6 +209,7 @@ static void walk_memory(struct walk *w, struct json_object *mem, struct vm_confi
 	walk_hugepages(w, mem, c);
 	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
 	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
+	jr_bool(&w->jr, mem, "memory", "overcommit", &c->overcommit);
 }
 
 /* Validates "qemu": the binary and extra arguments. */
@@ -267,17 +271,18 @@ static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config 
 	jr_bool(&w->jr, cpu, "cpu", "isolate", &c->isolate);
 }
 
-/* cpu.isolate keeps the host off the VM's CPUs: those its vCPU, iothread and emulator pins name. */
+/* cpu.isolate keeps the host off the VM's CPUs: those its vCPU, iothread and emulator pins
+ * name (cpu.pin "auto": those the plan picks). */
 static void check_isolate(struct walk *w, const struct vm_config *c)
 {
-	bool pinned = c->pin.n || c->emulator_pin.n;
+	bool pinned = c->pin.n || c->emulator_pin.n || c->pin_auto;
 
 	for (size_t i = 0; i < c->n_disks; i++)
 		pinned |= c->disks[i].iothread_pin.n > 0;
 	if (c->isolate && !pinned)
 		jr_problem(&w->jr, "cpu.isolate", NULL,
-			   "needs the VM's CPUs: pin its vCPUs (cpu.pin), emulator threads (cpu.emulator_pin) or a disk's "
-			   "iothread (iothread_pin)");
+			   "needs the VM's CPUs: pin its vCPUs (cpu.pin, or \"auto\"), emulator threads (cpu.emulator_pin) or a "
+			   "disk's iothread (iothread_pin)");
 }
 
 /* Validates "boot": a kernel, its initrd and command line. */
@@ -314,7 +319,7 @@ static void walk_console_log(struct walk *w, struct json_object *json, struct vm
 int config_from_json(struct json_object *json, const char *file, struct json_object *origins,
 		     struct vm_config *c, struct verr *err)
 {
-	struct walk w = { .jr = { .err = err, .file = file, .origins = origins }, .host_cpus = host_cpu_count() };
+	struct walk w = { .jr = { .err = err, .file = file, .origins = origins } };
 	struct json_object *mem, *boot;
 	size_t before = err->n;
 
@@ -326,19 +331,22 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 
 	jr_check_keys(&w.jr, json, "", top_keys);
 	walk_name(&w, json, c);
+	cfg_get_enum(&w, json, "", "purpose", purpose_names, c->purpose);
 	walk_machine(&w, json, c);
 	walk_cpu(&w, json, c);
 
 	mem = jr_object(&w.jr, json, "", "memory", memory_keys);
 	walk_memory(&w, mem, c);
-	if (config_vcpus(c) <= VCPUS_MAX)
-		walk_numa(&w, mem, c);
-	check_hugepage_sizes(&w, c);
 
 	boot = jr_object(&w.jr, json, "", "boot", boot_keys);
 	walk_boot(&w, boot, c);
 
 	cfg_walk_devices(&w, json, c);
+	/* After hotplug: the nodes hold the vCPUs that may be plugged too. */
+	if (config_vcpus(c) <= VCPUS_MAX)
+		walk_numa(&w, mem, c);
+	check_hugepage_sizes(&w, c);
+	cfg_walk_platform(&w, json, c);
 	check_isolate(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
@@ -346,6 +354,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
 	cfg_walk_cloud_init(&w, json, c);
+	cfg_walk_desktop(&w, json, c);
 
 	if (!c->kernel && c->n_disks == 0 && !json_object_object_get_ex(boot, "kernel", NULL) &&
 	    !json_object_object_get_ex(json, "disks", NULL))
@@ -386,6 +395,8 @@ void config_free(struct vm_config *c)
 	free(c->kernel);
 	free(c->initrd);
 	free(c->append);
+	free(c->lg_path);
+	free(c->lg_user);
 	for (size_t i = 0; i < c->n_disks; i++)
 		config_disk_free(&c->disks[i]);
 	free(c->disks);
@@ -406,6 +417,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);
 	free(c->extra_args);
+	config_platform_free(c);
 	cloud_init_free(c->cloud_init);
 	*c = (struct vm_config){ 0 };
 }

@@ -20,10 +20,14 @@ enum hugepages { HUGEPAGES_NONE, HUGEPAGES_2M, HUGEPAGES_1G, HUGEPAGES_COUNT };
 enum nic_type { NIC_USER, NIC_TAP, NIC_BRIDGE };
 enum nic_model { NIC_VIRTIO, NIC_E1000, NIC_E1000E, NIC_RTL8139 };
 enum display { DISPLAY_NONE, DISPLAY_GTK, DISPLAY_SDL, DISPLAY_VNC };
+enum audio { AUDIO_NONE, AUDIO_PIPEWIRE, AUDIO_PULSEAUDIO };
 enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
+enum guest_os { OS_OTHER, OS_LINUX, OS_WINDOWS };
+enum disk_media { MEDIA_DISK, MEDIA_CDROM };
 
 struct disk_config {
 	char *id;
@@ -38,7 +42,24 @@ struct disk_config {
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
+	enum disk_media media;    /* a CD-ROM: "media": "cdrom", or by default a read-only *.iso */
 	uint64_t create;          /* bytes: the image is made (qemu-img, of format) on a start that finds it missing; 0: never */
+};
+
+/* A host USB device given to the VM (usb-host on the xHCI controller): by vendor and product
+ * id, or by where it is plugged (bus and port path). */
+struct usb_config {
+	char *id;                 /* the guest device's id: "usbN" by default */
+	unsigned vendor, product; /* 0: by bus and port */
+	unsigned bus;
+	char *port;               /* "1.2": the port path on the bus */
+};
+
+/* A host input device (evdev) given to the guest through input-linux. */
+struct input_config {
+	char *evdev;              /* /dev/input/by-id/...-event-kbd */
+	bool grab_all;            /* the toggle grabs every input-linux device of the VM */
+	char *grab_toggle;        /* the key combination that toggles the grab (QEMU's names), NULL: QEMU's default */
 };
 
 struct nic_config {
@@ -81,6 +102,7 @@ struct cloud_init_config {
 
 struct vm_config {
 	char *name;
+	enum purpose purpose;     /* "benchmark": its results must measure the VM, not the host's caches (lint) */
 	enum machine_type machine;
 	enum pcie_placement pcie; /* q35: PCIe devices each on a root port of their own, or on pcie.0 */
 	enum accel accel;
@@ -88,6 +110,7 @@ struct vm_config {
 	char *cpu_model;          /* NULL: chosen by accelerator */
 	unsigned sockets, cores, threads;
 	struct cpulist pin;       /* host CPU of each vCPU, in order; empty: not pinned */
+	bool pin_auto;            /* cpu.pin "auto": the plan picks pin and the empty emulator/iothread pins (topology.h) */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
 	bool isolate;             /* the host's other tasks and IRQs kept off the pinned CPUs while the VM runs */
@@ -95,6 +118,7 @@ struct vm_config {
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
+	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
 	struct numa_config *numa;
 	size_t n_numa;
 	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */
@@ -104,6 +128,11 @@ struct vm_config {
 	struct passthrough_config *passthrough;
 	size_t n_passthrough;
 	enum display display;
+	enum audio audio;          /* AUDIO_NONE: no sound device */
+	bool looking_glass;        /* an ivshmem memory for the Looking Glass client */
+	uint64_t lg_size;
+	char *lg_path;             /* its file (/dev/shm/...) or the kvmfr device */
+	char *lg_user;             /* who owns the file (the desktop user); NULL: vmm's user */
 	bool serial_console;      /* "console": "serial" (the default) or "none" */
 	bool agent;               /* a guest agent channel (agent.sock) */
 	uint64_t console_log_max; /* bytes console.log may hold before it is rotated (console_log.max_size) */
@@ -117,6 +146,13 @@ struct vm_config {
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	enum guest_os os;          /* "os": "windows" gets Windows' clocks and power states */
+	bool tpm;                  /* a TPM 2.0 (swtpm, started by the supervisor) */
+	char *boot_from;           /* the disk that boots first (boot.from), NULL: profile order, disks before CD-ROMs */
+	struct usb_config *usb;
+	size_t n_usb;
+	struct input_config *input;
+	size_t n_input;
 	struct cloud_init_config *cloud_init; /* NULL: none */
 };
 
@@ -133,6 +169,7 @@ extern const struct enum_name nic_type_names[];  /* -netdev types */
 extern const struct enum_name format_names[];    /* block drivers */
 extern const struct enum_name aio_names[];       /* the file driver's aio modes */
 extern const struct enum_name display_names[];   /* -display back ends */
+extern const struct enum_name audio_names[];     /* -audiodev drivers ("none": no sound device) */
 
 /* The enums whose values QEMU knows by the names profiles write (or never sees): their
  * names, NULL-terminated. */
@@ -144,6 +181,10 @@ extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];
 extern const char *const console_names[]; /* "serial" or "none" */
+extern const char *const purpose_names[]; /* "general" or "benchmark" */
+extern const char *const os_names[];      /* "other", "linux", "windows" */
+extern const char *const media_names[];   /* "disk", "cdrom" */
+extern const char *const grab_toggle_names[]; /* input-linux's grab-toggle values */
 
 /* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
  * (/sys/kernel/mm/hugepages/NAME). */
@@ -190,6 +231,16 @@ int config_disk_from_json(struct json_object *json, const char *what, struct dis
 
 /* The same for one NIC (a nics[] element). */
 int config_nic_from_json(struct json_object *json, const char *what, struct nic_config *n, struct verr *err);
+
+/* Frees what "usb" and "input" of c hold. */
+void config_platform_free(struct vm_config *c);
+
+/* Validates one USB device given alone (a device to hot-add: a usb[] element) as a profile's
+ * is, problems "WHAT: KEY: ..."; its id defaults to "usb-VVVV-PPPP" or "usb-BUS-PORT". */
+int config_usb_from_json(struct json_object *json, const char *what, struct usb_config *u, struct verr *err);
+
+/* Frees what one USB device holds. */
+void config_usb_free(struct usb_config *u);
 
 /* Frees what one disk of config_disk_from_json() holds. */
 void config_disk_free(struct disk_config *d);

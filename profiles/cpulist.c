@@ -42,6 +42,18 @@ bad:
 	return -1;
 }
 
+char *cpulist_text(const struct cpulist *l)
+{
+	char *s = xstrdup("");
+
+	for (size_t i = 0; i < l->n; i++) {
+		char *longer = xasprintf("%s%s%u", s, i ? "," : "", l->cpus[i]);
+		free(s);
+		s = longer;
+	}
+	return s;
+}
+
 /* Frees a list's CPUs. */
 void cpulist_free(struct cpulist *l)
 {

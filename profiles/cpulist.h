@@ -17,6 +17,9 @@ struct cpulist {
 /* Parses a non-empty CPU list into *out; -1 (and *out empty) when s is not one. */
 int cpulist_parse(const char *s, struct cpulist *out);
 
+/* The list as its numbers separated by commas ("4,12"), in a new string. */
+char *cpulist_text(const struct cpulist *l);
+
 /* Frees the CPUs; the list is empty again. */
 void cpulist_free(struct cpulist *l);
 

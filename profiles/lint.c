@@ -1,4 +1,5 @@
 #include "profiles/lint.h"
+#include "profiles/lint-int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -62,15 +63,8 @@ void host_facts_read(struct host_facts *h)
 	}
 }
 
-struct linter {
-	const struct host_facts *host;
-	struct json_object *findings;
-	const char *file;
-	struct json_object *origins;
-};
-
 /* Adds one finding. */
-static void __attribute__((format(printf, 5, 6)))
+void __attribute__((format(printf, 5, 6)))
 finding(struct linter *l, const char *severity, const char *path, const char *fix, const char *fmt, ...)
 {
 	struct json_object *f = json_object_new_object();
@@ -142,7 +136,7 @@ static void lint_memory(struct linter *l, const struct vm_config *c, const struc
 			(unsigned long long)free_pages);
 	if (c->balloon && c->hugepages)
 		finding(l, "warning", "memory.balloon", "set \"balloon\": false", LINT_BALLOON_HUGEPAGES);
-	if (h->memory && c->memory > h->memory)
+	if (h->memory && c->memory > h->memory && !c->overcommit)
 		finding(l, "warning", "memory.size", "lower memory.size",
 			"the VM has more memory (%lluM) than the host (%lluM)", (unsigned long long)(c->memory >> 20),
 			(unsigned long long)(h->memory >> 20));
@@ -231,6 +225,25 @@ static long pci_class(const struct host_facts *h, const char *bdf)
 	return cls;
 }
 
+/* x_vga under UEFI: legacy VGA ranges only a BIOS boot uses. */
+static void lint_x_vga(struct linter *l, const struct vm_config *c, size_t i)
+{
+	_cleanup_free_ char *path = xasprintf("passthrough[%zu].x_vga", i);
+
+	if (c->passthrough[i].x_vga && c->firmware != FIRMWARE_BIOS)
+		finding(l, "warning", path, "drop x_vga (OVMF drives the GPU through its UEFI GOP driver)",
+			"x-vga gives the GPU the legacy VGA ranges, which only a BIOS boot uses: under OVMF they are "
+			"useless and some GPUs then fail to initialize");
+}
+
+/* Windows: a Windows guest without a TPM. */
+static void lint_windows(struct linter *l, const struct vm_config *c)
+{
+	if (c->os == OS_WINDOWS && !c->tpm)
+		finding(l, "warning", "os", "set \"tpm\": true (the bundled windows profile does)",
+			"Windows 11 does not install without a TPM 2.0, and BitLocker and Windows Hello need one");
+}
+
 /* Passthrough: devices that are not there, GPUs without q35 + UEFI or with an emulated
  * display left on, a balloon next to passthrough. */
 static void lint_passthrough(struct linter *l, const struct vm_config *c)
@@ -240,6 +253,7 @@ static void lint_passthrough(struct linter *l, const struct vm_config *c)
 	for (size_t i = 0; i < c->n_passthrough; i++) {
 		_cleanup_free_ char *path = xasprintf("passthrough[%zu].host", i);
 		long cls = pci_class(l->host, c->passthrough[i].host);
+		lint_x_vga(l, c, i);
 		if (cls < 0) {
 			finding(l, "error", path, "check the address with vmm vfio list (or lspci -D)",
 				"there is no PCI device %s on this host", c->passthrough[i].host);
@@ -271,5 +285,8 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	lint_disks(&l, c);
 	lint_nics(&l, c);
 	lint_passthrough(&l, c);
+	lint_pins(&l, c);
+	lint_vm(&l, c);
+	lint_windows(&l, c);
 	return l.findings;
 }

@@ -1,4 +1,5 @@
 #include "profiles/profile.h"
+#include "profiles/json-dups.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,7 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	enum json_tokener_error jerr;
 	size_t end;
 	int line, col;
+	struct json_dup dup;
 
 	if (!tok)
 		abort();
@@ -130,6 +132,13 @@ struct json_object *profile_parse(const char *text, size_t len, const char *file
 	}
 	if (!json_object_is_type(obj, json_type_object)) {
 		verr_set(err, 0, "%s: a profile must be a JSON object", file);
+		json_object_put(obj);
+		return NULL;
+	}
+	if (json_find_duplicate(text, len, &dup)) {
+		verr_set(err, 0, "%s:%d:%d: '%s' is set twice in one object (first on line %d): JSON would keep only "
+			 "the last", file, dup.line, dup.col, dup.key, dup.first_line);
+		free(dup.key);
 		json_object_put(obj);
 		return NULL;
 	}

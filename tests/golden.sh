@@ -57,7 +57,9 @@ PY
 golden() {
 	case $1 in
 	cmdline)
-		# Profiles and examples as they are; bundled profiles (layers) on top of a small base.
+		# Profiles and examples as they are; bundled profiles (layers) on top of a small base; on
+		# a host every bundled example fits (tests/cmdline/host).
+		export VMM_SYSFS_ROOT=$SRCDIR/tests/cmdline/host/sys VMM_PROC_ROOT=$SRCDIR/tests/cmdline/host/proc
 		for p in tests/cmdline/*.json examples/*.json profiles/*.json; do
 			case $p in
 			profiles/*) args=(tests/cmdline/layer-base.json -p "$p") name=profile-$(basename "$p" .json) ;;
@@ -69,20 +71,30 @@ golden() {
 				"$(printf '%s\n' "$out" | sed -e 's/","/",\n"/g' -e "s|$SRCDIR|@SRCDIR@|g")"
 		done ;;
 	lint)
-		# vmm lint on a stand-in host (tests/lint/sys for /sys), as text and as JSON.
-		export VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys
+		# vmm lint on a stand-in host (tests/lint/sys for /sys, tests/lint/data for the VMs it
+		# knows), as text and as JSON.
+		export VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys VMM_DATA_DIR=$SRCDIR/tests/lint/data
 		for p in tests/lint/*.json; do
 			for mode in text json; do
 				rc=0
 				out=$("$VMM" lint "$p" $([ $mode = json ] && echo --json) 2>&1) || rc=$?
-				check "${p%.json}.lint-$mode" "$out
+				check "${p%.json}.lint-$mode" "$(printf '%s\n' "$out" | sed "s|$SRCDIR|@SRCDIR@|g")
 exit $rc"
 			done
 		done ;;
 	errors)
+		# start-*.json: what vmm start refuses on a stand-in host (tests/errors/host/proc for
+		# /proc, tests/lint/sys for /sys) before QEMU runs; small-host-*.json: what vmm cmdline
+		# explains on that host with 2 CPUs; the rest: vmm cmdline.
 		for p in tests/errors/*.json; do
 			rc=0
-			out=$("$VMM" cmdline "$p" 2>&1 >/dev/null) || rc=$?
+			case $p in
+			*/start-*) out=$(VMM_PROC_ROOT=$SRCDIR/tests/errors/host/proc VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys \
+				"$VMM" start "$p" 2>&1 >/dev/null) || rc=$? ;;
+			*/small-host-*) out=$(VMM_PROC_ROOT=$SRCDIR/tests/errors/host/proc VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys \
+				VMM_HOST_CPUS=2 "$VMM" cmdline "$p" 2>&1 >/dev/null) || rc=$? ;;
+			*) out=$("$VMM" cmdline "$p" 2>&1 >/dev/null) || rc=$? ;;
+			esac
 			check "${p%.json}.err" "$(printf '%s\n' "$out" | sed "s|$SRCDIR|@SRCDIR@|g")
 exit $rc"
 		done ;;

@@ -2,14 +2,25 @@
 # Builds the tiny test/demo guest (kernel + busybox initramfs) from Debian packages only.
 # Output: $VMM_CACHE_DIR/guest/{vmlinuz,initrd.img,stamp}. Re-running with the same
 # package versions does nothing. Needs apt-get (the packages are downloaded, not installed).
+#   build-guest.sh            the cloud kernel (small, fast; no USB or HID drivers)
+#   build-guest.sh generic    Debian's generic kernel with xHCI, USB HID and evdev as well,
+#                             into $VMM_CACHE_DIR/guest-generic (the real-kernel USB test)
 set -euo pipefail
 
 cache=${VMM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm}
-out=$cache/guest
 here=$(cd "$(dirname "$0")" && pwd)
+case ${1:-cloud} in
+cloud) meta=linux-image-cloud-amd64 out=$cache/guest extra_modules=() ;;
+generic)
+	meta=linux-image-amd64 out=$cache/guest-generic
+	extra_modules=(usb/common/usb-common usb/core/usbcore usb/host/xhci-hcd usb/host/xhci-pci hid/hid
+		hid/usbhid/usbhid hid/hid-generic)
+	;;
+*) echo "build-guest: unknown flavour '$1' (cloud or generic)" >&2; exit 2 ;;
+esac
 
-kpkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[ -n "$kpkg" ] || { echo "build-guest: cannot resolve linux-image-cloud-amd64 (run apt-get update)" >&2; exit 1; }
+kpkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
+[ -n "$kpkg" ] || { echo "build-guest: cannot resolve $meta (run apt-get update)" >&2; exit 1; }
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
 gver=$(apt-cache policy qemu-guest-agent | awk '/Candidate:/ {print $2}')
@@ -72,7 +83,7 @@ for m in virtio/virtio_ring virtio/virtio virtio/virtio_pci_legacy_dev virtio/vi
 	virtio/virtio_pci virtio/virtio_mem char/hw_random/virtio-rng virtio/virtio_balloon block/virtio_blk scsi/scsi_common \
 	scsi/scsi_mod scsi/sd_mod scsi/virtio_scsi ../net/core/failover net/net_failover net/virtio_net char/virtio_console input/evdev acpi/button misc/pvpanic/pvpanic misc/pvpanic/pvpanic-mmio \
 	vfio/vfio vfio/vfio_iommu_type1 vfio/vfio_virqfd ../virt/lib/irqbypass vfio/pci/vfio-pci-core \
-	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs cdrom/cdrom ../fs/isofs/isofs; do
+	vfio/pci/vfio-pci ../fs/fuse/fuse ../fs/fuse/virtiofs cdrom/cdrom ../fs/isofs/isofs "${extra_modules[@]}"; do
 	f=$(find "$mods" -path "*drivers/$m.ko*" | head -n1)
 	[ -n "$f" ] || f=$(find "$mods" -path "*/${m#../}.ko*" | head -n1)
 	[ -n "$f" ] || { echo "build-guest: module $m not found in $kpkg" >&2; exit 1; }

@@ -38,9 +38,14 @@ grep -q 'io-scratch' "$T/last.out" || fail "the scsi controller does not use its
 pass "the included profile, the --set disk file and the disk's own iothread all reached QEMU"
 expect_rc 0 kill pin1
 
-expect_rc 1 cmdline "$PROFILES/guest-pinned.json" --set 'cpu.pin=[0,1,1]' --set cpu.emulator_pin=0-63
+expect_rc 1 cmdline "$PROFILES/guest-pinned.json" --set 'cpu.pin=[0,1,1]'
 grep -q "^vmm: --set: cpu.pin: pins 3 vCPUs, but the VM has 2 (sockets x cores x threads)$" "$T/last.err" ||
 	fail "pinning more vCPUs: $(cat "$T/last.err")"
-grep -q "^vmm: --set: cpu.emulator_pin: CPU [0-9]* does not exist (the host has $(nproc --all): " "$T/last.err" ||
-	fail "pinning CPUs the host lacks: $(cat "$T/last.err")"
-pass "pinning more vCPUs than the VM has, or CPUs the host lacks, is refused before anything starts"
+expect_rc 0 cmdline "$PROFILES/guest-pinned.json" --set cpu.emulator_pin=0-8191
+grep -q "^vmm: guest-pinned: warning: --set: cpu.emulator_pin: CPU [0-9]* does not exist on this host (it has $(nproc --all)[:)].*vmm start refuses this here" "$T/last.err" ||
+	fail "cmdline of CPUs the host lacks: $(cat "$T/last.err")"
+expect_rc 2 start "$PROFILES/guest-pinned.json" --name pin2 --set cpu.emulator_pin=0-8191
+grep -q "^vmm: pin2: failed to start: --set: cpu.emulator_pin: CPU [0-9]* does not exist on this host" "$T/last.err" ||
+	fail "start on CPUs the host lacks: $(cat "$T/last.err")"
+[ ! -e "$VMM_RUN_DIR/pin2" ] || fail "a refused start left $VMM_RUN_DIR/pin2"
+pass "pinning more vCPUs than the VM has is refused; CPUs the host lacks: cmdline explains, start refuses"

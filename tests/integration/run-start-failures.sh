@@ -40,3 +40,12 @@ sed 's|"lifecycle"|"passthrough": [{ "host": "01:00.0" }, { "host": "01:00.1" }]
 	"$PROFILES/guest.json" >"$T/iommuoff.json"
 VMM_SYSFS_ROOT=$SRCDIR/tests/lint/sys expect_failure "$T/iommuoff.json" 2 \
 	"^vmm: iommuoff: failed to start: 0000:01:00.1 has no IOMMU group: the IOMMU is off"
+
+# vmm start prints a failed start's error once and whole: QEMU's own lines are not relayed
+# before the verdict that repeats them (nor with QEMU's timestamps).
+rc=0
+"$VMM" start "$T/badopt.json" >"$T/s.out" 2>"$T/s.err" || rc=$?
+[ "$rc" = 2 ] || fail "start badopt: exit $rc: $(cat "$T/s.err")"
+[ "$(wc -l <"$T/s.err")" = 1 ] && grep -Eq "^vmm: badopt: failed to start: qemu-system-x86_64: -bogus-option: invalid option$" "$T/s.err" ||
+	fail "start badopt did not print one whole line: $(cat "$T/s.err")"
+pass "vmm start: the error of a failed start printed once and whole: $(cat "$T/s.err")"

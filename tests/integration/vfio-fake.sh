@@ -94,6 +94,19 @@ diff -u "$T/expected" "$FAKE_LOG" || fail "unbind wrote something else"
 [ ! -e "$journal" ] && [ ! -e "$host/dev/vfio/1" ] || fail "journal or /dev/vfio/1 left"
 pass "unbind: the whole group back to the recorded drivers (not a reprobe), overrides cleared, journal gone"
 
+v 1 vfio bind 01:00.0
+grep -q "0000:01:00.1: it shares IOMMU group 1 with the devices asked for" "$T/err" || fail "partial group: $(cat "$T/err")"
+v 0 vfio check --with-group 01:00.0
+grep -q "^viable$" "$T/out" || fail "check --with-group: $(cat "$T/out")"
+v 0 vfio bind --with-group 01:00.0
+expect_gpu_bind_log
+diff -u "$T/expected" "$FAKE_LOG" || fail "bind --with-group wrote something else"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "vfio-pci vfio-pci" ] || fail "drivers after bind --with-group"
+v 0 vfio unbind --all
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
+	fail "unbind after --with-group: $(driver 0000:01:00.0) $(driver 0000:01:00.1)"
+pass "bind --with-group 01:00.0 binds its IOMMU group (the audio function too), as the profile's with_group does"
+
 FAKE_FAIL=drivers_probe FAKE_FAIL_AT=2 v 1 vfio bind 01:00.0 01:00.1
 grep -q "cannot write '0000:01:00.1' to '.*drivers_probe'" "$T/err" || fail "rollback error: $(cat "$T/err")"
 [ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] || fail "rollback left $(driver 0000:01:00.0) $(driver 0000:01:00.1)"

@@ -176,6 +176,22 @@ char *data_dir(void)
 	return xasprintf("%s/vmm", xdg);
 }
 
+uint64_t host_memory(void)
+{
+	const char *root = getenv("VMM_PROC_ROOT");
+	_cleanup_free_ char *path = xasprintf("%s/meminfo", root ? root : "/proc");
+	FILE *f = fopen(path, "re");
+	unsigned long long kb = 0;
+	char line[256];
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemTotal: %llu kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return (uint64_t)kb << 10;
+}
+
 long host_cpu_count(void)
 {
 	const char *v = getenv("VMM_HOST_CPUS");

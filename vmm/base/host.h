@@ -3,6 +3,7 @@
 #define VMM_HOST_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "vmm/base/error.h"
 
@@ -11,6 +12,10 @@ bool kvm_usable(void);
 
 /* The host's CPU count; $VMM_HOST_CPUS stands in for another host (golden tests of big profiles). */
 long host_cpu_count(void);
+
+/* The host's memory in bytes (MemTotal of $VMM_PROC_ROOT/meminfo, default /proc: a stand-in
+ * host for tests), 0 when unreadable. */
+uint64_t host_memory(void);
 
 /* The host's secret that keys what vmm derives for it (vmm/launch/identity.h): systemd's
  * /etc/machine-id, else D-Bus's copy, else this boot's id; $VMM_MACHINE_ID stands in for

@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "vmm/base/rundir.h"
+#include "vmm/base/term-strip.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
@@ -122,7 +123,8 @@ static int cmd_console(const struct cmd_args *args, struct verr *err)
 	return ret;
 }
 
-/* vmm logs's handler: the log as it is, or with --json as {"path", "text"}. */
+/* vmm logs's handler: the log without terminal escapes (--raw: as it is), or with --json as
+ * {"path", "text"}. */
 static int cmd_logs(const struct cmd_args *args, struct verr *err)
 {
 	const char *name = args->argv[0], *file = args_has(args, "supervisor") ? "vmm.log" : "console.log";
@@ -132,6 +134,8 @@ static int cmd_logs(const struct cmd_args *args, struct verr *err)
 	size_t len = 0;
 	char buf[65536];
 	ssize_t n;
+	struct term_strip strip = { 0 };
+	bool raw = args_has(args, "raw");
 
 	dir = rundir_path(name, err);
 	if (!dir)
@@ -141,6 +145,8 @@ static int cmd_logs(const struct cmd_args *args, struct verr *err)
 	if (fd < 0)
 		return verr_set(err, errno == ENOENT ? 0 : errno, "VM '%s' has no log '%s'", name, path);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
+		if (!raw)
+			n = (ssize_t)term_strip(&strip, buf, (size_t)n, buf);
 		if (!args->json) {
 			if (write_all(STDOUT_FILENO, buf, (size_t)n) < 0)
 				break;
@@ -170,9 +176,9 @@ const struct cmd_entry cmd_console_entry = {
 
 const struct cmd_entry cmd_logs_entry = {
 	.name = "logs",
-	.usage = "NAME [--supervisor] [--json]",
-	.help = "print the VM's console log (or its supervisor's log)",
-	.args = { .options = "supervisor", .lower = 1, .upper = 1 },
+	.usage = "NAME [--supervisor] [--raw] [--json]",
+	.help = "print the VM's console log (or its supervisor's log) without terminal escapes (--raw: with)",
+	.args = { .options = "supervisor,raw", .lower = 1, .upper = 1 },
 	.flags = CMD_JSON,
 	.exec = cmd_logs,
 };

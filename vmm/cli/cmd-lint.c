@@ -4,6 +4,7 @@
 
 #include "vmm/cli/cmd.h"
 #include "profiles/lint.h"
+#include "vmm/launch/lint-macs.h"
 #include "vmm/launch/plan.h"
 
 /* Reads a member as a string. */
@@ -24,6 +25,7 @@ static int cmd_lint(const struct cmd_args *args, struct verr *err)
 		return -1;
 	host_facts_read(&host);
 	findings = lint(&plan.config, plan.profile_path, plan.origins, &host);
+	lint_mac_collisions(&plan, findings);
 	n = json_object_array_length(findings);
 	if (args->json)
 		cmd_print_json(findings, JSON_PRETTY);

@@ -22,21 +22,6 @@ static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
 	return 0;
 }
 
-/* Connects to the VM's proxy and negotiates. */
-static struct qmp_sync *open_vm(const char *name, struct verr *err)
-{
-	int fd = vm_connect(name, "qmp.sock", VM_CONNECT_TIMEOUT_MS, err);
-	char why[256];
-	struct qmp_sync *s;
-
-	if (fd < 0)
-		return NULL;
-	s = qmp_sync_open(fd, VM_ANSWER_TIMEOUT_MS, why, sizeof(why));
-	if (!s)
-		verr_set(err, 0, "VM '%s': %s", name, why);
-	return s;
-}
-
 /* Builds {"execute": COMMAND, "arguments": {key: value...}} from the command line. */
 static struct json_object *command_from_args(char **words, int n, struct verr *err)
 {
@@ -75,28 +60,13 @@ static struct json_object *command_from_raw(const char *text, struct verr *err)
 /* Sends the command and prints its return; a QMP error becomes err. */
 static int call(const char *name, struct json_object *cmd, unsigned timeout, struct verr *err)
 {
-	struct qmp_sync *s = open_vm(name, err);
 	struct json_object *ret;
-	enum qmp_failure f;
-	char *cls, why[256];
 
-	if (!s) {
-		json_object_put(cmd);
+	if (vm_qmp_call(name, cmd, timeout, &ret, err) < 0)
 		return -1;
-	}
-	f = qmp_sync_call(s, cmd, timeout, &ret, &cls, why, sizeof(why));
-	qmp_sync_close(s);
-	if (f == QMP_OK)
-		cmd_print_json(ret, JSON_PRETTY);
-	else if (f == QMP_ERR_COMMAND)
-		verr_set(err, 0, "VM '%s': %s: %s", name, cls, why);
-	else if (f == QMP_ERR_TIMEOUT)
-		verr_set(err, 0, "VM '%s': no reply within %u ms", name, timeout);
-	else
-		verr_set(err, 0, "VM '%s': %s", name, why);
+	cmd_print_json(ret, JSON_PRETTY);
 	json_object_put(ret);
-	free(cls);
-	return f == QMP_OK ? 0 : -1;
+	return 0;
 }
 
 /* vmm qmp's handler. */
@@ -151,7 +121,7 @@ static int cmd_events(const struct cmd_args *args, struct verr *err)
 		return cmd_usage_error(&cmd_events_entry, err);
 	if (t && parse_timeout(t, &timeout, err) < 0)
 		return -1;
-	s = open_vm(name, err);
+	s = vm_qmp_open(name, err);
 	if (!s)
 		return -1;
 	deadline = now_ms() + timeout;

@@ -89,14 +89,24 @@ static int vfio_check_cmd(char **bdfs, int n, bool force, bool json, struct verr
 	return viable ? 0 : 1;
 }
 
-/* The verb's handler: vmm vfio SUBVERB [--json] [--force] [BDF...]. */
+/* The verb's handler: vmm vfio SUBVERB [--json] [--force] [--with-group] [BDF...]. */
 static int cmd_vfio(const struct cmd_args *args, struct verr *err)
 {
 	bool force = args_has(args, "force"), all = args_has(args, "all");
 	const char *sub = args->argv[0];
 	char **bdfs = args->argv + 1;
 	int n = args->argc - 1, ret;
+	struct strv group = { 0 };
 
+	/* --with-group: every endpoint of the devices' IOMMU groups, as the profile's with_group. */
+	if (args_has(args, "with-group") && n > 0 && (!strcmp(sub, "bind") || !strcmp(sub, "check"))) {
+		if (vfio_group_endpoints((const char *const *)bdfs, (size_t)n, &group, err) < 0) {
+			pci_names_free();
+			return -1;
+		}
+		bdfs = group.v;
+		n = (int)group.n;
+	}
 	if (!strcmp(sub, "list") && n == 0)
 		ret = vfio_list(args->json, err);
 	else if (!strcmp(sub, "check") && n > 0)
@@ -107,15 +117,18 @@ static int cmd_vfio(const struct cmd_args *args, struct verr *err)
 		ret = vfio_restore((const char *const *)bdfs, (size_t)n, NULL, err) < 0 ? -1 : 0;
 	else
 		ret = cmd_usage_error(&cmd_vfio_entry, err);
+	strv_free(&group);
 	pci_names_free();
 	return ret;
 }
 
 const struct cmd_entry cmd_vfio_entry = {
 	.name = "vfio",
-	.usage = "list | check [--force] BDF... | bind [--force] BDF... | unbind (BDF... | --all) [--json]",
-	.help = "host PCI devices for passthrough: IOMMU groups, safety checks, bind to vfio-pci and back",
-	.args = { .options = "force,all", .lower = 1, .upper = -1 },
+	.usage = "list | check [--force] [--with-group] BDF... | bind [--force] [--with-group] BDF... | "
+		 "unbind (BDF... | --all) [--json]",
+	.help = "host PCI devices for passthrough: IOMMU groups, safety checks, bind to vfio-pci and back "
+		"(--with-group: the devices' whole IOMMU groups)",
+	.args = { .options = "force,all,with-group", .lower = 1, .upper = -1 },
 	.flags = CMD_JSON,
 	.exec = cmd_vfio,
 };

@@ -34,6 +34,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ip_entry,
 	&cmd_wait_entry,
 	&cmd_balloon_entry,
+	&cmd_hmp_entry,
 	&cmd_disk_entry,
 	&cmd_template_entry,
 	&cmd_clone_entry,

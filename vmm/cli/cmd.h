@@ -81,6 +81,7 @@ extern const struct cmd_entry cmd_agent_entry;
 extern const struct cmd_entry cmd_ip_entry;
 extern const struct cmd_entry cmd_wait_entry;
 extern const struct cmd_entry cmd_balloon_entry;
+extern const struct cmd_entry cmd_hmp_entry;
 extern const struct cmd_entry cmd_disk_entry;
 extern const struct cmd_entry cmd_template_entry;
 extern const struct cmd_entry cmd_clone_entry;

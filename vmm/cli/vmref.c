@@ -133,3 +133,45 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 	json_object_put(reply);
 	return -1;
 }
+
+struct qmp_sync *vm_qmp_open(const char *name, struct verr *err)
+{
+	int fd = vm_connect(name, "qmp.sock", VM_CONNECT_TIMEOUT_MS, err);
+	char why[256];
+	struct qmp_sync *s;
+
+	if (fd < 0)
+		return NULL;
+	s = qmp_sync_open(fd, VM_ANSWER_TIMEOUT_MS, why, sizeof(why));
+	if (!s)
+		verr_set(err, 0, "VM '%s': %s", name, why);
+	return s;
+}
+
+int vm_qmp_call(const char *name, struct json_object *cmd, unsigned timeout_ms, struct json_object **ret,
+		struct verr *err)
+{
+	struct qmp_sync *s = vm_qmp_open(name, err);
+	enum qmp_failure f;
+	char *cls = NULL, why[256];
+
+	*ret = NULL;
+	if (!s) {
+		json_object_put(cmd);
+		return -1;
+	}
+	f = qmp_sync_call(s, cmd, timeout_ms, ret, &cls, why, sizeof(why));
+	qmp_sync_close(s);
+	if (f == QMP_ERR_COMMAND)
+		verr_set(err, 0, "VM '%s': %s: %s", name, cls, why);
+	else if (f == QMP_ERR_TIMEOUT)
+		verr_set(err, 0, "VM '%s': no reply within %u ms", name, timeout_ms);
+	else if (f != QMP_OK)
+		verr_set(err, 0, "VM '%s': %s", name, why);
+	free(cls);
+	if (f != QMP_OK) {
+		json_object_put(steal_ptr(*ret));
+		return -1;
+	}
+	return 0;
+}

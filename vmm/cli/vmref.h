@@ -6,6 +6,7 @@
 
 #include <json-c/json.h>
 
+#include "qmp/qmp-sync.h"
 #include "vmm/base/error.h"
 
 /* Milliseconds a supervisor gets to accept a connection, and to answer a request it answers
@@ -24,5 +25,13 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
  * with err when the VM is not running (as vm_connect), or -1 with err. */
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err);
+
+/* Connects to VM name's QMP proxy (qmp.sock) and negotiates. Returns the client, or NULL with err. */
+struct qmp_sync *vm_qmp_open(const char *name, struct verr *err);
+
+/* Sends cmd (consumed) through VM name's QMP proxy and waits up to timeout_ms for its reply.
+ * Returns 0 with *ret (owned; may be NULL), or -1 with err (a QMP error: "VM 'NAME': CLASS: desc"). */
+int vm_qmp_call(const char *name, struct json_object *cmd, unsigned timeout_ms, struct json_object **ret,
+		struct verr *err);
 
 #endif

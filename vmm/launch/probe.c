@@ -17,7 +17,7 @@
 /* Milliseconds the probe may take, all queries included. */
 #define PROBE_TIMEOUT_MS 20000
 /* Bumped when the cached format changes, so old caches are probed again. */
-#define PROBE_FORMAT 3
+#define PROBE_FORMAT 5
 
 /* The cache file of a binary: its path with '/' as '_'. */
 static char *cache_path(const char *binary)
@@ -128,22 +128,50 @@ static struct json_object *enum_names(struct json_object *e)
 	return json_object_new_array();
 }
 
-/* The aio modes of -blockdev, from the QMP schema's enum that lists "threads" and "native". */
-static struct json_object *aio_modes(struct json_object *schema)
+/* The names of the QMP schema's enum that lists both a and b (the schema names its types
+ * by number, so an enum is known by members it always has); a new array, empty when none does. */
+static struct json_object *enum_with(struct json_object *schema, const char *a, const char *b)
 {
 	for (size_t i = 0; i < json_object_array_length(schema); i++) {
 		struct json_object *values = enum_names(json_object_array_get_idx(schema, i));
-		bool threads = false, native = false;
+		bool has_a = false, has_b = false;
 		for (size_t j = 0; j < json_object_array_length(values); j++) {
 			const char *v = json_object_get_string(json_object_array_get_idx(values, j));
-			threads |= !strcmp(v, "threads");
-			native |= !strcmp(v, "native");
+			has_a |= !strcmp(v, a);
+			has_b |= !strcmp(v, b);
 		}
-		if (threads && native)
+		if (has_a && has_b)
 			return values;
 		json_object_put(values);
 	}
 	return json_object_new_array();
+}
+
+/* The property names of the QOM types whose properties decide the argv (the CPU's Hyper-V
+ * enlightenments, the machines' hpet, a root port's hotplug), by type: {"max-x86_64-cpu":
+ * [...], "pc-q35-7.2-machine": [...]}; a type QEMU lacks is left out. */
+static struct json_object *type_properties(struct qmp_sync *s, struct json_object *aliases)
+{
+	const char *fixed[] = { "max-x86_64-cpu", "pcie-root-port" }, *alias[] = { "q35", "pc" };
+	struct json_object *out = json_object_new_object(), *machine;
+	struct strv types = { 0 };
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		strv_push(&types, fixed[i]);
+	for (size_t i = 0; i < sizeof(alias) / sizeof(*alias); i++)
+		if (json_object_object_get_ex(aliases, alias[i], &machine))
+			strv_pushf(&types, "%s-machine", json_object_get_string(machine));
+	for (size_t i = 0; i < types.n; i++) {
+		struct json_object *args = json_object_new_object(), *r;
+		_cleanup_verr_ struct verr ignored = { 0 };
+		json_object_object_add(args, "typename", json_object_new_string(types.v[i]));
+		if ((r = ask(s, "qom-list-properties", args, &ignored))) {
+			json_object_object_add(out, types.v[i], names(r, "name", NULL));
+			json_object_put(r);
+		}
+	}
+	strv_free(&types);
+	return out;
 }
 
 /* Asks a running QEMU everything the probe records into caps (an object). */
@@ -162,6 +190,7 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	json_object_object_add(caps, "machine_aliases", machine_aliases(r));
 	json_object_object_add(caps, "deprecated_machines", deprecated_machines(r));
 	json_object_put(r);
+	json_object_object_add(caps, "properties", type_properties(s, json_object_object_get(caps, "machine_aliases")));
 	json_object_object_add(args, "abstract", json_object_new_boolean(false));
 	if (!(r = ask(s, "qom-list-types", args, err)))
 		return -1;
@@ -173,7 +202,10 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	json_object_put(r);
 	if (!(r = ask(s, "query-qmp-schema", NULL, err)))
 		return -1;
-	json_object_object_add(caps, "aio", aio_modes(r));
+	/* -blockdev's aio modes; -audiodev's drivers, which the schema shows from QEMU 8.2 on
+	 * (query-audiodevs); QEMU may still lack a driver's module: then it says so when it starts. */
+	json_object_object_add(caps, "aio", enum_with(r, "threads", "native"));
+	json_object_object_add(caps, "audio", enum_with(r, "wav", "none"));
 	json_object_put(r);
 	/* -sandbox exists only in QEMUs built with seccomp: asking for it fails otherwise. */
 	cmd = json_object_new_object();
@@ -317,6 +349,18 @@ bool caps_has_type(const struct qemu_caps *caps, const char *type)
 	return listed(caps, "types", type);
 }
 
+bool caps_has_property(const struct qemu_caps *caps, const char *type, const char *property)
+{
+	struct json_object *list;
+
+	if (!json_object_object_get_ex(json_object_object_get(caps->json, "properties"), type, &list))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(list, i)), property))
+			return true;
+	return false;
+}
+
 bool caps_has_machine(const struct qemu_caps *caps, const char *machine)
 {
 	return listed(caps, "machines", machine);
@@ -382,6 +426,12 @@ int caps_check(const struct qemu_caps *caps, const struct vm_config *c, struct v
 		need(caps, "memory-backend-memfd", "memory.hugepages", err);
 	if (c->agent)
 		need(caps, "virtio-serial-pci", "agent", err);
+	if (c->looking_glass)
+		need(caps, "ivshmem-plain", "looking_glass", err);
+	if (c->audio != AUDIO_NONE && json_object_array_length(json_object_object_get(caps->json, "audio")) &&
+	    !listed(caps, "audio", audio_names[c->audio].qemu))
+		verr_set(err, 0, "this QEMU has no audio driver '%s' (audio: \"%s\")", audio_names[c->audio].qemu,
+			 audio_names[c->audio].profile);
 	return err->n > before ? -1 : 0;
 }
 

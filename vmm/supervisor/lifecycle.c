@@ -171,6 +171,18 @@ static const char *signame(int sig)
 	return buf;
 }
 
+/* A QEMU that said why it could not start: the verdict is its whole output (which was not
+ * shown before: the error is printed once). */
+static void start_failed_with_output(struct sup *s)
+{
+	_cleanup_verr_ struct verr why = { 0 };
+
+	state_output_lines(&s->vm, &why);
+	if (s->partial)
+		verr_set(&why, 0, "%s", s->last_output);
+	lifecycle_start_failed(s, &why);
+}
+
 /* Decides how a QEMU that was never ready ended. */
 static void verdict_start(struct sup *s)
 {
@@ -190,7 +202,7 @@ static void verdict_start(struct sup *s)
 	else if (s->start_timed_out)
 		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
 	else if (s->last_output[0])
-		ended(s, VM_START_FAILED, "failed to start: %s", s->last_output);
+		start_failed_with_output(s);
 	else if (!s->child)
 		ended(s, VM_START_FAILED, "failed to reconnect: QEMU exited");
 	else if (WIFSIGNALED(st))
@@ -206,6 +218,8 @@ void lifecycle_verdict(struct sup *s)
 	s->vm.wstatus = s->child ? st : -1;
 	if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
+	else if (swtpm_failure(s->swtpm))
+		ended(s, VM_CRASHED, "the TPM failed: %s (QEMU was killed)", swtpm_failure(s->swtpm));
 	else if (!s->ready)
 		verdict_start(s);
 	else if (s->terminated && s->stop == STOP_KILL)

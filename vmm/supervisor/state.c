@@ -76,6 +76,14 @@ void state_output_line(struct vm_state *st, const char *line)
 	lines_put(&st->output, line, strlen(line));
 }
 
+void state_output_lines(const struct vm_state *st, struct verr *out)
+{
+	const struct last_lines *l = &st->output;
+
+	for (unsigned i = l->n > STATE_OUTPUT_LINES ? l->n - STATE_OUTPUT_LINES : 0; i < l->n; i++)
+		verr_set(out, 0, "%s", l->line[i % STATE_OUTPUT_LINES]);
+}
+
 void say(const struct vm_state *st, const char *fmt, ...)
 {
 	char line[1024];

@@ -68,6 +68,9 @@ void state_new_qemu(struct vm_state *st, pid_t pid);
 /* Keeps a line of QEMU's output for the record of how it ended. */
 void state_output_line(struct vm_state *st, const char *line);
 
+/* Adds the current QEMU's last lines of output (oldest first) to out, one line each. */
+void state_output_lines(const struct vm_state *st, struct verr *out);
+
 /* Sets QEMU's run state. */
 void state_set_runstate(struct vm_state *st, const char *runstate);
 

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "profiles/topology.h"
 #include "vmm/base/util.h"
 #include "vmm/supervisor/pin.h"
 
@@ -19,10 +20,7 @@ struct pin_job {
 
 bool pin_wanted(const struct vm_config *c)
 {
-	for (size_t i = 0; i < c->n_disks; i++)
-		if (c->disks[i].iothread_pin.n)
-			return true;
-	return c->pin.n || c->emulator_pin.n;
+	return config_pins(c);
 }
 
 /* Ends the job: frees it, then reports (err NULL: pinned). */

@@ -113,6 +113,19 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (s->child && !s->reaped && s->vm.pid > 0 && waitpid(s->vm.pid, &s->wstatus, WNOHANG) == s->vm.pid)
 		gone(s);
+	swtpm_reap(s->swtpm);
+}
+
+/* The VM's swtpm ended while its QEMU runs on: the guest has lost its TPM, so the VM fails. */
+static void swtpm_died_cb(void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->reaped || s->vm.stopping || s->vm.pid <= 0 || s->reason[0])
+		return;
+	swtpm_blame(s->swtpm);
+	say(&s->vm, "the TPM failed: %s: killing QEMU", swtpm_failure(s->swtpm));
+	kill(s->vm.pid, SIGKILL);
 }
 
 /* The pidfd of a QEMU we reconnected to became readable: it exited. */
@@ -151,6 +164,16 @@ static void notify_ready(struct sup *s)
 	}
 }
 
+/* QEMU is ready: what it printed until now is shown (a warning of a start that worked). */
+static void flush_early_output(struct sup *s)
+{
+	char buf[4096];
+	int n;
+
+	while (s->early_output && (n = evbuffer_remove(s->early_output, buf, sizeof(buf))) > 0)
+		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+}
+
 /* The first query-status answered: the VM is up. */
 static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -164,6 +187,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	if (json_object_object_get_ex(r->ret, "status", &status))
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
+	flush_early_output(s);
 	evtimer_del(s->start_timer);
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
@@ -191,14 +215,52 @@ static void query_status(struct sup *s)
 		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
 }
 
-/* Pinning is over: a failure kills QEMU and fails the start with every line of err. */
+/* cont answered: the guest runs (its state comes with query-status). */
+static void cont_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+
+	if (c != s->qmp)
+		return;
+	if (r->failure != QMP_OK) {
+		verr_set(&s->start_error, 0, "cannot start the guest after pinning: cont failed: %s", r->desc);
+		if (!s->reaped)
+			kill(s->vm.pid, SIGKILL);
+		return;
+	}
+	query_status(s);
+}
+
+/* The state of a QEMU started with -S, its threads pinned: from prelaunch, cont runs the guest. */
+static void pinned_status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct sup *s = arg;
+	struct json_object *status;
+	const char *state = "unknown";
+
+	if (r->failure != QMP_OK || c != s->qmp)
+		return;
+	if (json_object_object_get_ex(r->ret, "status", &status))
+		state = json_object_get_string(status);
+	say(&s->vm, "threads pinned while QEMU was %s; continuing", state);
+	if (!strcmp(state, "prelaunch"))
+		qmp_send(c, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, cont_cb, s);
+	else
+		query_status(s);
+}
+
+/* Pinning is over: a QEMU we started (paused: -S) runs from now on; a failure kills QEMU and
+ * fails the start with every line of err. */
 static void pinned_cb(const struct verr *err, void *arg)
 {
 	struct sup *s = arg;
 
 	if (!err) {
 		s->vm.pinned = true;
-		query_status(s);
+		if (s->child && s->qmp)
+			qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, pinned_status_cb, s);
+		else
+			query_status(s);
 		return;
 	}
 	for (size_t i = 0; i < err->n; i++)
@@ -292,7 +354,11 @@ static void line_done(struct sup *s)
 	s->partial = 0;
 }
 
-/* QEMU's own stdout/stderr: relayed to ours; the last line is kept for the verdict. */
+/* The most of QEMU's output kept until it is ready (its last lines are kept apart for the verdict). */
+#define EARLY_OUTPUT_MAX 65536
+
+/* QEMU's own stdout/stderr: relayed to ours once QEMU is ready (kept until then); the last
+ * line is kept for the verdict. */
 static void output_read_cb(struct bufferevent *bev, void *arg)
 {
 	struct sup *s = arg;
@@ -301,7 +367,10 @@ static void output_read_cb(struct bufferevent *bev, void *arg)
 	int n;
 
 	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		if (s->ready)
+			(void)write_all(STDERR_FILENO, buf, (size_t)n);
+		else if (evbuffer_get_length(s->early_output) < EARLY_OUTPUT_MAX)
+			evbuffer_add(s->early_output, buf, (size_t)n);
 		for (int i = 0; i < n; i++) {
 			if (buf[i] == '\n') {
 				if (s->partial)
@@ -325,6 +394,7 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 		console_attach(s->console, console_fd);
 	if (output_fd >= 0) {
 		evutil_make_socket_nonblocking(output_fd);
+		s->early_output = evbuffer_new();
 		s->output = bufferevent_socket_new(s->base, output_fd, BEV_OPT_CLOSE_ON_FREE);
 		bufferevent_setcb(s->output, output_read_cb, NULL, eof_cb, s);
 		bufferevent_enable(s->output, EV_READ);
@@ -343,7 +413,7 @@ static int launch(struct sup *s, struct verr *err)
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
-	    isolate_take(&s->plan->config, &isolated, err) < 0)
+	    swtpm_start(s->swtpm, err) < 0 || isolate_take(&s->plan->config, &isolated, err) < 0)
 		return -1;
 	if (isolated)
 		say(&s->vm, "%s", isolated);
@@ -404,6 +474,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	}
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), -1);
 	sup_agent_reconnect(s);
+	swtpm_reattach(s->swtpm);
 	return 0;
 }
 
@@ -411,12 +482,16 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
 	agent_detach(s->agent);
 	balloon_reset(s->balloon);
 	if (s->output)
 		bufferevent_free(s->output);
+	if (s->early_output)
+		evbuffer_free(s->early_output);
+	s->early_output = NULL;
 	if (s->pidfd_ev)
 		event_free(s->pidfd_ev);
 	if (s->pidfd >= 0)
@@ -598,6 +673,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		abort();
 	setup_events(&s);
 	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
+	s.swtpm = swtpm_new(s.base, p, &s.vm, &s.rd, swtpm_died_cb, &s);
 	s.agent = agent_new(s.base, &s.qmp);
 	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
 	if (open_rundir(&s, &orphan, err) == 0) {
@@ -614,6 +690,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.ctl_listen);
 	console_free(s.console);
 	hotplug_free(s.hotplug);
+	swtpm_free(s.swtpm);
 	agent_free(s.agent);
 	balloon_free(s.balloon);
 	/* The run directory is released before stop and kill are answered, so a script
