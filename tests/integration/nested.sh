@@ -2,7 +2,10 @@
 # sees the host's / read-only through virtiofs (cached in the guest: nothing changes it
 # during a test), runs a script from it (tests/guest/init's vmm.hostfs) with the env file
 # $T/env (VMM, SRCDIR, GUEST) and powers off. Used by the tests that need a kernel of their
-# own: vfio-real.sh, isolate-real.sh.
+# own: vfio-real.sh, isolate-real.sh, usb-real.sh.
+
+# The guest whose kernel and initrd boot (a test may name another, e.g. guest-generic).
+nested_guest=$GUEST
 
 # nested_run SCRIPT SECONDS APPEND QEMU_ARGS...: boots it with QEMU_ARGS (-smp, -m, devices)
 # and the extra kernel command line APPEND, prints the guest's ok/FAIL/SKIP lines, and fails
@@ -23,7 +26,7 @@ EOF2
 	[ -S "$T/vfs.sock" ] || fail "virtiofsd did not start: $(cat "$T/virtiofsd.log")"
 	qemu-system-x86_64 -nodefaults -display none -no-reboot -accel tcg -cpu max "$@" \
 		-chardev socket,id=vfs,path="$T/vfs.sock" -device vhost-user-fs-pci,chardev=vfs,tag=hostroot,addr=0x3 \
-		-kernel "$GUEST/vmlinuz" -initrd "$GUEST/initrd.img" \
+		-kernel "$nested_guest/vmlinuz" -initrd "$nested_guest/initrd.img" \
 		-append "console=ttyS0 cryptomgr.notests $append vmm.hostfs=hostroot:$script:$T/env" \
 		-serial file:"$T/console.out" &
 	qemu=$!
