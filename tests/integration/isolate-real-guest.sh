@@ -24,12 +24,6 @@ field() { sed -n "s/.*\"$2\": *\([0-9]*\).*/\1/p" "$VMM_RUN_DIR/$1/state.json"; 
 
 [ "$(cat /sys/devices/system/cpu/online)" = 0-1 ] || fail "the guest has CPUs $(cat /sys/devices/system/cpu/online), not 0-1"
 mount -t cgroup2 cgroup2 "$CG" || fail "cannot mount cgroup2"
-mkdir "$CG/system.slice" "$CG/user.slice" "$CG/init.scope"
-sleep 3600 &
-service=$!
-echo "$service" >"$CG/system.slice/cgroup.procs"
-echo 1 >"$CG/init.scope/cgroup.procs"
-echo $$ >"$CG/user.slice/cgroup.procs"
 
 # Everything cpu.isolate changes, as it is now.
 host_state() {
@@ -42,7 +36,6 @@ host_state() {
 	ls "$CG" | grep -x vmm.slice || true
 	ls "$VMM_RUN_DIR"/isolate.json 2>/dev/null || true
 }
-host_state >"$T/before"
 restored() {
 	host_state >"$T/now"
 	diff "$T/before" "$T/now" >"$T/diff" || fail "$1: not restored: $(cat "$T/diff")"
@@ -90,6 +83,21 @@ wait_released() {
 	fail "$1: the journal is still there 30 s after its end"
 }
 
+# No slices (every task in the root cgroup): nothing to confine, the start is refused.
+host_state >"$T/before"
+rc=0
+"$VMM" start "$(nested iso)" 2>"$T/start.err" || rc=$?
+[ "$rc" != 0 ] && grep -q "none of system.slice, user.slice, init.scope is in the cgroup tree" "$T/start.err" ||
+	fail "no slices: rc $rc: $(cat "$T/start.err")"
+restored "no slices: the start refused"
+
+mkdir "$CG/system.slice" "$CG/user.slice" "$CG/init.scope"
+sleep 3600 &
+service=$!
+echo "$service" >"$CG/system.slice/cgroup.procs"
+echo 1 >"$CG/init.scope/cgroup.procs"
+echo $$ >"$CG/user.slice/cgroup.procs"
+host_state >"$T/before"
 "$VMM" start "$(nested iso)" 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
 check_isolated iso "vmm start"
 "$VMM" stop iso --timeout 1 >/dev/null 2>&1 || true

@@ -164,6 +164,11 @@ static struct json_object *snapshot(struct verr *err)
 		}
 		json_object_object_add(old, slices[i], json_object_new_string(out));
 	}
+	if (json_object_object_length(old) == 0) {
+		verr_set(err, 0, "none of system.slice, user.slice, init.scope is in the cgroup tree at '%s': the host's "
+			    "tasks cannot be confined", cg);
+		goto fail;
+	}
 	old = obj_of(j, "irqs");
 	for (size_t i = 0; i < irqs.n; i++) {
 		_cleanup_verr_ struct verr gone = { 0 };
