@@ -7,12 +7,15 @@
 #include "profiles/config-walk.h"
 #include "vmm/base/rundir.h"
 
+/* migration.postcopy_passes: its default and its largest value. */
+#define MIGRATION_PASSES_DEFAULT 5
+#define MIGRATION_PASSES_MAX 100
 /* The longest CPU model name accepted (QEMU's are far shorter). */
 #define CPU_MODEL_MAX 64
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", "migration", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					"isolate", NULL };
@@ -23,6 +26,7 @@ static const char *const boot_keys[] = { "kernel", "initrd", "append", "from", N
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
+static const char *const migration_keys[] = { "postcopy", "postcopy_passes", NULL };
 
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
@@ -305,6 +309,15 @@ static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_c
 	jr_bool(&w->jr, life, "lifecycle", "protected", &c->protected);
 }
 
+/* Validates "migration": post-copy off, or auto after how many passes without convergence. */
+static void walk_migration(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *mig = jr_object(&w->jr, json, "", "migration", migration_keys);
+
+	cfg_get_enum(w, mig, "migration", "postcopy", postcopy_names, c->postcopy);
+	jr_uint(&w->jr, mig, "migration", "postcopy_passes", 1, MIGRATION_PASSES_MAX, &c->postcopy_passes);
+}
+
 /* Validates "console_log": how much the supervisor's console.log holds before it is rotated,
  * and how many rotated copies it keeps. */
 static void walk_console_log(struct walk *w, struct json_object *json, struct vm_config *c)
@@ -326,6 +339,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
+		.postcopy_passes = MIGRATION_PASSES_DEFAULT,
 		.serial_console = true, .console_log_max = 8 * MIB, .console_log_keep = 1, .panic = true,
 	};
 
@@ -353,6 +367,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	walk_console_log(&w, json, c);
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
+	walk_migration(&w, json, c);
 	cfg_walk_cloud_init(&w, json, c);
 	cfg_walk_desktop(&w, json, c);
 

@@ -25,6 +25,9 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+/* migration.postcopy: post-copy only when vmm migrate asks (off), or on both ends, the source
+ * switching to it after migration.postcopy_passes passes without convergence (auto). */
+enum postcopy_mode { POSTCOPY_OFF, POSTCOPY_AUTO };
 enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
 enum guest_os { OS_OTHER, OS_LINUX, OS_WINDOWS };
 enum disk_media { MEDIA_DISK, MEDIA_CDROM };
@@ -146,6 +149,8 @@ struct vm_config {
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	enum postcopy_mode postcopy; /* migration.postcopy */
+	unsigned postcopy_passes;  /* migration.postcopy_passes: passes before post-copy (auto) */
 	enum guest_os os;          /* "os": "windows" gets Windows' clocks and power states */
 	bool tpm;                  /* a TPM 2.0 (swtpm, started by the supervisor) */
 	char *boot_from;           /* the disk that boots first (boot.from), NULL: profile order, disks before CD-ROMs */
@@ -177,6 +182,7 @@ extern const char *const accel_names[];
 extern const char *const machine_names[];
 extern const char *const pcie_names[];   /* "root-ports" or "pcie.0" */
 extern const char *const restart_names[];
+extern const char *const postcopy_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];

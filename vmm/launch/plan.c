@@ -16,6 +16,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/builder-platform.h"
+#include "vmm/launch/chain.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/looking-glass.h"
 #include "vmm/launch/plan-host.h"
@@ -130,6 +131,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_vars_format = p->firmware.vars_format;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
+	if (chain_apply(&p->config, err) < 0) /* the disks' active snapshot layers */
+		goto fail;
 	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);

@@ -349,6 +349,11 @@ bool caps_has_type(const struct qemu_caps *caps, const char *type)
 	return listed(caps, "types", type);
 }
 
+bool caps_has_command(const struct qemu_caps *caps, const char *command)
+{
+	return listed(caps, "commands", command);
+}
+
 bool caps_has_property(const struct qemu_caps *caps, const char *type, const char *property)
 {
 	struct json_object *list;

@@ -35,6 +35,12 @@
 #define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 #define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
+#define CTL_REQ_BLOCK "block"   /* runs QMP block commands (CTL_ARG_COMMANDS), the guest frozen when
+				 * CTL_ARG_FREEZE; returns what they returned (BLOCK_KEY_*) */
+#define CTL_REQ_MIGRATE "migrate" /* migrates the VM (CTL_ARG_URI, CTL_ARG_DEST, ...); answered when it ends,
+				   * with the last reading (MIG_KEY_*) or the error saying where it failed */
+#define CTL_REQ_MIGRATION "migration" /* returns the current (or last) migration's reading (MIG_KEY_*) */
+#define CTL_REQ_MIGRATE_CANCEL "migrate-cancel" /* cancels the migration (migrate_cancel); returns {} */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -98,12 +104,61 @@
 /* The words of the error balloon fails with when the VM has no balloon. */
 #define CTL_ERR_NO_BALLOON "has no balloon"
 
+/* migrate's arguments: the URI QEMU migrates to ("tcp:HOST:PORT", "unix:PATH"), the destination
+ * as the user named it (for messages and the ended record), the bandwidth cap in bytes per
+ * second (absent: none), post-copy after CTL_ARG_POSTCOPY passes (absent: none), the x509
+ * credentials directory (absent: plain), and whether to mirror the writable disks first. */
+#define CTL_ARG_URI "uri"
+#define CTL_ARG_DEST "dest"
+#define CTL_ARG_BANDWIDTH "bandwidth"
+#define CTL_ARG_POSTCOPY "postcopy"
+#define CTL_ARG_TLS "tls"
+#define CTL_ARG_COPY_STORAGE "copy_storage"
+
+/* A migration's reading (what migration returns, and migrate at its end). */
+#define MIG_KEY_STATUS "status"                 /* QEMU's: "setup", "active", "completed", "failed", ... */
+#define MIG_KEY_PASS "pass"                     /* passes over the RAM so far */
+#define MIG_KEY_TRANSFERRED "transferred"       /* RAM bytes sent */
+#define MIG_KEY_TOTAL "total"                   /* RAM bytes of the guest */
+#define MIG_KEY_REMAINING "remaining"           /* RAM bytes still to send */
+#define MIG_KEY_RATE "rate"                     /* bytes per second, lately */
+#define MIG_KEY_DIRTY_RATE "dirty_rate"         /* bytes the guest dirties per second */
+#define MIG_KEY_EXPECTED_DOWNTIME "expected_downtime" /* ms */
+#define MIG_KEY_TOTAL_TIME "total_time"         /* ms since it started */
+#define MIG_KEY_SETUP_TIME "setup_time"         /* ms */
+#define MIG_KEY_DOWNTIME "downtime"             /* ms the guest was stopped (once completed) */
+#define MIG_KEY_ERROR "error"                   /* why it failed */
+#define MIG_KEY_DEST "dest"                     /* where to */
+#define MIG_KEY_POSTCOPY "postcopy"             /* true once it switched to post-copy */
+#define MIG_KEY_SETTINGS "settings"             /* what vmm chose: */
+#define MIG_KEY_CAPABILITIES "capabilities"     /*   the capabilities turned on, a list */
+#define MIG_KEY_PARAMETERS "parameters"         /*   the parameters set, an object */
+
+/* The status object of a VM waiting for an incoming migration: where it listens. */
+#define VM_KEY_INCOMING "incoming"
+
 /* The balloon object. */
 #define BALLOON_KEY_ACTUAL "actual"   /* bytes the guest has now */
 #define BALLOON_KEY_TARGET "target"   /* bytes last asked for (absent: none since this QEMU or supervisor started) */
 #define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
 #define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
 #define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
+
+/* block's arguments: the commands, a list of {"execute": NAME, "arguments": {...}} with NAME one
+ * of BLOCK_COMMANDS, and whether the guest's filesystems are frozen around them (true/false). */
+#define CTL_ARG_COMMANDS "commands"
+#define CTL_ARG_FREEZE "freeze"
+#define BLOCK_COMMANDS "blockdev-add", "blockdev-del", "transaction", "block-commit", "query-named-block-nodes", \
+	"query-jobs", "job-complete", "job-cancel", "job-dismiss", "block-dirty-bitmap-remove", "snapshot-save", \
+	"snapshot-load", "snapshot-delete"
+/* Milliseconds the guest's agent has to freeze or thaw its filesystems. */
+#define CTL_FREEZE_TIMEOUT_MS 10000
+/* What block returns. */
+#define BLOCK_KEY_RETURNS "returns"           /* what each command returned, in order */
+#define BLOCK_KEY_FROZEN "frozen"             /* filesystems the guest froze (-1: not frozen) */
+#define BLOCK_KEY_FREEZE_ERROR "freeze_error" /* why the guest was not frozen, when asked to be */
+#define BLOCK_KEY_QMP_US "qmp_us"             /* microseconds from the first command sent to the last answer */
+#define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the guest's frozen answer to its thawed one */
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */
@@ -116,6 +171,7 @@ enum vm_end {
 	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
 	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
 	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
+	VM_MIGRATED = 5,     /* the VM moved to another QEMU (vmm migrate): it runs there */
 };
 
 /* The status object; the keys up to VM_KEY_RUN_DIR, and VM_KEY_RESOLVED_PROFILE, are

@@ -132,6 +132,8 @@ const char *vm_end_name(int end)
 		return "forced-off";
 	case VM_CRASHED:
 		return "crashed";
+	case VM_MIGRATED:
+		return "migrated";
 	default:
 		return "none";
 	}

@@ -20,12 +20,14 @@
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
+#include "vmm/supervisor/incoming.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
 #include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
+#include "vmm/supervisor/sup-migrate.h"
 #include "vmm/supervisor/sup-pin.h"
 #include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup-vfio.h"
@@ -215,6 +217,15 @@ static void query_status(struct sup *s)
 		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
 }
 
+/* QEMU is set up: a destination of a migration listens first, then the run state is asked. */
+static void set_up(struct sup *s)
+{
+	if (s->opt.incoming)
+		incoming_start(s, query_status);
+	else
+		query_status(s);
+}
+
 /* cont answered: the guest runs (its state comes with query-status). */
 static void cont_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -257,7 +268,9 @@ static void pinned_cb(const struct verr *err, void *arg)
 
 	if (!err) {
 		s->vm.pinned = true;
-		if (s->child && s->qmp)
+		if (s->opt.incoming)
+			set_up(s);
+		else if (s->child && s->qmp)
 			qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, pinned_status_cb, s);
 		else
 			query_status(s);
@@ -277,7 +290,7 @@ static void qmp_ready_cb(struct qmp_client *c, void *arg)
 	if (pin_wanted(&s->plan->config))
 		pin_threads(c, &s->plan->config, s->vm.pid, CTL_QMP_TIMEOUT_MS, pinned_cb, s);
 	else
-		query_status(s);
+		set_up(s);
 }
 
 /* Events from QEMU: track the run state, remember why it shut down (the proxy's clients get
@@ -304,6 +317,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 		state_set_runstate(&s->vm, state);
 	hotplug_event(s->hotplug, c, name, msg);
 	balloon_event(s->balloon, name);
+	sup_migrate_event(s, name, msg);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -408,8 +422,9 @@ static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
 	_cleanup_free_ char *isolated = NULL;
+	struct strv argv = { 0 };
 	struct spawned child;
-	int fds[4];
+	int fds[4], r;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
@@ -431,7 +446,10 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, agent >= 0 ? 4 : 3, &child, err) < 0)
+	incoming_argv(s, &argv);
+	r = spawn(s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, agent >= 0 ? 4 : 3, &child, err);
+	strv_free(&argv);
+	if (r < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -482,6 +500,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	sup_migrate_reset(s);
 	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
@@ -701,6 +720,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	teardown_events(&s);
 	event_base_free(s.base);
 	free(s.waiters);
+	free(s.migrated_to);
 	end = s.vm.end;
 	notify_close();
 	state_free(&s.vm);

@@ -6,6 +6,7 @@
 #define VMM_SUPERVISOR_H
 
 #include "vmm/launch/plan.h"
+#include "vmm/supervisor/migrate.h"
 #include "vmm/supervisor/protocol.h"
 
 /* Whether to reconnect to a QEMU of the VM that runs without a supervisor. */
@@ -22,6 +23,11 @@ enum sup_attach {
 struct sup_options {
 	bool detached; /* no terminal: the console is not copied to stdout, SIGHUP is ignored */
 	enum sup_attach attach;
+	/* An incoming migration (vmm start --incoming): QEMU runs with -incoming defer and the
+	 * supervisor applies settings, then migrate-incoming to this URI; NULL: none. */
+	const char *incoming;
+	struct migrate_settings incoming_settings;
+	bool incoming_storage; /* serve the writable disks over NBD for the source to mirror (--copy-storage) */
 };
 
 /* Runs the VM until it ends for good. Returns the vm_end, or -1 with err when
