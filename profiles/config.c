@@ -19,7 +19,7 @@ static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boo
 					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", "migration", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
-					NULL };
+					"isolate", NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
 static const char *const balloon_keys[] = { "auto", "min", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
@@ -327,6 +327,21 @@ static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config 
 	walk_pin(w, cpu, c);
 	cfg_get_host_cpus(w, cpu, "cpu", "emulator_pin", &c->emulator_pin);
 	jr_bool(&w->jr, cpu, "cpu", "hyperv", &c->hyperv);
+	jr_bool(&w->jr, cpu, "cpu", "isolate", &c->isolate);
+}
+
+/* cpu.isolate keeps the host off the VM's CPUs: those its vCPU, iothread and emulator pins
+ * name (cpu.pin "auto": those the plan picks). */
+static void check_isolate(struct walk *w, const struct vm_config *c)
+{
+	bool pinned = c->pin.n || c->emulator_pin.n || c->pin_auto;
+
+	for (size_t i = 0; i < c->n_disks; i++)
+		pinned |= c->disks[i].iothread_pin.n > 0;
+	if (c->isolate && !pinned)
+		jr_problem(&w->jr, "cpu.isolate", NULL,
+			   "needs the VM's CPUs: pin its vCPUs (cpu.pin, or \"auto\"), emulator threads (cpu.emulator_pin) or a "
+			   "disk's iothread (iothread_pin)");
 }
 
 /* Validates "boot": a kernel, its initrd and command line. */
@@ -403,6 +418,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	cfg_walk_platform(&w, json, c);
 	check_pin_count(&w, c);
 	check_auto_balloon(&w, c);
+	check_isolate(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);

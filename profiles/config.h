@@ -116,6 +116,7 @@ struct vm_config {
 	bool pin_auto;            /* cpu.pin "auto": the plan picks pin and the empty emulator/iothread pins (topology.h) */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
+	bool isolate;             /* the host's other tasks and IRQs kept off the pinned CPUs while the VM runs */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */

@@ -24,6 +24,7 @@
 #include "vmm/supervisor/feed.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
+#include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
@@ -422,6 +423,7 @@ static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
 	_cleanup_close_ int incoming = -1;
+	_cleanup_free_ char *isolated = NULL;
 	struct spawned child;
 	struct strv argv = { 0 };
 	int fds[6], r;
@@ -429,8 +431,10 @@ static int launch(struct sup *s, struct verr *err)
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
-	    swtpm_start(s->swtpm, err) < 0)
+	    swtpm_start(s->swtpm, err) < 0 || isolate_take(&s->plan->config, &isolated, err) < 0)
 		return -1;
+	if (isolated)
+		say(&s->vm, "%s", isolated);
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
 	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0 ||
@@ -470,7 +474,7 @@ static int launch(struct sup *s, struct verr *err)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
-	if (state_save(&s->vm, err) < 0) {
+	if (state_save(&s->vm, err) < 0 || isolate_qemu(&s->plan->config, child.pid, err) < 0) {
 		kill(child.pid, SIGKILL);
 		waitpid(child.pid, NULL, 0);
 		close(child.output_fd);
@@ -655,12 +659,13 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 }
 
 /* Gives the host back what the VM held: its passthrough devices to their host drivers,
- * the huge pages it reserved to the pools; says what failed. */
+ * the huge pages it reserved to the pools, its isolated CPUs; says what failed. */
 static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, cpus_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
 	long pages = hugepages_give_back(&s->rd, &pages_err);
+	int cpus = isolate_give_back(s->plan->config.name, &cpus_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
 	say_err(&s->vm, &err);
@@ -671,6 +676,10 @@ static void release_host(struct sup *s)
 	say_err(&s->vm, &pages_err);
 	if (pages > 0)
 		say(&s->vm, "%ld huge page%s given back to the host", pages, pages == 1 ? "" : "s");
+	verr_wrap(&cpus_err, "giving back isolated CPUs");
+	say_err(&s->vm, &cpus_err);
+	if (cpus > 0)
+		say(&s->vm, "isolated CPUs given back to the host");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */
