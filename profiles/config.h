@@ -42,6 +42,7 @@ struct disk_config {
 	enum disk_aio aio;
 	bool readonly;
 	bool iothread;            /* its own iothread (for scsi: its own controller too) */
+	unsigned iothreads;       /* virtio-blk: its queues spread over this many iothreads (iothread-vq-mapping); 0 or 1: one */
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
@@ -213,6 +214,8 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 #define DEVICE_ID_MAX 24
 /* The longest disk serial: what virtio-blk, IDE and NVMe pass to the guest. */
 #define DISK_SERIAL_MAX 20
+/* The most iothreads one disk's queues are spread over. */
+#define DISK_IOTHREADS_MAX 16
 
 /* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
 #define CONSOLE_LOG_KEEP_MAX 9

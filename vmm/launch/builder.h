@@ -64,6 +64,9 @@ uint64_t build_virtio_mem_block(const struct vm_config *c);
 /* The identity's key of a PCI device or root port: KIND:NAME ("disk:root", "nic:net0", "hotplug:0"). */
 char *build_pci_key(const char *kind, const char *name);
 
+/* The id of iothread k of disk d: "io-ID", then "io-ID-1", "io-ID-2" (iothreads). */
+char *build_iothread_id(const struct disk_config *d, unsigned k);
+
 /* The id of the root port of a PCI key ("rp-disk-root", "rp-hotplug-0"). */
 char *build_port_id(const char *key);
 

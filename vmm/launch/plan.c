@@ -81,6 +81,14 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
+	/* A disk's queues on several iothreads need iothread-vq-mapping (QEMU 9.0): without it, one. */
+	for (size_t i = 0; i < p->config.n_disks; i++)
+		if (p->config.disks[i].iothreads > 1 && !caps_has_property(&caps, "virtio-blk-pci", "iothread-vq-mapping")) {
+			strv_pushf(&p->warnings, "this QEMU cannot spread a disk's queues over several iothreads "
+				   "(disks[%zu].iothreads: no iothread-vq-mapping): disk '%s' gets one iothread", i,
+				   p->config.disks[i].id);
+			p->config.disks[i].iothreads = 1;
+		}
 	platform_facts(&caps, machine_names[p->config.machine], &p->launch, &p->hyperv);
 	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
 	p->launch.virtio_mem = caps_has_type(&caps, "virtio-mem-pci") &&
