@@ -14,7 +14,7 @@ raw_argv() {
 		socket,id=agent,fd=6,*) argv[$i]="socket,id=agent,path=$work/raw-agent.sock,server=on,wait=off" ;;
 		socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off,logfile=$work/raw.log" ;;
 		# The guest RAM on the supervisor's memfd (LAUNCH_RAM_FD): plain RAM, QEMU's default.
-		*'"mem-path":"/dev/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/dev\/fd\/7","share":true//' <<<"${argv[$i]}") ;;
+		*'"mem-path":"/proc/self/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/proc\/self\/fd\/7","share":true//' <<<"${argv[$i]}") ;;
 		esac
 	done
 }

@@ -52,7 +52,7 @@ static void push_memory_backend(const struct vm_config *c, const char *id, uint6
 	struct json_object *o = json_object_new_object();
 
 	if (build_shared_ram(c)) {
-		_cleanup_free_ char *path = xasprintf("/dev/fd/%d", LAUNCH_RAM_FD);
+		_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", LAUNCH_RAM_FD);
 		put_str(o, "qom-type", "memory-backend-file");
 		put_str(o, "id", id);
 		put_int(o, "size", (int64_t)size);

@@ -39,8 +39,8 @@ struct launch {
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
 
 /* True when the guest RAM is one shared file backend on a memfd the supervisor creates and
- * QEMU inherits as LAUNCH_RAM_FD (mem-path /dev/fd/N, share=on): a new QEMU of the same VM
- * (vmm upgrade) maps the same pages, so a migration between them copies no RAM
+ * QEMU inherits as LAUNCH_RAM_FD (mem-path /proc/self/fd/N, share=on; not /dev/fd/N, a link
+ * that not every /dev has): a new QEMU of the same VM (vmm upgrade) maps the same pages, so a migration between them copies no RAM
  * (x-ignore-shared). A memfd rather than a file under /dev/shm: nothing to name, clean or leak
  * when the supervisor dies, and it is a named file for QEMU (mem-path), which x-ignore-shared
  * needs. It costs nothing on the guest's side; on the host, shared pages are not merged by KSM
