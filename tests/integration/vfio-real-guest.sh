@@ -53,6 +53,17 @@ for i in 0 1; do
 	grep -q "\"${pair[$i]}\"" "$T/host$i" || fail "hostdev$i is $(cat "$T/host$i")"
 done
 pass "a nested VM (vmm start) has both passed-through functions as vfio-pci devices"
+# Neither moves: a host device cannot be in two QEMUs at once.
+rc=0
+"$VMM" migrate nested tcp:127.0.0.1:1 >"$T/migrate.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "migrate refused: VM 'nested' has passthrough devices" "$T/migrate.out" ||
+	fail "migrate of a passthrough VM: rc $rc: $(cat "$T/migrate.out")"
+rc=0
+"$VMM" upgrade nested >"$T/upgrade.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "the VM has passthrough devices (0000:00:05.0)" "$T/upgrade.out" ||
+	fail "upgrade of a passthrough VM: rc $rc: $(cat "$T/upgrade.out")"
+[ "$(drv "${pair[0]}")" = vfio-pci ] && "$VMM" qmp nested query-status >/dev/null || fail "the refusals touched the VM"
+pass "vmm migrate and vmm upgrade refuse a VM with passthrough devices, leaving it as it was"
 "$VMM" stop nested --timeout 1 >/dev/null 2>&1 || true
 [ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] ||
 	fail "after stop: $(drv "${pair[0]}") $(drv "${pair[1]}")"
