@@ -267,8 +267,8 @@ static void set_cpus(struct hotplug *hp, struct qmp_client *qmp, struct control_
 		return;
 	}
 	if (n < now && hp->plan->launch.accel == ACCEL_TCG) {
-		control_fail(conn, "vCPUs are not removed under TCG: QEMU 7.2 with TCG hangs or crashes when a vCPU is "
-			     "plugged after one was removed");
+		control_fail(conn, "vCPUs are not removed under TCG: QEMU with TCG (7.2 and 10.0 alike) crashes when a "
+			     "vCPU is plugged after one was removed");
 		return;
 	}
 	b = hp->batch = xzalloc(sizeof(*b));
