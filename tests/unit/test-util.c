@@ -1,5 +1,6 @@
 /* Unit tests of the small helpers: size parsing, shell quoting, QEMU option escaping,
- * text made safe to show, string vectors, SHA-256 and HMAC-SHA256. */
+ * text made safe to show, string vectors, SHA-256 and HMAC-SHA256, atomic text files. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,6 +122,31 @@ static void test_sha256(void)
 	   "hmac_sha256 with a key longer than a block (RFC 4231 case 6)");
 }
 
+/* write_text_file: the whole text and a newline, replacing the file; nothing left on failure. */
+static void test_write_text_file(void)
+{
+	char dir[] = "/tmp/vmm-test-util.XXXXXX", buf[64] = "";
+	_cleanup_free_ char *file = NULL, *missing = NULL;
+	FILE *f;
+	int n = 0;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	file = xasprintf("%s/a.json", dir);
+	missing = xasprintf("%s/no/such/dir.json", dir);
+	ok(write_text_file(file, "first") == 0 && write_text_file(file, "{}") == 0, "write_text_file twice");
+	if ((f = fopen(file, "r"))) {
+		n = (int)fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+	}
+	ok(n == 3 && !strcmp(buf, "{}\n"), "the file holds the last text and a newline: '%s'", buf);
+	ok(write_text_file(missing, "x") < 0 && errno == ENOENT, "a missing directory: -1 with ENOENT");
+	unlink(file);
+	ok(rmdir(dir) == 0, "nothing else was left in the directory");
+}
+
 int main(void)
 {
 	test_parse_size();
@@ -129,5 +155,6 @@ int main(void)
 	test_text_clean();
 	test_strv();
 	test_sha256();
+	test_write_text_file();
 	return tap_done();
 }

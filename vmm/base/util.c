@@ -2,6 +2,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -141,6 +142,23 @@ int write_all(int fd, const void *buf, size_t n)
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+int write_text_file(const char *file, const char *text)
+{
+	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", file);
+	_cleanup_close_ int fd = mkostemp(tmp, O_CLOEXEC);
+	int e;
+
+	if (fd < 0)
+		return -1;
+	if (write_all(fd, text, strlen(text)) == 0 && write_all(fd, "\n", 1) == 0 && fsync(fd) == 0 &&
+	    rename(tmp, file) == 0)
+		return 0;
+	e = errno;
+	unlink(tmp);
+	errno = e;
+	return -1;
 }
 
 int unix_connect(const struct sockaddr_un *sa, unsigned timeout_ms)

@@ -52,6 +52,10 @@ int64_t now_ms(void);
 /* Writes the whole buffer, retrying on EINTR and short writes. */
 int write_all(int fd, const void *buf, size_t n);
 
+/* Replaces file with text and a newline, atomically: a unique temporary file beside it
+ * (mode 0600), fsync, rename. -1 with errno, the temporary file removed. */
+int write_text_file(const char *file, const char *text);
+
 struct sockaddr_un;
 
 /* Connects a new unix stream socket to sa, waiting at most timeout_ms (0: as long as it takes)

@@ -94,21 +94,6 @@ static struct json_object *clone_profile(const struct vm_disks *src, const char 
 	return p;
 }
 
-/* Writes text to a new file, atomically. */
-static int write_new(const char *file, const char *text, struct verr *err)
-{
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, file) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot write '%s'", file);
-	}
-	return 0;
-}
-
 /* nftw callback: removes a half-made clone's file. */
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f)
 {
@@ -153,7 +138,8 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 	if (r == 0) {
 		profile = clone_profile(&src, name, disks);
 		file = xasprintf("%s/%s", dir, VM_PROFILE_FILE);
-		r = write_new(file, cmd_json_text(profile, JSON_PRETTY), err);
+		r = write_text_file(file, cmd_json_text(profile, JSON_PRETTY)) < 0 ?
+			    verr_set(err, errno, "cannot write '%s'", file) : 0;
 		json_object_put(profile);
 	}
 	json_object_put(disks);

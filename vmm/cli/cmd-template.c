@@ -15,16 +15,10 @@
 /* Writes the record (consumed) to file atomically. */
 static int write_record(const char *file, struct json_object *rec, struct verr *err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
-	const char *text = cmd_json_text(rec, JSON_PRETTY);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	int r = 0;
 
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, file) < 0) {
+	if (write_text_file(file, cmd_json_text(rec, JSON_PRETTY)) < 0)
 		r = verr_set(err, errno, "cannot write '%s'", file);
-		unlink(tmp);
-	}
 	json_object_put(rec);
 	return r;
 }

@@ -114,21 +114,13 @@ int chain_load(const char *name, struct json_object **chain, struct verr *err)
 
 int chain_save(const char *name, struct json_object *chain, struct verr *err)
 {
-	_cleanup_free_ char *file = chain_file(name), *tmp = xasprintf("%s.tmp", file), *dir = xstrdup(file);
+	_cleanup_free_ char *file = chain_file(name), *dir = xstrdup(file);
 	const char *text = json_object_to_json_string_ext(chain, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_close_ int fd = -1;
 
 	*strrchr(dir, '/') = '\0';
 	if (mkdir_parents(dir, 0700) < 0)
 		return verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, file) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot write '%s'", file);
-	}
-	return 0;
+	return write_text_file(file, text) < 0 ? verr_set(err, errno, "cannot write '%s'", file) : 0;
 }
 
 const char *chain_active(struct json_object *chain, const char *id)

@@ -340,9 +340,8 @@ void identity_unplaced_ports(const struct identity *id, struct strv *keys)
 
 int identity_save(const struct identity *id, struct verr *err)
 {
-	_cleanup_free_ char *dir = xstrdup(id->file), *tmp = xasprintf("%s.%d.tmp", id->file, getpid());
+	_cleanup_free_ char *dir = xstrdup(id->file);
 	static const char *const order[] = { "version", "machine", "uuid", "macs", "pci" };
-	_cleanup_close_ int fd = -1;
 	struct json_object *ordered, *v;
 	const char *text;
 	int ret = 0;
@@ -362,13 +361,8 @@ int identity_save(const struct identity *id, struct verr *err)
 	}
 	text = json_object_to_json_string_ext(ordered, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
 							       JSON_C_TO_STRING_NOSLASHESCAPE);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, id->file) < 0) {
-		int e = errno;
-		unlink(tmp);
-		ret = verr_set(err, e, "cannot write the VM's identity '%s'", id->file);
-	}
+	if (write_text_file(id->file, text) < 0)
+		ret = verr_set(err, errno, "cannot write the VM's identity '%s'", id->file);
 	json_object_put(ordered);
 	return ret;
 }

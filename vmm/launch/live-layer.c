@@ -61,23 +61,15 @@ static struct json_object *layer_read(const char *path, struct verr *err)
 /* Writes the live layer at path whole (an empty one is removed). */
 static int layer_write(const char *path, struct json_object *o, struct verr *err)
 {
-	_cleanup_free_ char *tmp = xasprintf("%s.XXXXXX", path), *dir = xstrdup(path);
+	_cleanup_free_ char *dir = xstrdup(path);
 	const char *text = json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED);
-	_cleanup_close_ int fd = -1;
 
 	if (!json_object_object_length(o))
 		return unlink(path) == 0 || errno == ENOENT ? 0 : verr_set(err, errno, "cannot remove '%s'", path);
 	*strrchr(dir, '/') = '\0';
 	if (mkdir_parents(dir, 0700) < 0)
 		return verr_set(err, errno, "cannot create '%s'", dir);
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, path) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot write the live layer '%s'", path);
-	}
-	return 0;
+	return write_text_file(path, text) < 0 ? verr_set(err, errno, "cannot write the live layer '%s'", path) : 0;
 }
 
 /* Removes the element with id from every list of layer o; true when one was there. */

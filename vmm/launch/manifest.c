@@ -88,16 +88,9 @@ int manifest_load(const char *dir, const char *name, struct json_object **m, str
 
 int manifest_save(const char *dir, struct json_object *m, struct verr *err)
 {
-	_cleanup_free_ char *file = xasprintf("%s/" MANIFEST, dir), *tmp = xasprintf("%s.tmp", file);
+	_cleanup_free_ char *file = xasprintf("%s/" MANIFEST, dir);
 	const char *text = json_object_to_json_string_ext(m, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_NOSLASHESCAPE);
-	_cleanup_close_ int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 
-	if (fd < 0 || write_all(fd, text, strlen(text)) < 0 || write_all(fd, "\n", 1) < 0 || fsync(fd) < 0 ||
-	    rename(tmp, file) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot write '%s'", file);
-	}
-	return 0;
+	return write_text_file(file, text) < 0 ? verr_set(err, errno, "cannot write '%s'", file) : 0;
 }
 
