@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +15,50 @@
 #include "vmm/base/util.h"
 
 extern char **environ;
+
+/* Supplementary groups kept at most (a system user has a few). */
+#define SPAWN_GROUPS_MAX 64
+
+/* Whom QEMU runs as, when it is not vmm's own user (spawn_set_creds). */
+static struct spawn_creds creds;
+static gid_t creds_groups[SPAWN_GROUPS_MAX];
+static bool creds_set;
+
+/* Copies c for the spawns to come. */
+void spawn_set_creds(const struct spawn_creds *c)
+{
+	creds_set = c != NULL;
+	if (!c)
+		return;
+	creds = *c;
+	creds.n_groups = c->n_groups < SPAWN_GROUPS_MAX ? c->n_groups : SPAWN_GROUPS_MAX;
+	memcpy(creds_groups, c->groups, creds.n_groups * sizeof(gid_t));
+	creds.groups = creds_groups;
+}
+
+/* In the child: becomes creds' user for good. vmm drops privileges itself rather than
+ * QEMU's -runas (deprecated in 9.1) or -run-with user= (9.1 and later only): the same code
+ * then works on QEMU 7.2 through 10, and QEMU never holds root, not even while it parses
+ * its command line and opens its files. Returns 0, or -1 with errno. */
+static int drop_privileges(void)
+{
+	struct rlimit lock = { creds.memlock, creds.memlock };
+
+	if (creds.memlock && setrlimit(RLIMIT_MEMLOCK, &lock) < 0)
+		return -1;
+	if (setgroups(creds.n_groups, creds.groups) < 0 || setresgid(creds.gid, creds.gid, creds.gid) < 0 ||
+	    setresuid(creds.uid, creds.uid, creds.uid) < 0)
+		return -1;
+	/* Leaving uid 0 for good clears the permitted and effective capabilities; no setuid
+	 * binary or file capability can give them back. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (creds.uid != 0 && setuid(0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
 
 /* vmm's environment with env's "NAME=VALUE" strings in place of the variables they name (a
  * NULL-terminated array of borrowed strings, to free). */
@@ -60,6 +107,8 @@ static void __attribute__((noreturn)) child(const char *path, char *const argv[]
 			goto fail;
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		goto fail;
+	if (creds_set && drop_privileges() < 0)
 		goto fail;
 	execve(path, argv, envp);
 fail:

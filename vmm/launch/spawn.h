@@ -7,6 +7,22 @@
 
 #include "vmm/base/error.h"
 
+/* Whom the spawned program runs as (qemu-user.h decides): the child takes these ids and
+ * supplementary groups, keeps no capability and cannot gain privileges (no_new_privs), with
+ * RLIMIT_MEMLOCK raised to memlock first (0: left as it is). */
+struct spawn_creds {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	unsigned long long memlock;
+};
+
+/* Every later spawn() of this process runs its program with creds (copied; NULL: as vmm
+ * runs). The supervisor sets it once for the VM it runs: each QEMU it starts (a restart, an
+ * incoming migration) drops privileges the same way. */
+void spawn_set_creds(const struct spawn_creds *creds);
+
 struct spawned {
 	pid_t pid;
 	int output_fd; /* read end of a pipe carrying the child's stdout and stderr */

@@ -22,6 +22,7 @@
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
@@ -397,7 +398,8 @@ static int launch(struct sup *s, struct verr *err)
 	int fds[4];
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
-	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0)
+	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
+	    qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
@@ -563,9 +565,9 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
  * the huge pages it reserved to the pools; says what failed. */
 static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, grants_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
-	long pages = hugepages_give_back(&s->rd, &pages_err);
+	long pages = hugepages_give_back(&s->rd, &pages_err), grants = qemu_user_give_back(&s->rd, &grants_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
 	say_err(&s->vm, &err);
@@ -576,6 +578,10 @@ static void release_host(struct sup *s)
 	say_err(&s->vm, &pages_err);
 	if (pages > 0)
 		say(&s->vm, "%ld huge page%s given back to the host", pages, pages == 1 ? "" : "s");
+	verr_wrap(&grants_err, "taking back QEMU's access to files");
+	say_err(&s->vm, &grants_err);
+	if (grants > 0)
+		say(&s->vm, "the permissions of %ld path%s put back as they were", grants, grants == 1 ? "" : "s");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */
@@ -626,12 +632,15 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
+	struct spawn_creds creds;
 	sigset_t chld;
 	pid_t orphan = 0;
 	int end;
 
 	state_init(&s.vm, p, &s.rd);
 	s.stop_timeout = p->config.shutdown_timeout;
+	/* Every QEMU of this VM runs as its user (a restart, an incoming migration). */
+	spawn_set_creds(qemu_user_creds(&p->qemu_user, &p->config, &creds) ? &creds : NULL);
 	if (notify_open() < 0)
 		say(&s.vm, "warning: $NOTIFY_SOCKET cannot be used: %s", strerror(errno));
 	/* Blocked until libevent watches it, so an early exit of QEMU is not missed. */
