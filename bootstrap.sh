@@ -15,6 +15,8 @@ packages=(
 	qemu-system-x86 qemu-utils ovmf pciutils
 	busybox-static cpio gzip xz-utils zstd
 	gdb iproute2 python3
+	swtpm swtpm-tools # the TPM (profile key tpm)
+	tpm2-tools libtss2-tcti-swtpm0 # tests/integration/tpm.sh reads the TPM state back
 	xorriso # cloud-init NoCloud seeds (vmm/launch/seed.c)
 	umockdev # replays a recorded host's USB and input devices for vmm usb/input list (tests/hostdev.sh)
 	systemd # systemd-analyze verifies the vmm@.service unit (tests/integration/systemd-notify.sh)

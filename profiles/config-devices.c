@@ -10,7 +10,7 @@ static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
 static const char *const hotplug_keys[] = { "root_ports", "max_cpus", "max_memory", "mem_slots", NULL };
 static const char *const disk_keys[] = { "id", "file", "serial", "format", "bus", "cache", "aio", "readonly",
-					 "iothread", "iothread_pin", "discard", "ssd", "create", NULL };
+					 "iothread", "iothread_pin", "discard", "ssd", "media", "create", NULL };
 
 /* Checks the id of a disk or NIC (at path): present, and fit for QEMU. */
 static void check_id(struct walk *w, const char *path, const char *id, const char *what)
@@ -190,6 +190,7 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	cfg_get_host_cpus(w, d, path, "iothread_pin", &disk->iothread_pin);
 	jr_bool(&w->jr, d, path, "discard", &disk->discard);
 	jr_bool(&w->jr, d, path, "ssd", &disk->ssd);
+	cfg_get_media(w, d, path, disk);
 	cfg_get_size(w, d, path, "create", MIB, &disk->create);
 	if (disk->create && disk->readonly)
 		jr_problem(&w->jr, path, "create", "makes an empty image, which a readonly disk could never fill");

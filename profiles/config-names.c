@@ -11,6 +11,10 @@ const char *const firmware_names[] = { "bios", "ovmf", "ovmf-secboot", NULL };
 const char *const bus_names[] = { "virtio-blk", "scsi", "nvme", "sata", "ide", NULL };
 const char *const console_names[] = { "serial", "none", NULL };
 const char *const purpose_names[] = { [PURPOSE_GENERAL] = "general", [PURPOSE_BENCHMARK] = "benchmark", NULL };
+const char *const os_names[] = { "other", "linux", "windows", NULL };
+const char *const media_names[] = { "disk", "cdrom", NULL };
+const char *const grab_toggle_names[] = { "ctrl-ctrl", "alt-alt", "shift-shift", "meta-meta", "scrolllock",
+					  "ctrl-scrolllock", NULL };
 const char *const cache_names[] = { "none", "writeback", "writethrough", "directsync", "unsafe", NULL };
 
 const struct enum_name nic_model_names[] = {

@@ -72,6 +72,14 @@ void cfg_walk_devices(struct walk *w, struct json_object *json, struct vm_config
 /* Validates "looking_glass" and "audio" (config-desktop.c). */
 void cfg_walk_desktop(struct walk *w, struct json_object *json, struct vm_config *c);
 
+/* Validates "os", "tpm", "boot.from", "usb" and "input" (config-platform.c), the disks
+ * already read. */
+void cfg_walk_platform(struct walk *w, struct json_object *json, struct vm_config *c);
+
+/* Reads disks[].media of one disk (at path): "disk" or "cdrom", by default a CD-ROM when
+ * the disk is read-only and its file ends in .iso; a CD-ROM is read-only. */
+void cfg_get_media(struct walk *w, struct json_object *d, const char *path, struct disk_config *disk);
+
 /* Validates "cloud_init" (config-cloudinit.c). */
 void cfg_walk_cloud_init(struct walk *w, struct json_object *json, struct vm_config *c);
 

@@ -12,14 +12,14 @@
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", "cloud_init", "looking_glass", "audio", "purpose", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const hugepages_keys[] = { "size", "reserve", NULL };
-static const char *const boot_keys[] = { "kernel", "initrd", "append", NULL };
+static const char *const boot_keys[] = { "kernel", "initrd", "append", "from", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", "user", NULL };
@@ -334,6 +334,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	if (config_vcpus(c) <= VCPUS_MAX)
 		walk_numa(&w, mem, c);
 	check_hugepage_sizes(&w, c);
+	cfg_walk_platform(&w, json, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);
@@ -404,6 +405,7 @@ void config_free(struct vm_config *c)
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);
 	free(c->extra_args);
+	config_platform_free(c);
 	cloud_init_free(c->cloud_init);
 	*c = (struct vm_config){ 0 };
 }

@@ -26,6 +26,8 @@ enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTS
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
 enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
+enum guest_os { OS_OTHER, OS_LINUX, OS_WINDOWS };
+enum disk_media { MEDIA_DISK, MEDIA_CDROM };
 
 struct disk_config {
 	char *id;
@@ -40,7 +42,24 @@ struct disk_config {
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
+	enum disk_media media;    /* a CD-ROM: "media": "cdrom", or by default a read-only *.iso */
 	uint64_t create;          /* bytes: the image is made (qemu-img, of format) on a start that finds it missing; 0: never */
+};
+
+/* A host USB device given to the VM (usb-host on the xHCI controller): by vendor and product
+ * id, or by where it is plugged (bus and port path). */
+struct usb_config {
+	char *id;                 /* the guest device's id: "usbN" by default */
+	unsigned vendor, product; /* 0: by bus and port */
+	unsigned bus;
+	char *port;               /* "1.2": the port path on the bus */
+};
+
+/* A host input device (evdev) given to the guest through input-linux. */
+struct input_config {
+	char *evdev;              /* /dev/input/by-id/...-event-kbd */
+	bool grab_all;            /* the toggle grabs every input-linux device of the VM */
+	char *grab_toggle;        /* the key combination that toggles the grab (QEMU's names), NULL: QEMU's default */
 };
 
 struct nic_config {
@@ -127,6 +146,13 @@ struct vm_config {
 	char *qemu_binary;
 	char *qemu_user;           /* whom QEMU runs as (NULL: "vmm" when vmm is root); "root": no drop */
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	enum guest_os os;          /* "os": "windows" gets Windows' clocks and power states */
+	bool tpm;                  /* a TPM 2.0 (swtpm, started by the supervisor) */
+	char *boot_from;           /* the disk that boots first (boot.from), NULL: profile order, disks before CD-ROMs */
+	struct usb_config *usb;
+	size_t n_usb;
+	struct input_config *input;
+	size_t n_input;
 	struct cloud_init_config *cloud_init; /* NULL: none */
 };
 
@@ -156,6 +182,9 @@ extern const char *const bus_names[];
 extern const char *const cache_names[];
 extern const char *const console_names[]; /* "serial" or "none" */
 extern const char *const purpose_names[]; /* "general" or "benchmark" */
+extern const char *const os_names[];      /* "other", "linux", "windows" */
+extern const char *const media_names[];   /* "disk", "cdrom" */
+extern const char *const grab_toggle_names[]; /* input-linux's grab-toggle values */
 
 /* A size of huge pages: as profiles write it, in bytes, and the kernel's sysfs folder for it
  * (/sys/kernel/mm/hugepages/NAME). */
@@ -202,6 +231,16 @@ int config_disk_from_json(struct json_object *json, const char *what, struct dis
 
 /* The same for one NIC (a nics[] element). */
 int config_nic_from_json(struct json_object *json, const char *what, struct nic_config *n, struct verr *err);
+
+/* Frees what "usb" and "input" of c hold. */
+void config_platform_free(struct vm_config *c);
+
+/* Validates one USB device given alone (a device to hot-add: a usb[] element) as a profile's
+ * is, problems "WHAT: KEY: ..."; its id defaults to "usb-VVVV-PPPP" or "usb-BUS-PORT". */
+int config_usb_from_json(struct json_object *json, const char *what, struct usb_config *u, struct verr *err);
+
+/* Frees what one USB device holds. */
+void config_usb_free(struct usb_config *u);
 
 /* Frees what one disk of config_disk_from_json() holds. */
 void config_disk_free(struct disk_config *d);

@@ -194,6 +194,25 @@ static long pci_class(const struct host_facts *h, const char *bdf)
 	return cls;
 }
 
+/* x_vga under UEFI: legacy VGA ranges only a BIOS boot uses. */
+static void lint_x_vga(struct linter *l, const struct vm_config *c, size_t i)
+{
+	_cleanup_free_ char *path = xasprintf("passthrough[%zu].x_vga", i);
+
+	if (c->passthrough[i].x_vga && c->firmware != FIRMWARE_BIOS)
+		finding(l, "warning", path, "drop x_vga (OVMF drives the GPU through its UEFI GOP driver)",
+			"x-vga gives the GPU the legacy VGA ranges, which only a BIOS boot uses: under OVMF they are "
+			"useless and some GPUs then fail to initialize");
+}
+
+/* Windows: a Windows guest without a TPM. */
+static void lint_windows(struct linter *l, const struct vm_config *c)
+{
+	if (c->os == OS_WINDOWS && !c->tpm)
+		finding(l, "warning", "os", "set \"tpm\": true (the bundled windows profile does)",
+			"Windows 11 does not install without a TPM 2.0, and BitLocker and Windows Hello need one");
+}
+
 /* Passthrough: devices that are not there, GPUs without q35 + UEFI or with an emulated
  * display left on, a balloon next to passthrough. */
 static void lint_passthrough(struct linter *l, const struct vm_config *c)
@@ -203,6 +222,7 @@ static void lint_passthrough(struct linter *l, const struct vm_config *c)
 	for (size_t i = 0; i < c->n_passthrough; i++) {
 		_cleanup_free_ char *path = xasprintf("passthrough[%zu].host", i);
 		long cls = pci_class(l->host, c->passthrough[i].host);
+		lint_x_vga(l, c, i);
 		if (cls < 0) {
 			finding(l, "error", path, "check the address with vmm vfio list (or lspci -D)",
 				"there is no PCI device %s on this host", c->passthrough[i].host);
@@ -235,5 +255,6 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	lint_passthrough(&l, c);
 	lint_pins(&l, c);
 	lint_vm(&l, c);
+	lint_windows(&l, c);
 	return l.findings;
 }

@@ -35,11 +35,13 @@ static struct json_object *device_from_args(const struct cmd_args *args, struct 
 		if (!eq || eq == args->argv[i]) {
 			json_object_put(dev);
 			verr_set(err, 0, "'%s': expected KEY=VALUE (a key of the profile's %s[] elements)", args->argv[i],
-				 !strcmp(args->argv[1], "nic") ? "nics" : "disks");
+				 !strcmp(args->argv[1], "nic") ? "nics" : !strcmp(args->argv[1], "usb") ? "usb" : "disks");
 			return NULL;
 		}
 		key = strndup(args->argv[i], (size_t)(eq - args->argv[i]));
-		json_object_object_add(dev, key, json_from_word(eq + 1));
+		/* USB ids are hex digits ("0104"), never numbers; only a bus is one. */
+		json_object_object_add(dev, key, !strcmp(args->argv[1], "usb") && strcmp(key, "bus") ?
+					 json_object_new_string(eq + 1) : json_from_word(eq + 1));
 	}
 	return dev;
 }
@@ -62,7 +64,14 @@ static int check_device(const char *kind, struct json_object *dev, struct verr *
 {
 	struct disk_config d;
 	struct nic_config n;
+	struct usb_config u;
 
+	if (!strcmp(kind, "usb")) {
+		if (config_usb_from_json(dev, "usb", &u, err) < 0)
+			return -1;
+		config_usb_free(&u);
+		return 0;
+	}
 	if (!strcmp(kind, "disk")) {
 		if (config_disk_from_json(dev, "disk", &d, err) < 0)
 			return -1;
@@ -88,8 +97,8 @@ static int cmd_add(const struct cmd_args *args, struct verr *err)
 	const char *name = args->argv[0], *kind = args->argv[1];
 	struct json_object *dev, *req, *r;
 
-	if (strcmp(kind, "disk") && strcmp(kind, "nic"))
-		return verr_set(err, 0, "'%s': expected disk or nic (what to add)", kind);
+	if (strcmp(kind, "disk") && strcmp(kind, "nic") && strcmp(kind, "usb"))
+		return verr_set(err, 0, "'%s': expected disk, nic or usb (what to add)", kind);
 	if (!(dev = device_from_args(args, err)))
 		return -1;
 	absolute_file(dev);
@@ -173,15 +182,15 @@ static int cmd_devices(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_add_entry = {
 	.name = "add",
-	.usage = "NAME disk|nic KEY=VALUE... [--json OBJECT]",
-	.help = "hot-add a disk or NIC (the keys of a profile's disks[] or nics[] element)",
+	.usage = "NAME disk|nic|usb KEY=VALUE... [--json OBJECT]",
+	.help = "hot-add a disk, NIC or host USB device (the keys of a profile's disks[], nics[] or usb[] element)",
 	.args = { .options = "json:", .lower = 2, .upper = -1 },
 	.exec = cmd_add,
 };
 const struct cmd_entry cmd_remove_entry = {
 	.name = "remove",
 	.usage = "NAME ID",
-	.help = "remove a hot-added disk or NIC (once the guest releases it)",
+	.help = "remove a hot-added disk, NIC or USB device (once the guest releases it)",
 	.args = { .lower = 2, .upper = 2 },
 	.exec = cmd_remove,
 };

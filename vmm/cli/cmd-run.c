@@ -11,6 +11,7 @@ static int cmd_run(const struct cmd_args *args, struct verr *err)
 
 	if (cmd_load_plan(args, true, &plan, err) < 0)
 		return -1;
+	plan.reset_nvram = args_has(args, "reset-nvram");
 	ret = supervise(&plan, &opt, err);
 	plan_free(&plan);
 	return ret;
@@ -18,9 +19,9 @@ static int cmd_run(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_run_entry = {
 	.name = "run",
-	.usage = "PROFILE " PLAN_USAGE,
+	.usage = "PROFILE [--reset-nvram] " PLAN_USAGE,
 	.help = "run a VM in the foreground, console on stdout",
-	.args = { .lower = 1, .upper = 1 },
+	.args = { .options = "reset-nvram", .lower = 1, .upper = 1 },
 	.flags = CMD_PLAN,
 	.exec = cmd_run,
 };

@@ -105,6 +105,7 @@ static int cmd_start(const struct cmd_args *args, struct verr *err)
 
 	if (cmd_load_plan(args, true, &plan, err) < 0)
 		return -1;
+	plan.reset_nvram = args_has(args, "reset-nvram");
 	return launch(&plan, ATTACH_ORPHAN, args->json, err);
 }
 
@@ -140,9 +141,9 @@ static int cmd_attach(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_start_entry = {
 	.name = "start",
-	.usage = "PROFILE [--json] " PLAN_USAGE,
+	.usage = "PROFILE [--json] [--reset-nvram] " PLAN_USAGE,
 	.help = "start a VM in the background (reconnect if its QEMU runs unsupervised)",
-	.args = { .lower = 1, .upper = 1 },
+	.args = { .options = "reset-nvram", .lower = 1, .upper = 1 },
 	.flags = CMD_JSON | CMD_PLAN,
 	.exec = cmd_start,
 };

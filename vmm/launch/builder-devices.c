@@ -4,7 +4,8 @@
 #include "vmm/launch/builder-parts.h"
 
 #include <string.h>
-#include <strings.h>
+
+#include "vmm/launch/builder-platform.h"
 
 void emit(struct sink *out, const char *option, struct json_object *obj)
 {
@@ -36,8 +37,9 @@ char *build_port_id(const char *key)
 }
 
 /* The root port of a PCI key at its place on pcie.0: function 0 says the slot is multifunction
- * (ports share slots), chassis and port number are the place, unique and kept. Returns its id. */
-char *push_port_at(const char *key, struct pci_slot at, struct strv *argv)
+ * (ports share slots), chassis and port number are the place, unique and kept; hot-plugging
+ * off when hotplug is false. Returns its id. */
+static char *push_port_hotplug(const char *key, struct pci_slot at, bool hotplug, struct strv *argv)
 {
 	char *id = build_port_id(key);
 	struct json_object *rp = device("pcie-root-port", id);
@@ -48,8 +50,16 @@ char *push_port_at(const char *key, struct pci_slot at, struct strv *argv)
 		put_bool(rp, "multifunction", true);
 	put_int(rp, "chassis", at.slot * 8 + at.fn);
 	put_int(rp, "port", at.slot * 8 + at.fn);
+	if (!hotplug)
+		put_bool(rp, "hotplug", false);
 	push_json(argv, "-device", rp);
 	return id;
+}
+
+/* The root port of a PCI key at its place, hot-pluggable. */
+char *push_port_at(const char *key, struct pci_slot at, struct strv *argv)
+{
+	return push_port_hotplug(key, at, true, argv);
 }
 
 char *push_port(struct identity *id, const char *key, struct strv *argv)
@@ -57,6 +67,13 @@ char *push_port(struct identity *id, const char *key, struct strv *argv)
 	struct pci_slot at;
 
 	return identity_place(id, key, true, &at) ? push_port_at(key, at, argv) : NULL;
+}
+
+char *push_fixed_port(struct identity *id, const char *key, bool hotplug_off, struct strv *argv)
+{
+	struct pci_slot at;
+
+	return identity_place(id, key, true, &at) ? push_port_hotplug(key, at, !hotplug_off, argv) : NULL;
 }
 
 /* At boot: on q35 a PCIe device behind a root port of its own, which goes on the command line
@@ -82,11 +99,10 @@ void place_pci(const struct vm_config *c, struct identity *id, const char *key, 
 	put_addr(dev, at);
 }
 
-/* True when a read-only disk is an installer image (a CD-ROM for the guest). */
+/* True when a disk is a CD-ROM for the guest (disks[].media). */
 static bool is_cdrom(const struct disk_config *d)
 {
-	size_t n = strlen(d->file);
-	return d->readonly && n > 4 && !strcasecmp(d->file + n - 4, ".iso");
+	return d->media == MEDIA_CDROM;
 }
 
 /* The protocol and format block nodes of one disk. */
@@ -180,6 +196,8 @@ void build_disk(const struct vm_config *c, struct identity *id, const struct dis
 	}
 	put_str(dev, "drive", fmt_node);
 	put_str(dev, "serial", d->serial);
+	if (c && out->argv)
+		put_int(dev, "bootindex", build_boot_index(c, d));
 	if (d->bus != BUS_NVME)
 		put_str(dev, "write-cache", write_through ? "off" : "on");
 	if (d->ssd && d->bus != BUS_VIRTIO_BLK && d->bus != BUS_NVME && !is_cdrom(d))

@@ -70,6 +70,10 @@ void emit(struct sink *out, const char *option, struct json_object *obj);
  * bus is full (QEMU then says where the device cannot go). */
 char *push_port(struct identity *id, const char *key, struct strv *argv);
 
+/* push_port() for a device that stays (passthrough): its port's hot-plugging off when
+ * hotplug_off (and QEMU has the property), so the guest offers no eject. */
+char *push_fixed_port(struct identity *id, const char *key, bool hotplug_off, struct strv *argv);
+
 /* The root port of a PCI key at its place on pcie.0 (a place the identity gave it); returns its id. */
 char *push_port_at(const char *key, struct pci_slot at, struct strv *argv);
 

@@ -6,6 +6,7 @@
 
 #include "passthrough/pci.h"
 #include "profiles/topology.h"
+#include "vmm/launch/builder-platform.h"
 
 char *qemu_opt_escape(const char *value)
 {
@@ -70,9 +71,10 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	_cleanup_free_ char *cpu = NULL;
 
 	strv_push(argv, "-machine");
-	strv_pushf(argv, "%s%s%s%s", identity_machine_type(id),
+	strv_pushf(argv, "%s%s%s%s%s", identity_machine_type(id),
 		   l->fw_code ? ",pflash0=fw-code,pflash1=fw-vars" : "",
-		   c->firmware == FIRMWARE_OVMF_SECBOOT ? ",smm=on" : "", one_backend ? ",memory-backend=ram0" : "");
+		   c->firmware == FIRMWARE_OVMF_SECBOOT ? ",smm=on" : "", one_backend ? ",memory-backend=ram0" : "",
+		   build_machine_options(c, l));
 	strv_push(argv, "-uuid");
 	strv_push(argv, identity_uuid(id));
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT) {
@@ -84,14 +86,7 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 	strv_push(argv, accel_names[l->accel]);
 	if (config_pins(c))
 		strv_push(argv, "-S"); /* paused until the supervisor has pinned the threads, then cont */
-	cpu = xstrdup(c->cpu_model ? c->cpu_model : l->accel == ACCEL_KVM ? "host" : "max");
-	if (c->hyperv && l->accel == ACCEL_KVM) {
-		char *with = xasprintf("%s,hv-relaxed=on,hv-vapic=on,hv-spinlocks=0x1fff,hv-vpindex=on,hv-runtime=on,"
-				       "hv-time=on,hv-synic=on,hv-stimer=on,hv-reset=on,hv-frequencies=on,"
-				       "hv-tlbflush=on,hv-ipi=on", cpu);
-		free(cpu);
-		cpu = with;
-	}
+	cpu = build_cpu_model(c, l);
 	strv_push(argv, "-cpu");
 	strv_push(argv, cpu);
 	strv_push(argv, "-smp");
@@ -119,18 +114,8 @@ static void build_machine(const struct vm_config *c, const struct launch *l, str
 /* The two pflash block nodes of UEFI: the shared read-only code and the VM's own vars. */
 static void build_firmware(const struct launch *l, struct strv *argv)
 {
-	struct json_object *code = json_object_new_object(), *vars = json_object_new_object();
-
-	put_str(code, "driver", "file");
-	put_str(code, "node-name", "fw-code");
-	put_str(code, "filename", l->fw_code);
-	put_bool(code, "read-only", true);
-	push_json(argv, "-blockdev", code);
-	put_str(vars, "driver", "file");
-	put_str(vars, "node-name", "fw-vars");
-	put_str(vars, "filename", l->fw_vars);
-	put_bool(vars, "read-only", false);
-	push_json(argv, "-blockdev", vars);
+	build_flash_node("fw-code", l->fw_code, l->fw_code_format, true, argv);
+	build_flash_node("fw-vars", l->fw_vars, l->fw_vars_format, false, argv);
 }
 
 /* The monitors (the supervisor's and the QMP proxy's), serial console, guest agent channel and display. */
@@ -207,7 +192,8 @@ static void passthrough_leaders(const struct vm_config *c, size_t *leader)
 /* The host PCI devices: vfio-pci, a slot for each leader and the functions that go with it: on
  * q35 behind a root port of its own (key "hostdev:" and the leader's address), on pc on the
  * root bus. */
-static void build_passthrough(const struct vm_config *c, struct identity *id, struct strv *argv)
+static void build_passthrough(const struct vm_config *c, const struct launch *l, struct identity *id,
+			      struct strv *argv)
 {
 	_cleanup_free_ size_t *leader = xzalloc((c->n_passthrough + 1) * sizeof(size_t));
 	_cleanup_free_ struct pci_slot *slot = xzalloc((c->n_passthrough + 1) * sizeof(struct pci_slot));
@@ -218,7 +204,7 @@ static void build_passthrough(const struct vm_config *c, struct identity *id, st
 		_cleanup_free_ char *key = xasprintf("hostdev:%s", c->passthrough[i].host);
 		char *b = NULL;
 		if (leader[i] == i && c->machine == MACHINE_Q35)
-			b = push_port(id, key, argv);
+			b = push_fixed_port(id, key, l->port_hotplug, argv);
 		else if (leader[i] == i && identity_place(id, key, false, &slot[i]))
 			b = xstrdup("pci.0");
 		strv_push(&bus, b ? b : "");
@@ -356,6 +342,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	if (l->fw_code)
 		build_firmware(l, argv);
 	build_machine(c, l, id, argv);
+	build_platform(c, l, argv);
 	build_chardevs(c, l, id, argv);
 	build_hotplug_ports(c, id, argv);
 	if (c->kernel) {
@@ -372,8 +359,9 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	}
 	for (size_t i = 0; i < c->n_disks; i++)
 		build_disk(c, id, &c->disks[i], l->block_device && l->block_device[i], &slots, &boot);
+	build_boot_strict(c, argv);
 	build_nics(c, id, argv);
-	build_passthrough(c, id, argv);
+	build_passthrough(c, l, id, argv);
 	if (c->balloon) {
 		struct json_object *balloon = device("virtio-balloon-pci", "balloon0");
 		/* The pages the guest frees go back to the host, but for memory a balloon cannot give. */
@@ -384,6 +372,7 @@ void build_argv(const struct vm_config *c, const struct launch *l, struct identi
 	}
 	build_virtio_mem(c, l, id, argv);
 	build_desktop(c, id, argv);
+	build_usb(c, id, argv);
 	build_kept_ports(c, id, argv);
 	build_panic(c, l, argv);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)

@@ -12,6 +12,8 @@
 #define LAUNCH_CONSOLE_FD 4
 #define LAUNCH_PROXY_MONITOR_FD 5
 #define LAUNCH_AGENT_FD 6 /* only when the profile has a guest agent channel */
+/* The connection to the VM's swtpm (tpm: true), after the agent's when there is one. */
+#define LAUNCH_TPM_FD(c) ((c)->agent ? LAUNCH_AGENT_FD + 1 : LAUNCH_AGENT_FD)
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {
@@ -21,10 +23,14 @@ struct launch {
 	const struct strv *data_dirs; /* -L each: a QEMU unpacked into a directory (qemu-prefix.h), or NULL */
 	const char *fw_code;  /* UEFI: the firmware image (NULL: SeaBIOS) */
 	const char *fw_vars;  /* UEFI: the VM's own copy of the vars template */
+	const char *fw_code_format, *fw_vars_format; /* UEFI: their block formats ("raw", "qcow2") */
 	bool no_sandbox;      /* the QEMU was built without seccomp (the probe says so) */
 	bool pvpanic;         /* the QEMU has the ISA pvpanic device (the probe says so) */
 	bool virtio_mem;      /* the QEMU has virtio-mem-pci, with prealloc when the VM needs it (the probe says so) */
 	const bool *block_device; /* per disk: its file is a block device (NULL: none is) */
+	const struct strv *hyperv; /* the Hyper-V enlightenments the QEMU has ("hv-relaxed=on"), or NULL */
+	bool hpet;            /* the machine type has the hpet property (the probe says so) */
+	bool port_hotplug;    /* pcie-root-port has the hotplug property (the probe says so) */
 };
 
 /* Appends the whole QEMU argv for config c to *argv (argv[0] = l->binary). Every PCI device

@@ -45,6 +45,19 @@ static bool targets_machine(struct json_object *d, enum machine_type mt)
 	return false;
 }
 
+/* The block format of a flash file of a descriptor ("raw" when it says none, as the spec
+ * defaults), or NULL for one vmm cannot open. */
+static const char *flash_format(struct json_object *file)
+{
+	struct json_object *f;
+	const char *name;
+
+	if (!json_object_object_get_ex(file, "format", &f))
+		return "raw";
+	name = json_object_get_string(f);
+	return !strcmp(name, "raw") || !strcmp(name, "qcow2") ? name : NULL;
+}
+
 /* Reads a flash descriptor's executable and nvram-template file names, when it fits. */
 static bool pick(struct json_object *d, enum firmware fw, enum machine_type mt, struct firmware_files *out)
 {
@@ -63,8 +76,12 @@ static bool pick(struct json_object *d, enum firmware fw, enum machine_type mt, 
 		return false;
 	if (list_has(d, "features", "amd-sev-es") || list_has(d, "features", "intel-tdx"))
 		return false;
+	if (!flash_format(exe) || !flash_format(tmpl))
+		return false;
 	out->code = xstrdup(json_object_get_string(fn));
 	out->vars_template = xstrdup(json_object_get_string(fn2));
+	out->code_format = xstrdup(flash_format(exe));
+	out->vars_format = xstrdup(flash_format(tmpl));
 	return true;
 }
 
@@ -144,5 +161,7 @@ void firmware_files_free(struct firmware_files *f)
 	free(f->code);
 	free(f->vars_template);
 	free(f->descriptor);
+	free(f->code_format);
+	free(f->vars_format);
 	*f = (struct firmware_files){ 0 };
 }

@@ -12,6 +12,8 @@ struct firmware_files {
 	char *code;          /* the read-only executable flash image */
 	char *vars_template; /* the NVRAM template a VM's own vars are copied from */
 	char *descriptor;    /* the descriptor that named them */
+	char *code_format;   /* their block formats, as the descriptor says: "raw" or "qcow2" */
+	char *vars_format;
 };
 
 /* Finds the flash images for fw (ovmf or ovmf-secboot) on machine type mt. The search

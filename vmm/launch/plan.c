@@ -15,9 +15,11 @@
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/builder-platform.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/looking-glass.h"
 #include "vmm/launch/plan-host.h"
+#include "vmm/launch/nvram.h"
 #include "vmm/launch/probe.h"
 #include "vmm/launch/seed.h"
 #include "vmm/launch/vmdata.h"
@@ -77,6 +79,7 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
+	platform_facts(&caps, machine_names[p->config.machine], &p->launch, &p->hyperv);
 	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
 	p->launch.virtio_mem = caps_has_type(&caps, "virtio-mem-pci") &&
 			       (!(p->config.hugepages || p->config.prealloc) || caps_version_at_least(&caps, 7, 1));
@@ -123,6 +126,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		if (firmware_find(p->config.firmware, p->config.machine, &p->firmware, err) < 0)
 			goto fail;
 		p->launch.fw_code = p->firmware.code;
+		p->launch.fw_code_format = p->firmware.code_format;
+		p->launch.fw_vars_format = p->firmware.vars_format;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
 	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0 ||
@@ -159,47 +164,23 @@ void plan_options_free(struct plan_options *o)
 
 int plan_prepare(const struct plan *p, struct verr *err)
 {
-	_cleanup_free_ char *dir = NULL, *tmp = NULL;
-	_cleanup_close_ int in = -1, out = -1;
-	char buf[65536];
-	ssize_t n;
-
 	struct json_object *uuid;
 
-	if (identity_save(&p->identity, err) < 0 || disks_create(&p->config, err) < 0)
+	if (identity_save(&p->identity, err) < 0 || disks_create(&p->config, err) < 0 ||
+	    platform_check_host(&p->config, err) < 0)
 		return -1;
 	json_object_object_get_ex(p->identity.json, "uuid", &uuid);
 	if (seed_prepare(&p->config, json_object_get_string(uuid), err) < 0 ||
 	    looking_glass_prepare(&p->config, err) < 0)
 		return -1;
-	if (!p->fw_vars || access(p->fw_vars, F_OK) == 0)
-		return 0;
-	dir = xstrdup(p->fw_vars);
-	*strrchr(dir, '/') = '\0';
-	if (mkdir_parents(dir, 0700) < 0)
-		return verr_set(err, errno, "cannot create the VM's data directory '%s'", dir);
-	tmp = xasprintf("%s.tmp", p->fw_vars);
-	in = open(p->firmware.vars_template, O_RDONLY | O_CLOEXEC);
-	if (in < 0)
-		return verr_set(err, errno, "cannot read the UEFI vars template '%s'", p->firmware.vars_template);
-	out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (out < 0)
-		return verr_set(err, errno, "cannot create '%s'", tmp);
-	while ((n = read(in, buf, sizeof(buf))) > 0)
-		if (write_all(out, buf, (size_t)n) < 0)
-			break;
-	if (n != 0 || fsync(out) < 0 || rename(tmp, p->fw_vars) < 0) {
-		int e = errno;
-		unlink(tmp);
-		return verr_set(err, e, "cannot copy '%s' to '%s'", p->firmware.vars_template, p->fw_vars);
-	}
-	return 0;
+	return p->fw_vars ? nvram_prepare(p->fw_vars, &p->firmware, p->reset_nvram, err) : 0;
 }
 
 void plan_free(struct plan *p)
 {
 	strv_free(&p->argv);
 	strv_free(&p->warnings);
+	strv_free(&p->hyperv);
 	free(p->qemu_path);
 	qemu_prefix_free(&p->prefix);
 	qemu_user_free(&p->qemu_user);

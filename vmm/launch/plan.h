@@ -32,6 +32,8 @@ struct plan {
 	bool *block_device; /* per disk: its file is a block device */
 	struct identity identity; /* VMM_DATA_DIR/NAME/identity.json, with what it lacked created */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */
+	struct strv hyperv; /* the Hyper-V enlightenments the QEMU has (launch.hyperv) */
+	bool reset_nvram;   /* --reset-nvram: UEFI vars made for another firmware start anew (nvram.h) */
 };
 
 /* How plan_load() fails: a profile that is wrong, or a host that cannot run it (QEMU
@@ -39,8 +41,9 @@ struct plan {
 #define PLAN_ERR_PROFILE -1
 #define PLAN_ERR_HOST -2
 
-/* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template, and
- * its identity, written when the plan created or extended it. */
+/* Creates what a launch needs on disk: the VM's UEFI vars, copied once from the template and
+ * tied to it (nvram.h), and its identity, written when the plan created or extended it; checks
+ * the host devices the platform names (builder-platform.h). */
 int plan_prepare(const struct plan *p, struct verr *err);
 
 /* What the CLI adds to a profile: -p layers, --set overrides, --name. */

@@ -17,7 +17,7 @@
 /* Milliseconds the probe may take, all queries included. */
 #define PROBE_TIMEOUT_MS 20000
 /* Bumped when the cached format changes, so old caches are probed again. */
-#define PROBE_FORMAT 4
+#define PROBE_FORMAT 5
 
 /* The cache file of a binary: its path with '/' as '_'. */
 static char *cache_path(const char *binary)
@@ -147,6 +147,33 @@ static struct json_object *enum_with(struct json_object *schema, const char *a, 
 	return json_object_new_array();
 }
 
+/* The property names of the QOM types whose properties decide the argv (the CPU's Hyper-V
+ * enlightenments, the machines' hpet, a root port's hotplug), by type: {"max-x86_64-cpu":
+ * [...], "pc-q35-7.2-machine": [...]}; a type QEMU lacks is left out. */
+static struct json_object *type_properties(struct qmp_sync *s, struct json_object *aliases)
+{
+	const char *fixed[] = { "max-x86_64-cpu", "pcie-root-port" }, *alias[] = { "q35", "pc" };
+	struct json_object *out = json_object_new_object(), *machine;
+	struct strv types = { 0 };
+
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		strv_push(&types, fixed[i]);
+	for (size_t i = 0; i < sizeof(alias) / sizeof(*alias); i++)
+		if (json_object_object_get_ex(aliases, alias[i], &machine))
+			strv_pushf(&types, "%s-machine", json_object_get_string(machine));
+	for (size_t i = 0; i < types.n; i++) {
+		struct json_object *args = json_object_new_object(), *r;
+		_cleanup_verr_ struct verr ignored = { 0 };
+		json_object_object_add(args, "typename", json_object_new_string(types.v[i]));
+		if ((r = ask(s, "qom-list-properties", args, &ignored))) {
+			json_object_object_add(out, types.v[i], names(r, "name", NULL));
+			json_object_put(r);
+		}
+	}
+	strv_free(&types);
+	return out;
+}
+
 /* Asks a running QEMU everything the probe records into caps (an object). */
 static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *err)
 {
@@ -163,6 +190,7 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	json_object_object_add(caps, "machine_aliases", machine_aliases(r));
 	json_object_object_add(caps, "deprecated_machines", deprecated_machines(r));
 	json_object_put(r);
+	json_object_object_add(caps, "properties", type_properties(s, json_object_object_get(caps, "machine_aliases")));
 	json_object_object_add(args, "abstract", json_object_new_boolean(false));
 	if (!(r = ask(s, "qom-list-types", args, err)))
 		return -1;
@@ -319,6 +347,18 @@ static bool listed(const struct qemu_caps *caps, const char *key, const char *va
 bool caps_has_type(const struct qemu_caps *caps, const char *type)
 {
 	return listed(caps, "types", type);
+}
+
+bool caps_has_property(const struct qemu_caps *caps, const char *type, const char *property)
+{
+	struct json_object *list;
+
+	if (!json_object_object_get_ex(json_object_object_get(caps->json, "properties"), type, &list))
+		return false;
+	for (size_t i = 0; i < json_object_array_length(list); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(list, i)), property))
+			return true;
+	return false;
 }
 
 bool caps_has_machine(const struct qemu_caps *caps, const char *machine)

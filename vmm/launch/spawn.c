@@ -16,44 +16,24 @@
 
 extern char **environ;
 
-/* Supplementary groups kept at most (a system user has a few). */
-#define SPAWN_GROUPS_MAX 64
-
-/* Whom QEMU runs as, when it is not vmm's own user (spawn_set_creds). */
-static struct spawn_creds creds;
-static gid_t creds_groups[SPAWN_GROUPS_MAX];
-static bool creds_set;
-
-/* Copies c for the spawns to come. */
-void spawn_set_creds(const struct spawn_creds *c)
-{
-	creds_set = c != NULL;
-	if (!c)
-		return;
-	creds = *c;
-	creds.n_groups = c->n_groups < SPAWN_GROUPS_MAX ? c->n_groups : SPAWN_GROUPS_MAX;
-	memcpy(creds_groups, c->groups, creds.n_groups * sizeof(gid_t));
-	creds.groups = creds_groups;
-}
-
 /* In the child: becomes creds' user for good. vmm drops privileges itself rather than
  * QEMU's -runas (deprecated in 9.1) or -run-with user= (9.1 and later only): the same code
  * then works on QEMU 7.2 through 10, and QEMU never holds root, not even while it parses
  * its command line and opens its files. Returns 0, or -1 with errno. */
-static int drop_privileges(void)
+static int drop_privileges(const struct spawn_creds *creds)
 {
-	struct rlimit lock = { creds.memlock, creds.memlock };
+	struct rlimit lock = { creds->memlock, creds->memlock };
 
-	if (creds.memlock && setrlimit(RLIMIT_MEMLOCK, &lock) < 0)
+	if (creds->memlock && setrlimit(RLIMIT_MEMLOCK, &lock) < 0)
 		return -1;
-	if (setgroups(creds.n_groups, creds.groups) < 0 || setresgid(creds.gid, creds.gid, creds.gid) < 0 ||
-	    setresuid(creds.uid, creds.uid, creds.uid) < 0)
+	if (setgroups(creds->n_groups, creds->groups) < 0 || setresgid(creds->gid, creds->gid, creds->gid) < 0 ||
+	    setresuid(creds->uid, creds->uid, creds->uid) < 0)
 		return -1;
 	/* Leaving uid 0 for good clears the permitted and effective capabilities; no setuid
 	 * binary or file capability can give them back. */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return -1;
-	if (creds.uid != 0 && setuid(0) == 0) {
+	if (creds->uid != 0 && setuid(0) == 0) {
 		errno = EPERM;
 		return -1;
 	}
@@ -88,8 +68,8 @@ static char **child_environment(char *const env[])
 }
 
 /* In the child: arrange descriptors and signals, then exec. Reports errno on exec_pipe. */
-static void __attribute__((noreturn)) child(const char *path, char *const argv[], char *const envp[],
-					    const int *high, size_t n, int out_w, int exec_pipe)
+static void __attribute__((noreturn)) child(const struct spawn_creds *creds, const char *path, char *const argv[],
+					    char *const envp[], const int *high, size_t n, int out_w, int exec_pipe)
 {
 	sigset_t all;
 	int e, devnull;
@@ -108,7 +88,7 @@ static void __attribute__((noreturn)) child(const char *path, char *const argv[]
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
-	if (creds_set && drop_privileges() < 0)
+	if (creds && drop_privileges(creds) < 0)
 		goto fail;
 	execve(path, argv, envp);
 fail:
@@ -119,6 +99,12 @@ fail:
 
 int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
 	  struct spawned *out, struct verr *err)
+{
+	return spawn_as(NULL, path, argv, env, pass_fds, n_pass, out, err);
+}
+
+int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
+	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err)
 {
 	_cleanup_free_ char **envp = child_environment(env);
 	int out_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 }, high[8], e = 0, ret = -1;
@@ -141,7 +127,7 @@ int spawn(const char *path, char *const argv[], char *const env[], const int *pa
 		goto out;
 	}
 	if (pid == 0)
-		child(path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
+		child(creds, path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
 	do

@@ -18,10 +18,6 @@ struct spawn_creds {
 	unsigned long long memlock;
 };
 
-/* Every later spawn() of this process runs its program with creds (copied; NULL: as vmm
- * runs). The supervisor sets it once for the VM it runs: each QEMU it starts (a restart, an
- * incoming migration) drops privileges the same way. */
-void spawn_set_creds(const struct spawn_creds *creds);
 
 struct spawned {
 	pid_t pid;
@@ -34,5 +30,11 @@ struct spawned {
  * Returns 0 once execve succeeded, or -1 (with the exec error) and no child left. */
 int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
 	  struct spawned *out, struct verr *err);
+
+/* The same, the program running as creds say (NULL: as vmm runs): how every QEMU of a VM is
+ * started (qemu_user_creds(), vmm/launch/qemu-user.h), while the helpers vmm runs beside it
+ * (swtpm) keep vmm's user. */
+int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
+	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err);
 
 #endif

@@ -14,7 +14,7 @@
 enum hp_state { HP_ADDING, HP_PRESENT, HP_REMOVING };
 
 /* What a hot-added device is; hp_kind_names has the names the protocol and the record use. */
-enum hp_kind { HP_DISK, HP_NIC, HP_CPU };
+enum hp_kind { HP_DISK, HP_NIC, HP_CPU, HP_USB };
 extern const char *const hp_kind_names[];
 
 /* What a device of kind is called in messages ("disk", "NIC", "vCPU"). */
@@ -106,6 +106,9 @@ void hp_memory_event(struct hotplug *hp, struct json_object *data);
 
 /* Fails the change of memory under way (QEMU ended) and frees its timer. */
 void hp_memory_abort(struct hotplug *hp);
+
+/* The checked host USB device of an add (hotplug-usb.c), with its usb-host device; NULL with err. */
+struct hp_device *hp_prepare_usb(struct hotplug *hp, struct json_object *json, struct verr *err);
 
 /* The list entry of a hot-added device (DEV_KEY_*). */
 struct json_object *hp_describe(const struct hp_device *d);

@@ -14,11 +14,12 @@
 #include "vmm/launch/builder.h"
 #include "vmm/supervisor/sup-grants.h"
 
-const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu" };
+const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_USB] = "usb" };
 
 const char *hp_kind_word(enum hp_kind kind)
 {
-	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU" };
+	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU",
+					     [HP_USB] = "USB device" };
 
 	return words[kind];
 }
@@ -286,9 +287,11 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 
 	json_object_object_get_ex(args, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(args, CTL_ARG_DEVICE, &json);
-	if (!json_object_is_type(kind, json_type_string) ||
-	    (strcmp(json_object_get_string(kind), "disk") && strcmp(json_object_get_string(kind), "nic")))
-		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\" or \"nic\"");
+	if (!json_object_is_type(kind, json_type_string) || (strcmp(json_object_get_string(kind), "disk") &&
+	    strcmp(json_object_get_string(kind), "nic") && strcmp(json_object_get_string(kind), "usb")))
+		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\" or \"usb\"");
+	else if (!strcmp(json_object_get_string(kind), "usb"))
+		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind), "disk"))
 		d = prepare_disk(hp, json, -1, &err);
 	else
@@ -373,6 +376,8 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 	json_object_object_get_ex(e, "port", &port);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_CPU]))
 		d = hp_cpu_device(hp, json, &err);
+	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_USB]))
+		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
 		d = prepare_nic(hp, json, json_object_get_int(port), &err);
 	else

@@ -218,6 +218,8 @@ void lifecycle_verdict(struct sup *s)
 	s->vm.wstatus = s->child ? st : -1;
 	if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
+	else if (swtpm_failure(s->swtpm))
+		ended(s, VM_CRASHED, "the TPM failed: %s (QEMU was killed)", swtpm_failure(s->swtpm));
 	else if (!s->ready)
 		verdict_start(s);
 	else if (s->terminated && s->stop == STOP_KILL)

@@ -62,7 +62,7 @@
 
 /* A device of the list devices returns (and add). */
 #define DEV_KEY_ID "id"
-#define DEV_KEY_KIND "kind"       /* "disk", "nic" or "cpu" (a hot-added vCPU) */
+#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU) or "usb" (a hot-added USB device) */
 #define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model */
 #define DEV_KEY_FILE "file"       /* a disk's image */
 #define DEV_KEY_MAC "mac"         /* a NIC's MAC */

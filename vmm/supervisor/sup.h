@@ -24,6 +24,7 @@
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
+#include "vmm/supervisor/swtpm.h"
 
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
 #define RESTART_BURST 5
@@ -50,6 +51,7 @@ struct sup {
 	struct event *proxy_timer;    /* connects proxy_qmp again */
 	struct proxy_policy policy;
 	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
+	struct swtpm *swtpm;     /* the TPM of the current QEMU (profile key tpm) */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */

@@ -113,6 +113,19 @@ static void sigchld_cb(evutil_socket_t sig, short what, void *arg)
 	(void)what;
 	if (s->child && !s->reaped && s->vm.pid > 0 && waitpid(s->vm.pid, &s->wstatus, WNOHANG) == s->vm.pid)
 		gone(s);
+	swtpm_reap(s->swtpm);
+}
+
+/* The VM's swtpm ended while its QEMU runs on: the guest has lost its TPM, so the VM fails. */
+static void swtpm_died_cb(void *arg)
+{
+	struct sup *s = arg;
+
+	if (s->reaped || s->vm.stopping || s->vm.pid <= 0 || s->reason[0])
+		return;
+	swtpm_blame(s->swtpm);
+	say(&s->vm, "the TPM failed: %s: killing QEMU", swtpm_failure(s->swtpm));
+	kill(s->vm.pid, SIGKILL);
 }
 
 /* The pidfd of a QEMU we reconnected to became readable: it exited. */
@@ -394,12 +407,15 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
+	_cleanup_close_ int tpm = -1;
+	struct spawn_creds creds;
 	struct spawned child;
-	int fds[4];
+	int fds[5];
+	size_t n_fds;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
-	    qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
+	    swtpm_start(s->swtpm, err) < 0 || qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
 		return -1;
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
@@ -415,7 +431,14 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
-	if (spawn(s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, agent >= 0 ? 4 : 3, &child, err) < 0)
+	n_fds = agent >= 0 ? 4 : 3;
+	/* QEMU gets its connection to swtpm made: as its own user it could not reach the run directory. */
+	if (s->plan->config.tpm && (tpm = rundir_connect(&s->rd, SWTPM_SOCK, err)) < 0)
+		return -1;
+	if (tpm >= 0)
+		fds[n_fds++] = tpm;
+	if (spawn_as(qemu_user_creds(&s->plan->qemu_user, &s->plan->config, &creds) ? &creds : NULL,
+		     s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, n_fds, &child, err) < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
@@ -458,6 +481,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	}
 	watch(s, steal_fd(qmp_fd), steal_fd(con_fd), -1);
 	sup_agent_reconnect(s);
+	swtpm_reattach(s->swtpm);
 	return 0;
 }
 
@@ -465,6 +489,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 static void clear_instance(struct sup *s)
 {
 	drop_qmp(s);
+	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
 	agent_detach(s->agent);
@@ -632,15 +657,12 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
-	struct spawn_creds creds;
 	sigset_t chld;
 	pid_t orphan = 0;
 	int end;
 
 	state_init(&s.vm, p, &s.rd);
 	s.stop_timeout = p->config.shutdown_timeout;
-	/* Every QEMU of this VM runs as its user (a restart, an incoming migration). */
-	spawn_set_creds(qemu_user_creds(&p->qemu_user, &p->config, &creds) ? &creds : NULL);
 	if (notify_open() < 0)
 		say(&s.vm, "warning: $NOTIFY_SOCKET cannot be used: %s", strerror(errno));
 	/* Blocked until libevent watches it, so an early exit of QEMU is not missed. */
@@ -657,6 +679,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		abort();
 	setup_events(&s);
 	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
+	s.swtpm = swtpm_new(s.base, p, &s.vm, &s.rd, swtpm_died_cb, &s);
 	s.agent = agent_new(s.base, &s.qmp);
 	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
 	if (open_rundir(&s, &orphan, err) == 0) {
@@ -673,6 +696,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 		close(s.ctl_listen);
 	console_free(s.console);
 	hotplug_free(s.hotplug);
+	swtpm_free(s.swtpm);
 	agent_free(s.agent);
 	balloon_free(s.balloon);
 	/* The run directory is released before stop and kill are answered, so a script
