@@ -3,7 +3,8 @@
 # /proc/PID/status, no capability, no_new_privs); the guest reads its virtio disk, which lives
 # in a directory only root may enter (mktemp's 0700), and a UEFI VM runs with its vars in
 # pflash; a root-only file not granted stays out of QEMU's reach (blockdev-add: permission
-# denied); a hot-added disk works; the VM's files are not readable by other users; the
+# denied); a hot-added disk works; the VM's files are not readable by other users; display vnc
+# keeps QEMU root (its socket is bound in the run directory), said in a warning; the
 # permissions vmm changed are put back after a stop, after kill -9 of QEMU, and after kill -9
 # of the supervisor, vmm attach and stop; qemu.user "root" still runs QEMU as root.
 . "$(dirname "$0")/lib.sh"
@@ -125,6 +126,18 @@ expect_rc 0 kill fw
 wait_ended fw
 [ "$(perms "$VMM_DATA_DIR/fw/efivars.fd")" = "600 none" ] || fail "efivars.fd not given back: $(perms "$VMM_DATA_DIR/fw/efivars.fd")"
 pass "UEFI: QEMU runs as vmm with the VM's vars in pflash; they are given back"
+
+# display vnc: QEMU binds vnc.sock in the run directory, which only root enters: by default
+# QEMU stays root (a warning says so); a qemu.user named for it is refused, nothing runs.
+start_with v1 --set display=vnc --set 'qemu.extra_args=["-S"]'
+[ "$(awk '/^Uid:/ { print $2 }' "/proc/$(state_field v1 qemu_pid)/status")" = 0 ] || fail "display vnc: QEMU is not root"
+grep -q "warning: QEMU runs as root: display vnc" "$T/v1.start.err" || fail "no warning: $(cat "$T/v1.start.err")"
+expect_rc 0 kill v1
+expect_rc 2 start "$PROFILES/guest-agent.json" --name v2 --set display=vnc --set qemu.user=vmm
+grep -q "display: vnc binds its socket in the run directory, which QEMU as 'vmm' cannot reach" "$T/last.err" ||
+	fail "vnc with qemu.user vmm: $(cat "$T/last.err")"
+[ ! -e "$VMM_RUN_DIR/v2/state.json" ] || fail "v2 left a state file"
+pass "display vnc keeps QEMU root by default (said), and is refused with qemu.user named"
 
 # qemu.user "root": QEMU as root, nothing granted.
 start_with r1 -p "$T/disk.json" --set qemu.user=root

@@ -131,7 +131,7 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
 	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0 ||
-	    qemu_user_resolve(&p->config, path, start, &p->qemu_user, err) < 0) {
+	    qemu_user_resolve(&p->config, path, start, &p->qemu_user, &p->warnings, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);
 		return PLAN_ERR_HOST;

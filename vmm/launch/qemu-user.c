@@ -17,7 +17,7 @@
 #define MEMLOCK_MARGIN (1ULL << 30)
 
 int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, struct qemu_user *u,
-		      struct verr *err)
+		      struct strv *warnings, struct verr *err)
 {
 	const char *name = c->qemu_user ? c->qemu_user : QEMU_USER_DEFAULT;
 	struct passwd *pw;
@@ -34,9 +34,18 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 				c->qemu_user ? "expected a user name from /etc/passwd" : "bootstrap.sh makes the default one");
 	if (pw->pw_uid == 0 || geteuid() != 0)
 		return 0;
+	/* QEMU binds the VNC socket by path (it takes no descriptor for it), in the run
+	 * directory, which only root may enter. */
+	if (c->display == DISPLAY_VNC && !c->qemu_user) {
+		if (start)
+			strv_pushf(warnings, "QEMU runs as root: display vnc binds its socket in the run directory, "
+				   "which the user '%s' cannot reach (set qemu.user \"root\" to say so, or another display)",
+				   name);
+		return 0;
+	}
 	if (start && c->display == DISPLAY_VNC)
 		return verr_set(err, 0, "%s: display: vnc binds its socket in the run directory, which QEMU as '%s' cannot "
-				"write (qemu.user \"root\" runs QEMU as root)", file, name);
+				"reach (qemu.user \"root\" runs QEMU as root)", file, name);
 	u->name = xstrdup(name);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;

@@ -12,6 +12,7 @@
 
 #include "profiles/config.h"
 #include "vmm/base/error.h"
+#include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 
 /* The user QEMU runs as when the profile names none and vmm is root. */
@@ -26,10 +27,11 @@ struct qemu_user {
 };
 
 /* Decides whom c's QEMU runs as (file names the profile in errors). A user this host lacks
- * is an error; so is display vnc for a QEMU that drops root (it binds vnc.sock in the run
- * directory, which only root may write) when start. Returns 0, or -1 with err. */
+ * is an error. Display vnc binds vnc.sock in the run directory, which only root may enter: by
+ * default QEMU then stays root (said in warnings when start); a qemu.user named for it fails when start.
+ * Returns 0, or -1 with err. */
 int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, struct qemu_user *u,
-		      struct verr *err);
+		      struct strv *warnings, struct verr *err);
 
 /* What spawn() gets for c's QEMU run by u: u's ids, and for passthrough RLIMIT_MEMLOCK of the
  * guest's RAM and a margin (VFIO pins all of it). False when QEMU runs as vmm does. */
