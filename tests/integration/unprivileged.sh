@@ -116,6 +116,27 @@ wait_ended u3
 given_back "after kill -9 of the supervisor, vmm attach and stop"
 pass "kill -9 of the supervisor, vmm attach, vmm stop: the permissions are given back"
 
+# A start that fails (QEMU rejects its command line) gives back what it granted.
+expect_rc 2 start "$PROFILES/guest-agent.json" --name bad -p "$T/disk.json" --set 'qemu.extra_args=["-no-such-option"]'
+wait_ended bad
+given_back "after a failed start"
+pass "a failed start gives the permissions back"
+
+# Two VMs share $T: the first to end leaves its search entry to the other, the last puts it back.
+cp "$T/hot.raw" "$T/other.raw"
+echo "{ \"disks\": [{ \"id\": \"other\", \"file\": \"$T/other.raw\", \"format\": \"raw\" }] }" >"$T/other.json"
+start_with s1 -p "$T/disk.json" --set 'qemu.extra_args=["-S"]'
+start_with s2 -p "$T/other.json" --set 'qemu.extra_args=["-S"]'
+shared=$(perms "$T")
+expect_rc 0 kill s1
+wait_ended s1
+[ "$(perms "$T")" = "$shared" ] || fail "s1 took back the search on $T that s2 needs: $(perms "$T")"
+[ "$(perms "$T/data.raw")" = "$(echo "$before" | cut -d' ' -f3-4)" ] || fail "s1's own disk not given back"
+expect_rc 0 kill s2
+wait_ended s2
+given_back "after two VMs sharing a directory"
+pass "a directory two running VMs share is put back by the last one to end"
+
 # UEFI: the VM's vars in pflash, QEMU (paused) as vmm; its vars file open to no other user.
 start_with fw -p "$SRCDIR/profiles/q35-ovmf.json" --set machine.accel=tcg --set 'qemu.extra_args=["-S"]'
 assert_creds "$(state_field fw qemu_pid)" "$VMU" "$VMG"

@@ -33,8 +33,9 @@ struct qemu_user {
 int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, struct qemu_user *u,
 		      struct strv *warnings, struct verr *err);
 
-/* What spawn() gets for c's QEMU run by u: u's ids, and for passthrough RLIMIT_MEMLOCK of the
- * guest's RAM and a margin (VFIO pins all of it). False when QEMU runs as vmm does. */
+/* What spawn() gets for c's QEMU run by u: u's ids, and with passthrough RLIMIT_MEMLOCK of the
+ * guest's RAM (hotplug.max_memory included) and a margin, which VFIO pins all of. False when
+ * QEMU runs as vmm does. */
 bool qemu_user_creds(const struct qemu_user *u, const struct vm_config *c, struct spawn_creds *out);
 
 void qemu_user_free(struct qemu_user *u);

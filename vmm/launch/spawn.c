@@ -67,7 +67,8 @@ static char **child_environment(char *const env[])
 	return out;
 }
 
-/* In the child: arrange descriptors and signals, then exec. Reports errno on exec_pipe. */
+/* In the child: arrange descriptors and signals, drop privileges (creds), then exec. Reports
+ * errno on exec_pipe (negated: dropping privileges failed). */
 static void __attribute__((noreturn)) child(const struct spawn_creds *creds, const char *path, char *const argv[],
 					    char *const envp[], const int *high, size_t n, int out_w, int exec_pipe)
 {
@@ -88,8 +89,11 @@ static void __attribute__((noreturn)) child(const struct spawn_creds *creds, con
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
-	if (creds && drop_privileges(creds) < 0)
-		goto fail;
+	if (creds && drop_privileges(creds) < 0) {
+		e = -errno; /* told apart from exec's errors */
+		(void)!write(exec_pipe, &e, sizeof(e));
+		_exit(127);
+	}
 	execve(path, argv, envp);
 fail:
 	e = errno;
@@ -135,7 +139,11 @@ int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv
 	while (r < 0 && errno == EINTR);
 	if (r == sizeof(e)) {
 		waitpid(pid, NULL, 0);
-		verr_set(err, e, "cannot execute '%s'", path);
+		if (e < 0)
+			verr_set(err, -e, "cannot run '%s' as uid %u (RLIMIT_MEMLOCK %llu bytes, groups, ids, no_new_privs)",
+				 path, (unsigned)creds->uid, creds->memlock);
+		else
+			verr_set(err, e, "cannot execute '%s'", path);
 		goto out;
 	}
 	out->pid = pid;
