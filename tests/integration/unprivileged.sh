@@ -97,7 +97,8 @@ pass "the VM's data and run directories are not open to other users"
 expect_rc 0 stop u1
 wait_ended u1
 given_back "after vmm stop"
-pass "vmm stop gives the permissions back"
+assert_clean_rundir u1
+pass "vmm stop gives the permissions back (grants.json gone)"
 
 start_with u2 -p "$T/disk.json"
 [ "$(perms "$T/data.raw")" != "$(echo "$before" | cut -d' ' -f3-4)" ] || fail "u2: data.raw was not granted"
@@ -114,6 +115,7 @@ expect_rc 0 attach u3
 expect_rc 0 stop u3
 wait_ended u3
 given_back "after kill -9 of the supervisor, vmm attach and stop"
+assert_clean_rundir u3
 pass "kill -9 of the supervisor, vmm attach, vmm stop: the permissions are given back"
 
 # A start that fails (QEMU rejects its command line) gives back what it granted.
