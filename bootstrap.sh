@@ -20,7 +20,9 @@ packages=(
 	xorriso # cloud-init NoCloud seeds (vmm/launch/seed.c)
 	umockdev # replays a recorded host's USB and input devices for vmm usb/input list (tests/hostdev.sh)
 	systemd # systemd-analyze verifies the vmm@.service unit (tests/integration/systemd-notify.sh)
+	fio # vmm bench fio's host reference; the test guest gets Debian's fio (tests/guest/build-guest.sh)
 	libvirglrenderer1 # QEMU 10.0's virtio-gpu-gl module (tests/qemu10), which 7.2 lacks
+	openssh-server openssh-client openssl # the migration tests: sshd for ssh://, x509 certificates for --tls
 )
 
 # Installs what is missing; apt-get runs only when something is.

@@ -1,15 +1,20 @@
 # Shared by the bench scripts: the QEMU argv vmm builds for a profile, rewritten to run
-# without vmm (chardevs on socket paths instead of inherited fds, another guest name).
+# without vmm (chardevs on socket paths instead of inherited fds, plain RAM, another guest name).
 #   raw_argv PROFILE WORKDIR   sets the array "argv"; sockets: WORKDIR/raw-mon.sock, raw-con.sock
+#   (and raw-proxy.sock, the monitor vmm's proxy would use)
 
 raw_argv() {
 	local profile=$1 work=$2 i
-	eval "argv=($("$vmm" cmdline "$profile"))"
+	eval "argv=($("$vmm" cmdline "$profile" "${@:3}"))"
 	for i in "${!argv[@]}"; do
 		case ${argv[$i]} in
 		guest=*) argv[$i]="guest=bench-raw,debug-threads=on" ;;
 		socket,id=monitor,fd=3,*) argv[$i]="socket,id=monitor,path=$work/raw-mon.sock,server=on,wait=off" ;;
+		socket,id=proxy-monitor,fd=5,*) argv[$i]="socket,id=proxy-monitor,path=$work/raw-proxy.sock,server=on,wait=off" ;;
+		socket,id=agent,fd=6,*) argv[$i]="socket,id=agent,path=$work/raw-agent.sock,server=on,wait=off" ;;
 		socket,id=console,fd=4,*) argv[$i]="socket,id=console,path=$work/raw-con.sock,server=on,wait=off,logfile=$work/raw.log" ;;
+		# The guest RAM on the supervisor's memfd (LAUNCH_RAM_FD): plain RAM, QEMU's default.
+		*'"mem-path":"/proc/self/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/proc\/self\/fd\/7","share":true//' <<<"${argv[$i]}") ;;
 		esac
 	done
 }

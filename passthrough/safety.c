@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vmm/base/host.h"
 #include "vmm/base/util.h"
 
 /* GPUs whose reset leaves them unusable until the host reboots (vendor << 16 | device). */
@@ -16,13 +17,6 @@ static const unsigned reset_bug_gpus[] = {
 	0x1002731f, /* AMD Navi 10 (RX 5700) */
 	0x10027340, /* AMD Navi 14 */
 };
-
-/* The /proc in use. */
-static const char *proc_root(void)
-{
-	const char *root = getenv("VMM_PROC_ROOT");
-	return root && *root ? root : "/proc";
-}
 
 /* True when path (a sysfs entry) resolves to a place below device bdf. */
 static bool below(const char *path, const char *bdf)
@@ -81,8 +75,8 @@ static void block_numbers(const char *dir, struct strv *devs, struct strv *names
 /* True when a line of mountinfo or swaps names one of the block devices. */
 static bool in_use(const struct strv *devs, const struct strv *names, char *why, size_t size)
 {
-	_cleanup_free_ char *mountinfo = xasprintf("%s/self/mountinfo", proc_root());
-	_cleanup_free_ char *swaps = xasprintf("%s/swaps", proc_root());
+	_cleanup_free_ char *mountinfo = xasprintf("%s/self/mountinfo", host_proc_root());
+	_cleanup_free_ char *swaps = xasprintf("%s/swaps", host_proc_root());
 	char line[4096], devno[32], point[2048];
 	FILE *f = fopen(mountinfo, "re");
 	bool found = false;
@@ -155,7 +149,7 @@ static bool has_fbcon(const struct pci_dev *d, char *why, size_t size)
 /* True when a process holds one of the device nodes named in names (as "/dev/dri/X"). */
 static bool node_held(const struct strv *names, char *why, size_t size)
 {
-	DIR *proc = opendir(proc_root());
+	DIR *proc = opendir(host_proc_root());
 	struct dirent *p;
 	bool found = false;
 
@@ -166,7 +160,7 @@ static bool node_held(const struct strv *names, char *why, size_t size)
 
 		if (p->d_name[0] < '1' || p->d_name[0] > '9')
 			continue;
-		fds = xasprintf("%s/%s/fd", proc_root(), p->d_name);
+		fds = xasprintf("%s/%s/fd", host_proc_root(), p->d_name);
 		fd = opendir(fds);
 		while (fd && !found && (f = readdir(fd))) {
 			_cleanup_free_ char *link = xasprintf("%s/%s", fds, f->d_name);
@@ -177,7 +171,7 @@ static bool node_held(const struct strv *names, char *why, size_t size)
 			target[n] = '\0';
 			for (size_t i = 0; i < names->n && !found; i++)
 				if (!strcmp(target, names->v[i])) {
-					_cleanup_free_ char *c = xasprintf("%s/%s/comm", proc_root(), p->d_name);
+					_cleanup_free_ char *c = xasprintf("%s/%s/comm", host_proc_root(), p->d_name);
 					FILE *cf = fopen(c, "re");
 					if (cf) {
 						if (fgets(comm, sizeof(comm), cf))
@@ -220,7 +214,7 @@ static bool drm_in_use(const struct pci_dev *d, char *why, size_t size)
 /* True when the device is the NIC of the host's default route. */
 static bool has_default_route(const struct pci_dev *d, char *why, size_t size)
 {
-	_cleanup_free_ char *route = xasprintf("%s/net/route", proc_root());
+	_cleanup_free_ char *route = xasprintf("%s/net/route", host_proc_root());
 	FILE *f = fopen(route, "re");
 	char line[512], iface[64], dest[16];
 	bool found = false;

@@ -10,7 +10,7 @@ static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
 static const char *const hotplug_keys[] = { "root_ports", "max_cpus", "max_memory", "mem_slots", NULL };
 static const char *const disk_keys[] = { "id", "file", "serial", "format", "bus", "cache", "aio", "readonly",
-					 "iothread", "iothread_pin", "discard", "ssd", "media", "create", NULL };
+					 "iothread", "iothreads", "iothread_pin", "discard", "ssd", "media", "create", NULL };
 
 /* Checks the id of a disk or NIC (at path): present, and fit for QEMU. */
 static void check_id(struct walk *w, const char *path, const char *id, const char *what)
@@ -187,6 +187,11 @@ static void walk_disk(struct walk *w, struct json_object *d, const char *path, s
 	cfg_get_table_enum(w, d, path, "aio", aio_names, disk->aio);
 	jr_bool(&w->jr, d, path, "readonly", &disk->readonly);
 	jr_bool(&w->jr, d, path, "iothread", &disk->iothread);
+	jr_uint(&w->jr, d, path, "iothreads", 1, DISK_IOTHREADS_MAX, &disk->iothreads);
+	if (disk->iothreads > 1 && disk->bus != BUS_VIRTIO_BLK)
+		jr_problem(&w->jr, path, "iothreads", "only a virtio-blk disk spreads its queues over several iothreads (bus is %s)",
+			   bus_names[disk->bus]);
+	disk->iothread |= disk->iothreads > 0;
 	cfg_get_host_cpus(w, d, path, "iothread_pin", &disk->iothread_pin);
 	jr_bool(&w->jr, d, path, "discard", &disk->discard);
 	jr_bool(&w->jr, d, path, "ssd", &disk->ssd);

@@ -7,6 +7,7 @@ const char *const machine_names[] = { "q35", "pc", NULL };
 const char *const pcie_names[] = { "root-ports", "pcie.0", NULL };
 const char *const accel_names[] = { "auto", "kvm", "tcg", NULL };
 const char *const restart_names[] = { "no", "on-crash", "always", NULL };
+const char *const postcopy_names[] = { "off", "auto", NULL };
 const char *const firmware_names[] = { "bios", "ovmf", "ovmf-secboot", NULL };
 const char *const bus_names[] = { "virtio-blk", "scsi", "nvme", "sata", "ide", NULL };
 const char *const console_names[] = { "serial", "none", NULL };

@@ -5,24 +5,40 @@
 #include <string.h>
 
 #include "profiles/config-walk.h"
+#include "profiles/lint.h"
 #include "vmm/base/rundir.h"
 
+/* migration.postcopy_passes: its default and its largest value. */
+#define MIGRATION_PASSES_DEFAULT 5
+#define MIGRATION_PASSES_MAX 100
 /* The longest CPU model name accepted (QEMU's are far shorter). */
 #define CPU_MODEL_MAX 64
 
 static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boot", "disks", "nics", "passthrough",
 					"display", "console", "console_log", "agent", "panic", "hotplug", "lifecycle",
-					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", NULL };
+					"qemu", "cloud_init", "looking_glass", "audio", "purpose", "os", "tpm", "usb", "input", "migration", NULL };
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
-					NULL };
+					"isolate", NULL };
 static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
+static const char *const balloon_keys[] = { "auto", "min", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const hugepages_keys[] = { "size", "reserve", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "from", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
 static const char *const qemu_keys[] = { "binary", "extra_args", "user", NULL };
+static const char *const migration_keys[] = { "postcopy", "postcopy_passes", NULL };
+
+char *config_file_name(const char *file)
+{
+	_cleanup_free_ char *copy = xstrdup(file);
+	char *base = basename(copy), *dot = strrchr(base, '.');
+
+	if (dot && dot != base)
+		*dot = '\0';
+	return xstrdup(base);
+}
 
 /* Validates the "name" of the VM, defaulting to the profile file's base name. */
 static void walk_name(struct walk *w, struct json_object *json, struct vm_config *c)
@@ -31,11 +47,7 @@ static void walk_name(struct walk *w, struct json_object *json, struct vm_config
 
 	jr_string(&w->jr, json, "", "name", &c->name);
 	if (!c->name) {
-		_cleanup_free_ char *copy = xstrdup(w->jr.file);
-		char *base = basename(copy), *dot = strrchr(base, '.');
-		if (dot && dot != base)
-			*dot = '\0';
-		c->name = xstrdup(base);
+		c->name = config_file_name(w->jr.file);
 		if (vm_name_check(c->name, &bad) < 0)
 			jr_problem(&w->jr, "name", NULL, "missing, and the file name cannot stand in: %s", bad.lines[0]);
 	} else if (vm_name_check(c->name, &bad) < 0)
@@ -75,9 +87,22 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 	} else
 		jr_problem(&w->jr, "cpu.pin", NULL,
 			   "expected a list of host CPUs, one per vCPU, a CPU list string such as \"2-9\", or \"auto\"");
-	if (c->pin.n && c->pin.n != config_vcpus(c))
+}
+
+/* Checks that cpu.pin names a host CPU for each vCPU the VM boots with, or for each it may have
+ * (hotplug.max_cpus: hot-added vCPUs are pinned as they come). */
+static void check_pin_count(struct walk *w, const struct vm_config *c)
+{
+	unsigned boot = config_vcpus(c);
+
+	if (!c->pin.n || c->pin.n == boot || (c->max_cpus > boot && c->pin.n == c->max_cpus))
+		return;
+	if (c->max_cpus > boot)
+		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM boots with %u (sockets x cores x threads) "
+			   "and may have %u (hotplug.max_cpus): pin %u or %u", c->pin.n, boot, c->max_cpus, boot, c->max_cpus);
+	else
 		jr_problem(&w->jr, "cpu.pin", NULL, "pins %zu vCPUs, but the VM has %u (sockets x cores x threads)",
-			   c->pin.n, config_vcpus(c));
+			   c->pin.n, boot);
 }
 
 /* Validates "memory.hugepages": "2M", "1G", false, or {"size": "2M" or "1G", "reserve": BOOL}. */
@@ -202,13 +227,47 @@ static void check_hugepage_sizes(struct walk *w, const struct vm_config *c)
 		}
 }
 
+/* Validates "memory.balloon" given as {"auto": true, "min": SIZE}: a balloon the supervisor
+ * moves with the host's memory pressure, never below min. */
+static void walk_auto_balloon(struct walk *w, struct json_object *b, struct vm_config *c)
+{
+	jr_check_keys(&w->jr, b, "memory.balloon", balloon_keys);
+	jr_bool(&w->jr, b, "memory.balloon", "auto", &c->balloon_auto);
+	cfg_get_size(w, b, "memory.balloon", "min", MEMORY_MIN, &c->balloon_min);
+	c->balloon = true;
+	if (!c->balloon_auto)
+		jr_problem(&w->jr, "memory.balloon", "auto", "expected true (or write \"balloon\": true for a balloon moved "
+			   "by hand)");
+	else if (!c->balloon_min)
+		jr_problem(&w->jr, "memory.balloon", "min", "missing (the least memory the automatic balloon leaves the "
+			   "guest, such as \"1G\")");
+}
+
+/* Checks what an automatic balloon needs: min within memory.size, and memory it can give back
+ * (not with huge pages or passthrough: lint's words). */
+static void check_auto_balloon(struct walk *w, const struct vm_config *c)
+{
+	if (!c->balloon_auto)
+		return;
+	if (c->balloon_min > c->memory)
+		jr_problem(&w->jr, "memory.balloon", "min", "%lluM is more than memory.size (%lluM)",
+			   (unsigned long long)(c->balloon_min / MIB), (unsigned long long)(c->memory / MIB));
+	if (c->hugepages)
+		jr_problem(&w->jr, "memory.balloon", "auto", "%s (memory.hugepages)", LINT_BALLOON_HUGEPAGES);
+	if (c->n_passthrough)
+		jr_problem(&w->jr, "memory.balloon", "auto", "%s (passthrough)", LINT_BALLOON_PASSTHROUGH);
+}
+
 /* Validates "memory" (the NUMA nodes come later, once the vCPUs are known). */
 static void walk_memory(struct walk *w, struct json_object *mem, struct vm_config *c)
 {
 	cfg_get_size(w, mem, "memory", "size", MEMORY_MIN, &c->memory);
 	walk_hugepages(w, mem, c);
 	jr_bool(&w->jr, mem, "memory", "prealloc", &c->prealloc);
-	jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
+	if (mem && json_object_is_type(json_object_object_get(mem, "balloon"), json_type_object))
+		walk_auto_balloon(w, json_object_object_get(mem, "balloon"), c);
+	else
+		jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
 	jr_bool(&w->jr, mem, "memory", "overcommit", &c->overcommit);
 }
 
@@ -271,6 +330,21 @@ static void walk_cpu(struct walk *w, struct json_object *json, struct vm_config 
 	walk_pin(w, cpu, c);
 	cfg_get_host_cpus(w, cpu, "cpu", "emulator_pin", &c->emulator_pin);
 	jr_bool(&w->jr, cpu, "cpu", "hyperv", &c->hyperv);
+	jr_bool(&w->jr, cpu, "cpu", "isolate", &c->isolate);
+}
+
+/* cpu.isolate keeps the host off the VM's CPUs: those its vCPU, iothread and emulator pins
+ * name (cpu.pin "auto": those the plan picks). */
+static void check_isolate(struct walk *w, const struct vm_config *c)
+{
+	bool pinned = c->pin.n || c->emulator_pin.n || c->pin_auto;
+
+	for (size_t i = 0; i < c->n_disks; i++)
+		pinned |= c->disks[i].iothread_pin.n > 0;
+	if (c->isolate && !pinned)
+		jr_problem(&w->jr, "cpu.isolate", NULL,
+			   "needs the VM's CPUs: pin its vCPUs (cpu.pin, or \"auto\"), emulator threads (cpu.emulator_pin) or a "
+			   "disk's iothread (iothread_pin)");
 }
 
 /* Validates "boot": a kernel, its initrd and command line. */
@@ -291,6 +365,15 @@ static void walk_lifecycle(struct walk *w, struct json_object *json, struct vm_c
 	jr_uint(&w->jr, life, "lifecycle", "shutdown_timeout", 1, 3600, &c->shutdown_timeout);
 	cfg_get_enum(w, life, "lifecycle", "restart", restart_names, c->restart);
 	jr_bool(&w->jr, life, "lifecycle", "protected", &c->protected);
+}
+
+/* Validates "migration": post-copy off, or auto after how many passes without convergence. */
+static void walk_migration(struct walk *w, struct json_object *json, struct vm_config *c)
+{
+	struct json_object *mig = jr_object(&w->jr, json, "", "migration", migration_keys);
+
+	cfg_get_enum(w, mig, "migration", "postcopy", postcopy_names, c->postcopy);
+	jr_uint(&w->jr, mig, "migration", "postcopy_passes", 1, MIGRATION_PASSES_MAX, &c->postcopy_passes);
 }
 
 /* Validates "console_log": how much the supervisor's console.log holds before it is rotated,
@@ -314,6 +397,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	*c = (struct vm_config){
 		.machine = MACHINE_Q35, .accel = ACCEL_AUTO, .firmware = FIRMWARE_BIOS,
 		.sockets = 1, .cores = 1, .threads = 1, .memory = 512 * MIB, .shutdown_timeout = 60,
+		.postcopy_passes = MIGRATION_PASSES_DEFAULT,
 		.serial_console = true, .console_log_max = 8 * MIB, .console_log_keep = 1, .panic = true,
 	};
 
@@ -335,11 +419,15 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 		walk_numa(&w, mem, c);
 	check_hugepage_sizes(&w, c);
 	cfg_walk_platform(&w, json, c);
+	check_pin_count(&w, c);
+	check_auto_balloon(&w, c);
+	check_isolate(&w, c);
 	if (c->firmware == FIRMWARE_OVMF_SECBOOT && c->machine != MACHINE_Q35)
 		jr_problem(&w.jr, "machine.firmware", NULL, "'ovmf-secboot' needs machine.type q35 (secure boot needs SMM)");
 	walk_console_log(&w, json, c);
 	walk_lifecycle(&w, json, c);
 	walk_qemu(&w, json, c);
+	walk_migration(&w, json, c);
 	cfg_walk_cloud_init(&w, json, c);
 	cfg_walk_desktop(&w, json, c);
 

@@ -25,6 +25,9 @@ enum disk_format { FORMAT_RAW, FORMAT_QCOW2 };
 enum disk_cache { CACHE_NONE, CACHE_WRITEBACK, CACHE_WRITETHROUGH, CACHE_DIRECTSYNC, CACHE_UNSAFE };
 enum disk_aio { AIO_THREADS, AIO_NATIVE, AIO_IO_URING };
 enum restart_policy { RESTART_NO, RESTART_ON_CRASH, RESTART_ALWAYS };
+/* migration.postcopy: post-copy only when vmm migrate asks (off), or on both ends, the source
+ * switching to it after migration.postcopy_passes passes without convergence (auto). */
+enum postcopy_mode { POSTCOPY_OFF, POSTCOPY_AUTO };
 enum purpose { PURPOSE_GENERAL, PURPOSE_BENCHMARK };
 enum guest_os { OS_OTHER, OS_LINUX, OS_WINDOWS };
 enum disk_media { MEDIA_DISK, MEDIA_CDROM };
@@ -39,6 +42,7 @@ struct disk_config {
 	enum disk_aio aio;
 	bool readonly;
 	bool iothread;            /* its own iothread (for scsi: its own controller too) */
+	unsigned iothreads;       /* virtio-blk: its queues spread over this many iothreads (iothread-vq-mapping); 0 or 1: one */
 	struct cpulist iothread_pin;
 	bool discard;             /* unmap discards, and zero writes */
 	bool ssd;                 /* tell the guest it is not rotational */
@@ -113,10 +117,13 @@ struct vm_config {
 	bool pin_auto;            /* cpu.pin "auto": the plan picks pin and the empty emulator/iothread pins (topology.h) */
 	struct cpulist emulator_pin;
 	bool hyperv;              /* Hyper-V enlightenments (Windows guests) */
+	bool isolate;             /* the host's other tasks and IRQs kept off the pinned CPUs while the VM runs */
 	uint64_t memory;          /* bytes */
 	enum hugepages hugepages;
 	bool hugepages_reserve;    /* vmm raises the host's pool by what the VM needs while it runs */
 	bool prealloc, balloon;
+	bool balloon_auto;        /* memory.balloon {"auto": true}: moved with the host's memory pressure */
+	uint64_t balloon_min;     /* ... never below this */
 	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
 	struct numa_config *numa;
 	size_t n_numa;
@@ -146,6 +153,8 @@ struct vm_config {
 	char *qemu_binary;
 	char *qemu_user;           /* whom QEMU runs as (NULL: "vmm" when vmm is root); "root": no drop */
 	char **extra_args;         /* NULL-terminated, may be NULL */
+	enum postcopy_mode postcopy; /* migration.postcopy */
+	unsigned postcopy_passes;  /* migration.postcopy_passes: passes before post-copy (auto) */
 	enum guest_os os;          /* "os": "windows" gets Windows' clocks and power states */
 	bool tpm;                  /* a TPM 2.0 (swtpm, started by the supervisor) */
 	char *boot_from;           /* the disk that boots first (boot.from), NULL: profile order, disks before CD-ROMs */
@@ -177,6 +186,7 @@ extern const char *const accel_names[];
 extern const char *const machine_names[];
 extern const char *const pcie_names[];   /* "root-ports" or "pcie.0" */
 extern const char *const restart_names[];
+extern const char *const postcopy_names[];
 extern const char *const firmware_names[];
 extern const char *const bus_names[];
 extern const char *const cache_names[];
@@ -205,9 +215,14 @@ extern const struct hugepage_size hugepage_sizes[HUGEPAGES_COUNT];
 #define DEVICE_ID_MAX 24
 /* The longest disk serial: what virtio-blk, IDE and NVMe pass to the guest. */
 #define DISK_SERIAL_MAX 20
+/* The most iothreads one disk's queues are spread over. */
+#define DISK_IOTHREADS_MAX 16
 
 /* The most rotated copies of console.log a profile may keep (console.log.1 to .9). */
 #define CONSOLE_LOG_KEEP_MAX 9
+
+/* The name of a VM whose profile (file) names none: the file's name without its extension. */
+char *config_file_name(const char *file);
 
 /* The number of vCPUs a config boots with. */
 unsigned config_vcpus(const struct vm_config *c);

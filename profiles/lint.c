@@ -179,6 +179,37 @@ static void lint_cpu(struct linter *l, const struct vm_config *c, const struct h
 			"vCPUs are pinned but QEMU's other threads may still run on their CPUs");
 }
 
+/* Marks the host CPUs of list in taken (of cpus entries); returns how many were not yet. */
+static long mark_cpus(bool *taken, long cpus, const struct cpulist *list)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < list->n; i++)
+		if (list->cpus[i] < (unsigned long)cpus && !taken[list->cpus[i]]) {
+			taken[list->cpus[i]] = true;
+			n++;
+		}
+	return n;
+}
+
+/* cpu.isolate: the pins must leave the host at least one CPU, else the start is refused. */
+static void lint_isolate(struct linter *l, const struct vm_config *c, const struct host_facts *h)
+{
+	_cleanup_free_ bool *taken = NULL;
+	long n;
+
+	if (!c->isolate || h->cpus <= 0)
+		return;
+	taken = xzalloc((size_t)h->cpus * sizeof(*taken));
+	n = mark_cpus(taken, h->cpus, &c->pin) + mark_cpus(taken, h->cpus, &c->emulator_pin);
+	for (size_t d = 0; d < c->n_disks; d++)
+		n += mark_cpus(taken, h->cpus, &c->disks[d].iothread_pin);
+	if (n == h->cpus)
+		finding(l, "error", "cpu.isolate", "leave the host at least one CPU outside the VM's pins",
+			"the pins take all %ld host CPUs: nothing would be left to the host, and the start is refused",
+			h->cpus);
+}
+
 /* The PCI class of a host device ("0x030000"), or -1 when the device is not there. */
 static long pci_class(const struct host_facts *h, const char *bdf)
 {
@@ -249,6 +280,7 @@ struct json_object *lint(const struct vm_config *c, const char *file, struct jso
 	struct linter l = { .host = h, .findings = json_object_new_array(), .file = file, .origins = origins };
 
 	lint_cpu(&l, c, h);
+	lint_isolate(&l, c, h);
 	lint_memory(&l, c, h);
 	lint_disks(&l, c);
 	lint_nics(&l, c);

@@ -500,6 +500,18 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 	return 0;
 }
 
+int profile_apply_layer(struct resolved *r, const char *file, struct verr *err)
+{
+	struct resolver res = { .err = err, .origins = r->origins, .cache_dir = cache_dir(), .data_dir = data_dir(),
+				.files = json_object_new_object() };
+	int ret = load(&res, file, false, r->json);
+
+	free(res.cache_dir);
+	free(res.data_dir);
+	json_object_put(res.files);
+	return ret;
+}
+
 /* Frees a resolved profile. */
 void resolved_free(struct resolved *r)
 {

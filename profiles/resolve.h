@@ -33,6 +33,10 @@ int profile_resolve(const char *arg, const struct strv *layers, const struct str
 
 void resolved_free(struct resolved *r);
 
+/* Merges one more profile file on top of a resolved profile, as a -p layer is (its values
+ * remember that file). Returns 0, or -1 with err. */
+int profile_apply_layer(struct resolved *r, const char *file, struct verr *err);
+
 /* A word typed like qmp-shell (--set values, vmm qmp arguments): JSON when the whole word
  * is JSON (numbers, booleans, objects, lists, quoted strings), else the word as a string. */
 struct json_object *json_from_word(const char *s);

@@ -24,7 +24,8 @@ kpkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-[0-9]/
 kver=$(apt-cache policy "$kpkg" | awk '/Candidate:/ {print $2}')
 bver=$(apt-cache policy busybox-static | awk '/Candidate:/ {print $2}')
 gver=$(apt-cache policy qemu-guest-agent | awk '/Candidate:/ {print $2}')
-stamp="$kpkg=$kver busybox-static=$bver qemu-guest-agent=$gver scripts=$(cat "$here/init" "$0" | sha256sum | cut -c1-16)"
+fver=$(apt-cache policy fio | awk '/Candidate:/ {print $2}')
+stamp="$kpkg=$kver busybox-static=$bver qemu-guest-agent=$gver fio=$fver scripts=$(cat "$here/init" "$0" | sha256sum | cut -c1-16)"
 
 if [ -f "$out/stamp" ] && [ "$(cat "$out/stamp")" = "$stamp" ]; then
 	exit 0
@@ -33,10 +34,11 @@ fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 (cd "$work" && chmod 755 . &&
-	apt-get download -q -o APT::Sandbox::User=root "$kpkg" busybox-static qemu-guest-agent >/dev/null)
+	apt-get download -q -o APT::Sandbox::User=root "$kpkg" busybox-static qemu-guest-agent fio >/dev/null)
 dpkg-deb -x "$work"/linux-image-*.deb "$work/k"
 dpkg-deb -x "$work"/busybox-static_*.deb "$work/b"
 dpkg-deb -x "$work"/qemu-guest-agent_*.deb "$work/ga"
+dpkg-deb -x "$work"/fio_*.deb "$work/fio"
 
 root=$work/root
 mkdir -p "$root"/{bin,sbin,dev,proc,sys,tmp,run,var,etc/acpi/PWRF,lib/modules,mnt,host}
@@ -66,6 +68,36 @@ case " $* " in
 esac
 EOF
 chmod 0755 "$root/sbin/shutdown"
+
+# fio (vmm bench fio): Debian's binary with the small libraries it links (libaio, libnuma,
+# zlib, libc). The network, RDMA and PMEM engines' libraries (rbd and rados alone bring 80 MB
+# of Ceph, Boost and ICU) are replaced by stubs that define what fio links of them (with their
+# symbol versions, as fio binds at load time) and trap if called: those engines are never used.
+stubs="libgfapi.so.0 libnbd.so.0 libibverbs.so.1 librdmacm.so.1 libpmem.so.1 libpmemblk.so.1 librados.so.2 librbd.so.1"
+fio=$work/fio/usr/bin/fio
+cp "$fio" "$root/bin/fio"
+ldd "$fio" >"$work/fio-ldd"
+objdump -T "$fio" | awk '/\*UND\*/ && $2 != "w" { v = $(NF-1); gsub(/[()]/, "", v); print $NF, v }' >"$work/fio-syms"
+for lib in $stubs; do
+	path=$(awk -v l="$lib" '$1 == l && $3 ~ /^\// { print $3 }' "$work/fio-ldd")
+	[ -n "$path" ] || { echo "build-guest: fio needs $lib, not installed here (apt-get install fio)" >&2; exit 1; }
+	nm -D --defined-only "$path" | awk '{ s = $3; sub(/@.*/, "", s); print s }' | sort -u >"$work/defs"
+	awk 'NR == FNR { d[$1] = 1; next } ($1 in d)' "$work/defs" "$work/fio-syms" >"$work/stub.syms"
+	awk '{ print "void " $1 "(void) { __builtin_trap(); }" }' "$work/stub.syms" >"$work/stub.c"
+	awk '$2 != "Base" { if (!($2 in v)) order[n++] = $2; v[$2] = v[$2] " " $1 ";" } $2 == "Base" { base = base " " $1 ";" }
+		END { for (i = 0; i < n; i++) print order[i] " { global:" v[order[i]] (i ? "" : base) " };"; if (!n) print "{ global:" base " local: *; };" }' \
+		"$work/stub.syms" >"$work/stub.map"
+	mkdir -p "$root$(dirname "$path")"
+	gcc -shared -fPIC -nostdlib -o "$root$path" -Wl,-soname,"$lib" -Wl,--version-script="$work/stub.map" "$work/stub.c"
+done
+objdump -p "$fio" | awk '$1 == "NEEDED" { print $2 }' | while read -r lib; do
+	case " $stubs " in *" $lib "*) continue ;; esac
+	path=$(awk -v l="$lib" '$1 == l { print $3 }' "$work/fio-ldd")
+	{ echo "$path"; ldd "$path" | awk '$1 ~ /^\// { print $1 } $3 ~ /^\// { print $3 }'; }
+done | sort -u | while read -r lib; do
+	mkdir -p "$root$(dirname "$lib")"
+	[ -e "$root$lib" ] || cp -L "$lib" "$root$lib"
+done
 printf 'PRETTY_NAME="vmm test guest"\nNAME="vmm test guest"\nID=vmm-guest\nVERSION_ID=1\n' > "$root/etc/os-release"
 # Addresses from DHCP (user networking's, for vmm ip).
 cat > "$root/etc/udhcpc.script" <<'EOF'

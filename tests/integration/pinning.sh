@@ -1,6 +1,7 @@
 #!/bin/bash
 # vmm pins vCPUs, an iothread and the emulator threads after launch, from the thread ids
-# QMP reports; each thread's affinity is read back from /proc. Also: an include plus
+# QMP reports; each thread's affinity is read back from /proc; a hot-added vCPU is pinned
+# per cpu.pin as it comes. Also: an include plus
 # --set compose the profile.
 . "$(dirname "$0")/lib.sh"
 
@@ -37,6 +38,22 @@ expect_rc 0 qmp pin1 qom-get path=/machine/peripheral/scratch-scsi property=ioth
 grep -q 'io-scratch' "$T/last.out" || fail "the scsi controller does not use its iothread: $(cat "$T/last.out")"
 pass "the included profile, the --set disk file and the disk's own iothread all reached QEMU"
 expect_rc 0 kill pin1
+
+# A hot-added vCPU is pinned as cpu.pin says (a host CPU for each vCPU hotplug.max_cpus allows).
+"$VMM" start "$PROFILES/guest.json" --name pin3 --set hotplug.max_cpus=2 --set 'cpu.pin=[1,0]' \
+	>"$T/start.out" 2>"$T/start.err" || fail "start pin3: $(cat "$T/start.err")"
+qemu=$(state_field pin3 qemu_pid)
+expect_rc 0 set pin3 cpus=2
+expect_rc 0 qmp pin3 query-cpus-fast
+tid=$(python3 -c 'import json,sys; print([c["thread-id"] for c in json.load(sys.stdin) if c["qom-path"] == "/machine/peripheral/vcpu1"][0])' <"$T/last.out")
+first=$(python3 -c 'import json,sys; print([c["thread-id"] for c in json.load(sys.stdin) if c["cpu-index"] == 0][0])' <"$T/last.out")
+[ "$(affinity "$tid")/$(affinity "$first")" = 0/1 ] || fail "hot-added vCPU 1 runs on $(affinity "$tid"), vCPU 0 on $(affinity "$first"), expected 0 and 1"
+grep -q "'vcpu1' pinned to host CPU 0" "$VMM_RUN_DIR/pin3/vmm.log" || fail "vmm.log: $(cat "$VMM_RUN_DIR/pin3/vmm.log")"
+expect_rc 0 kill pin3
+expect_rc 1 cmdline "$PROFILES/guest.json" --set hotplug.max_cpus=4 --set 'cpu.pin=[1,0]'
+grep -q "^vmm: --set: cpu.pin: pins 2 vCPUs, but the VM boots with 1 (sockets x cores x threads) and may have 4 (hotplug.max_cpus): pin 1 or 4$" "$T/last.err" ||
+	fail "pinning some of the hot-pluggable vCPUs: $(cat "$T/last.err")"
+pass "a vCPU added by vmm set cpus=N is pinned to its host CPU of cpu.pin (read back from /proc); a pin list between the boot and max vCPUs is refused"
 
 expect_rc 1 cmdline "$PROFILES/guest-pinned.json" --set 'cpu.pin=[0,1,1]'
 grep -q "^vmm: --set: cpu.pin: pins 3 vCPUs, but the VM has 2 (sockets x cores x threads)$" "$T/last.err" ||

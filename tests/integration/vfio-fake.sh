@@ -2,11 +2,20 @@
 # VFIO on a stand-in host (tests/vfio/fake-host.sh), the kernel's part played by
 # tests/vfio/fakekernel.c: listing, group viability, host safety, the exact order of sysfs
 # writes, the journal, rollback when a write fails half-way, restore after a crash, and
-# bad input changing nothing.
+# bad input changing nothing; vmm add NAME vfio into a running QEMU: bound, then given back
+# when QEMU cannot have the device, and refused before anything is written.
 set -euo pipefail
 : "${VMM:?}" "${SRCDIR:?}" "${FAKEKERNEL:?}"
 T=$(mktemp -d /tmp/vmm-vfio.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+# A VM the test started (its QEMU's pid in its state file) is killed.
+cleanup() {
+	local f
+	for f in "$T"/run/*/state.json; do
+		[ -f "$f" ] && kill -9 "$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$f")" 2>/dev/null || true
+	done
+	rm -rf "$T"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok - $*"; }
 
@@ -197,3 +206,49 @@ for ((i = 0; i < 40; i++)); do
 done
 ls "$T/run" | grep -q 'tmp\|XXXXXX' && fail "temp files left: $(ls "$T/run")"
 pass "40 rounds of binds and restores of different groups at once: no journal entry lost"
+
+# Hot-adding: a running VM (real QEMU) under a supervisor with the fake kernel. The bind is
+# journaled as at start; QEMU cannot open the stand-in device, so device_add fails and the
+# bind is undone (the same writes back, the journal gone); what the host needs, a device
+# another VM holds, one that does not exist and bad keys are refused before any write.
+export VMM_DATA_DIR=$T/data
+v 0 start "$SRCDIR/tests/profiles/guest.json" --name hotvm --set hotplug.root_ports=2
+v 1 add hotvm vfio host=01:00.0 with_group=true
+# Function 1 goes first: QEMU announces the slot once its function 0 is there.
+grep -q "cannot add 'vfio-0000-01-00.0': vfio .*0000:01:00.1.* (device_add of 'vfio-0000-01-00.0.f1'); nothing of it is left" "$T/err" ||
+	fail "hot-add: $(cat "$T/err")"
+head -n 6 "$FAKE_LOG" >"$T/bind.log"
+expect_gpu_bind_log
+diff -u "$T/expected" "$T/bind.log" || fail "the hot-add bound something else"
+[ "$(sed -n '7,12p' "$FAKE_LOG" | grep -c '/bind 0000:01:00\|/unbind 0000:01:00')" = 4 ] || fail "no undo: $(cat "$FAKE_LOG")"
+[ "$(driver 0000:01:00.0) $(driver 0000:01:00.1)" = "nouveau snd_hda_intel" ] && [ ! -e "$journal" ] ||
+	fail "after the failed hot-add: $(driver 0000:01:00.0) $(driver 0000:01:00.1), $(cat "$journal" 2>&1)"
+v 0 devices hotvm --json
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1])) == []' "$T/out" || fail "devices after the failed hot-add: $(cat "$T/out")"
+v 0 qmp hotvm qom-list path=/machine/peripheral
+! grep -q vfio "$T/out" || fail "QEMU kept a device: $(cat "$T/out")"
+pass "vmm add NAME vfio: journaled bind of the group, device_add refused by QEMU, the bind undone, nothing listed"
+
+# Refused: expects vmm add hotvm vfio ARGS... to fail with MESSAGE, writing nothing.
+refused() {
+	local message=$1
+	shift
+	v 1 add hotvm vfio "$@"
+	grep -qF -- "$message" "$T/err" || fail "add $*: expected '$message', got: $(cat "$T/err")"
+	[ ! -s "$FAKE_LOG" ] || fail "add $* wrote to sysfs: $(cat "$FAKE_LOG")"
+}
+refused "0000:02:00.0: it holds /dev/nvme0n1p1, mounted on /" host=02:00.0
+refused "0000:03:00.0: it carries the host's default route (eth0)" host=03:00.0
+refused "0000:01:00.1: it shares IOMMU group 1 with the devices asked for and still has its driver" host=01:00.0
+refused "there is no PCI device 0000:0a:00.0 on this host" host=0a:00.0
+refused "vfio: host: 'zz' is not a PCI address" host=zz
+refused "vfio: rom: unknown key (expected host or with_group)" host=05:00.0 rom=/x
+refused "vfio: host: missing" with_group=true
+v 0 vfio bind 01:00.0 01:00.1
+sed -i 's/"vm": ""/"vm": "gamer"/' "$journal"
+cp "$journal" "$T/journal.before"
+refused "0000:01:00.0 (IOMMU group 1) is held by VM 'gamer'" host=01:00.0 with_group=true
+diff -q "$T/journal.before" "$journal" >/dev/null || fail "the refused add changed the journal: $(cat "$journal")"
+v 0 vfio unbind --all
+v 0 kill hotvm
+pass "vmm add NAME vfio refuses a device the host needs, a partial group, one another VM holds, an absent one, bad keys: nothing written"

@@ -1,7 +1,8 @@
 #!/bin/bash
 # Runs inside the vfio-real.sh guest (the host's / through virtiofs, a real kernel with an
 # IOMMU): list, check, bind, a nested VM with the devices, restore; kill -9 of the
-# supervisor, reattach, restore; an NVMe bound and given back. Its last argument is the
+# supervisor, reattach, restore; an NVMe bound and given back, then hot-added to a running
+# nested VM (vmm add NAME vfio) and removed, nvme0 back. Its last argument is the
 # host's env file (VMM, SRCDIR, GUEST).
 set -euo pipefail
 . "${1:?}"
@@ -9,7 +10,7 @@ export PATH=/usr/sbin:/usr/bin:/sbin:/bin VMM_RUN_DIR=/run/vmm VMM_CACHE_DIR=/ru
 T=/run/t
 mkdir -p "$T"
 fail() { echo "FAIL: $*"; exit 1; }
-pass() { echo "ok - $*"; }
+pass() { echo "ok - $* ($(cut -d" " -f1 /proc/uptime) s)"; }
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
 pair=(0000:00:05.0 0000:00:05.1)
 
@@ -52,6 +53,17 @@ for i in 0 1; do
 	grep -q "\"${pair[$i]}\"" "$T/host$i" || fail "hostdev$i is $(cat "$T/host$i")"
 done
 pass "a nested VM (vmm start) has both passed-through functions as vfio-pci devices"
+# Neither moves: a host device cannot be in two QEMUs at once.
+rc=0
+"$VMM" migrate nested tcp:127.0.0.1:1 >"$T/migrate.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "migrate refused: VM 'nested' has passthrough devices" "$T/migrate.out" ||
+	fail "migrate of a passthrough VM: rc $rc: $(cat "$T/migrate.out")"
+rc=0
+"$VMM" upgrade nested >"$T/upgrade.out" 2>&1 || rc=$?
+[ "$rc" != 0 ] && grep -q "the VM has passthrough devices (0000:00:05.0)" "$T/upgrade.out" ||
+	fail "upgrade of a passthrough VM: rc $rc: $(cat "$T/upgrade.out")"
+[ "$(drv "${pair[0]}")" = vfio-pci ] && "$VMM" qmp nested query-status >/dev/null || fail "the refusals touched the VM"
+pass "vmm migrate and vmm upgrade refuse a VM with passthrough devices, leaving it as it was"
 "$VMM" stop nested --timeout 1 >/dev/null 2>&1 || true
 [ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] ||
 	fail "after stop: $(drv "${pair[0]}") $(drv "${pair[1]}")"
@@ -74,3 +86,45 @@ pass "kill -9 of the supervisor, reattach, stop: drivers restored"
 for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
 [ -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = nvme ] || fail "nvme0 did not come back"
 pass "an NVMe bound to vfio-pci and given back comes back as nvme0"
+
+# Hot-plugging the NVMe into a running nested VM: bound and journaled as at start, a vfio-pci
+# device on a hotplug root port that QEMU opens, then removed (DEVICE_DELETED) and given back;
+# then the multifunction pair with_group, both functions as one device.
+# The nested VM stays in -S (a guest under TCG in TCG would take minutes to boot) with ACPI
+# hotplug off: the slot is powered off, so QEMU lets a device go without asking the guest.
+cat >"$T/hot.json" <<EOF2
+{ "name": "hot", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
+  "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" }, "hotplug": { "root_ports": 1 },
+  "lifecycle": { "shutdown_timeout": 5 },
+  "qemu": { "extra_args": ["-S", "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"] } }
+EOF2
+"$VMM" start "$T/hot.json" 2>"$T/start.err" || fail "start hot: $(cat "$T/start.err")"
+qemu=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/hot/state.json")
+"$VMM" add hot vfio host=00:06.0 >"$T/add.out" 2>&1 || fail "add: $(cat "$T/add.out")"
+grep -q "vfio 'vfio-0000-00-06.0' added on rp-hotplug-0" "$T/add.out" || fail "add said: $(cat "$T/add.out")"
+group=$(basename "$(readlink /sys/bus/pci/devices/0000:00:06.0/iommu_group)")
+[ ! -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = vfio-pci ] || fail "nvme not taken: $(drv 0000:00:06.0)"
+grep -q '"vm": "hot"' "$VMM_RUN_DIR/vfio-journal.json" || fail "journal: $(cat "$VMM_RUN_DIR/vfio-journal.json")"
+"$VMM" qmp hot qom-get path=/machine/peripheral/vfio-0000-00-06.0 property=host >"$T/host" &&
+	grep -q '"0000:00:06.0"' "$T/host" || fail "QEMU's device: $(cat "$T/host")"
+ls -l "/proc/$qemu/fd" | grep -q "/dev/vfio/$group\$" || fail "QEMU does not hold /dev/vfio/$group"
+"$VMM" devices hot >"$T/devices" && grep -Eq "^vfio-0000-00-06.0 +vfio +vfio-pci +rp-hotplug-0 .* present +hot-added" "$T/devices" ||
+	fail "devices: $(cat "$T/devices")"
+pass "vmm add NAME vfio: the NVMe bound (journaled under the VM), a vfio-pci device of QEMU's holding /dev/vfio/$group"
+"$VMM" remove hot vfio-0000-00-06.0 >"$T/remove.out" 2>&1 || fail "remove: $(cat "$T/remove.out")"
+for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
+[ -e /sys/class/nvme/nvme0 ] && [ "$(drv 0000:00:06.0)" = nvme ] || fail "nvme0 did not come back after remove"
+[ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] || fail "journal left: $(cat "$VMM_RUN_DIR/vfio-journal.json")"
+"$VMM" qmp hot qom-list path=/machine/peripheral >"$T/periph" && ! grep -q vfio "$T/periph" || fail "QEMU kept it: $(cat "$T/periph")"
+pass "vmm remove: DEVICE_DELETED, the NVMe back on nvme (nvme0), the journal empty"
+"$VMM" add hot vfio host=00:05.0 with_group=true >"$T/add.out" 2>&1 || fail "add the pair: $(cat "$T/add.out")"
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "vfio-pci vfio-pci" ] || fail "pair not taken: $(drv "${pair[0]}") $(drv "${pair[1]}")"
+for f in vfio-0000-00-05.0:0 vfio-0000-00-05.0.f1:1; do
+	"$VMM" qmp hot qom-get "path=/machine/peripheral/${f%:*}" property=host >"$T/host" &&
+		grep -q "\"0000:00:05.${f#*:}\"" "$T/host" || fail "${f%:*}: $(cat "$T/host")"
+done
+"$VMM" remove hot vfio-0000-00-05.0 >"$T/remove.out" 2>&1 || fail "remove the pair: $(cat "$T/remove.out")"
+[ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] && [ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] ||
+	fail "after removing the pair: $(drv "${pair[0]}") $(drv "${pair[1]}"): $(tail -n 4 "$VMM_RUN_DIR/hot/vmm.log")"
+pass "with_group: both functions of the pair bound and given to QEMU as one multifunction device, then both back"
+"$VMM" stop hot --timeout 1 >/dev/null 2>&1 || true

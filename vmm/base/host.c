@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 
@@ -164,6 +165,13 @@ char *cache_dir(void)
 	return xasprintf("%s/vmm", xdg);
 }
 
+const char *host_proc_root(void)
+{
+	const char *root = getenv("VMM_PROC_ROOT");
+
+	return root && *root ? root : "/proc";
+}
+
 char *data_dir(void)
 {
 	const char *v = getenv("VMM_DATA_DIR");
@@ -197,4 +205,24 @@ long host_cpu_count(void)
 	long n = v ? atol(v) : 0;
 
 	return n > 0 ? n : sysconf(_SC_NPROCESSORS_CONF);
+}
+
+/* Locks FILE in the run base directory, serialising a host-wide change. */
+int run_base_lock(const char *file, struct verr *err)
+{
+	_cleanup_free_ char *base = run_base_dir(err), *path = NULL;
+	int fd;
+
+	if (!base || mkdir_parents(base, 0755) < 0)
+		return base ? verr_set(err, errno, "cannot create '%s'", base) : -1;
+	path = xasprintf("%s/%s", base, file);
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return verr_set(err, errno, "cannot open '%s'", path);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			close(fd);
+			return verr_set(err, errno, "cannot lock '%s'", path);
+		}
+	return fd;
 }

@@ -30,10 +30,17 @@ const char *default_qemu(void);
  * Returns a malloc'd path of an executable file, or NULL with an error. */
 char *find_program(const char *name, struct verr *err);
 
+/* The /proc in use: $VMM_PROC_ROOT stands in for another host's (tests). */
+const char *host_proc_root(void);
+
 /* Directory defaults: $VMM_RUN_DIR (/run/vmm for root, else $XDG_RUNTIME_DIR/vmm; resolved:
  * absolute, its existing part without symbolic links, no "." or ".."),
  * $VMM_CACHE_DIR (~/.cache/vmm), $VMM_DATA_DIR (~/.local/share/vmm). malloc'd, or NULL with an error. */
 char *run_base_dir(struct verr *err);
+
+/* Waits for an exclusive lock on FILE in the run base directory (made when missing, never
+ * removed), which serialises host-wide changes of all VMs. Returns its fd, or -1 with err. */
+int run_base_lock(const char *file, struct verr *err);
 char *cache_dir(void);
 char *data_dir(void);
 

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <unistd.h>
 
 #include "vmm/base/host.h"
@@ -50,25 +49,10 @@ static int write_count(const char *path, unsigned long v, struct verr *err)
 	return 0;
 }
 
-/* Takes the lock every pool change holds (hugepages.lock in the run base directory, never
- * removed). Returns its fd, or -1 with err. */
+/* Takes the lock every pool change holds. Returns its fd, or -1 with err. */
 static int pools_lock(struct verr *err)
 {
-	_cleanup_free_ char *base = run_base_dir(err), *path = NULL;
-	int fd;
-
-	if (!base || mkdir_parents(base, 0755) < 0)
-		return base ? verr_set(err, errno, "cannot create '%s'", base) : -1;
-	path = xasprintf("%s/hugepages.lock", base);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return verr_set(err, errno, "cannot open '%s'", path);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			close(fd);
-			return verr_set(err, errno, "cannot lock '%s'", path);
-		}
-	return fd;
+	return run_base_lock("hugepages.lock", err);
 }
 
 int hugepages_raise(const char *pool, int node, unsigned long pages, struct verr *err)

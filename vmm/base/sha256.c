@@ -1,6 +1,8 @@
 #include "vmm/base/sha256.h"
 
+#include <errno.h>
 #include <string.h>
+#include <unistd.h>
 
 static const uint32_t k[64] = {
 	0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
@@ -103,6 +105,24 @@ void sha256(const void *data, size_t n, uint8_t out[SHA256_SIZE])
 	init(&c);
 	update(&c, data, n);
 	final(&c, out);
+}
+
+int sha256_fd(int fd, uint8_t out[SHA256_SIZE])
+{
+	static uint8_t buf[1 << 20];
+	struct sha256_ctx c;
+	ssize_t n;
+
+	init(&c);
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		update(&c, buf, (size_t)n);
+	}
+	final(&c, out);
+	return 0;
 }
 
 void hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len, uint8_t out[SHA256_SIZE])

@@ -12,6 +12,7 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
 #include "vmm/cli/vmref.h"
+#include "vmm/launch/live-layer.h"
 #include "vmm/supervisor/protocol.h"
 
 /* Milliseconds add and remove may take: the supervisor's steps, and its answer. */
@@ -35,7 +36,8 @@ static struct json_object *device_from_args(const struct cmd_args *args, struct 
 		if (!eq || eq == args->argv[i]) {
 			json_object_put(dev);
 			verr_set(err, 0, "'%s': expected KEY=VALUE (a key of the profile's %s[] elements)", args->argv[i],
-				 !strcmp(args->argv[1], "nic") ? "nics" : !strcmp(args->argv[1], "usb") ? "usb" : "disks");
+				 !strcmp(args->argv[1], "nic") ? "nics" : !strcmp(args->argv[1], "usb") ? "usb" :
+				 !strcmp(args->argv[1], "vfio") ? "passthrough" : "disks");
 			return NULL;
 		}
 		key = strndup(args->argv[i], (size_t)(eq - args->argv[i]));
@@ -66,6 +68,8 @@ static int check_device(const char *kind, struct json_object *dev, struct verr *
 	struct nic_config n;
 	struct usb_config u;
 
+	if (!strcmp(kind, "vfio"))
+		return 0; /* the supervisor checks it on the host */
 	if (!strcmp(kind, "usb")) {
 		if (config_usb_from_json(dev, "usb", &u, err) < 0)
 			return -1;
@@ -91,14 +95,16 @@ static const char *field(struct json_object *o, const char *key)
 	return json_object_object_get_ex(o, key, &v) ? json_object_get_string(v) : "-";
 }
 
-/* vmm add NAME disk|nic KEY=VALUE... [--json OBJECT]. */
+/* vmm add NAME disk|nic|vfio KEY=VALUE... [--json OBJECT] [--persist]. */
 static int cmd_add(const struct cmd_args *args, struct verr *err)
 {
 	const char *name = args->argv[0], *kind = args->argv[1];
 	struct json_object *dev, *req, *r;
+	bool persist = args_has(args, "persist");
+	int ret;
 
-	if (strcmp(kind, "disk") && strcmp(kind, "nic") && strcmp(kind, "usb"))
-		return verr_set(err, 0, "'%s': expected disk, nic or usb (what to add)", kind);
+	if (strcmp(kind, "disk") && strcmp(kind, "nic") && strcmp(kind, "usb") && strcmp(kind, "vfio"))
+		return verr_set(err, 0, "'%s': expected disk, nic, usb or vfio (what to add)", kind);
 	if (!(dev = device_from_args(args, err)))
 		return -1;
 	absolute_file(dev);
@@ -109,23 +115,69 @@ static int cmd_add(const struct cmd_args *args, struct verr *err)
 	req = json_object_new_object();
 	json_object_object_add(req, CTL_ARG_KIND, json_object_new_string(kind));
 	json_object_object_add(req, CTL_ARG_DEVICE, dev);
-	if (vm_request(name, CTL_REQ_ADD, req, HOTPLUG_WAIT_MS, &r, err) < 0)
+	if (persist && strcmp(kind, "disk") && strcmp(kind, "nic")) {
+		json_object_put(req);
+		return verr_set(err, 0, "--persist: a %s device is not kept in the live layer, only disks and NICs (give it "
+				"to the VM in its profile's %s)", !strcmp(kind, "vfio") ? "VFIO" : "USB",
+				!strcmp(kind, "vfio") ? "passthrough" : "usb");
+	}
+	if (persist)
+		dev = json_object_get(dev);
+	if (vm_request(name, CTL_REQ_ADD, req, HOTPLUG_WAIT_MS, &r, err) < 0) {
+		json_object_put(persist ? dev : NULL);
 		return -1;
+	}
 	printf("%s '%s' added on %s (%s)\n", kind, field(r, DEV_KEY_ID), field(r, DEV_KEY_PORT), field(r, DEV_KEY_ADDRESS));
 	json_object_put(r);
-	return 0;
+	if (!persist)
+		return 0;
+	ret = live_layer_put(name, !strcmp(kind, "disk") ? "disks" : "nics", dev, err);
+	json_object_put(dev);
+	if (ret < 0)
+		verr_wrap(err, "the VM has it, but its next start will not");
+	return ret;
 }
 
-/* vmm remove NAME ID. */
+/* True when the VM's device id was hot-added (vmm devices says so). */
+static bool hot_added(const char *name, const char *id)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct json_object *list, *v;
+	bool hot = false;
+
+	if (vm_request(name, CTL_REQ_DEVICES, NULL, VM_ANSWER_TIMEOUT_MS, &list, &err) < 0)
+		return false;
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *d = json_object_array_get_idx(list, i);
+		if (!strcmp(field(d, DEV_KEY_ID), id) && json_object_object_get_ex(d, DEV_KEY_HOTPLUGGED, &v))
+			hot = json_object_get_boolean(v);
+	}
+	json_object_put(list);
+	return hot;
+}
+
+/* vmm remove NAME ID [--persist]: a device of the live layer that came with the VM's start
+ * (a profile device now) is only taken out of the layer: the VM has it until it stops. */
 static int cmd_remove(const struct cmd_args *args, struct verr *err)
 {
-	struct json_object *req = json_object_new_object(), *r;
+	const char *name = args->argv[0], *id = args->argv[1];
+	struct json_object *req, *r;
+	int had;
 
-	json_object_object_add(req, CTL_ARG_ID, json_object_new_string(args->argv[1]));
-	if (vm_request(args->argv[0], CTL_REQ_REMOVE, req, HOTPLUG_WAIT_MS, &r, err) < 0)
+	if (args_has(args, "persist") && !hot_added(name, id)) {
+		if ((had = live_layer_drop(name, id, err)) < 0)
+			return -1;
+		if (had) {
+			printf("'%s' is out of the live layer: the VM keeps it until it stops\n", id);
+			return 0;
+		}
+	}
+	req = json_object_new_object();
+	json_object_object_add(req, CTL_ARG_ID, json_object_new_string(id));
+	if (vm_request(name, CTL_REQ_REMOVE, req, HOTPLUG_WAIT_MS, &r, err) < 0)
 		return -1;
 	json_object_put(r);
-	return 0;
+	return args_has(args, "persist") && live_layer_drop(name, id, err) < 0 ? -1 : 0;
 }
 
 /* vmm set NAME cpus=N | memory=SIZE: the number of vCPUs, or the memory. */
@@ -182,16 +234,19 @@ static int cmd_devices(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_add_entry = {
 	.name = "add",
-	.usage = "NAME disk|nic|usb KEY=VALUE... [--json OBJECT]",
-	.help = "hot-add a disk, NIC or host USB device (the keys of a profile's disks[], nics[] or usb[] element)",
-	.args = { .options = "json:", .lower = 2, .upper = -1 },
+	.usage = "NAME disk|nic|usb|vfio KEY=VALUE... [--json OBJECT] [--persist]",
+	.help = "hot-add a disk, NIC, host USB or PCI device (the keys of a profile's disks[], nics[] or usb[] "
+		"element; vfio: host=BDF [with_group=true]); --persist: a disk or NIC also at the next start "
+		"(the VM's live layer)",
+	.args = { .options = "json:,persist", .lower = 2, .upper = -1 },
 	.exec = cmd_add,
 };
 const struct cmd_entry cmd_remove_entry = {
 	.name = "remove",
-	.usage = "NAME ID",
-	.help = "remove a hot-added disk, NIC or USB device (once the guest releases it)",
-	.args = { .lower = 2, .upper = 2 },
+	.usage = "NAME ID [--persist]",
+	.help = "remove a hot-added disk, NIC, USB or VFIO device (once the guest releases it); --persist: also "
+		"from the VM's live layer",
+	.args = { .options = "persist", .lower = 2, .upper = 2 },
 	.exec = cmd_remove,
 };
 const struct cmd_entry cmd_devices_entry = {

@@ -34,6 +34,7 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_ip_entry,
 	&cmd_wait_entry,
 	&cmd_balloon_entry,
+	&cmd_migrate_entry,
 	&cmd_hmp_entry,
 	&cmd_disk_entry,
 	&cmd_template_entry,
@@ -41,6 +42,13 @@ static const struct cmd_entry *const cmd_table[] = {
 	&cmd_destroy_entry,
 	&cmd_usb_entry,
 	&cmd_input_entry,
+	&cmd_bench_entry,
+	&cmd_snapshot_entry,
+	&cmd_jobs_entry,
+	&cmd_backup_entry,
+	&cmd_upgrade_entry,
+	&cmd_save_entry,
+	&cmd_restore_entry,
 	NULL,
 };
 

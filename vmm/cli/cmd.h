@@ -12,6 +12,7 @@
 #include "vmm/base/error.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/plan.h"
+#include "vmm/supervisor/supervisor.h"
 
 /* Options shared by many verbs, declared once in cmd.c; a verb asks for them in its flags. */
 #define CMD_JSON 0x1 /* --json: args->json */
@@ -81,11 +82,19 @@ extern const struct cmd_entry cmd_agent_entry;
 extern const struct cmd_entry cmd_ip_entry;
 extern const struct cmd_entry cmd_wait_entry;
 extern const struct cmd_entry cmd_balloon_entry;
+extern const struct cmd_entry cmd_migrate_entry;
 extern const struct cmd_entry cmd_hmp_entry;
 extern const struct cmd_entry cmd_disk_entry;
 extern const struct cmd_entry cmd_template_entry;
 extern const struct cmd_entry cmd_clone_entry;
 extern const struct cmd_entry cmd_destroy_entry;
+extern const struct cmd_entry cmd_bench_entry;
+extern const struct cmd_entry cmd_snapshot_entry;
+extern const struct cmd_entry cmd_jobs_entry;
+extern const struct cmd_entry cmd_backup_entry;
+extern const struct cmd_entry cmd_upgrade_entry;
+extern const struct cmd_entry cmd_save_entry;
+extern const struct cmd_entry cmd_restore_entry;
 
 /* Finds a verb by exact name or unambiguous prefix; NULL with err when there is none. */
 const struct cmd_entry *cmd_find(const char *name, struct verr *err);
@@ -121,6 +130,14 @@ void cmd_print_json(struct json_object *o, enum json_layout layout);
 /* Loads the plan of the verb's PROFILE operand with its plan options; start: to start the VM
  * (a host that cannot run it is then a failed start, exit status 2). Returns 0, or -1 with err. */
 int cmd_load_plan(const struct cmd_args *args, bool start, struct plan *p, struct verr *err);
+
+/* Forks a detached supervisor for the plan with opt (start: detached, ATTACH_ORPHAN; restore:
+ * the save file the first QEMU loads) and relays
+ * what it says on stderr until the guest runs (0) or it gives up (its exit status); the plan
+ * stays the caller's. */
+int cmd_start_detached(struct plan *plan, const struct sup_options *opt, struct verr *err);
+
+
 
 /* Reports a usage error for a verb (for what its declaration cannot say); returns -1. */
 int cmd_usage_error(const struct cmd_entry *cmd, struct verr *err);

@@ -98,14 +98,13 @@ static char *read_reply(int fd, const char *name, int64_t deadline, unsigned tim
 	}
 }
 
-int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
-	       struct json_object **ret, struct verr *err)
+int vm_request_send(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
+		    struct verr *err)
 {
-	int64_t deadline = now_ms() + timeout_ms;
 	unsigned connect_ms = timeout_ms && timeout_ms < VM_CONNECT_TIMEOUT_MS ? timeout_ms : VM_CONNECT_TIMEOUT_MS;
 	_cleanup_close_ int fd = vm_connect(name, "ctl.sock", connect_ms, err);
-	struct json_object *req = args ? args : json_object_new_object(), *reply, *v;
-	_cleanup_free_ char *line = NULL, *text = NULL;
+	struct json_object *req = args ? args : json_object_new_object();
+	_cleanup_free_ char *text = NULL;
 
 	if (fd < 0) {
 		json_object_put(req);
@@ -117,7 +116,14 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 	json_object_put(req);
 	if (write_all(fd, text, strlen(text)) < 0)
 		return verr_set(err, errno, "VM '%s': cannot write to its supervisor", name);
-	line = read_reply(fd, name, deadline, timeout_ms, err);
+	return steal_fd(fd);
+}
+
+int vm_request_reply(int fd, const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err)
+{
+	_cleanup_free_ char *line = read_reply(fd, name, now_ms() + timeout_ms, timeout_ms, err);
+	struct json_object *reply, *v;
+
 	if (!line)
 		return -1;
 	reply = json_tokener_parse(line);
@@ -132,6 +138,18 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 		verr_set(err, 0, "VM '%s': its supervisor sent a reply that is not understood", name);
 	json_object_put(reply);
 	return -1;
+}
+
+int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
+	       struct json_object **ret, struct verr *err)
+{
+	int64_t start = now_ms();
+	_cleanup_close_ int fd = vm_request_send(name, request, args, timeout_ms, err);
+	int64_t left = timeout_ms ? (int64_t)timeout_ms - (now_ms() - start) : 0;
+
+	if (fd < 0)
+		return fd;
+	return vm_request_reply(fd, name, timeout_ms ? (unsigned)(left > 1 ? left : 1) : 0, ret, err);
 }
 
 struct qmp_sync *vm_qmp_open(const char *name, struct verr *err)

@@ -26,6 +26,13 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err);
 
+/* The two halves of vm_request, for a reply that takes long while the caller does other
+ * things: sends the request and returns the connection's fd (-ESRCH or -1 with err as
+ * vm_request), then reads the reply from it within timeout_ms (0: no limit). */
+int vm_request_send(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
+		    struct verr *err);
+int vm_request_reply(int fd, const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err);
+
 /* Connects to VM name's QMP proxy (qmp.sock) and negotiates. Returns the client, or NULL with err. */
 struct qmp_sync *vm_qmp_open(const char *name, struct verr *err);
 

@@ -21,6 +21,11 @@ void emit(struct sink *out, const char *option, struct json_object *obj)
 	json_object_array_add(out->list, part);
 }
 
+char *build_iothread_id(const struct disk_config *d, unsigned k)
+{
+	return k ? xasprintf("io-%s-%u", d->id, k) : xasprintf("io-%s", d->id);
+}
+
 char *build_pci_key(const char *kind, const char *name)
 {
 	return xasprintf("%s:%s", kind, name);
@@ -145,10 +150,11 @@ void build_disk(const struct vm_config *c, struct identity *id, const struct dis
 	struct json_object *dev;
 
 	build_block_nodes(d, block_device, file_node, fmt_node, out);
-	if (d->iothread) {
+	for (unsigned k = 0; d->iothread && k < (d->iothreads > 1 ? d->iothreads : 1); k++) {
+		_cleanup_free_ char *io_id = build_iothread_id(d, k);
 		struct json_object *io = json_object_new_object();
 		put_str(io, "qom-type", "iothread");
-		put_str(io, "id", iothread);
+		put_str(io, "id", io_id);
 		emit(out, "-object", io);
 	}
 	switch (d->bus) {
@@ -190,7 +196,17 @@ void build_disk(const struct vm_config *c, struct identity *id, const struct dis
 	default:
 		dev = device("virtio-blk-pci", d->id);
 		place_pci(c, id, key, true, dev, out);
-		if (d->iothread)
+		if (d->iothreads > 1) {
+			/* Its queues spread over its iothreads, round robin (QEMU 9.0's iothread-vq-mapping). */
+			struct json_object *map = json_object_new_array();
+			for (unsigned k = 0; k < d->iothreads; k++) {
+				_cleanup_free_ char *io_id = build_iothread_id(d, k);
+				struct json_object *one = json_object_new_object();
+				put_str(one, "iothread", io_id);
+				json_object_array_add(map, one);
+			}
+			json_object_object_add(dev, "iothread-vq-mapping", map);
+		} else if (d->iothread)
 			put_str(dev, "iothread", iothread);
 		break;
 	}

@@ -72,7 +72,7 @@ static void build_tpm(const struct vm_config *c, struct strv *argv)
 	struct json_object *dev = device(c->machine == MACHINE_Q35 ? "tpm-crb" : "tpm-tis", "tpm0");
 
 	strv_push(argv, "-chardev");
-	strv_pushf(argv, "socket,id=tpm-chr,fd=%d", LAUNCH_TPM_FD(c));
+	strv_pushf(argv, "socket,id=tpm-chr,fd=%d", LAUNCH_TPM_FD);
 	strv_push(argv, "-tpmdev");
 	strv_push(argv, "emulator,id=tpm-dev,chardev=tpm-chr");
 	put_str(dev, "tpmdev", "tpm-dev");

@@ -39,15 +39,30 @@ static void push_numa_node(const struct numa_config *n, size_t i, struct strv *a
 	free(s);
 }
 
-/* One RAM backend: hugetlb memfd for huge pages, else plain RAM; bound to a host node when asked. */
+bool build_shared_ram(const struct vm_config *c)
+{
+	return !c->hugepages && !c->n_numa;
+}
+
+/* One RAM backend: hugetlb memfd for huge pages, the supervisor's shared memfd for the one
+ * backend of plain RAM (build_shared_ram), else plain RAM; bound to a host node when asked. */
 static void push_memory_backend(const struct vm_config *c, const char *id, uint64_t size, int host_node,
 				struct strv *argv)
 {
 	struct json_object *o = json_object_new_object();
 
-	put_str(o, "qom-type", c->hugepages ? "memory-backend-memfd" : "memory-backend-ram");
-	put_str(o, "id", id);
-	put_int(o, "size", (int64_t)size);
+	if (build_shared_ram(c)) {
+		_cleanup_free_ char *path = xasprintf("/proc/self/fd/%d", LAUNCH_RAM_FD);
+		put_str(o, "qom-type", "memory-backend-file");
+		put_str(o, "id", id);
+		put_int(o, "size", (int64_t)size);
+		put_str(o, "mem-path", path);
+		put_bool(o, "share", true);
+	} else {
+		put_str(o, "qom-type", c->hugepages ? "memory-backend-memfd" : "memory-backend-ram");
+		put_str(o, "id", id);
+		put_int(o, "size", (int64_t)size);
+	}
 	if (c->hugepages) {
 		put_bool(o, "hugetlb", true);
 		put_int(o, "hugetlbsize", (int64_t)hugepage_sizes[c->hugepages].bytes);
@@ -67,7 +82,7 @@ static void push_memory_backend(const struct vm_config *c, const char *id, uint6
 static void build_machine(const struct vm_config *c, const struct launch *l, struct identity *id,
 			  struct strv *argv)
 {
-	bool one_backend = !c->n_numa && (c->hugepages || c->prealloc);
+	bool one_backend = !c->n_numa;
 	_cleanup_free_ char *cpu = NULL;
 
 	strv_push(argv, "-machine");

@@ -12,8 +12,9 @@
 #define LAUNCH_CONSOLE_FD 4
 #define LAUNCH_PROXY_MONITOR_FD 5
 #define LAUNCH_AGENT_FD 6 /* only when the profile has a guest agent channel */
-/* The connection to the VM's swtpm (tpm: true), after the agent's when there is one. */
-#define LAUNCH_TPM_FD(c) ((c)->agent ? LAUNCH_AGENT_FD + 1 : LAUNCH_AGENT_FD)
+#define LAUNCH_RAM_FD 7   /* the guest RAM's memfd, only when build_shared_ram() */
+#define LAUNCH_MIGRATION_FD 8 /* an incoming migration stream (vmm upgrade, vmm restore), when there is one */
+#define LAUNCH_TPM_FD 9 /* the supervisor's connection to the VM's swtpm (tpm: true): QEMU, as its own user, cannot reach the run directory */
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {
@@ -38,6 +39,17 @@ struct launch {
  * created in it, for the plan to write when the VM starts. */
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
 
+/* True when the guest RAM is one shared file backend on a memfd the supervisor creates and
+ * QEMU inherits as LAUNCH_RAM_FD (mem-path /proc/self/fd/N, share=on; not /dev/fd/N, a link
+ * that not every /dev has): a new QEMU of the same VM (vmm upgrade) maps the same pages, so a migration between them copies no RAM
+ * (x-ignore-shared). A memfd rather than a file under /dev/shm: nothing to name, clean or leak
+ * when the supervisor dies, and it is a named file for QEMU (mem-path), which x-ignore-shared
+ * needs. It costs nothing on the guest's side; on the host, shared pages are not merged by KSM
+ * and get transparent huge pages only as /sys/kernel/mm/transparent_hugepage/shmem_enabled
+ * allows, which vmm accepts for a VM that can move to a new QEMU in well under a second.
+ * Huge pages (their own hugetlb memfd) and NUMA nodes (a backend per node) keep theirs. */
+bool build_shared_ram(const struct vm_config *c);
+
 /* The id of the virtio-mem device that holds the memory a running VM may be given. */
 #define BUILD_VIRTIO_MEM_ID "vmem0"
 
@@ -52,6 +64,9 @@ uint64_t build_virtio_mem_block(const struct vm_config *c);
 
 /* The identity's key of a PCI device or root port: KIND:NAME ("disk:root", "nic:net0", "hotplug:0"). */
 char *build_pci_key(const char *kind, const char *name);
+
+/* The id of iothread k of disk d: "io-ID", then "io-ID-1", "io-ID-2" (iothreads). */
+char *build_iothread_id(const struct disk_config *d, unsigned k);
 
 /* The id of the root port of a PCI key ("rp-disk-root", "rp-hotplug-0"). */
 char *build_port_id(const char *key);

@@ -10,12 +10,14 @@
 #include <sys/stat.h>
 
 #include "passthrough/vfio.h"
+#include "vmm/launch/live-layer.h"
 #include "profiles/profile.h"
 #include "profiles/resolve.h"
 #include "vmm/base/host.h"
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/builder-platform.h"
+#include "vmm/launch/chain.h"
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/looking-glass.h"
 #include "vmm/launch/plan-host.h"
@@ -79,6 +81,14 @@ static int host_facts(struct plan *p, const char *data, struct verr *err)
 			   identity_machine_type(&p->identity), p->identity.file);
 	p->launch.no_sandbox = !caps_has_sandbox(&caps);
 	p->launch.pvpanic = caps_has_type(&caps, "pvpanic");
+	/* A disk's queues on several iothreads need iothread-vq-mapping (QEMU 9.0): without it, one. */
+	for (size_t i = 0; i < p->config.n_disks; i++)
+		if (p->config.disks[i].iothreads > 1 && !caps_has_property(&caps, "virtio-blk-pci", "iothread-vq-mapping")) {
+			strv_pushf(&p->warnings, "this QEMU cannot spread a disk's queues over several iothreads "
+				   "(disks[%zu].iothreads: no iothread-vq-mapping): disk '%s' gets one iothread", i,
+				   p->config.disks[i].id);
+			p->config.disks[i].iothreads = 1;
+		}
 	platform_facts(&caps, machine_names[p->config.machine], &p->launch, &p->hyperv);
 	/* virtio-mem preallocates what it plugs (prealloc) since QEMU 7.1. */
 	p->launch.virtio_mem = caps_has_type(&caps, "virtio-mem-pci") &&
@@ -130,6 +140,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 		p->launch.fw_vars_format = p->firmware.vars_format;
 		p->launch.fw_vars = p->fw_vars = xasprintf("%s/%s/efivars.fd", data, p->config.name);
 	}
+	if (chain_apply(&p->config, err) < 0) /* the disks' active snapshot layers */
+		goto fail;
 	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0 ||
 	    qemu_user_resolve(&p->config, path, start, &p->qemu_user, &p->warnings, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
@@ -151,6 +163,10 @@ int plan_load(const char *profile_arg, const struct plan_options *o, struct plan
 	*p = (struct plan){ 0 };
 	if (profile_resolve(profile_arg, &o->layers, &o->sets, &r, err) < 0)
 		return PLAN_ERR_PROFILE;
+	if (live_layer_apply(&r, o->name, err) < 0) {
+		resolved_free(&r);
+		return PLAN_ERR_PROFILE;
+	}
 	ret = plan_from_json(r.path, json_object_get(r.json), r.origins, o->name, o->start, p, err);
 	resolved_free(&r);
 	return ret;

@@ -17,7 +17,7 @@
 /* Milliseconds the probe may take, all queries included. */
 #define PROBE_TIMEOUT_MS 20000
 /* Bumped when the cached format changes, so old caches are probed again. */
-#define PROBE_FORMAT 5
+#define PROBE_FORMAT 6
 
 /* The cache file of a binary: its path with '/' as '_'. */
 static char *cache_path(const char *binary)
@@ -148,11 +148,11 @@ static struct json_object *enum_with(struct json_object *schema, const char *a, 
 }
 
 /* The property names of the QOM types whose properties decide the argv (the CPU's Hyper-V
- * enlightenments, the machines' hpet, a root port's hotplug), by type: {"max-x86_64-cpu":
+ * enlightenments, the machines' hpet, a root port's hotplug, virtio-blk's iothread-vq-mapping), by type: {"max-x86_64-cpu":
  * [...], "pc-q35-7.2-machine": [...]}; a type QEMU lacks is left out. */
 static struct json_object *type_properties(struct qmp_sync *s, struct json_object *aliases)
 {
-	const char *fixed[] = { "max-x86_64-cpu", "pcie-root-port" }, *alias[] = { "q35", "pc" };
+	const char *fixed[] = { "max-x86_64-cpu", "pcie-root-port", "virtio-blk-pci" }, *alias[] = { "q35", "pc" };
 	struct json_object *out = json_object_new_object(), *machine;
 	struct strv types = { 0 };
 
@@ -347,6 +347,11 @@ static bool listed(const struct qemu_caps *caps, const char *key, const char *va
 bool caps_has_type(const struct qemu_caps *caps, const char *type)
 {
 	return listed(caps, "types", type);
+}
+
+bool caps_has_command(const struct qemu_caps *caps, const char *command)
+{
+	return listed(caps, "commands", command);
 }
 
 bool caps_has_property(const struct qemu_caps *caps, const char *type, const char *property)

@@ -27,6 +27,9 @@ int probe_load(const char *file, struct qemu_caps *caps, struct verr *err);
 /* True when QEMU knows the QOM type (a device, object or machine class). */
 bool caps_has_type(const struct qemu_caps *caps, const char *type);
 
+/* True when QEMU has the QMP command ("snapshot-save"). */
+bool caps_has_command(const struct qemu_caps *caps, const char *command);
+
 /* True when QOM type `type` has the property (asked of the CPU model max-x86_64-cpu,
  * pcie-root-port, and the machine types "q35" and "pc" stand for, as "pc-q35-7.2-machine"). */
 bool caps_has_property(const struct qemu_caps *caps, const char *type, const char *property);

@@ -84,7 +84,9 @@ static void __attribute__((noreturn)) child(const struct spawn_creds *creds, con
 	if (devnull < 0 || dup2(devnull, 0) < 0 || dup2(out_w, 1) < 0 || dup2(out_w, 2) < 0)
 		goto fail;
 	for (size_t i = 0; i < n; i++)
-		if (dup2(high[i], 3 + (int)i) < 0)
+		if (high[i] < 0)
+			close(3 + (int)i);
+		else if (dup2(high[i], 3 + (int)i) < 0)
 			goto fail;
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
@@ -120,8 +122,8 @@ int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv
 		return verr_set(err, EINVAL, "too many descriptors to pass");
 	/* Above 10 so that dup2() onto 3.. in the child never overwrites one not yet moved. */
 	for (; moved < n_pass; moved++) {
-		high[moved] = fcntl(pass_fds[moved], F_DUPFD_CLOEXEC, 10);
-		if (high[moved] < 0) {
+		high[moved] = pass_fds[moved] < 0 ? -1 : fcntl(pass_fds[moved], F_DUPFD_CLOEXEC, 10);
+		if (high[moved] < 0 && pass_fds[moved] >= 0) {
 			verr_set(err, errno, "cannot start '%s'", path);
 			goto out;
 		}
@@ -151,7 +153,8 @@ int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv
 	ret = 0;
 out:
 	for (size_t i = 0; i < moved; i++)
-		close(high[i]);
+		if (high[i] >= 0)
+			close(high[i]);
 	for (int i = 0; i < 2; i++) {
 		if (out_pipe[i] >= 0)
 			close(out_pipe[i]);

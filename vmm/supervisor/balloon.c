@@ -5,6 +5,7 @@
 
 #include "profiles/lint.h"
 #include "vmm/base/util.h"
+#include "vmm/supervisor/balloon-auto.h"
 #include "vmm/supervisor/protocol.h"
 
 /* The balloon device's QOM path (its id is the builder's "balloon0"). */
@@ -30,6 +31,7 @@ struct balloon {
 	const struct vm_state *vm;
 	struct qmp_client *const *qmp;
 	uint64_t target;          /* the last target set, 0 when none was */
+	struct balloon_auto *autob; /* memory.balloon {"auto": true}, else NULL */
 	int64_t changes;          /* BALLOON_CHANGE events seen */
 	TAILQ_HEAD(, ask) waiters;
 };
@@ -189,6 +191,8 @@ struct balloon *balloon_new(struct event_base *base, const struct plan *p, const
 	b->vm = vm;
 	b->qmp = qmp;
 	TAILQ_INIT(&b->waiters);
+	if (p->config.balloon_auto)
+		b->autob = balloon_auto_new(base, p, vm, qmp, &b->target);
 	return b;
 }
 
@@ -213,6 +217,8 @@ void balloon_ready(struct balloon *b)
 	json_object_object_add(set, "property", json_object_new_string("guest-stats-polling-interval"));
 	json_object_object_add(set, "value", json_object_new_int(BALLOON_STATS_SECONDS));
 	qmp_send(*b->qmp, "qom-set", set, CTL_QMP_TIMEOUT_MS, 0, polling_cb, b);
+	if (b->autob)
+		balloon_auto_start(b->autob);
 }
 
 /* Takes every waiter off the list; each is answered (QEMU runs) or failed (it ended). */
@@ -241,6 +247,8 @@ void balloon_event(struct balloon *b, const char *name)
 void balloon_reset(struct balloon *b)
 {
 	b->target = 0;
+	if (b->autob)
+		balloon_auto_stop(b->autob);
 	release_waiters(b, "QEMU ended");
 }
 
@@ -249,5 +257,6 @@ void balloon_free(struct balloon *b)
 	if (!b)
 		return;
 	balloon_reset(b);
+	balloon_auto_free(b->autob);
 	free(b);
 }

@@ -4,7 +4,8 @@
  * the guest has now (query-balloon), the target, and on demand the guest's memory statistics
  * (qom-get guest-stats: the supervisor turns guest-stats-polling-interval on when QEMU is
  * ready). BALLOON_CHANGE events are counted, and a request may wait for the next one: a
- * client follows the guest toward its target event by event. */
+ * client follows the guest toward its target event by event. An automatic balloon
+ * (balloon-auto.h) moves the target with the host's memory pressure. */
 #ifndef VMM_BALLOON_H
 #define VMM_BALLOON_H
 

@@ -2,7 +2,8 @@
  * (query-hotpluggable-cpus), lowest first, or removes the hot-added ones, the last first. Each
  * vCPU is a device of its own ("vcpuN", N its index) that goes through the steps of any other
  * (hotplug-steps.c), one after the other; a batch holds the request and takes back the vCPUs it
- * added when a later one fails. */
+ * added when a later one fails. A vCPU that cpu.pin has a host CPU for is pinned to it as soon
+ * as it is added (before the next one), from the thread id QEMU reports. */
 #include "vmm/supervisor/hotplug-dev.h"
 
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/pin.h"
 
 struct hp_batch {
 	struct hotplug *hp;
@@ -120,8 +122,51 @@ static void next(struct hp_batch *b, struct qmp_client *qmp)
 	}
 }
 
+/* query-cpus-fast answered: the vCPU just added gets its host CPU of cpu.pin (from the thread
+ * id QEMU reports), then the batch goes on; a vCPU that cannot be pinned fails the add. */
+static void pin_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct hp_batch *b = arg;
+	const struct vm_config *cfg = &b->hp->plan->config;
+	const char *id = b->added.v[b->added.n - 1];
+	_cleanup_free_ char *path = xasprintf("/machine/peripheral/%s", id);
+	_cleanup_verr_ struct verr err = { 0 };
+	unsigned index = (unsigned)atoi(id + 4);
+	pid_t tid = 0;
+
+	for (size_t i = 0; r->failure == QMP_OK && i < json_object_array_length(r->ret); i++) {
+		struct json_object *e = json_object_array_get_idx(r->ret, i);
+		if (!strcmp(json_object_get_string(json_object_object_get(e, "qom-path")) ?: "", path))
+			tid = (pid_t)json_object_get_int(json_object_object_get(e, "thread-id"));
+	}
+	if (r->failure != QMP_OK)
+		verr_set(&err, 0, "query-cpus-fast failed: %s", r->desc);
+	else if (!tid)
+		verr_set(&err, 0, "QEMU did not report the thread of '%s'", id);
+	else
+		pin_thread(tid, &(struct cpulist){ .cpus = &cfg->pin.cpus[index], .n = 1 }, id, &err);
+	if (err.n) {
+		b->failure = xasprintf("cannot pin '%s' (cpu.pin): %s", id, err.lines[0]);
+		if (r->failure == QMP_ERR_CLOSED || r->failure == QMP_ERR_PROTOCOL) {
+			end(b, b->failure);
+			return;
+		}
+	} else
+		say(b->hp->vm, "'%s' pinned to host CPU %u", id, cfg->pin.cpus[index]);
+	next(b, c);
+}
+
 void hp_batch_done(struct hp_batch *b, const char *failure, struct qmp_client *qmp)
 {
+	const struct cpulist *pin = &b->hp->plan->config.pin;
+
+	/* A vCPU was added: pinned first when cpu.pin has a host CPU for it. */
+	if (!failure && qmp && b->slots && !b->failure && b->added.n &&
+	    (unsigned)atoi(b->added.v[b->added.n - 1] + 4) < pin->n) {
+		if (qmp_send(qmp, "query-cpus-fast", NULL, CTL_QMP_TIMEOUT_MS, 0, pin_cb, b) < 0)
+			end(b, "QEMU's QMP connection is gone");
+		return;
+	}
 	if (failure && b->slots && !b->failure)
 		b->failure = xstrdup(failure); /* an add failed: take back the vCPUs added before it */
 	else if (failure) {

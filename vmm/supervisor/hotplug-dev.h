@@ -1,7 +1,7 @@
 /* What the files of hot-plugging share (hotplug.c: requests, checks, the device list and its
  * record; hotplug-steps.c: the QMP steps of an add or a removal, and their undo;
  * hotplug-cpus.c: vCPUs, added and removed in batches; hotplug-memory.c: memory through
- * virtio-mem): the hot-added devices and their state.
+ * virtio-mem; hotplug-vfio.c: host PCI devices): the hot-added devices and their state.
  * Not for use outside hot-plugging. */
 #ifndef VMM_HOTPLUG_DEV_H
 #define VMM_HOTPLUG_DEV_H
@@ -14,7 +14,7 @@
 enum hp_state { HP_ADDING, HP_PRESENT, HP_REMOVING };
 
 /* What a hot-added device is; hp_kind_names has the names the protocol and the record use. */
-enum hp_kind { HP_DISK, HP_NIC, HP_CPU, HP_USB };
+enum hp_kind { HP_DISK, HP_NIC, HP_CPU, HP_USB, HP_VFIO };
 extern const char *const hp_kind_names[];
 
 /* What a device of kind is called in messages ("disk", "NIC", "vCPU"). */
@@ -40,6 +40,7 @@ struct hp_device {
 	bool releasing;             /* device_del of parts[done - 1] sent, DEVICE_DELETED not seen */
 	bool asked;                 /* device_del answered (the guest was asked) */
 	bool released;              /* DEVICE_DELETED came */
+	struct strv hosts;          /* a VFIO device's host devices, bound to vfio-pci for it */
 };
 
 /* A change of the VM's memory (hotplug-memory.c). */
@@ -61,12 +62,31 @@ struct hotplug {
 	size_t n;
 	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
 	struct hp_memory mem;
+	struct json_object *again;  /* the records of the devices the next QEMU (a restart) gets again */
 };
 
 /* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port
  * (-1: none). */
 struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, const char *id, enum hp_kind kind,
 				struct json_object *parts, int port);
+
+/* Refuses the id of a new device (what: "disk", "nic", "vfio") when the VM has a device with it. */
+int hp_check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err);
+
+/* A free root port of hotplug.root_ports for a new device: want when it is one (>= 0), else the first. */
+int hp_free_port(const struct hotplug *hp, int want, int *port, struct verr *err);
+
+/* The id of root port number port of hotplug.root_ports ("rp-hotplug-0"), in a new string. */
+char *hp_port_id(int port);
+
+/* The checked VFIO device of an add or of the record (json: {"host", "with_group"}), on root
+ * port want (as hp_free_port); bind: its host devices are bound to vfio-pci for the VM (the
+ * record's are bound already). NULL with err, nothing bound. */
+struct hp_device *hp_prepare_vfio(struct hotplug *hp, struct json_object *json, int want, bool bind, struct verr *err);
+
+/* Gives the host devices of VFIO device d back to their drivers, unless QEMU still runs with
+ * them (a reattach given up); says what it did. */
+void hp_vfio_restore(struct hp_device *d);
 
 /* Puts a new device on the list. */
 void hp_list_add(struct hotplug *hp, struct hp_device *d);
@@ -113,7 +133,8 @@ struct hp_device *hp_prepare_usb(struct hotplug *hp, struct json_object *json, s
 /* The list entry of a hot-added device (DEV_KEY_*). */
 struct json_object *hp_describe(const struct hp_device *d);
 
-/* Takes the device off the list and frees it. */
+/* Takes the device off the list and frees it (a VFIO device's host devices go back to their
+ * drivers: hp_vfio_restore). */
 void hp_forget(struct hp_device *d);
 
 #endif

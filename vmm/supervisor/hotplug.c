@@ -14,12 +14,13 @@
 #include "vmm/launch/builder.h"
 #include "vmm/supervisor/sup-grants.h"
 
-const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_USB] = "usb" };
+const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_USB] = "usb",
+				      [HP_VFIO] = "vfio" };
 
 const char *hp_kind_word(enum hp_kind kind)
 {
 	static const char *const words[] = { [HP_DISK] = "disk", [HP_NIC] = "NIC", [HP_CPU] = "vCPU",
-					     [HP_USB] = "USB device" };
+					     [HP_USB] = "USB device", [HP_VFIO] = "VFIO device" };
 
 	return words[kind];
 }
@@ -36,10 +37,28 @@ struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, co
 	return hp;
 }
 
+/* A device of the record (HOTPLUG_FILE's, or one to re-create) as it is listed there. */
+static struct json_object *record_of(const struct hp_device *d)
+{
+	struct json_object *e = json_object_new_object();
+
+	json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[d->kind]));
+	json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(d->config));
+	json_object_object_add(e, "port", json_object_new_int(d->port));
+	return e;
+}
+
 void hotplug_reset(struct hotplug *hp)
 {
 	hp_batch_abort(hp);
 	hp_memory_abort(hp);
+	/* What the next QEMU (a restart) gets again: the disks, NICs and VFIO devices present. */
+	json_object_put(hp->again);
+	hp->again = json_object_new_array();
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->state == HP_PRESENT &&
+		    (hp->devs[i]->kind == HP_DISK || hp->devs[i]->kind == HP_NIC || hp->devs[i]->kind == HP_VFIO))
+			json_object_array_add(hp->again, record_of(hp->devs[i]));
 	while (hp->n) {
 		struct hp_device *d = hp->devs[hp->n - 1];
 		if (d->conn)
@@ -57,6 +76,7 @@ void hotplug_free(struct hotplug *hp)
 	if (!hp)
 		return;
 	hotplug_reset(hp);
+	json_object_put(hp->again);
 	free(hp->devs);
 	free(hp);
 }
@@ -73,6 +93,9 @@ void hp_forget(struct hp_device *d)
 		}
 	if (d->timer)
 		event_free(d->timer);
+	if (d->hosts.n)
+		hp_vfio_restore(d);
+	strv_free(&d->hosts);
 	json_object_put(d->parts);
 	json_object_put(d->config);
 	free(d->id);
@@ -102,8 +125,7 @@ static const char *profile_device(const struct vm_config *c, const char *id)
 	return NULL;
 }
 
-/* Refuses the id of a new device (what: "disk", "nic") when the VM has a device with it. */
-static int check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
+int hp_check_new_id(const struct hotplug *hp, const char *what, const char *id, struct verr *err)
 {
 	const char *boot = profile_device(&hp->plan->config, id);
 	const struct hp_device *d = hp_find(hp, id);
@@ -162,8 +184,7 @@ static bool port_used(const struct hotplug *hp, int port)
 	return false;
 }
 
-/* A free root port of hotplug.root_ports for a new device: want when it is one (>= 0), else the first. */
-static int free_port(const struct hotplug *hp, int want, int *port, struct verr *err)
+int hp_free_port(const struct hotplug *hp, int want, int *port, struct verr *err)
 {
 	int n = (int)hp->plan->config.root_ports;
 
@@ -201,8 +222,7 @@ struct hp_device *hp_new_device(struct hotplug *hp, struct json_object *config, 
 	return d;
 }
 
-/* The id of root port number port of hotplug.root_ports ("rp-hotplug-0"), in a new string. */
-static char *port_id(int port)
+char *hp_port_id(int port)
 {
 	_cleanup_free_ char *key = port_key(port);
 
@@ -226,11 +246,11 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 		verr_set(err, 0, "disk: create: a hot-added disk's image must exist (make it with vmm disk create)");
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
-	else if (check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
+	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
 		 check_file(dc.file, &block_device, err) == 0 &&
 		 qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0 &&
-		 free_port(hp, want, &port, err) == 0) {
-		rp = port_id(port);
+		 hp_free_port(hp, want, &port, err) == 0) {
+		rp = hp_port_id(port);
 		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
 		d->type = xstrdup(bus_names[dc.bus]);
 		d->detail = xstrdup(dc.file);
@@ -249,8 +269,8 @@ static struct hp_device *prepare_nic(struct hotplug *hp, struct json_object *jso
 
 	if (config_nic_from_json(json, "nic", &nc, err) < 0)
 		return NULL;
-	if (check_new_id(hp, "nic", nc.id, err) == 0 && free_port(hp, want, &port, err) == 0) {
-		rp = port_id(port);
+	if (hp_check_new_id(hp, "nic", nc.id, err) == 0 && hp_free_port(hp, want, &port, err) == 0) {
+		rp = hp_port_id(port);
 		mac = nc.mac ? xstrdup(nc.mac) : identity_new_mac(&hp->plan->identity, nc.id);
 		d = hp_new_device(hp, json, nc.id, HP_NIC, build_hot_nic(&nc, mac, rp), port);
 		d->type = xstrdup(nic_model_names[nc.model].profile);
@@ -288,12 +308,15 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 	json_object_object_get_ex(args, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(args, CTL_ARG_DEVICE, &json);
 	if (!json_object_is_type(kind, json_type_string) || (strcmp(json_object_get_string(kind), "disk") &&
-	    strcmp(json_object_get_string(kind), "nic") && strcmp(json_object_get_string(kind), "usb")))
-		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\" or \"usb\"");
+	    strcmp(json_object_get_string(kind), "nic") && strcmp(json_object_get_string(kind), "usb") &&
+	    strcmp(json_object_get_string(kind), "vfio")))
+		verr_set(&err, 0, CTL_ARG_KIND ": expected \"disk\", \"nic\", \"usb\" or \"vfio\"");
 	else if (!strcmp(json_object_get_string(kind), "usb"))
 		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind), "disk"))
 		d = prepare_disk(hp, json, -1, &err);
+	else if (!strcmp(json_object_get_string(kind), "vfio"))
+		d = hp_prepare_vfio(hp, json, -1, true, &err);
 	else
 		d = prepare_nic(hp, json, -1, &err);
 	if (!d) {
@@ -345,17 +368,9 @@ void hp_save(struct hotplug *hp)
 	struct json_object *o = json_object_new_object(), *list = json_object_new_array();
 
 	json_object_object_add(o, "qemu_pid", json_object_new_int(hp->vm->pid));
-	for (size_t i = 0; i < hp->n; i++) {
-		struct json_object *e = json_object_new_object();
-		if (hp->devs[i]->state == HP_ADDING) {
-			json_object_put(e);
-			continue;
-		}
-		json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[hp->devs[i]->kind]));
-		json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(hp->devs[i]->config));
-		json_object_object_add(e, "port", json_object_new_int(hp->devs[i]->port));
-		json_object_array_add(list, e);
-	}
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->state != HP_ADDING)
+			json_object_array_add(list, record_of(hp->devs[i]));
 	json_object_object_add(o, "devices", list);
 	if (rundir_write(hp->rd, HOTPLUG_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true, &err) < 0)
 		say_err(hp->vm, &err);
@@ -364,24 +379,51 @@ void hp_save(struct hotplug *hp)
 	json_object_put(o);
 }
 
-/* Takes back one device of the record as present on its root port; says why it cannot. */
-static void take_back(struct hotplug *hp, struct json_object *e)
+/* The device of a record on its root port (bind: a VFIO device's host devices are bound for
+ * it, as for an add); NULL with err. */
+static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, bool bind, struct verr *err)
 {
-	_cleanup_verr_ struct verr err = { 0 };
 	struct json_object *kind = NULL, *json = NULL, *port = NULL;
-	struct hp_device *d;
 
 	json_object_object_get_ex(e, CTL_ARG_KIND, &kind);
 	json_object_object_get_ex(e, CTL_ARG_DEVICE, &json);
 	json_object_object_get_ex(e, "port", &port);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_CPU]))
-		d = hp_cpu_device(hp, json, &err);
-	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_USB]))
-		d = hp_prepare_usb(hp, json, &err);
-	else if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
-		d = prepare_nic(hp, json, json_object_get_int(port), &err);
-	else
-		d = prepare_disk(hp, json, json_object_get_int(port), &err);
+		return hp_cpu_device(hp, json, err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_USB]))
+		return hp_prepare_usb(hp, json, err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_NIC]))
+		return prepare_nic(hp, json, json_object_get_int(port), err);
+	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
+		return hp_prepare_vfio(hp, json, json_object_get_int(port), bind, err);
+	return prepare_disk(hp, json, json_object_get_int(port), err);
+}
+
+void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
+{
+	struct json_object *again = steal_ptr(hp->again);
+
+	for (size_t i = 0; again && i < json_object_array_length(again); i++) {
+		_cleanup_verr_ struct verr err = { 0 };
+		struct hp_device *d = from_record(hp, json_object_array_get_idx(again, i), true, &err);
+		if (!d) {
+			verr_wrap(&err, "warning: a hot-added device is not added again to the restarted QEMU");
+			say_err(hp->vm, &err);
+			continue;
+		}
+		say(hp->vm, "adding %s '%s' again", hp_kind_word(d->kind), d->id);
+		hp_list_add(hp, d);
+		hp_step_add(d, qmp);
+	}
+	json_object_put(again);
+}
+
+/* Takes back one device of the record as present on its root port; says why it cannot. */
+static void take_back(struct hotplug *hp, struct json_object *e)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct hp_device *d = from_record(hp, e, false, &err);
+
 	if (!d) {
 		verr_wrap(&err, "warning: a hot-added device is forgotten");
 		say_err(hp->vm, &err);
@@ -449,7 +491,8 @@ static struct json_object *entry(const struct identity *ident, const char *id, e
 	json_object_object_add(o, DEV_KEY_KIND, json_object_new_string(hp_kind_names[kind]));
 	json_object_object_add(o, DEV_KEY_TYPE, json_object_new_string(type));
 	if (detail)
-		json_object_object_add(o, kind == HP_NIC ? DEV_KEY_MAC : DEV_KEY_FILE, json_object_new_string(detail));
+		json_object_object_add(o, kind == HP_NIC ? DEV_KEY_MAC : kind == HP_VFIO ? DEV_KEY_HOST : DEV_KEY_FILE,
+				       json_object_new_string(detail));
 	json_object_object_add(o, DEV_KEY_HOTPLUGGED, json_object_new_boolean(hotplugged));
 	if (key)
 		put_place(o, ident, key);

@@ -11,8 +11,9 @@
  * "removing" until the event comes. set cpus=N adds vCPUs (devices of their own, one at a
  * time, up to hotplug.max_cpus) or removes the hot-added ones; set memory=SIZE has the VM's
  * virtio-mem device plug or unplug memory (up to hotplug.max_memory). Hot-added devices last
- * as long as their QEMU: a restarted VM has the profile's devices only; they are recorded in
- * the run directory (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them.
+ * as long as their supervisor: a QEMU restarted by the restart policy gets the disks, NICs and
+ * VFIO devices again (not the vCPUs or memory); they are recorded in the run directory
+ * (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them.
  * Knows nothing of the supervisor: it is handed the QMP client and the control connection of
  * each request. */
 #ifndef VMM_HOTPLUG_H
@@ -35,6 +36,10 @@ struct hotplug;
  * to vm, its record in run directory rd. */
 struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
 			    struct rundir *rd);
+
+/* A new QEMU answers: the disks, NICs and VFIO devices hot-added to the one before it (a restart
+ * by the restart policy) are added again, on the same root ports. */
+void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp);
 
 /* Reattached to a running QEMU: takes back the devices an earlier supervisor hot-added to it. */
 void hotplug_reattach(struct hotplug *hp);

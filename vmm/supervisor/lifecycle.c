@@ -216,8 +216,15 @@ void lifecycle_verdict(struct sup *s)
 	int st = s->wstatus;
 
 	s->vm.wstatus = s->child ? st : -1;
-	if (s->killed)
+	if (s->saved_to)
+		ended(s, VM_SAVED, "saved to %s (vmm restore %s brings it back)", s->saved_to, s->saved_to);
+	else if (s->killed)
 		ended(s, VM_FORCED_OFF, "forced off: killed (vmm kill)");
+	else if (s->migrated_to)
+		ended(s, VM_MIGRATED, "migrated to %s", s->migrated_to);
+	else if (s->ready && s->incoming)
+		ended(s, VM_START_FAILED, "incoming migration on %s failed%s%s", s->opt.incoming,
+		      s->last_output[0] ? ": " : "", s->last_output);
 	else if (swtpm_failure(s->swtpm))
 		ended(s, VM_CRASHED, "the TPM failed: %s (QEMU was killed)", swtpm_failure(s->swtpm));
 	else if (!s->ready)
@@ -257,7 +264,7 @@ bool lifecycle_restart_due(struct sup *s, unsigned *delay_ms)
 	time_t now = time(NULL);
 	unsigned recent = 0;
 
-	if (s->vm.stopping || !s->ever_ready || policy == RESTART_NO ||
+	if (s->vm.stopping || !s->ever_ready || s->incoming || s->migrated_to || policy == RESTART_NO ||
 	    (policy == RESTART_ON_CRASH && s->vm.end != VM_CRASHED))
 		return false;
 	for (size_t i = 0; i < RESTART_BURST; i++)

@@ -35,6 +35,14 @@
 #define CTL_REQ_AGENT "agent"   /* runs a guest agent command (CTL_ARG_COMMAND); returns what it returned */
 #define CTL_REQ_IP "ip"         /* returns the guest's interfaces as its agent sees them, a list (IP_KEY_*) */
 #define CTL_REQ_BALLOON "balloon" /* sets the balloon's target (CTL_ARG_TARGET), returns the balloon (BALLOON_KEY_*) */
+#define CTL_REQ_BLOCK "block"   /* runs QMP block commands (CTL_ARG_COMMANDS), the guest frozen when
+				 * CTL_ARG_FREEZE; returns what they returned (BLOCK_KEY_*) */
+#define CTL_REQ_MIGRATE "migrate" /* migrates the VM (CTL_ARG_URI, CTL_ARG_DEST, ...); answered when it ends,
+				   * with the last reading (MIG_KEY_*) or the error saying where it failed */
+#define CTL_REQ_MIGRATION "migration" /* returns the current (or last) migration's reading (MIG_KEY_*) */
+#define CTL_REQ_MIGRATE_CANCEL "migrate-cancel" /* cancels the migration (migrate_cancel); returns {} */
+#define CTL_REQ_UPGRADE "upgrade" /* moves the VM into a new QEMU (CTL_ARG_QEMU); returns how (UPGRADE_KEY_*) */
+#define CTL_REQ_SAVE "save"     /* saves the VM into a file (CTL_ARG_FILE) and ends it; returns the end (CTL_END_*) */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -43,8 +51,9 @@
 
 #define CTL_ARG_TIMEOUT "timeout"
 
-/* add's arguments: what is added ("disk" or "nic"), and the device as a profile's disks[] or
- * nics[] element (its file an absolute path); remove's: the device's id. */
+/* add's arguments: what is added ("disk", "nic", "usb" or "vfio"), and the device as a profile's
+ * disks[] or nics[] element (its file an absolute path), or {"host", "with_group"} of a
+ * passthrough[] element; remove's: the device's id. */
 #define CTL_ARG_KIND "kind"
 #define CTL_ARG_DEVICE "device"
 #define CTL_ARG_ID "id"
@@ -62,10 +71,11 @@
 
 /* A device of the list devices returns (and add). */
 #define DEV_KEY_ID "id"
-#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU) or "usb" (a hot-added USB device) */
-#define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model */
+#define DEV_KEY_KIND "kind"       /* "disk", "nic", "cpu" (a hot-added vCPU), "usb" (a hot-added USB device) or "vfio" */
+#define DEV_KEY_TYPE "type"       /* a disk's bus, a NIC's model, "vfio-pci" */
 #define DEV_KEY_FILE "file"       /* a disk's image */
 #define DEV_KEY_MAC "mac"         /* a NIC's MAC */
+#define DEV_KEY_HOST "host"       /* a VFIO device's host PCI address */
 #define DEV_KEY_HOTPLUGGED "hotplugged" /* true: added while the VM runs; false: the profile's */
 #define DEV_KEY_PORT "port"       /* the id of the root port it sits on, when it has one */
 #define DEV_KEY_ADDRESS "address" /* its place on the root bus, "00:SS.F" (its root port's), when it has one */
@@ -98,12 +108,78 @@
 /* The words of the error balloon fails with when the VM has no balloon. */
 #define CTL_ERR_NO_BALLOON "has no balloon"
 
+/* migrate's arguments: the URI QEMU migrates to ("tcp:HOST:PORT", "unix:PATH"), the destination
+ * as the user named it (for messages and the ended record), the bandwidth cap in bytes per
+ * second (absent: none), post-copy after CTL_ARG_POSTCOPY passes (absent: none), the x509
+ * credentials directory (absent: plain), and whether to mirror the writable disks first. */
+#define CTL_ARG_URI "uri"
+#define CTL_ARG_DEST "dest"
+#define CTL_ARG_BANDWIDTH "bandwidth"
+#define CTL_ARG_POSTCOPY "postcopy"
+#define CTL_ARG_TLS "tls"
+#define CTL_ARG_COPY_STORAGE "copy_storage"
+
+/* A migration's reading (what migration returns, and migrate at its end). */
+#define MIG_KEY_STATUS "status"                 /* QEMU's: "setup", "active", "completed", "failed", ... */
+#define MIG_KEY_PASS "pass"                     /* passes over the RAM so far */
+#define MIG_KEY_TRANSFERRED "transferred"       /* RAM bytes sent */
+#define MIG_KEY_TOTAL "total"                   /* RAM bytes of the guest */
+#define MIG_KEY_REMAINING "remaining"           /* RAM bytes still to send */
+#define MIG_KEY_RATE "rate"                     /* bytes per second, lately */
+#define MIG_KEY_DIRTY_RATE "dirty_rate"         /* bytes the guest dirties per second */
+#define MIG_KEY_EXPECTED_DOWNTIME "expected_downtime" /* ms */
+#define MIG_KEY_TOTAL_TIME "total_time"         /* ms since it started */
+#define MIG_KEY_SETUP_TIME "setup_time"         /* ms */
+#define MIG_KEY_DOWNTIME "downtime"             /* ms the guest was stopped (once completed) */
+#define MIG_KEY_ERROR "error"                   /* why it failed */
+#define MIG_KEY_DEST "dest"                     /* where to */
+#define MIG_KEY_POSTCOPY "postcopy"             /* true once it switched to post-copy */
+#define MIG_KEY_SETTINGS "settings"             /* what vmm chose: */
+#define MIG_KEY_CAPABILITIES "capabilities"     /*   the capabilities turned on, a list */
+#define MIG_KEY_PARAMETERS "parameters"         /*   the parameters set, an object */
+
+/* The status object of a VM waiting for an incoming migration: where it listens. */
+#define VM_KEY_INCOMING "incoming"
+
 /* The balloon object. */
 #define BALLOON_KEY_ACTUAL "actual"   /* bytes the guest has now */
 #define BALLOON_KEY_TARGET "target"   /* bytes last asked for (absent: none since this QEMU or supervisor started) */
 #define BALLOON_KEY_MEMORY "memory"   /* the VM's memory size */
 #define BALLOON_KEY_CHANGES "changes" /* BALLOON_CHANGE events seen since the supervisor started */
 #define BALLOON_KEY_STATS "stats"     /* with CTL_ARG_STATS: QEMU's guest-stats, {"stats": {...}, "last-update": T} */
+
+/* block's arguments: the commands, a list of {"execute": NAME, "arguments": {...}} with NAME one
+ * of BLOCK_COMMANDS, and whether the guest's filesystems are frozen around them (true/false). */
+#define CTL_ARG_COMMANDS "commands"
+#define CTL_ARG_FREEZE "freeze"
+#define BLOCK_COMMANDS "blockdev-add", "blockdev-del", "transaction", "block-commit", "query-named-block-nodes", \
+	"query-jobs", "job-complete", "job-cancel", "job-dismiss", "block-dirty-bitmap-remove", "snapshot-save", \
+	"snapshot-load", "snapshot-delete"
+/* Milliseconds the guest's agent has to freeze or thaw its filesystems. */
+#define CTL_FREEZE_TIMEOUT_MS 10000
+/* What block returns. */
+#define BLOCK_KEY_RETURNS "returns"           /* what each command returned, in order */
+#define BLOCK_KEY_FROZEN "frozen"             /* filesystems the guest froze (-1: not frozen) */
+#define BLOCK_KEY_FREEZE_ERROR "freeze_error" /* why the guest was not frozen, when asked to be */
+#define BLOCK_KEY_QMP_US "qmp_us"             /* microseconds from the first command sent to the last answer */
+#define BLOCK_KEY_FROZEN_US "frozen_us"       /* microseconds from the guest's frozen answer to its thawed one */
+/* upgrade's argument: the new QEMU binary (a path, or a name looked up in PATH; none: the
+ * VM's own), and what it returns once the new QEMU runs the guest. */
+#define CTL_ARG_QEMU "qemu"
+/* save's argument: the file, an absolute path. */
+#define CTL_ARG_FILE "file"
+#define UPGRADE_KEY_OLD_PID "old_pid"
+#define UPGRADE_KEY_NEW_PID "new_pid"
+#define UPGRADE_KEY_OLD_VERSION "old_version" /* the old QEMU's version */
+#define UPGRADE_KEY_QEMU "qemu"               /* the new QEMU's binary */
+#define UPGRADE_KEY_TOTAL_MS "total_ms"       /* from the new QEMU's start until it ran the guest */
+#define UPGRADE_KEY_DOWNTIME_MS "downtime_ms" /* the guest's pause, as the old QEMU measured it */
+#define UPGRADE_KEY_SETUP_MS "setup_ms"
+#define UPGRADE_KEY_TRANSFERRED "transferred" /* bytes of RAM sent */
+#define UPGRADE_KEY_SHARED_RAM "shared_ram"   /* the guest RAM stayed in place (x-ignore-shared) */
+#define UPGRADE_KEY_WARNINGS "warnings"       /* what the user should know about the new QEMU (a deprecated machine type) */
+/* Milliseconds a client waits for upgrade: the new QEMU's plan (a probe) and its run. */
+#define CTL_UPGRADE_TIMEOUT_MS 120000
 
 /* What stop and kill return once the VM has ended. */
 #define CTL_END_NAME "end"        /* how it ended: "powered-off", "forced-off", ... */
@@ -116,6 +192,8 @@ enum vm_end {
 	VM_START_FAILED = 2, /* QEMU could not start or never answered QMP */
 	VM_FORCED_OFF = 3,   /* stopped by quit or SIGKILL, or by a signal sent to QEMU */
 	VM_CRASHED = 4,      /* QEMU died on a signal or exited with an error or without a shutdown */
+	VM_MIGRATED = 5,     /* the VM moved to another QEMU (vmm migrate): it runs there */
+	VM_SAVED = 6,        /* saved into a file (vmm save), from which vmm restore brings it back */
 };
 
 /* The status object; the keys up to VM_KEY_RUN_DIR, and VM_KEY_RESOLVED_PROFILE, are

@@ -132,6 +132,10 @@ const char *vm_end_name(int end)
 		return "forced-off";
 	case VM_CRASHED:
 		return "crashed";
+	case VM_MIGRATED:
+		return "migrated";
+	case VM_SAVED:
+		return "saved";
 	default:
 		return "none";
 	}

@@ -3,9 +3,12 @@
 #include <string.h>
 
 #include "vmm/base/util.h"
+#include "vmm/supervisor/blockops.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/save.h"
 #include "vmm/supervisor/sup-agent.h"
+#include "vmm/supervisor/sup-migrate.h"
 #include "vmm/supervisor/sup.h"
 
 /* The answer a stop or kill gets once the VM has ended. */
@@ -26,12 +29,17 @@ void sup_answer_waiters(struct sup *s)
 	s->n_waiters = 0;
 }
 
+void sup_add_waiter(struct sup *s, struct control_conn *conn)
+{
+	s->waiters = xrealloc(s->waiters, (s->n_waiters + 1) * sizeof(*s->waiters));
+	s->waiters[s->n_waiters++] = conn;
+}
+
 /* Keeps a stop or kill request to be answered when the VM has ended. */
 static void add_waiter(struct sup *s, struct control_conn *conn)
 {
 	control_hold(conn);
-	s->waiters = xrealloc(s->waiters, (s->n_waiters + 1) * sizeof(*s->waiters));
-	s->waiters[s->n_waiters++] = conn;
+	sup_add_waiter(s, conn);
 }
 
 /* A pause, resume or reset came back from QEMU. */
@@ -112,12 +120,22 @@ static void hotplug_request(struct sup *s, struct control_conn *conn, const char
 		hotplug_remove(s->hotplug, s->qmp, conn, args);
 }
 
+/* The status object: the VM's state, and where it waits for an incoming migration. */
+static struct json_object *status(struct sup *s)
+{
+	struct json_object *o = state_status(&s->vm, s->proxy ? proxy_clients(s->proxy) : 0);
+
+	if (s->incoming)
+		json_object_object_add(o, VM_KEY_INCOMING, json_object_new_string(s->opt.incoming));
+	return o;
+}
+
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg)
 {
 	struct sup *s = arg;
 
 	if (!strcmp(request, CTL_REQ_STATUS))
-		control_reply(conn, state_status(&s->vm, s->proxy ? proxy_clients(s->proxy) : 0));
+		control_reply(conn, status(s));
 	else if (!strcmp(request, CTL_REQ_STOP))
 		request_stop(s, conn, args);
 	else if (!strcmp(request, CTL_REQ_KILL))
@@ -139,6 +157,18 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
 	else if (!strcmp(request, CTL_REQ_BALLOON))
 		balloon_request(s->balloon, conn, args);
+	else if (!strcmp(request, CTL_REQ_BLOCK) && (!s->ready || !s->qmp))
+		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_BLOCK))
+		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp,
+				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args);
+	else if (!strcmp(request, CTL_REQ_MIGRATE) || !strcmp(request, CTL_REQ_MIGRATION) ||
+		 !strcmp(request, CTL_REQ_MIGRATE_CANCEL))
+		sup_migrate_request(s, conn, request, args);
+	else if (!strcmp(request, CTL_REQ_UPGRADE))
+		upgrade_request(s, conn, args);
+	else if (!strcmp(request, CTL_REQ_SAVE))
+		save_request(s, conn, args);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

@@ -13,6 +13,9 @@ struct sup;
 /* Handles one control request (the control_request_fn of ctl.sock; arg is the struct sup). */
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg);
 
+/* Keeps conn (a save, held already: control_hold) to be answered with how the VM ended, once it has. */
+void sup_add_waiter(struct sup *s, struct control_conn *conn);
+
 /* Answers every waiting stop and kill with how the VM ended. */
 void sup_answer_waiters(struct sup *s);
 

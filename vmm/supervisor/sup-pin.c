@@ -6,6 +6,7 @@
 
 #include "profiles/topology.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/builder.h"
 #include "vmm/supervisor/pin.h"
 
 /* One pinning under way, between its two QMP commands. */
@@ -64,7 +65,7 @@ static pid_t thread_of(struct json_object *list, const char *key, const char *wa
 static int pin_all(const struct pin_job *job, struct json_object *iothreads, struct verr *err)
 {
 	const struct vm_config *cfg = job->cfg;
-	_cleanup_free_ pid_t *pinned = xzalloc((config_vcpus(cfg) + cfg->n_disks + 1) * sizeof(pid_t));
+	_cleanup_free_ pid_t *pinned = xzalloc((config_vcpus(cfg) + cfg->n_disks * DISK_IOTHREADS_MAX + 1) * sizeof(pid_t));
 	size_t n = 0;
 
 	for (unsigned v = 0; v < config_vcpus(cfg); v++) {
@@ -78,17 +79,18 @@ static int pin_all(const struct pin_job *job, struct json_object *iothreads, str
 			return -1;
 	}
 	for (size_t i = 0; i < cfg->n_disks; i++) {
-		_cleanup_free_ char *id = xasprintf("io-%s", cfg->disks[i].id), *what = NULL;
-		pid_t tid;
-		if (!cfg->disks[i].iothread)
-			continue;
-		tid = thread_of(iothreads, "id", id, 0);
-		if (!tid)
-			return verr_set(err, 0, "cannot pin: QEMU did not report iothread '%s'", id);
-		pinned[n++] = tid;
-		what = xasprintf("iothread %s", id);
-		if (cfg->disks[i].iothread_pin.n && pin_thread(tid, &cfg->disks[i].iothread_pin, what, err) < 0)
-			return -1;
+		const struct disk_config *d = &cfg->disks[i];
+		/* Each of the disk's iothreads (iothreads), on the disk's iothread_pin. */
+		for (unsigned k = 0; d->iothread && k < (d->iothreads > 1 ? d->iothreads : 1); k++) {
+			_cleanup_free_ char *id = build_iothread_id(d, k), *what = NULL;
+			pid_t tid = thread_of(iothreads, "id", id, 0);
+			if (!tid)
+				return verr_set(err, 0, "cannot pin: QEMU did not report iothread '%s'", id);
+			pinned[n++] = tid;
+			what = xasprintf("iothread %s", id);
+			if (d->iothread_pin.n && pin_thread(tid, &d->iothread_pin, what, err) < 0)
+				return -1;
+		}
 	}
 	if (cfg->emulator_pin.n && pin_other_threads(job->pid, pinned, n, &cfg->emulator_pin, err) < 0)
 		return -1;

@@ -21,10 +21,13 @@
 #include "vmm/supervisor/console.h"
 #include "vmm/supervisor/control.h"
 #include "vmm/supervisor/hotplug.h"
+#include "vmm/supervisor/migrate.h"
+#include "vmm/supervisor/migrate-storage.h"
 #include "vmm/supervisor/proxy.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/supervisor/swtpm.h"
+#include "vmm/supervisor/upgrade.h"
 
 /* Restarts allowed within RESTART_WINDOW seconds before giving up. */
 #define RESTART_BURST 5
@@ -52,6 +55,11 @@ struct sup {
 	struct proxy_policy policy;
 	struct hotplug *hotplug; /* the devices hot-added to the current QEMU */
 	struct swtpm *swtpm;     /* the TPM of the current QEMU (profile key tpm) */
+	int ram_fd;              /* the guest RAM's memfd (build_shared_ram), -1 when none */
+	struct upgrade *upgrade; /* an upgrade under way (upgrade.h), or NULL */
+	struct plan *own_plan;   /* the plan an upgrade moved the VM to (s->plan then), or NULL */
+	char *saved_to;          /* the file vmm save saved the VM into (it ends, saved), or NULL */
+	struct feed *feed;       /* feeds a save file to the first QEMU (vmm restore), or NULL */
 	struct event *signals[3], *sigchld, *step_timer, *start_timer, *linger_timer, *restart_timer;
 
 	/* The current QEMU; its pid is vm.pid. */
@@ -79,6 +87,17 @@ struct sup {
 	time_t recent[RESTART_BURST]; /* when the last restarts happened */
 	struct control_conn **waiters; /* stop and kill requests, answered when the VM has ended */
 	size_t n_waiters;
+
+	/* Migration (sup-migrate.c, incoming.c). */
+	struct migration *migration;    /* the outgoing migration under way, NULL when none */
+	struct control_conn *migrate_conn; /* the migrate request, answered when it ends */
+	struct json_object *migrate_last;  /* the last migration's final reading, NULL when none */
+	struct storage_mirror *storage;    /* the disks mirrored for it (--copy-storage), NULL when none */
+	struct json_object *migrate_args;  /* its request's arguments, while the disks are mirrored first */
+	char *migrated_to;      /* the VM moved there: its QEMU here quits, the verdict says so */
+	bool incoming;          /* waiting for an incoming migration: its failure ends the VM */
+	void (*incoming_then)(struct sup *s); /* what follows once QEMU listens */
+	int incoming_exports;   /* disks exported over NBD still to be confirmed, -1 once one failed */
 };
 
 /* Arms a one-shot timer for ms milliseconds. */

@@ -20,12 +20,16 @@
 #include "vmm/base/host.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
+#include "vmm/supervisor/incoming.h"
+#include "vmm/supervisor/feed.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
 #include "vmm/supervisor/sup-grants.h"
+#include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
+#include "vmm/supervisor/sup-migrate.h"
 #include "vmm/supervisor/sup-pin.h"
 #include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup-vfio.h"
@@ -193,6 +197,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 		rundir_adopt(&s->rd, qemu_files[i]);
 	sup_proxy_connect(s);
 	balloon_ready(s->balloon);
+	hotplug_ready(s->hotplug, c);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -213,6 +218,15 @@ static void query_status(struct sup *s)
 {
 	if (s->qmp)
 		qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, status_cb, s);
+}
+
+/* QEMU is set up: a destination of a migration listens first, then the run state is asked. */
+static void set_up(struct sup *s)
+{
+	if (s->opt.incoming)
+		incoming_start(s, query_status);
+	else
+		query_status(s);
 }
 
 /* cont answered: the guest runs (its state comes with query-status). */
@@ -257,7 +271,9 @@ static void pinned_cb(const struct verr *err, void *arg)
 
 	if (!err) {
 		s->vm.pinned = true;
-		if (s->child && s->qmp)
+		if (s->opt.incoming)
+			set_up(s);
+		else if (s->child && s->qmp)
 			qmp_send(s->qmp, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, pinned_status_cb, s);
 		else
 			query_status(s);
@@ -277,7 +293,7 @@ static void qmp_ready_cb(struct qmp_client *c, void *arg)
 	if (pin_wanted(&s->plan->config))
 		pin_threads(c, &s->plan->config, s->vm.pid, CTL_QMP_TIMEOUT_MS, pinned_cb, s);
 	else
-		query_status(s);
+		set_up(s);
 }
 
 /* Events from QEMU: track the run state, remember why it shut down (the proxy's clients get
@@ -304,6 +320,7 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 		state_set_runstate(&s->vm, state);
 	hotplug_event(s->hotplug, c, name, msg);
 	balloon_event(s->balloon, name);
+	sup_migrate_event(s, name, msg);
 }
 
 /* QEMU sent an error that answers no command (it could not read something): the log says so. */
@@ -334,8 +351,7 @@ static void eof_cb(struct bufferevent *bev, short what, void *arg)
 	bufferevent_disable(bev, EV_READ);
 }
 
-/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
-static const char *without_timestamp(const char *line)
+const char *without_timestamp(const char *line)
 {
 	const char *z = strchr(line, 'Z');
 
@@ -407,20 +423,25 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
-	_cleanup_close_ int tpm = -1;
+	_cleanup_close_ int incoming = -1, tpm = -1;
+	_cleanup_free_ char *isolated = NULL;
 	struct spawn_creds creds;
 	struct spawned child;
-	int fds[5];
-	size_t n_fds;
+	struct strv argv = { 0 };
+	int fds[LAUNCH_TPM_FD - 2] = { -1, -1, -1, -1, -1, -1, -1 }, r;
+	size_t n;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
-	    swtpm_start(s->swtpm, err) < 0 || qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
+	    swtpm_start(s->swtpm, err) < 0 || isolate_take(&s->plan->config, &isolated, err) < 0 ||
+	    qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
 		return -1;
+	if (isolated)
+		say(&s->vm, "%s", isolated);
 	if ((mon = rundir_listen(&s->rd, "monitor.sock", err)) < 0 ||
 	    (proxy_mon = rundir_listen(&s->rd, SUP_PROXY_MONITOR, err)) < 0 ||
 	    (con = rundir_listen(&s->rd, CONSOLE_SERIAL_SOCK, err)) < 0 ||
-	    sup_agent_listen(s, &agent, &agent_fd, err) < 0)
+	    sup_agent_listen(s, &agent, &agent_fd, err) < 0 || upgrade_ram_create(s->plan, &s->ram_fd, err) < 0)
 		return -1;
 	/* Connected before QEMU runs: the connections wait in the backlog, so no output is lost. */
 	if ((qmp_fd = rundir_connect(&s->rd, "monitor.sock", err)) < 0)
@@ -431,18 +452,42 @@ static int launch(struct sup *s, struct verr *err)
 	fds[LAUNCH_CONSOLE_FD - 3] = con;
 	fds[LAUNCH_PROXY_MONITOR_FD - 3] = proxy_mon;
 	fds[LAUNCH_AGENT_FD - 3] = agent;
-	n_fds = agent >= 0 ? 4 : 3;
+	fds[LAUNCH_RAM_FD - 3] = s->ram_fd;
+	n = s->ram_fd >= 0 ? 5 : agent >= 0 ? 4 : 3;
+	if (s->opt.restore) {
+		/* vmm restore: this QEMU loads the saved guest, which runs as it did when saved once
+		 * loaded: no -S (pinned just after); a restart boots it afresh. */
+		for (size_t i = 0; s->plan->argv.v[i]; i++)
+			if (strcmp(s->plan->argv.v[i], "-S"))
+				strv_push(&argv, s->plan->argv.v[i]);
+		s->opt.restore = false;
+		if ((incoming = feed_start(s->base, s->opt.restore_fd, &s->feed, err)) < 0) {
+			strv_free(&argv);
+			return -1;
+		}
+		fds[LAUNCH_MIGRATION_FD - 3] = incoming;
+		n = 6;
+		strv_push(&argv, "-incoming");
+		strv_pushf(&argv, "fd:%d", LAUNCH_MIGRATION_FD);
+	} else
+		incoming_argv(s, &argv);
 	/* QEMU gets its connection to swtpm made: as its own user it could not reach the run directory. */
-	if (s->plan->config.tpm && (tpm = rundir_connect(&s->rd, SWTPM_SOCK, err)) < 0)
-		return -1;
-	if (tpm >= 0)
-		fds[n_fds++] = tpm;
-	if (spawn_as(qemu_user_creds(&s->plan->qemu_user, &s->plan->config, &creds) ? &creds : NULL,
-		     s->plan->qemu_path, s->plan->argv.v, s->plan->prefix.env.v, fds, n_fds, &child, err) < 0)
+	if (s->plan->config.tpm) {
+		if ((tpm = rundir_connect(&s->rd, SWTPM_SOCK, err)) < 0) {
+			strv_free(&argv);
+			return -1;
+		}
+		fds[LAUNCH_TPM_FD - 3] = tpm;
+		n = LAUNCH_TPM_FD - 2;
+	}
+	r = spawn_as(qemu_user_creds(&s->plan->qemu_user, &s->plan->config, &creds) ? &creds : NULL,
+		     s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, n, &child, err);
+	strv_free(&argv);
+	if (r < 0)
 		return -1;
 	state_new_qemu(&s->vm, child.pid);
 	/* What runs must be on record (a later vmm finds it, and no old pid stays there). */
-	if (state_save(&s->vm, err) < 0) {
+	if (state_save(&s->vm, err) < 0 || isolate_qemu(&s->plan->config, child.pid, err) < 0) {
 		kill(child.pid, SIGKILL);
 		waitpid(child.pid, NULL, 0);
 		close(child.output_fd);
@@ -485,10 +530,48 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	return 0;
 }
 
+void sup_take_qemu(struct sup *s, struct sup_handover *h)
+{
+	drop_qmp(s);
+	console_detach(s->console);
+	agent_detach(s->agent);
+	if (s->output)
+		bufferevent_free(s->output);
+	if (s->early_output)
+		evbuffer_free(s->early_output);
+	s->early_output = NULL;
+	if (s->pidfd_ev)
+		event_free(s->pidfd_ev);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	evtimer_del(s->start_timer);
+	evtimer_del(s->linger_timer);
+	s->output = NULL;
+	s->pidfd_ev = NULL;
+	s->pidfd = -1;
+	s->vm.pid = h->pid;
+	s->child = true;
+	s->reaped = s->qmp_closed = s->ready = false;
+	s->vm.pinned = false;
+	s->partial = 0;
+	s->last_output[0] = '\0';
+	if (s->own_plan) {
+		plan_free(s->own_plan);
+		free(s->own_plan);
+	}
+	s->plan = s->vm.plan = s->own_plan = h->plan;
+	watch(s, h->qmp_fd, h->console_fd, h->output_fd);
+	if (h->agent_fd >= 0)
+		agent_attach(s->agent, h->agent_fd);
+}
+
 /* Forgets the QEMU that ended, keeping what the supervisor needs across restarts. */
 static void clear_instance(struct sup *s)
 {
+	upgrade_abort(s);
+	feed_free(steal_ptr(s->feed));
 	drop_qmp(s);
+	sup_migrate_reset(s);
 	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
 	console_detach(s->console);
@@ -510,6 +593,8 @@ static void clear_instance(struct sup *s)
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
 	s->vm.pid = 0;
+	if (s->ram_fd >= 0)
+		close(steal_fd(s->ram_fd));
 	s->reaped = s->qmp_closed = s->ready = s->child = false;
 	s->stop_before_ready = s->start_timed_out = s->killed = s->terminated = false;
 	s->stop = STOP_NONE;
@@ -587,12 +672,13 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
 }
 
 /* Gives the host back what the VM held: its passthrough devices to their host drivers,
- * the huge pages it reserved to the pools; says what failed. */
+ * the huge pages it reserved to the pools, its isolated CPUs; says what failed. */
 static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, grants_err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, cpus_err = { 0 }, grants_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
 	long pages = hugepages_give_back(&s->rd, &pages_err), grants = qemu_user_give_back(&s->rd, &grants_err);
+	int cpus = isolate_give_back(s->plan->config.name, &cpus_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
 	say_err(&s->vm, &err);
@@ -603,6 +689,10 @@ static void release_host(struct sup *s)
 	say_err(&s->vm, &pages_err);
 	if (pages > 0)
 		say(&s->vm, "%ld huge page%s given back to the host", pages, pages == 1 ? "" : "s");
+	verr_wrap(&cpus_err, "giving back isolated CPUs");
+	say_err(&s->vm, &cpus_err);
+	if (cpus > 0)
+		say(&s->vm, "isolated CPUs given back to the host");
 	verr_wrap(&grants_err, "taking back QEMU's access to files");
 	say_err(&s->vm, &grants_err);
 	if (grants > 0)
@@ -655,6 +745,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err)
 {
 	struct sup s = { .plan = p, .opt = *o, .rd = RUNDIR_INIT, .qmp_listen = -1, .ctl_listen = -1, .pidfd = -1,
+			 .ram_fd = -1,
 			 .policy = { .refused = p->config.protected ? protected_commands : NULL,
 				     .why = "the VM is protected (lifecycle.protected): the command is refused" } };
 	sigset_t chld;
@@ -690,6 +781,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	}
 	sigprocmask(SIG_UNBLOCK, &chld, NULL);
 	clear_instance(&s);
+	upgrade_free(&s);
 	if (s.qmp_listen >= 0)
 		close(s.qmp_listen);
 	if (s.ctl_listen >= 0)
@@ -707,8 +799,14 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	teardown_events(&s);
 	event_base_free(s.base);
 	free(s.waiters);
+	free(s.migrated_to);
 	end = s.vm.end;
 	notify_close();
 	state_free(&s.vm);
+	if (s.own_plan) {
+		plan_free(s.own_plan);
+		free(s.own_plan);
+	}
+	free(s.saved_to);
 	return end;
 }

@@ -1,0 +1,64 @@
+#!/bin/bash
+# vmm save and vmm restore: a running guest is saved into a file (a header naming the VM and its
+# profile, then QEMU's stream, written through a pipe: no fd:-to-a-file deprecation warning on
+# any QEMU), after which the VM has ended, saved; vmm restore FILE brings it back with the same
+# devices: its uptime continues (no reboot), a marker written to its disk before is there, the
+# console and agent answer. A file that exists is not overwritten; a file that is not a saved VM,
+# or a restore while the VM runs, is refused.
+. "$(dirname "$0")/lib.sh"
+export VMM_DATA_DIR=$T/data
+
+truncate -s 16M "$T/data.raw"
+"$VMM" start "$PROFILES/guest-agent.json" --name sr \
+	--set "disks=[{\"id\": \"data\", \"file\": \"$T/data.raw\", \"format\": \"raw\"}]" \
+	>/dev/null 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
+wait_boots sr 1 shell
+expect_rc 0 wait sr agent --timeout 60
+
+# Prints the guest's uptime in seconds (through the guest agent).
+uptime_of() {
+	"$VMM" agent sr exec cut -d" " -f1 /proc/uptime 2>"$T/agent.err" | tr -d '\n' || fail "agent: $(cat "$T/agent.err")"
+}
+
+marker=vmm-marker-$RANDOM$RANDOM
+"$VMM" agent sr exec sh -c "echo $marker | dd of=/dev/vda conv=fsync 2>/dev/null" >/dev/null 2>"$T/agent.err" ||
+	fail "writing the marker: $(cat "$T/agent.err")"
+touch "$T/exists"
+expect_rc 1 save sr "$T/exists"
+grep -q "it exists" "$T/last.err" && [ ! -s "$T/exists" ] || fail "save over a file: $(cat "$T/last.err")"
+pass "an existing file is not overwritten: $(cat "$T/last.err")"
+
+before=$(uptime_of)
+old=$(state_field sr qemu_pid)
+expect_rc 0 save sr "$T/sr.saved"
+grep -q "saved to $T/sr.saved" "$T/last.err" || fail "save said: $(cat "$T/last.err")"
+assert_gone "$old"
+[ "$(head -n 1 "$T/sr.saved")" = "vmm-saved-vm 1" ] && [ ! -e "$T/sr.saved.partial" ] || fail "the save file"
+expect_rc 3 status sr --json
+[ "$(json_field last_end <"$T/last.out")" = saved ] || fail "status after the save: $(cat "$T/last.out")"
+pass "saved ($(stat -c %s "$T/sr.saved") bytes), the VM ended: $(json_field last_end_message <"$T/last.out")"
+
+printf 'not a saved VM\n' >"$T/junk"
+expect_rc 1 restore "$T/junk"
+grep -q "is not a VM saved by vmm save" "$T/last.err" || fail "restore junk: $(cat "$T/last.err")"
+pass "a file that is no saved VM is refused: $(cat "$T/last.err")"
+
+expect_rc 0 restore "$T/sr.saved"
+expect_rc 0 status sr --json
+[ "$(json_field state <"$T/last.out")" = running ] || fail "status after the restore: $(cat "$T/last.out")"
+after=$(uptime_of)
+awk -v a="$before" -v b="$after" 'BEGIN { exit !(b >= a) }' || fail "uptime went from $before to $after s: the guest rebooted"
+[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/sr/console.log")" = 1 ] || fail "the guest booted again"
+got=$("$VMM" agent sr exec head -c ${#marker} /dev/vda 2>"$T/agent.err") || fail "agent: $(cat "$T/agent.err")"
+[ "$got" = "$marker" ] || fail "the disk has '$got', not the marker '$marker'"
+out=$(python3 "$SRCDIR/tests/integration/console.py" "$VMM" sr 'echo con$((6*7))sole' 'con42sole') ||
+	fail "console after the restore: $out"
+! grep -q deprecated "$VMM_RUN_DIR/sr/vmm.log" || fail "QEMU warned: $(grep deprecated "$VMM_RUN_DIR/sr/vmm.log")"
+pass "restored: uptime $before s → $after s, no second boot, the disk's marker there, console and agent answer"
+
+expect_rc 1 restore "$T/sr.saved"
+grep -q "sr" "$T/last.err" || fail "restore while it runs: $(cat "$T/last.err")"
+[ "$(qemus sr)" = 1 ] || fail "$(qemus sr) QEMUs of the VM after a second restore"
+pass "a restore while the VM runs is refused: $(cat "$T/last.err")"
+expect_rc 0 kill sr
+assert_clean_rundir sr

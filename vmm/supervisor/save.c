@@ -1,0 +1,132 @@
+#include "vmm/supervisor/save.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "vmm/base/util.h"
+#include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/savefile.h"
+#include "vmm/supervisor/sup-control.h"
+#include "vmm/supervisor/upgrade-int.h"
+
+/* Copies what QEMU wrote into the pipe so far (until it would block, or EOF) into the save
+ * file. Returns 0, or -1 after failing u. */
+static int copy_stream(struct upgrade *u)
+{
+	char buf[65536];
+	ssize_t n;
+
+	for (;;) {
+		n = read(u->pipe_fd, buf, sizeof(buf));
+		if (n == 0) { /* all of it: query-migrate says whether it is complete */
+			if (u->copy)
+				event_del(u->copy);
+			return 0;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			return 0;
+		if (n < 0 || write_all(u->file_fd, buf, (size_t)n) < 0) {
+			move_fail(u, "cannot write '%s.partial': %s", u->save_to, strerror(errno));
+			return -1;
+		}
+	}
+}
+
+/* QEMU wrote more of the stream. */
+static void copy_cb(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	copy_stream(arg);
+}
+
+/* The save file is complete: it takes its name, and the VM ends, saved (the request is answered
+ * with how it ended, like a stop). */
+void save_done(struct upgrade *u)
+{
+	struct sup *s = u->s;
+
+	/* QEMU closes its end once done: the rest of the stream, then EOF. */
+	event_free(steal_ptr(u->copy));
+	fcntl(u->pipe_fd, F_SETFL, 0);
+	if (copy_stream(u) < 0)
+		return;
+	if (fsync(u->file_fd) < 0 || rename(u->partial, u->save_to) < 0) {
+		move_fail(u, "cannot write '%s': %s", u->save_to, strerror(errno));
+		return;
+	}
+	free(steal_ptr(u->partial));
+	close(steal_fd(u->file_fd));
+	close(steal_fd(u->pipe_fd));
+	u->finished = true;
+	u->total_ms = move_elapsed_ms(u);
+	say(&s->vm, "saved to %s: %lld MiB in %lld ms (the guest paused for the last %lld ms)", u->save_to,
+	    (long long)(u->transferred >> 20), (long long)u->total_ms, (long long)u->downtime_ms);
+	s->saved_to = steal_ptr(u->save_to);
+	s->vm.stopping = true;
+	sup_add_waiter(s, steal_ptr(u->conn));
+	move_send(u, "quit", NULL, move_quiet_cb);
+	move_free_when_done(u);
+}
+
+void save_request(struct sup *s, struct control_conn *conn, struct json_object *args)
+{
+	_cleanup_free_ char *no = move_refusal(s);
+	_cleanup_verr_ struct verr err = { 0 };
+	struct json_object *file;
+	const char *path;
+	struct upgrade *u;
+	int fd, pipe[2];
+
+	if (no) {
+		control_fail(conn, "cannot save: %s", no);
+		return;
+	}
+	if (!json_object_object_get_ex(args, CTL_ARG_FILE, &file) || !json_object_is_type(file, json_type_string) ||
+	    json_object_get_string(file)[0] != '/') {
+		control_fail(conn, CTL_ARG_FILE ": expected an absolute path");
+		return;
+	}
+	path = json_object_get_string(file);
+	if (access(path, F_OK) == 0) {
+		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
+		return;
+	}
+	u = move_new(s);
+	u->save_to = xstrdup(path);
+	u->partial = xasprintf("%s.partial", path);
+	u->conn = conn;
+	control_hold(conn);
+	fd = open(u->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		int e = errno;
+		free(steal_ptr(u->partial)); /* not ours to remove */
+		move_fail(u, "cannot create '%s.partial': %s", path, strerror(e));
+		return;
+	}
+	u->file_fd = fd;
+	/* QEMU writes into a pipe, copied into the file: fd: to a file is deprecated (QEMU 9.1). */
+	if (pipe2(pipe, O_CLOEXEC) < 0) {
+		move_fail(u, "cannot create a pipe: %s", strerror(errno));
+		return;
+	}
+	u->pipe_fd = pipe[0];
+	u->mig_fd = pipe[1];
+	fcntl(u->pipe_fd, F_SETFL, O_NONBLOCK);
+	u->copy = event_new(s->base, u->pipe_fd, EV_READ | EV_PERSIST, copy_cb, u);
+	event_add(u->copy, NULL);
+	if (savefile_write_header(fd, s->plan, s->vm.version, &err) < 0) {
+		_cleanup_free_ char *text = move_joined(&err);
+		move_fail(u, "%s", text);
+		return;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &u->t0);
+	say(&s->vm, "saving to %s", path);
+	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
+	move_send(u, "query-migrate-capabilities", NULL, move_caps_cb);
+}
