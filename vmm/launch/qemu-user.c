@@ -5,6 +5,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "passthrough/pci.h"
@@ -90,8 +91,16 @@ void qemu_paths_free(struct qemu_paths *l)
 	*l = (struct qemu_paths){ 0 };
 }
 
+unsigned qemu_user_writable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && !(st.st_mode & S_IWUSR) ? ACL_R : ACL_R | ACL_W;
+}
+
 /* A disk's image and, for qcow2, the backing files below it (QEMU opens them by the names
- * the images record, read-only). */
+ * the images record, read-only; read-write when a snapshot is deleted by committing into
+ * one, unless it is read-only to root too: a template's image). */
 static int add_disk(struct qemu_paths *l, const struct disk_config *d, struct verr *err)
 {
 	struct image_chain chain = { 0 };
@@ -104,7 +113,7 @@ static int add_disk(struct qemu_paths *l, const struct disk_config *d, struct ve
 		return -1;
 	}
 	for (size_t i = 1; i < chain.n; i++)
-		qemu_paths_add(l, chain.v[i].filename, ACL_R);
+		qemu_paths_add(l, chain.v[i].filename, qemu_user_writable(chain.v[i].filename));
 	image_chain_free(&chain);
 	return 0;
 }

@@ -60,6 +60,10 @@ struct plan;
  * bound. Call after plan_prepare() (the files exist). Returns 0, or -1 with err. */
 int qemu_user_paths(const struct plan *p, struct qemu_paths *out, struct verr *err);
 
+/* What QEMU may do with an image it writes when it can: ACL_R|W, or ACL_R when root may not
+ * write it either (mode without u+w: a template's image, a file made read-only). */
+unsigned qemu_user_writable(const char *path);
+
 /* Adds path with perms to the list. */
 void qemu_paths_add(struct qemu_paths *l, const char *path, unsigned perms);
 

@@ -182,6 +182,40 @@ int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, u
 	return grant_paths(p, rd, &one, 1, err);
 }
 
+/* The filename of a blockdev-add's node or of its "file" child, and whether it is read-only. */
+static const char *blockdev_file(struct json_object *args, bool *readonly)
+{
+	struct json_object *file, *name, *ro;
+
+	*readonly = json_object_object_get_ex(args, "read-only", &ro) && json_object_get_boolean(ro);
+	if (json_object_object_get_ex(args, "filename", &name) && json_object_is_type(name, json_type_string))
+		return json_object_get_string(name);
+	if (!json_object_object_get_ex(args, "file", &file) || !json_object_is_type(file, json_type_object) ||
+	    !json_object_object_get_ex(file, "filename", &name) || !json_object_is_type(name, json_type_string))
+		return NULL;
+	*readonly |= json_object_object_get_ex(file, "read-only", &ro) && json_object_get_boolean(ro);
+	return json_object_get_string(name);
+}
+
+int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
+			      struct verr *err)
+{
+	for (size_t i = 0; p->qemu_user.name && i < json_object_array_length(commands); i++) {
+		struct json_object *cmd = json_object_array_get_idx(commands, i), *name, *args;
+		const char *file;
+		bool readonly;
+
+		if (!json_object_object_get_ex(cmd, "execute", &name) ||
+		    strcmp(json_object_get_string(name), "blockdev-add") ||
+		    !json_object_object_get_ex(cmd, "arguments", &args) || !(file = blockdev_file(args, &readonly)) ||
+		    file[0] != '/')
+			continue;
+		if (qemu_user_grant(p, rd, file, readonly ? ACL_R : qemu_user_writable(file), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err)
 {
 	struct qemu_paths paths;

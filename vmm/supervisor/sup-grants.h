@@ -14,6 +14,8 @@
 #ifndef VMM_SUP_GRANTS_H
 #define VMM_SUP_GRANTS_H
 
+#include <json-c/json.h>
+
 #include "vmm/base/error.h"
 #include "vmm/base/rundir.h"
 #include "vmm/launch/plan.h"
@@ -22,6 +24,12 @@
  * a running QEMU is given (a hot-added disk, a VFIO group). Nothing when QEMU runs as vmm does.
  * Returns 0, or -1 with err. */
 int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, unsigned perms, struct verr *err);
+
+/* The same for the image each blockdev-add of commands (a list of {"execute", "arguments"})
+ * names by filename (its own or its "file" child's): read-write unless read-only, or unless
+ * root may not write it either (a template's image). */
+int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
+			      struct verr *err);
 
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
