@@ -3,7 +3,8 @@
 # /proc/PID/status, no capability, no_new_privs); the guest reads its virtio disk, which lives
 # in a directory only root may enter (mktemp's 0700), and a UEFI VM runs with its vars in
 # pflash; a root-only file not granted stays out of QEMU's reach (blockdev-add: permission
-# denied); a hot-added disk works; the VM's files are not readable by other users; display vnc
+# denied); a hot-added disk works; a qcow2 base root made read-only is granted read-only; the
+# VM's files are not readable by other users; display vnc
 # keeps QEMU root (its socket is bound in the run directory), said in a warning; the
 # permissions vmm changed are put back after a stop, after kill -9 of QEMU, and after kill -9
 # of the supervisor, vmm attach and stop; qemu.user "root" still runs QEMU as root.
@@ -138,6 +139,23 @@ expect_rc 0 kill s2
 wait_ended s2
 given_back "after two VMs sharing a directory"
 pass "a directory two running VMs share is put back by the last one to end"
+
+# A qcow2 overlay on a base root made read-only (as a template's): QEMU's user gets the base
+# read-only through the chain, the overlay read-write.
+expect_rc 0 disk create "$T/base.qcow2" 16M
+expect_rc 0 disk create "$T/top.qcow2" 16M --backing "$T/base.qcow2"
+chmod 400 "$T/base.qcow2"
+chmod 600 "$T/top.qcow2"
+echo "{ \"disks\": [{ \"id\": \"top\", \"file\": \"$T/top.qcow2\", \"format\": \"qcow2\" }] }" >"$T/chain.json"
+start_with c1 -p "$T/chain.json" --set 'qemu.extra_args=["-S"]'
+as_vmm() { setpriv --reuid vmm --regid vmm --init-groups -- "$@"; }
+as_vmm test -r "$T/base.qcow2" && ! as_vmm test -w "$T/base.qcow2" || fail "the base is not read-only to vmm"
+as_vmm test -r "$T/top.qcow2" && as_vmm test -w "$T/top.qcow2" || fail "the overlay is not read-write to vmm"
+expect_rc 0 kill c1
+wait_ended c1
+[ "$(perms "$T/base.qcow2") $(perms "$T/top.qcow2")" = "400 none 600 none" ] ||
+	fail "the chain's permissions not given back: $(perms "$T/base.qcow2") $(perms "$T/top.qcow2")"
+pass "a qcow2 chain: the read-only base is granted read-only, the overlay read-write; both given back"
 
 # UEFI: the VM's vars in pflash, QEMU (paused) as vmm; its vars file open to no other user.
 start_with fw -p "$SRCDIR/profiles/q35-ovmf.json" --set machine.accel=tcg --set 'qemu.extra_args=["-S"]'
