@@ -4,10 +4,11 @@
 # in a directory only root may enter (mktemp's 0700), and a UEFI VM runs with its vars in
 # pflash; a root-only file not granted stays out of QEMU's reach (blockdev-add: permission
 # denied); a hot-added disk works; a qcow2 base root made read-only is granted read-only; the
-# VM's files are not readable by other users; display vnc
-# keeps QEMU root (its socket is bound in the run directory), said in a warning; the
-# permissions vmm changed are put back after a stop, after kill -9 of QEMU, and after kill -9
-# of the supervisor, vmm attach and stop; qemu.user "root" still runs QEMU as root.
+# VM's files are not readable by other users; display vnc keeps QEMU root (its socket is bound
+# in the run directory), said in a warning; the permissions vmm changed are put back after a
+# stop, after kill -9 of QEMU, after kill -9 of the supervisor, vmm attach and stop, after a
+# failed start, and by the last of two VMs sharing a directory; qemu.user "root" still runs
+# QEMU as root.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: only a root vmm drops privileges"; exit 77; }
 id vmm >/dev/null 2>&1 || fail "no user vmm (./bootstrap.sh makes it)"
