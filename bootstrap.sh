@@ -43,6 +43,15 @@ install_packages() {
 	fi
 }
 
+# The system user a root vmm runs QEMU as (qemu.user's default), in group kvm where there is one.
+create_qemu_user() {
+	[ "$(id -u)" = 0 ] || return 0
+	id vmm >/dev/null 2>&1 || useradd --system --no-create-home --shell /usr/sbin/nologin vmm
+	if getent group kvm >/dev/null; then
+		usermod -aG kvm vmm
+	fi
+}
+
 # Configures build/ once, then brings it up to date.
 build_vmm() {
 	[ -f build/build.ninja ] || meson setup build
@@ -78,6 +87,7 @@ demo() {
 }
 
 install_packages
+create_qemu_user
 build_vmm
 tests/guest/build-guest.sh
 tests/guest/build-guest.sh generic # the real-kernel USB test (xHCI and HID drivers)

@@ -27,7 +27,7 @@ static const char *const hugepages_keys[] = { "size", "reserve", NULL };
 static const char *const boot_keys[] = { "kernel", "initrd", "append", "from", NULL };
 static const char *const console_log_keys[] = { "max_size", "keep", NULL };
 static const char *const lifecycle_keys[] = { "shutdown_timeout", "restart", "protected", NULL };
-static const char *const qemu_keys[] = { "binary", "extra_args", NULL };
+static const char *const qemu_keys[] = { "binary", "extra_args", "user", NULL };
 static const char *const migration_keys[] = { "postcopy", "postcopy_passes", NULL };
 
 char *config_file_name(const char *file)
@@ -281,6 +281,9 @@ static void walk_qemu(struct walk *w, struct json_object *json, struct vm_config
 	jr_string(&w->jr, q, "qemu", "binary", &c->qemu_binary);
 	if (c->qemu_binary && !*c->qemu_binary)
 		jr_problem(&w->jr, "qemu.binary", NULL, "expected a program name or path, not an empty string");
+	jr_string(&w->jr, q, "qemu", "user", &c->qemu_user);
+	if (c->qemu_user && !*c->qemu_user)
+		jr_problem(&w->jr, "qemu.user", NULL, "expected a user name, not an empty string");
 	if (!extra)
 		return;
 	n = json_object_array_length(extra);
@@ -486,6 +489,7 @@ void config_free(struct vm_config *c)
 	cpulist_free(&c->pin);
 	cpulist_free(&c->emulator_pin);
 	free(c->qemu_binary);
+	free(c->qemu_user);
 	for (size_t i = 0; c->extra_args && c->extra_args[i]; i++)
 		free(c->extra_args[i]);
 	free(c->extra_args);

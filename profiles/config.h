@@ -151,6 +151,7 @@ struct vm_config {
 	enum restart_policy restart;
 	bool protected;            /* stop, kill and reset are refused */
 	char *qemu_binary;
+	char *qemu_user;           /* whom QEMU runs as (NULL: "vmm" when vmm is root); "root": no drop */
 	char **extra_args;         /* NULL-terminated, may be NULL */
 	enum postcopy_mode postcopy; /* migration.postcopy */
 	unsigned postcopy_passes;  /* migration.postcopy_passes: passes before post-copy (auto) */

@@ -63,25 +63,20 @@ const char *build_machine_options(const struct vm_config *c, const struct launch
 	return c->os == OS_WINDOWS && l->hpet ? ",hpet=off" : "";
 }
 
-/* The TPM: QEMU connects to the control socket of the VM's swtpm, which the supervisor
- * starts first (vmm/supervisor/swtpm.h); tpm-crb on q35 (what Windows 11 asks for), tpm-tis
- * on pc. */
-static void build_tpm(const struct vm_config *c, const struct launch *l, struct strv *argv)
+/* The TPM: QEMU gets a connection to the control socket of the VM's swtpm, which the
+ * supervisor starts first (vmm/supervisor/swtpm.h) and connects to: QEMU running as its own
+ * user (qemu.user) cannot reach the run directory; tpm-crb on q35 (what Windows 11 asks for),
+ * tpm-tis on pc. */
+static void build_tpm(const struct vm_config *c, struct strv *argv)
 {
-	_cleanup_free_ char *sock = build_tpm_socket(l->run_dir), *escaped = qemu_opt_escape(sock);
 	struct json_object *dev = device(c->machine == MACHINE_Q35 ? "tpm-crb" : "tpm-tis", "tpm0");
 
 	strv_push(argv, "-chardev");
-	strv_pushf(argv, "socket,id=tpm-chr,path=%s", escaped);
+	strv_pushf(argv, "socket,id=tpm-chr,fd=%d", LAUNCH_TPM_FD);
 	strv_push(argv, "-tpmdev");
 	strv_push(argv, "emulator,id=tpm-dev,chardev=tpm-chr");
 	put_str(dev, "tpmdev", "tpm-dev");
 	push_json(argv, "-device", dev);
-}
-
-char *build_tpm_socket(const char *run_dir)
-{
-	return xasprintf("%s/swtpm.sock", run_dir);
 }
 
 void build_platform(const struct vm_config *c, const struct launch *l, struct strv *argv)
@@ -104,7 +99,7 @@ void build_platform(const struct vm_config *c, const struct launch *l, struct st
 		strv_pushf(argv, "%s.disable_s4=1", pm);
 	}
 	if (c->tpm)
-		build_tpm(c, l, argv);
+		build_tpm(c, argv);
 }
 
 int build_boot_index(const struct vm_config *c, const struct disk_config *d)

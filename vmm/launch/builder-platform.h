@@ -31,9 +31,6 @@ const char *build_machine_options(const struct vm_config *c, const struct launch
 /* Windows' clocks and power states (os windows) and the TPM (tpm). */
 void build_platform(const struct vm_config *c, const struct launch *l, struct strv *argv);
 
-/* The path of the control socket of the VM's swtpm in its run directory. */
-char *build_tpm_socket(const char *run_dir);
-
 /* The bootindex of disk d of c: boot.from first, then the disks in profile order, then the CD-ROMs. */
 int build_boot_index(const struct vm_config *c, const struct disk_config *d);
 

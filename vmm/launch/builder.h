@@ -14,6 +14,7 @@
 #define LAUNCH_AGENT_FD 6 /* only when the profile has a guest agent channel */
 #define LAUNCH_RAM_FD 7   /* the guest RAM's memfd, only when build_shared_ram() */
 #define LAUNCH_MIGRATION_FD 8 /* an incoming migration stream (vmm upgrade, vmm restore), when there is one */
+#define LAUNCH_TPM_FD 9 /* the supervisor's connection to the VM's swtpm (tpm: true): QEMU, as its own user, cannot reach the run directory */
 
 /* What the builder needs to know about one launch besides the profile. */
 struct launch {

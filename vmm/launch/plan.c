@@ -142,7 +142,8 @@ int plan_from_json(const char *path, struct json_object *json, struct json_objec
 	}
 	if (chain_apply(&p->config, err) < 0) /* the disks' active snapshot layers */
 		goto fail;
-	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0) {
+	if (plan_host_checks(&p->config, path, origins, start, &p->warnings, err) < 0 || host_facts(p, data, err) < 0 ||
+	    qemu_user_resolve(&p->config, path, start, &p->qemu_user, &p->warnings, err) < 0) {
 		verr_wrap(err, start ? "%s: failed to start" : "%s", p->config.name);
 		plan_free(p);
 		return PLAN_ERR_HOST;
@@ -198,6 +199,7 @@ void plan_free(struct plan *p)
 	strv_free(&p->hyperv);
 	free(p->qemu_path);
 	qemu_prefix_free(&p->prefix);
+	qemu_user_free(&p->qemu_user);
 	free(p->block_device);
 	identity_free(&p->identity);
 	firmware_files_free(&p->firmware);

@@ -13,6 +13,7 @@
 #include "vmm/launch/firmware.h"
 #include "vmm/launch/identity.h"
 #include "vmm/launch/qemu-prefix.h"
+#include "vmm/launch/qemu-user.h"
 
 struct plan {
 	struct vm_config config;
@@ -27,6 +28,7 @@ struct plan {
 	char *fw_vars;    /* the VM's own UEFI vars: VMM_DATA_DIR/NAME/efivars.fd */
 	char *qemu_path;  /* the QEMU binary to exec */
 	struct qemu_prefix prefix; /* its -L directories and environment, when unpacked into a directory */
+	struct qemu_user qemu_user; /* whom QEMU runs as (qemu.user) */
 	bool *block_device; /* per disk: its file is a block device */
 	struct identity identity; /* VMM_DATA_DIR/NAME/identity.json, with what it lacked created */
 	struct strv argv; /* QEMU's argv: what vmm cmdline prints and vmm run/start exec */

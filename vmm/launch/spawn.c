@@ -3,8 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
+#include <grp.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +15,30 @@
 #include "vmm/base/util.h"
 
 extern char **environ;
+
+/* In the child: becomes creds' user for good. vmm drops privileges itself rather than
+ * QEMU's -runas (deprecated in 9.1) or -run-with user= (9.1 and later only): the same code
+ * then works on QEMU 7.2 through 10, and QEMU never holds root, not even while it parses
+ * its command line and opens its files. Returns 0, or -1 with errno. */
+static int drop_privileges(const struct spawn_creds *creds)
+{
+	struct rlimit lock = { creds->memlock, creds->memlock };
+
+	if (creds->memlock && setrlimit(RLIMIT_MEMLOCK, &lock) < 0)
+		return -1;
+	if (setgroups(creds->n_groups, creds->groups) < 0 || setresgid(creds->gid, creds->gid, creds->gid) < 0 ||
+	    setresuid(creds->uid, creds->uid, creds->uid) < 0)
+		return -1;
+	/* Leaving uid 0 for good clears the permitted and effective capabilities; no setuid
+	 * binary or file capability can give them back. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -1;
+	if (creds->uid != 0 && setuid(0) == 0) {
+		errno = EPERM;
+		return -1;
+	}
+	return 0;
+}
 
 /* vmm's environment with env's "NAME=VALUE" strings in place of the variables they name (a
  * NULL-terminated array of borrowed strings, to free). */
@@ -40,9 +67,10 @@ static char **child_environment(char *const env[])
 	return out;
 }
 
-/* In the child: arrange descriptors and signals, then exec. Reports errno on exec_pipe. */
-static void __attribute__((noreturn)) child(const char *path, char *const argv[], char *const envp[],
-					    const int *high, size_t n, int out_w, int exec_pipe)
+/* In the child: arrange descriptors and signals, drop privileges (creds), then exec. Reports
+ * errno on exec_pipe (negated: dropping privileges failed). */
+static void __attribute__((noreturn)) child(const struct spawn_creds *creds, const char *path, char *const argv[],
+					    char *const envp[], const int *high, size_t n, int out_w, int exec_pipe)
 {
 	sigset_t all;
 	int e, devnull;
@@ -63,6 +91,11 @@ static void __attribute__((noreturn)) child(const char *path, char *const argv[]
 	/* Nothing else reaches QEMU: not vmm's descriptors, nor those its caller left open. */
 	if (close_range(3 + (unsigned)n, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		goto fail;
+	if (creds && drop_privileges(creds) < 0) {
+		e = -errno; /* told apart from exec's errors */
+		(void)!write(exec_pipe, &e, sizeof(e));
+		_exit(127);
+	}
 	execve(path, argv, envp);
 fail:
 	e = errno;
@@ -72,6 +105,12 @@ fail:
 
 int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
 	  struct spawned *out, struct verr *err)
+{
+	return spawn_as(NULL, path, argv, env, pass_fds, n_pass, out, err);
+}
+
+int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
+	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err)
 {
 	_cleanup_free_ char **envp = child_environment(env);
 	int out_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 }, high[8], e = 0, ret = -1;
@@ -94,7 +133,7 @@ int spawn(const char *path, char *const argv[], char *const env[], const int *pa
 		goto out;
 	}
 	if (pid == 0)
-		child(path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
+		child(creds, path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
 	do
@@ -102,7 +141,11 @@ int spawn(const char *path, char *const argv[], char *const env[], const int *pa
 	while (r < 0 && errno == EINTR);
 	if (r == sizeof(e)) {
 		waitpid(pid, NULL, 0);
-		verr_set(err, e, "cannot execute '%s'", path);
+		if (e < 0)
+			verr_set(err, -e, "cannot run '%s' as uid %u (RLIMIT_MEMLOCK %llu bytes, groups, ids, no_new_privs)",
+				 path, (unsigned)creds->uid, creds->memlock);
+		else
+			verr_set(err, e, "cannot execute '%s'", path);
 		goto out;
 	}
 	out->pid = pid;

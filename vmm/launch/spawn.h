@@ -7,6 +7,18 @@
 
 #include "vmm/base/error.h"
 
+/* Whom the spawned program runs as (qemu-user.h decides): the child takes these ids and
+ * supplementary groups, keeps no capability and cannot gain privileges (no_new_privs), with
+ * RLIMIT_MEMLOCK raised to memlock first (0: left as it is). */
+struct spawn_creds {
+	uid_t uid;
+	gid_t gid;
+	const gid_t *groups;
+	size_t n_groups;
+	unsigned long long memlock;
+};
+
+
 struct spawned {
 	pid_t pid;
 	int output_fd; /* read end of a pipe carrying the child's stdout and stderr */
@@ -19,5 +31,11 @@ struct spawned {
  * Returns 0 once execve succeeded, or -1 (with the exec error) and no child left. */
 int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
 	  struct spawned *out, struct verr *err);
+
+/* The same, the program running as creds say (NULL: as vmm runs): how every QEMU of a VM is
+ * started (qemu_user_creds(), vmm/launch/qemu-user.h), while the helpers vmm runs beside it
+ * (swtpm) keep vmm's user. */
+int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
+	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err);
 
 #endif

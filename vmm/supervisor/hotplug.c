@@ -9,8 +9,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "vmm/base/acl.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
+#include "vmm/supervisor/sup-grants.h"
 
 const char *const hp_kind_names[] = { [HP_DISK] = "disk", [HP_NIC] = "nic", [HP_CPU] = "cpu", [HP_USB] = "usb",
 				      [HP_VFIO] = "vfio" };
@@ -245,7 +247,9 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0 && hp_free_port(hp, want, &port, err) == 0) {
+		 check_file(dc.file, &block_device, err) == 0 &&
+		 qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0 &&
+		 hp_free_port(hp, want, &port, err) == 0) {
 		rp = hp_port_id(port);
 		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
 		d->type = xstrdup(bus_names[dc.bus]);

@@ -8,6 +8,7 @@
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/save.h"
 #include "vmm/supervisor/sup-agent.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup-migrate.h"
 #include "vmm/supervisor/sup.h"
 
@@ -130,6 +131,17 @@ static struct json_object *status(struct sup *s)
 	return o;
 }
 
+/* Lets QEMU's user open the images a block request adds; false (answered) when it cannot. */
+static bool block_grants(struct sup *s, struct control_conn *conn, struct json_object *args)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+
+	if (qemu_user_grant_blockdevs(s->plan, &s->rd, json_object_object_get(args, CTL_ARG_COMMANDS), &err) == 0)
+		return true;
+	control_fail(conn, "%s", err.n ? err.lines[0] : "cannot let QEMU's user reach the image");
+	return false;
+}
+
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg)
 {
 	struct sup *s = arg;
@@ -159,6 +171,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		balloon_request(s->balloon, conn, args);
 	else if (!strcmp(request, CTL_REQ_BLOCK) && (!s->ready || !s->qmp))
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (!strcmp(request, CTL_REQ_BLOCK) && !block_grants(s, conn, args))
+		;
 	else if (!strcmp(request, CTL_REQ_BLOCK))
 		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp,
 				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args);

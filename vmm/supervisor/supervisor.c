@@ -24,6 +24,7 @@
 #include "vmm/supervisor/feed.h"
 #include "vmm/supervisor/lifecycle.h"
 #include "vmm/supervisor/sup-hugepages.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/sup-agent.h"
@@ -422,16 +423,18 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 static int launch(struct sup *s, struct verr *err)
 {
 	_cleanup_close_ int mon = -1, con = -1, qmp_fd = -1, con_fd = -1, proxy_mon = -1, agent = -1, agent_fd = -1;
-	_cleanup_close_ int incoming = -1;
+	_cleanup_close_ int incoming = -1, tpm = -1;
 	_cleanup_free_ char *isolated = NULL;
+	struct spawn_creds creds;
 	struct spawned child;
 	struct strv argv = { 0 };
-	int fds[6], r;
+	int fds[LAUNCH_TPM_FD - 2] = { -1, -1, -1, -1, -1, -1, -1 }, r;
 	size_t n;
 
 	if (state_check_no_qemu(&s->vm, err) < 0 || plan_prepare(s->plan, err) < 0 ||
 	    passthrough_bind(&s->plan->config, err) < 0 || hugepages_take(&s->plan->config, &s->rd, err) < 0 ||
-	    swtpm_start(s->swtpm, err) < 0 || isolate_take(&s->plan->config, &isolated, err) < 0)
+	    swtpm_start(s->swtpm, err) < 0 || isolate_take(&s->plan->config, &isolated, err) < 0 ||
+	    qemu_user_grant_plan(s->plan, &s->rd, err) < 0)
 		return -1;
 	if (isolated)
 		say(&s->vm, "%s", isolated);
@@ -468,7 +471,17 @@ static int launch(struct sup *s, struct verr *err)
 		strv_pushf(&argv, "fd:%d", LAUNCH_MIGRATION_FD);
 	} else
 		incoming_argv(s, &argv);
-	r = spawn(s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, n, &child, err);
+	/* QEMU gets its connection to swtpm made: as its own user it could not reach the run directory. */
+	if (s->plan->config.tpm) {
+		if ((tpm = rundir_connect(&s->rd, SWTPM_SOCK, err)) < 0) {
+			strv_free(&argv);
+			return -1;
+		}
+		fds[LAUNCH_TPM_FD - 3] = tpm;
+		n = LAUNCH_TPM_FD - 2;
+	}
+	r = spawn_as(qemu_user_creds(&s->plan->qemu_user, &s->plan->config, &creds) ? &creds : NULL,
+		     s->plan->qemu_path, argv.v, s->plan->prefix.env.v, fds, n, &child, err);
 	strv_free(&argv);
 	if (r < 0)
 		return -1;
@@ -662,9 +675,9 @@ static int open_rundir(struct sup *s, pid_t *orphan, struct verr *err)
  * the huge pages it reserved to the pools, its isolated CPUs; says what failed. */
 static void release_host(struct sup *s)
 {
-	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, cpus_err = { 0 };
+	_cleanup_verr_ struct verr err = { 0 }, pages_err = { 0 }, cpus_err = { 0 }, grants_err = { 0 };
 	int n = passthrough_restore(&s->plan->config, &err);
-	long pages = hugepages_give_back(&s->rd, &pages_err);
+	long pages = hugepages_give_back(&s->rd, &pages_err), grants = qemu_user_give_back(&s->rd, &grants_err);
 	int cpus = isolate_give_back(s->plan->config.name, &cpus_err);
 
 	verr_wrap(&err, "restoring passthrough devices");
@@ -680,6 +693,10 @@ static void release_host(struct sup *s)
 	say_err(&s->vm, &cpus_err);
 	if (cpus > 0)
 		say(&s->vm, "isolated CPUs given back to the host");
+	verr_wrap(&grants_err, "taking back QEMU's access to files");
+	say_err(&s->vm, &grants_err);
+	if (grants > 0)
+		say(&s->vm, "the permissions of %ld path%s put back as they were", grants, grants == 1 ? "" : "s");
 }
 
 /* Runs QEMU after QEMU until one ends for good (no restart due). */

@@ -23,7 +23,6 @@
 /* Milliseconds an swtpm has to end after SIGTERM before SIGKILL. */
 #define STOP_TIMEOUT_MS 2000
 
-#define SWTPM_SOCK "swtpm.sock"
 #define SWTPM_PID "swtpm.pid"
 
 struct swtpm {

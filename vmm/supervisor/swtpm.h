@@ -18,6 +18,9 @@
 
 struct swtpm;
 
+/* swtpm's control socket in the run directory: the supervisor connects QEMU to it. */
+#define SWTPM_SOCK "swtpm.sock"
+
 /* An swtpm for the VM of plan p (nothing runs yet; every call is a no-op when the VM has no
  * TPM); died(arg) runs when the swtpm dies while it should run. */
 struct swtpm *swtpm_new(struct event_base *base, const struct plan *p, struct vm_state *vm, struct rundir *rd,

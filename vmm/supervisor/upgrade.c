@@ -15,6 +15,7 @@
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup-proxy.h"
 #include "vmm/supervisor/sup.h"
 #include "vmm/supervisor/upgrade-int.h"
@@ -683,10 +684,14 @@ static int start_new(struct upgrade *u, struct verr *err)
 	struct sup *s = u->s;
 	_cleanup_close_ int mon = -1, proxy = -1, con = -1, agent = -1, dst_fd = -1, mig_new = -1;
 	int pair[2], fds[6];
+	struct spawn_creds creds;
 	struct spawned child;
 	struct strv argv = { 0 };
 	int r;
 
+	/* The new QEMU runs as its user too: it may be another binary, in another directory. */
+	if (qemu_user_grant_plan(u->plan, &s->rd, err) < 0)
+		return -1;
 	if ((mon = rundir_listen(&s->rd, socks[SOCK_MONITOR][1], err)) < 0)
 		return -1;
 	u->made[SOCK_MONITOR] = true;
@@ -725,7 +730,8 @@ static int start_new(struct upgrade *u, struct verr *err)
 	strv_push(&argv, "-incoming");
 	strv_push(&argv, "defer");
 	clock_gettime(CLOCK_MONOTONIC, &u->t0);
-	r = spawn(u->plan->qemu_path, argv.v, u->plan->prefix.env.v, fds, 6, &child, err);
+	r = spawn_as(qemu_user_creds(&u->plan->qemu_user, &u->plan->config, &creds) ? &creds : NULL, u->plan->qemu_path,
+		     argv.v, u->plan->prefix.env.v, fds, 6, &child, err);
 	strv_free(&argv);
 	if (r < 0)
 		return -1;

@@ -1,0 +1,266 @@
+#include "vmm/supervisor/sup-grants.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <json-c/json.h>
+
+#include "vmm/base/acl.h"
+#include "vmm/base/util.h"
+
+/* The record of what was changed, in the run directory. */
+#define GRANTS_FILE "grants.json"
+
+/* Serialises grants and give-backs of all VMs (they read each other's records). */
+#define GRANTS_LOCK ".grants.lock"
+
+/* Takes the lock beside the VMs' run directories; returns its fd, or -1 with err. */
+static int lock_all(struct rundir *rd, struct verr *err)
+{
+	_cleanup_free_ char *dir = xstrdup(rd->path), *lock = NULL;
+	int fd;
+
+	lock = xasprintf("%s/%s", dirname(dir), GRANTS_LOCK);
+	fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX) < 0) {
+		verr_set(err, errno, "cannot lock '%s'", lock);
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Reads the record at dir fd's GRANTS_FILE (an empty list when there is none). */
+static struct json_object *read_record(int dir_fd)
+{
+	_cleanup_close_ int fd = openat(dir_fd, GRANTS_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct json_object *list = fd >= 0 ? json_object_from_fd(fd) : NULL;
+
+	if (json_object_is_type(list, json_type_array))
+		return list;
+	json_object_put(list);
+	return json_object_new_array();
+}
+
+/* The entry of path in list, or NULL. */
+static struct json_object *entry_of(struct json_object *list, const char *path)
+{
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *e = json_object_array_get_idx(list, i), *p;
+		if (json_object_object_get_ex(e, "path", &p) && !strcmp(json_object_get_string(p), path))
+			return e;
+	}
+	return NULL;
+}
+
+/* The entry of path in the record of another VM than rd's (a new reference), or NULL. */
+static struct json_object *others_entry(struct rundir *rd, const char *path)
+{
+	_cleanup_free_ char *copy = xstrdup(rd->path), *own = xstrdup(rd->path);
+	const char *base = dirname(copy), *name = basename(own);
+	DIR *d = opendir(base);
+	struct dirent *de;
+	struct json_object *found = NULL;
+
+	while (d && !found && (de = readdir(d))) {
+		_cleanup_close_ int fd = -1;
+		struct json_object *list;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, name))
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd < 0)
+			continue;
+		list = read_record(fd);
+		found = json_object_get(entry_of(list, path));
+		json_object_put(list);
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* Writes the record. */
+static int save(struct rundir *rd, struct json_object *list, struct verr *err)
+{
+	return rundir_write(rd, GRANTS_FILE, json_object_to_json_string_ext(list, JSON_C_TO_STRING_PLAIN), false,
+			    err);
+}
+
+/* Gives u perms on one path: recorded first (the original state: its own, or the one
+ * another VM's record holds), then the ACL entry; nothing when u has them already. */
+static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
+		     unsigned perms, struct verr *err)
+{
+	struct json_object *e = entry_of(list, path), *other = NULL, *v;
+	struct acl_state st = { 0 };
+	int have;
+
+	if (e && json_object_object_get_ex(e, "perms", &v) && (json_object_get_int(v) & (int)perms) == (int)perms)
+		return 0;
+	if (!e && !(other = others_entry(rd, path))) {
+		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
+		if (have < 0)
+			return -1;
+		if (((unsigned)have & perms) == perms)
+			return 0;
+		if (acl_state_read(path, &st, err) < 0)
+			return -1;
+		e = json_object_new_object();
+		json_object_object_add(e, "path", json_object_new_string(path));
+		json_object_object_add(e, "mode", json_object_new_int((int)st.mode));
+		json_object_object_add(e, "acl", st.acl_hex ? json_object_new_string(st.acl_hex) : NULL);
+		json_object_array_add(list, e);
+		acl_state_free(&st);
+	} else if (!e) {
+		e = json_object_get(other);
+		json_object_array_add(list, e);
+		json_object_put(other);
+	}
+	if (json_object_object_get_ex(e, "perms", &v))
+		perms |= (unsigned)json_object_get_int(v);
+	json_object_object_add(e, "perms", json_object_new_int((int)perms));
+	/* On record before the change: whoever ends the VM puts back what is recorded. */
+	if (save(rd, list, err) < 0)
+		return -1;
+	return acl_add_user(path, u->uid, perms, err);
+}
+
+/* Grants search on each directory above path, then perms on path itself. */
+static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
+		      unsigned perms, struct verr *err)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	const char *paths[2] = { path, real };
+
+	if (path[0] != '/')
+		return verr_set(err, 0, "'%s' is not an absolute path", path);
+	for (size_t k = 0; k < 2 && paths[k]; k++) {
+		_cleanup_free_ char *dir = xstrdup(paths[k]);
+		for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
+			*slash = '\0';
+			if (grant_one(u, rd, list, dir, ACL_X, err) < 0)
+				return -1;
+			*slash = '/';
+		}
+	}
+	if (grant_one(u, rd, list, path, perms, err) < 0) {
+		verr_wrap(err, "cannot let QEMU's user '%s' reach '%s'", u->name, path);
+		return -1;
+	}
+	return 0;
+}
+
+/* Grants each of the n paths under the lock of all VMs' records. */
+static int grant_paths(const struct plan *p, struct rundir *rd, const struct qemu_path *paths, size_t n,
+		       struct verr *err)
+{
+	_cleanup_close_ int lock = -1;
+	struct json_object *list;
+	int ret = 0;
+
+	if (!p->qemu_user.name || (lock = lock_all(rd, err)) < 0)
+		return p->qemu_user.name ? -1 : 0;
+	list = read_record(rd->dir_fd);
+	for (size_t i = 0; i < n && ret == 0; i++)
+		ret = grant_path(&p->qemu_user, rd, list, paths[i].path, paths[i].perms, err);
+	json_object_put(list);
+	return ret;
+}
+
+int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, unsigned perms, struct verr *err)
+{
+	struct qemu_path one = { (char *)path, perms };
+
+	return grant_paths(p, rd, &one, 1, err);
+}
+
+/* The filename of a blockdev-add's node or of its "file" child, and whether it is read-only. */
+static const char *blockdev_file(struct json_object *args, bool *readonly)
+{
+	struct json_object *file, *name, *ro;
+
+	*readonly = json_object_object_get_ex(args, "read-only", &ro) && json_object_get_boolean(ro);
+	if (json_object_object_get_ex(args, "filename", &name) && json_object_is_type(name, json_type_string))
+		return json_object_get_string(name);
+	if (!json_object_object_get_ex(args, "file", &file) || !json_object_is_type(file, json_type_object) ||
+	    !json_object_object_get_ex(file, "filename", &name) || !json_object_is_type(name, json_type_string))
+		return NULL;
+	*readonly |= json_object_object_get_ex(file, "read-only", &ro) && json_object_get_boolean(ro);
+	return json_object_get_string(name);
+}
+
+int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
+			      struct verr *err)
+{
+	for (size_t i = 0; p->qemu_user.name && i < json_object_array_length(commands); i++) {
+		struct json_object *cmd = json_object_array_get_idx(commands, i), *name, *args;
+		const char *file;
+		bool readonly;
+
+		if (!json_object_object_get_ex(cmd, "execute", &name) ||
+		    strcmp(json_object_get_string(name), "blockdev-add") ||
+		    !json_object_object_get_ex(cmd, "arguments", &args) || !(file = blockdev_file(args, &readonly)) ||
+		    file[0] != '/')
+			continue;
+		if (qemu_user_grant(p, rd, file, readonly ? ACL_R : qemu_user_writable(file), err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err)
+{
+	struct qemu_paths paths;
+	int ret;
+
+	if (!p->qemu_user.name)
+		return 0;
+	if (qemu_user_paths(p, &paths, err) < 0)
+		return -1;
+	ret = grant_paths(p, rd, paths.v, paths.n, err);
+	qemu_paths_free(&paths);
+	return ret;
+}
+
+long qemu_user_give_back(struct rundir *rd, struct verr *err)
+{
+	_cleanup_close_ int fd = rundir_open_file(rd, GRANTS_FILE, O_RDONLY | O_CLOEXEC, 0), lock = -1;
+	struct json_object *list;
+	long n = 0;
+
+	if (fd < 0)
+		return errno == ENOENT ? 0 : verr_set(err, errno, "cannot read " GRANTS_FILE);
+	if ((lock = lock_all(rd, err)) < 0)
+		return -1;
+	list = read_record(rd->dir_fd);
+	/* Last granted first: a file before the directories above it. */
+	for (size_t i = json_object_array_length(list); i-- > 0;) {
+		struct json_object *e = json_object_array_get_idx(list, i), *path, *mode, *acl, *other;
+		struct acl_state st;
+
+		if (!json_object_object_get_ex(e, "path", &path) || !json_object_object_get_ex(e, "mode", &mode)) {
+			verr_set(err, 0, GRANTS_FILE ": entry %zu is not {path, mode, acl, perms}", i);
+			continue;
+		}
+		if ((other = others_entry(rd, json_object_get_string(path)))) {
+			json_object_put(other);
+			continue;
+		}
+		json_object_object_get_ex(e, "acl", &acl);
+		st = (struct acl_state){ .mode = (mode_t)json_object_get_int(mode),
+					 .acl_hex = acl ? (char *)json_object_get_string(acl) : NULL };
+		if (acl_state_restore(json_object_get_string(path), &st, err) == 0)
+			n++;
+	}
+	json_object_put(list);
+	rundir_unlink(rd, GRANTS_FILE);
+	return n;
+}
