@@ -15,13 +15,16 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "passthrough/pci.h"
 #include "passthrough/vfio.h"
+#include "vmm/base/acl.h"
 #include "vmm/base/util.h"
+#include "vmm/supervisor/sup-grants.h"
 
 /* Milliseconds a running QEMU has to close the IOMMU groups of a removed device. */
 #define VFIO_RELEASE_MS 5000
@@ -127,6 +130,29 @@ static struct json_object *vfio_parts(const struct strv *hosts, const char *host
 	return parts;
 }
 
+/* Lets QEMU's user open the VFIO container and the groups of hosts ($VMM_DEV_ROOT, default
+ * /dev), as at start (qemu_user_paths); nothing when QEMU runs as root. */
+static int grant_groups(struct hotplug *hp, const struct strv *hosts, struct verr *err)
+{
+	const char *root = getenv("VMM_DEV_ROOT");
+	const char *dev = root && *root ? root : "/dev";
+	_cleanup_free_ char *container = xasprintf("%s/vfio/vfio", dev);
+
+	if (qemu_user_grant(hp->plan, hp->rd, container, ACL_R | ACL_W, err) < 0)
+		return -1;
+	for (size_t i = 0; i < hosts->n; i++) {
+		_cleanup_free_ char *group = NULL;
+		struct pci_dev d;
+
+		if (pci_read(hosts->v[i], &d, err) < 0)
+			return -1;
+		group = xasprintf("%s/vfio/%d", dev, d.group);
+		if (qemu_user_grant(hp->plan, hp->rd, group, ACL_R | ACL_W, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 struct hp_device *hp_prepare_vfio(struct hotplug *hp, struct json_object *json, int want, bool bind, struct verr *err)
 {
 	char host[PCI_BDF_SIZE];
@@ -147,6 +173,15 @@ struct hp_device *hp_prepare_vfio(struct hotplug *hp, struct json_object *json, 
 	if (check_not_ours(hp, &hosts, err) < 0 || hp_check_new_id(hp, "vfio", id, err) < 0 ||
 	    hp_free_port(hp, want, &port, err) < 0 ||
 	    (bind && vfio_bind((const char *const *)hosts.v, hosts.n, false, hp->plan->config.name, err) < 0)) {
+		strv_free(&hosts);
+		return NULL;
+	}
+	if (grant_groups(hp, &hosts, err) < 0) {
+		struct verr undo = { 0 };
+
+		if (bind)
+			vfio_restore((const char *const *)hosts.v, hosts.n, hp->plan->config.name, &undo);
+		verr_append(err, &undo);
 		strv_free(&hosts);
 		return NULL;
 	}
