@@ -119,9 +119,11 @@ int vm_request_send(const char *name, const char *request, struct json_object *a
 	return steal_fd(fd);
 }
 
-int vm_request_reply(int fd, const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err)
+/* Reads the reply to a request before deadline (timeout_ms, the whole wait, for the error). */
+static int reply_until(int fd, const char *name, int64_t deadline, unsigned timeout_ms, struct json_object **ret,
+		       struct verr *err)
 {
-	_cleanup_free_ char *line = read_reply(fd, name, now_ms() + timeout_ms, timeout_ms, err);
+	_cleanup_free_ char *line = read_reply(fd, name, deadline, timeout_ms, err);
 	struct json_object *reply, *v;
 
 	if (!line)
@@ -140,16 +142,21 @@ int vm_request_reply(int fd, const char *name, unsigned timeout_ms, struct json_
 	return -1;
 }
 
+int vm_request_reply(int fd, const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err)
+{
+	return reply_until(fd, name, now_ms() + timeout_ms, timeout_ms, ret, err);
+}
+
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err)
 {
-	int64_t start = now_ms();
+	int64_t deadline = now_ms() + timeout_ms;
 	_cleanup_close_ int fd = vm_request_send(name, request, args, timeout_ms, err);
-	int64_t left = timeout_ms ? (int64_t)timeout_ms - (now_ms() - start) : 0;
 
 	if (fd < 0)
 		return fd;
-	return vm_request_reply(fd, name, timeout_ms ? (unsigned)(left > 1 ? left : 1) : 0, ret, err);
+	/* The connection and the answer share the one timeout, which the error names. */
+	return reply_until(fd, name, deadline, timeout_ms, ret, err);
 }
 
 struct qmp_sync *vm_qmp_open(const char *name, struct verr *err)
