@@ -58,15 +58,18 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 	return 0;
 }
 
+unsigned long long qemu_user_memlock(const struct vm_config *c)
+{
+	return (c->max_memory > c->memory ? c->max_memory : c->memory) + MEMLOCK_MARGIN;
+}
+
 bool qemu_user_creds(const struct qemu_user *u, const struct vm_config *c, struct spawn_creds *out)
 {
-	uint64_t ram = c->max_memory > c->memory ? c->max_memory : c->memory;
-
 	if (!u->name)
 		return false;
 	/* Raising it needs CAP_SYS_RESOURCE, which a container may lack: only when VFIO needs it. */
 	*out = (struct spawn_creds){ .uid = u->uid, .gid = u->gid, .groups = u->groups, .n_groups = u->n_groups,
-				     .memlock = c->n_passthrough ? ram + MEMLOCK_MARGIN : 0 };
+				     .memlock = c->n_passthrough ? qemu_user_memlock(c) : 0 };
 	return true;
 }
 

@@ -38,6 +38,10 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
  * QEMU runs as vmm does. */
 bool qemu_user_creds(const struct qemu_user *u, const struct vm_config *c, struct spawn_creds *out);
 
+/* The RLIMIT_MEMLOCK a QEMU of c needs for VFIO, which pins all of the guest's RAM
+ * (hotplug.max_memory included): that and a margin. */
+unsigned long long qemu_user_memlock(const struct vm_config *c);
+
 void qemu_user_free(struct qemu_user *u);
 
 /* One path QEMU opens by name, and what it needs on it (ACL_R|W|X, vmm/base/acl.h). */

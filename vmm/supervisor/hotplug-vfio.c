@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -24,6 +25,7 @@
 #include "passthrough/vfio.h"
 #include "vmm/base/acl.h"
 #include "vmm/base/util.h"
+#include "vmm/launch/qemu-user.h"
 #include "vmm/supervisor/sup-grants.h"
 
 /* Milliseconds a running QEMU has to close the IOMMU groups of a removed device. */
@@ -130,14 +132,22 @@ static struct json_object *vfio_parts(const struct strv *hosts, const char *host
 	return parts;
 }
 
-/* Lets QEMU's user open the VFIO container and the groups of hosts ($VMM_DEV_ROOT, default
- * /dev), as at start (qemu_user_paths); nothing when QEMU runs as root. */
+/* Lets QEMU's user use the VFIO container and the groups of hosts ($VMM_DEV_ROOT, default
+ * /dev) and pin the guest's RAM, as at start (qemu_user_paths, qemu_user_creds); nothing
+ * when QEMU runs as root. */
 static int grant_groups(struct hotplug *hp, const struct strv *hosts, struct verr *err)
 {
 	const char *root = getenv("VMM_DEV_ROOT");
 	const char *dev = root && *root ? root : "/dev";
 	_cleanup_free_ char *container = xasprintf("%s/vfio/vfio", dev);
+	unsigned long long memlock = qemu_user_memlock(&hp->plan->config);
+	struct rlimit now, want = { memlock, memlock };
 
+	/* VFIO pins the guest's RAM: a QEMU that is not root, started without passthrough, needs
+	 * the limit its start would have had (raised from outside, which takes root's capability). */
+	if (hp->plan->qemu_user.name && prlimit(hp->vm->pid, RLIMIT_MEMLOCK, NULL, &now) == 0 &&
+	    now.rlim_cur < memlock && prlimit(hp->vm->pid, RLIMIT_MEMLOCK, &want, NULL) < 0)
+		return verr_set(err, errno, "cannot raise QEMU's RLIMIT_MEMLOCK to %llu bytes for VFIO", memlock);
 	if (qemu_user_grant(hp->plan, hp->rd, container, ACL_R | ACL_W, err) < 0)
 		return -1;
 	for (size_t i = 0; i < hosts->n; i++) {
