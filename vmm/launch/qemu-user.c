@@ -47,6 +47,18 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 	if (start && c->display == DISPLAY_VNC)
 		return verr_set(err, 0, "%s: display: vnc binds its socket in the run directory, which QEMU as '%s' cannot "
 				"reach (qemu.user \"root\" runs QEMU as root)", file, name);
+	/* usb-host opens /dev/bus/usb/BUS/DEV, a node the kernel makes anew (root's) at each
+	 * replug, which QEMU follows. */
+	if (c->n_usb && !c->qemu_user) {
+		if (start)
+			strv_pushf(warnings, "QEMU runs as root: its usb-host devices open /dev/bus/usb nodes, made anew "
+				   "at each replug, which the user '%s' could not open (set qemu.user \"root\" to say so)",
+				   name);
+		return 0;
+	}
+	if (start && c->n_usb)
+		return verr_set(err, 0, "%s: usb: usb-host opens /dev/bus/usb nodes, made anew at each replug, which QEMU "
+				"as '%s' could not open (qemu.user \"root\" runs QEMU as root)", file, name);
 	u->name = xstrdup(name);
 	u->uid = pw->pw_uid;
 	u->gid = pw->pw_gid;
@@ -169,6 +181,8 @@ int qemu_user_paths(const struct plan *p, struct qemu_paths *out, struct verr *e
 		qemu_paths_add(out, p->fw_vars, ACL_R | ACL_W);
 	if (c->looking_glass)
 		qemu_paths_add(out, c->lg_path, ACL_R | ACL_W);
+	for (size_t i = 0; i < c->n_input; i++)
+		qemu_paths_add(out, c->input[i].evdev, ACL_R | ACL_W);
 	if (p->launch.accel == ACCEL_KVM)
 		qemu_paths_add(out, "/dev/kvm", ACL_R | ACL_W);
 	for (size_t i = 0; i < c->n_disks; i++)

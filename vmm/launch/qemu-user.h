@@ -27,8 +27,9 @@ struct qemu_user {
 };
 
 /* Decides whom c's QEMU runs as (file names the profile in errors). A user this host lacks
- * is an error. Display vnc binds vnc.sock in the run directory, which only root may enter: by
- * default QEMU then stays root (said in warnings when start); a qemu.user named for it fails when start.
+ * is an error. Display vnc binds vnc.sock in the run directory, which only root may enter, and
+ * usb-host opens /dev/bus/usb nodes a replug makes anew: by default QEMU then stays root (said
+ * in warnings when start); a qemu.user named for them fails when start.
  * Returns 0, or -1 with err. */
 int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, struct qemu_user *u,
 		      struct strv *warnings, struct verr *err);
