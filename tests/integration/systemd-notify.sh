@@ -2,7 +2,7 @@
 # vmm run under a service manager: sd_notify's datagrams on $NOTIFY_SOCKET (READY=1 once the
 # guest runs, STATUS= lines, STOPPING=1 with the stop's time), QEMU not inheriting the
 # variable, the exit statuses the unit's restart rules use, and `systemd-analyze verify` of
-# the vmm@.service template unit meson builds.
+# the vmm@.service template unit meson builds, and the Nomad and Kubernetes examples.
 . "$(dirname "$0")/lib.sh"
 
 # Collects every datagram sent to ADDRESS (a path, or @name for the abstract namespace)
@@ -78,3 +78,17 @@ if command -v systemd-analyze >/dev/null; then
 else
 	fail "systemd-analyze is not installed (bootstrap.sh installs systemd)"
 fi
+
+# The Nomad and Kubernetes examples: the same `vmm run` of the demo profile (installed as
+# /etc/vmm/profiles/demo.json), given time for its whole stop before they kill it.
+timeout=$(sed -n 's/.*"shutdown_timeout": *\([0-9]*\).*/\1/p' "$SRCDIR/examples/demo.json")
+stop=$((timeout + 20))
+nomad=$SRCDIR/examples/nomad/vmm-demo.nomad.hcl pod=$SRCDIR/examples/kubernetes/vmm-demo-pod.yaml
+grep -q 'args *= \["run", "/etc/vmm/profiles/demo.json"\]' "$nomad" && grep -q 'driver = "raw_exec"' "$nomad" ||
+	fail "the Nomad example does not run vmm run demo.json under raw_exec"
+grep -q 'command: \["vmm", "run", "/etc/vmm/profiles/demo.json"\]' "$pod" || fail "the pod does not run vmm run demo.json"
+[ "$(sed -n 's/.*kill_timeout *= *"\([0-9]*\)s".*/\1/p' "$nomad")" -ge "$stop" ] &&
+	[ "$(sed -n 's/.*terminationGracePeriodSeconds: *\([0-9]*\).*/\1/p' "$pod")" -ge "$stop" ] ||
+	fail "an example kills vmm before its stop can end ($stop s)"
+"$VMM" lint "$SRCDIR/examples/demo.json" >"$T/lint.out" 2>&1 || fail "the examples' profile: $(cat "$T/lint.out")"
+pass "the Nomad and Kubernetes examples run vmm run demo.json and wait at least $stop s for its stop"
