@@ -194,6 +194,14 @@ static int cmd_start(const struct cmd_args *args, struct verr *err)
 	if ((!strcmp(args->argv[0], "-") ? plan_from_stdin(args, &plan, err) : cmd_load_plan(args, true, &plan, err)) < 0)
 		return -1;
 	plan.reset_nvram = args_has(args, "reset-nvram");
+	/* A post-copy destination needs userfaultfd, which the kernel may keep from QEMU's user. */
+	if (opt.incoming_settings.postcopy && plan.qemu_user.name && !plan.config.qemu_user &&
+	    !qemu_user_may_postcopy()) {
+		fprintf(stderr, "vmm: %s: warning: QEMU runs as root: --postcopy needs userfaultfd, which this kernel "
+			"gives the user '%s' only with vm.unprivileged_userfaultfd=1\n", plan.config.name,
+			plan.qemu_user.name);
+		qemu_user_free(&plan.qemu_user);
+	}
 	return launch(&plan, &opt, args->json, err);
 }
 

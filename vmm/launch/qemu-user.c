@@ -1,6 +1,7 @@
 #include "vmm/launch/qemu-user.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <stdlib.h>
@@ -56,6 +57,13 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 				   name);
 		return 0;
 	}
+	/* A post-copy destination needs userfaultfd, which the kernel may keep from users. */
+	if (c->postcopy == POSTCOPY_AUTO && !c->qemu_user && !qemu_user_may_postcopy()) {
+		if (start)
+			strv_pushf(warnings, "QEMU runs as root: migration.postcopy needs userfaultfd, which this kernel "
+				   "gives the user '%s' only with vm.unprivileged_userfaultfd=1", name);
+		return 0;
+	}
 	if (start && c->n_usb)
 		return verr_set(err, 0, "%s: usb: usb-host opens /dev/bus/usb nodes, made anew at each replug, which QEMU "
 				"as '%s' could not open (qemu.user \"root\" runs QEMU as root)", file, name);
@@ -68,6 +76,14 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 		n = 0;
 	u->n_groups = (size_t)n;
 	return 0;
+}
+
+bool qemu_user_may_postcopy(void)
+{
+	char buf[4] = "";
+	_cleanup_close_ int fd = open("/proc/sys/vm/unprivileged_userfaultfd", O_RDONLY | O_CLOEXEC);
+
+	return fd >= 0 && read(fd, buf, sizeof(buf) - 1) > 0 && buf[0] == '1';
 }
 
 unsigned long long qemu_user_memlock(const struct vm_config *c)

@@ -39,6 +39,10 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
  * QEMU runs as vmm does. */
 bool qemu_user_creds(const struct qemu_user *u, const struct vm_config *c, struct spawn_creds *out);
 
+/* True when a QEMU that is not root may use userfaultfd for post-copy (the kernel's
+ * vm.unprivileged_userfaultfd is 1). */
+bool qemu_user_may_postcopy(void);
+
 /* The RLIMIT_MEMLOCK a QEMU of c needs for VFIO, which pins all of the guest's RAM
  * (hotplug.max_memory included): that and a margin. */
 unsigned long long qemu_user_memlock(const struct vm_config *c);

@@ -5,6 +5,7 @@
 
 #include "profiles/topology.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup.h"
 
 void incoming_argv(const struct sup *s, struct strv *argv)
@@ -129,6 +130,14 @@ void incoming_start(struct sup *s, void (*then)(struct sup *s))
 
 	s->incoming_then = then;
 	s->incoming = true;
+	if (set.tls_dir) {
+		_cleanup_verr_ struct verr err = { 0 };
+
+		if (qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) {
+			fail(s, "letting QEMU's user read the TLS credentials", err.lines[0]);
+			return;
+		}
+	}
 	set.postcopy |= s->plan->config.postcopy == POSTCOPY_AUTO;
 	migrate_setup(s->qmp, MIGRATE_DESTINATION, &set, setup_cb, s);
 }

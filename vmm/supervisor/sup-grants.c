@@ -218,6 +218,21 @@ int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct js
 	return 0;
 }
 
+int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir, struct verr *err)
+{
+	static const char *const files[] = { "ca-cert.pem", "server-cert.pem", "server-key.pem", "client-cert.pem",
+					     "client-key.pem" };
+	struct qemu_path paths[1 + sizeof(files) / sizeof(*files)] = { { (char *)dir, ACL_R | ACL_X } };
+	int ret;
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
+		paths[i + 1] = (struct qemu_path){ xasprintf("%s/%s", dir, files[i]), ACL_R };
+	ret = grant_paths(p, rd, paths, sizeof(paths) / sizeof(*paths), err);
+	for (size_t i = 1; i < sizeof(paths) / sizeof(*paths); i++)
+		free(paths[i].path);
+	return ret;
+}
+
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err)
 {
 	struct qemu_paths paths;

@@ -31,6 +31,10 @@ int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, u
 int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
 			      struct verr *err);
 
+/* The same for a migration's x509 credentials: the directory and the certificates and keys
+ * QEMU's tls-creds-x509 reads in it. */
+int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir, struct verr *err);
+
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
 

@@ -5,6 +5,7 @@
 
 #include "vmm/supervisor/incoming.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup.h"
 
 /* The VM's QEMU here quit after the VM moved; one that did not is killed (the VM runs at the
@@ -112,6 +113,15 @@ static void start_migration(struct sup *s)
 	} else if (s->plan->config.postcopy == POSTCOPY_AUTO) {
 		set.postcopy = true;
 		set.postcopy_passes = s->plan->config.postcopy_passes;
+	}
+	if (set.tls_dir) {
+		_cleanup_verr_ struct verr err = { 0 };
+
+		if (qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) {
+			json_object_put(steal_ptr(s->migrate_args));
+			done_hook(NULL, err.lines[0], s);
+			return;
+		}
 	}
 	say(&s->vm, "migrating to %s (%s)", dest ? dest : uri, uri);
 	s->migration = migration_start(s->base, &s->qmp, uri, -1, dest ? dest : uri, &set, &hooks, s);
