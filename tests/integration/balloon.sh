@@ -15,7 +15,9 @@ pass "a balloon with free page reporting; the guest has all its memory"
 
 expect_rc 0 balloon b 192M --wait --timeout 30
 [ "$(cat "$T/last.out")" = "the guest has 192M of 256M (target 192M)" ] || fail "--wait: $(cat "$T/last.out")"
-grep -q "^vmm: b: the guest has 256M of 256M (target 192M)$" "$T/last.err" || fail "no progress line: $(cat "$T/last.err")"
+# The first line comes when the target is set, however far the guest has got by then.
+grep -Eq "^vmm: b: the guest has (19[2-9]|2[0-5][0-9])M of 256M \(target 192M\)$" "$T/last.err" ||
+	fail "no progress line: $(cat "$T/last.err")"
 expect_rc 0 balloon b --json
 python3 -c 'import json,sys; b=json.load(sys.stdin); sys.exit(not (b["actual"] == b["target"] == 192 << 20 and b["memory"] == 256 << 20 and b["changes"] > 0))' \
 	<"$T/last.out" || fail "balloon --json: $(cat "$T/last.out")"
