@@ -305,15 +305,19 @@ static void read_facts(struct bench_target *t)
 	json_object_put(st);
 }
 
-/* Says why the VM did not start: the last line the supervisor wrote in the start log. */
+/* Says why the VM did not start: the supervisor's verdict in the start log ("failed to start:",
+ * before what it gave back), else the last line it wrote. */
 static void start_failure(const char *log, int status, struct verr *err)
 {
 	char line[1024], last[1024] = "";
 	FILE *f = fopen(log, "re");
+	bool verdict = false;
 
 	while (f && fgets(line, sizeof(line), f))
-		if (line[strspn(line, " \t\n")])
+		if (line[strspn(line, " \t\n")] && (!verdict || strstr(line, "failed to start:"))) {
 			memcpy(last, line, sizeof(last));
+			verdict = strstr(line, "failed to start:") != NULL;
+		}
 	if (f)
 		fclose(f);
 	last[strcspn(last, "\n")] = '\0';
