@@ -14,6 +14,9 @@ CG=/sys/fs/cgroup
 mkdir -p "$T" "$VMM_CACHE_DIR/qemu-caps"
 # The host's probe of its QEMU stands (same binary): probing again under TCG takes long.
 cp "$(dirname "$GUEST")"/qemu-caps/_usr_bin_qemu-system-x86_64.json "$VMM_CACHE_DIR/qemu-caps/" 2>/dev/null || true
+# The nested VMs' kernel and initrd where QEMU's own user reaches them: the host's / is
+# read-only here, so no ACL can open the way to $GUEST under /root.
+mkdir -p /run/guest && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" /run/guest/ && GUEST=/run/guest
 fail() {
 	echo "FAIL: $*"
 	for f in "$VMM_RUN_DIR"/*/vmm.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done

@@ -9,6 +9,9 @@ set -euo pipefail
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin VMM_RUN_DIR=/run/vmm VMM_CACHE_DIR=/run/cache VMM_DATA_DIR=/run/data
 T=/run/t
 mkdir -p "$T"
+# The nested VMs' kernel and initrd where QEMU's own user reaches them: the host's / is
+# read-only here, so no ACL can open the way to $GUEST under /root.
+mkdir -p /run/guest && cp "$GUEST/vmlinuz" "$GUEST/initrd.img" /run/guest/ && GUEST=/run/guest
 fail() { echo "FAIL: $*"; exit 1; }
 pass() { echo "ok - $* ($(cut -d" " -f1 /proc/uptime) s)"; }
 drv() { basename "$(readlink "/sys/bus/pci/devices/$1/driver" 2>/dev/null)" 2>/dev/null || echo none; }
