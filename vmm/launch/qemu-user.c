@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,25 @@
 
 /* What VFIO may pin besides guest RAM (its own maps, ROMs, MMIO): libvirt allows 1 GiB too. */
 #define MEMLOCK_MARGIN (1ULL << 30)
+
+/* True when vmm may give a child RLIMIT_MEMLOCK of need bytes: within its hard limit, or
+ * with CAP_SYS_RESOURCE (bit 24 of /proc/self/status's CapEff). */
+static bool may_raise_memlock(unsigned long long need)
+{
+	char buf[4096];
+	_cleanup_close_ int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	struct rlimit l;
+	const char *cap;
+
+	if (getrlimit(RLIMIT_MEMLOCK, &l) == 0 && (l.rlim_max == RLIM_INFINITY || l.rlim_max >= need))
+		return true;
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	cap = strstr(buf, "CapEff:");
+	return cap && (strtoull(cap + 7, NULL, 16) >> 24) & 1;
+}
 
 int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, struct qemu_user *u,
 		      struct strv *warnings, struct verr *err)
@@ -55,6 +75,14 @@ int qemu_user_resolve(const struct vm_config *c, const char *file, bool start, s
 			strv_pushf(warnings, "QEMU runs as root: its usb-host devices open /dev/bus/usb nodes, made anew "
 				   "at each replug, which the user '%s' could not open (set qemu.user \"root\" to say so)",
 				   name);
+		return 0;
+	}
+	/* VFIO pins the guest's RAM: past the hard RLIMIT_MEMLOCK only with CAP_SYS_RESOURCE, which a
+	 * container's root may lack (root's QEMU locks memory with CAP_IPC_LOCK instead). */
+	if (c->n_passthrough && !c->qemu_user && !may_raise_memlock(qemu_user_memlock(c))) {
+		if (start)
+			strv_pushf(warnings, "QEMU runs as root: VFIO needs RLIMIT_MEMLOCK of %llu bytes, which vmm cannot "
+				   "give the user '%s' here (no CAP_SYS_RESOURCE)", qemu_user_memlock(c), name);
 		return 0;
 	}
 	/* A post-copy destination needs userfaultfd, which the kernel may keep from users. */
