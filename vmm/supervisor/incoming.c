@@ -130,11 +130,12 @@ void incoming_start(struct sup *s, void (*then)(struct sup *s))
 
 	s->incoming_then = then;
 	s->incoming = true;
-	if (set.tls_dir) {
+	{
 		_cleanup_verr_ struct verr err = { 0 };
 
-		if (qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) {
-			fail(s, "letting QEMU's user read the TLS credentials", err.lines[0]);
+		if ((set.tls_dir && qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) ||
+		    qemu_user_grant_uri(s->plan, &s->rd, s->opt.incoming, true, &err) < 0) {
+			fail(s, "letting QEMU's user reach the TLS credentials and the socket", err.lines[0]);
 			return;
 		}
 	}

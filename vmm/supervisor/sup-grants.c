@@ -233,6 +233,19 @@ int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir
 	return ret;
 }
 
+int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri, bool listen, struct verr *err)
+{
+	_cleanup_free_ char *path = NULL;
+	char *slash;
+
+	if (strncmp(uri, "unix:", 5))
+		return 0;
+	path = xstrdup(uri + 5);
+	if (listen && (slash = strrchr(path, '/')))
+		*(slash == path ? slash + 1 : slash) = '\0';
+	return qemu_user_grant(p, rd, path, listen ? ACL_R | ACL_W | ACL_X : ACL_R | ACL_W, err);
+}
+
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err)
 {
 	struct qemu_paths paths;

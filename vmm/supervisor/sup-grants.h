@@ -35,6 +35,10 @@ int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct js
  * QEMU's tls-creds-x509 reads in it. */
 int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir, struct verr *err);
 
+/* The same for a migration URI: for "unix:PATH", the directory QEMU binds PATH in (listen) or
+ * PATH itself (connect); nothing for other URIs. */
+int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri, bool listen, struct verr *err);
+
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
 

@@ -114,10 +114,11 @@ static void start_migration(struct sup *s)
 		set.postcopy = true;
 		set.postcopy_passes = s->plan->config.postcopy_passes;
 	}
-	if (set.tls_dir) {
+	{
 		_cleanup_verr_ struct verr err = { 0 };
 
-		if (qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) {
+		if ((set.tls_dir && qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) ||
+		    qemu_user_grant_uri(s->plan, &s->rd, uri, false, &err) < 0) {
 			json_object_put(steal_ptr(s->migrate_args));
 			done_hook(NULL, err.lines[0], s);
 			return;
