@@ -530,7 +530,8 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	return 0;
 }
 
-void sup_take_qemu(struct sup *s, struct sup_handover *h)
+/* Lets go of the QEMU the supervisor watched: its QMP, console, agent, output and pidfd. */
+static void detach_qemu(struct sup *s)
 {
 	drop_qmp(s);
 	console_detach(s->console);
@@ -539,7 +540,6 @@ void sup_take_qemu(struct sup *s, struct sup_handover *h)
 		bufferevent_free(s->output);
 	if (s->early_output)
 		evbuffer_free(s->early_output);
-	s->early_output = NULL;
 	if (s->pidfd_ev)
 		event_free(s->pidfd_ev);
 	if (s->pidfd >= 0)
@@ -547,14 +547,21 @@ void sup_take_qemu(struct sup *s, struct sup_handover *h)
 	evtimer_del(s->start_timer);
 	evtimer_del(s->linger_timer);
 	s->output = NULL;
+	s->early_output = NULL;
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
-	s->vm.pid = h->pid;
-	s->child = true;
 	s->reaped = s->qmp_closed = s->ready = false;
 	s->vm.pinned = false;
 	s->partial = 0;
 	s->last_output[0] = '\0';
+}
+
+/* Watches the QEMU an upgrade moved the guest into, instead of the old one (supervisor.h). */
+void sup_take_qemu(struct sup *s, struct sup_handover *h)
+{
+	detach_qemu(s);
+	s->vm.pid = h->pid;
+	s->child = true;
 	if (s->own_plan) {
 		plan_free(s->own_plan);
 		free(s->own_plan);
@@ -570,39 +577,21 @@ static void clear_instance(struct sup *s)
 {
 	upgrade_abort(s);
 	feed_free(steal_ptr(s->feed));
-	drop_qmp(s);
+	detach_qemu(s);
 	sup_migrate_reset(s);
 	swtpm_stop(s->swtpm, s->gave_up);
 	hotplug_reset(s->hotplug);
-	console_detach(s->console);
-	agent_detach(s->agent);
 	balloon_reset(s->balloon);
-	if (s->output)
-		bufferevent_free(s->output);
-	if (s->early_output)
-		evbuffer_free(s->early_output);
-	s->early_output = NULL;
-	if (s->pidfd_ev)
-		event_free(s->pidfd_ev);
-	if (s->pidfd >= 0)
-		close(s->pidfd);
 	evtimer_del(s->step_timer);
-	evtimer_del(s->start_timer);
-	evtimer_del(s->linger_timer);
-	s->output = NULL;
-	s->pidfd_ev = NULL;
-	s->pidfd = -1;
 	s->vm.pid = 0;
 	if (s->ram_fd >= 0)
 		close(steal_fd(s->ram_fd));
-	s->reaped = s->qmp_closed = s->ready = s->child = false;
+	s->child = false;
 	s->stop_before_ready = s->start_timed_out = s->killed = s->terminated = false;
 	s->stop = STOP_NONE;
 	s->wstatus = 0;
-	s->reason[0] = s->last_output[0] = '\0';
+	s->reason[0] = '\0';
 	verr_clear(&s->start_error);
-	s->vm.pinned = false;
-	s->partial = 0;
 	state_set_runstate(&s->vm, s->vm.end == VM_CRASHED ? "crashed" : "off");
 }
 
