@@ -7,6 +7,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -120,28 +121,42 @@ static bool names_dir(const char *path, int dir)
 	return stat(path, &a) == 0 && fstat(dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
-/* Remembers that the file NAME is st, made (or taken over) by this supervisor. */
-static void track(struct rundir *rd, const char *file, const struct stat *st)
+/* Reads who the file NAME in dir is (dir itself when NAME is ""): device, inode and birth
+ * time, so that a new file which reuses a removed one's inode is told apart from it. */
+static bool identify(int dir, const char *name, struct rundir_file *id)
 {
-	struct rundir_file *f = NULL;
+	struct statx sx;
 
+	if (statx(dir, name, AT_SYMLINK_NOFOLLOW | (*name ? 0 : AT_EMPTY_PATH), STATX_INO | STATX_BTIME, &sx) < 0)
+		return false;
+	id->dev = makedev(sx.stx_dev_major, sx.stx_dev_minor);
+	id->ino = sx.stx_ino;
+	id->born = sx.stx_mask & STATX_BTIME ? sx.stx_btime.tv_sec * 1000000000LL + sx.stx_btime.tv_nsec : 0;
+	return true;
+}
+
+/* Remembers that the file FILE is the one NAME in dir names now (made or taken over by
+ * this supervisor). */
+static void track(struct rundir *rd, const char *file, int dir, const char *name)
+{
+	struct rundir_file id, *f = NULL;
+
+	if (!identify(dir, name, &id))
+		return;
 	for (size_t i = 0; i < rd->n_files && !f; i++)
 		if (!strcmp(rd->files[i].name, file))
 			f = &rd->files[i];
-	if (!f && rd->n_files < RUNDIR_FILES_MAX) {
+	if (!f && rd->n_files < RUNDIR_FILES_MAX)
 		f = &rd->files[rd->n_files++];
-		snprintf(f->name, sizeof(f->name), "%s", file);
-	}
 	if (f) {
-		f->dev = st->st_dev;
-		f->ino = st->st_ino;
+		snprintf(id.name, sizeof(id.name), "%s", file);
+		*f = id;
 	}
 }
 
 int rundir_open(struct rundir *rd, const char *path, struct verr *err)
 {
 	const char *name = strrchr(path, '/') + 1;
-	struct stat st;
 
 	for (int tries = 0; tries < 10; tries++) {
 		_cleanup_close_ int dir = open_run_dir(path, err), fd = -1;
@@ -165,8 +180,7 @@ int rundir_open(struct rundir *rd, const char *path, struct verr *err)
 			return verr_set(err, 0, "VM '%s' is already running (its supervisor holds '%s/lock')", name, path);
 		*rd = (struct rundir)RUNDIR_INIT;
 		rd->path = xstrdup(path);
-		if (fstat(fd, &st) == 0)
-			track(rd, "lock", &st);
+		track(rd, "lock", fd, "");
 		rd->dir_fd = steal_fd(dir);
 		rd->lock_fd = steal_fd(fd);
 		return 0;
@@ -199,7 +213,6 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 {
 	struct sockaddr_un sa;
 	_cleanup_close_ int fd = -1;
-	struct stat st;
 	mode_t old;
 	int r;
 
@@ -214,8 +227,7 @@ int rundir_listen(struct rundir *rd, const char *sock, struct verr *err)
 	umask(old);
 	if (r < 0)
 		return verr_set(err, errno, "cannot bind socket '%s'", sa.sun_path);
-	if (fstatat(rd->dir_fd, sock, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		track(rd, sock, &st);
+	track(rd, sock, rd->dir_fd, sock);
 	if (listen(fd, 64) < 0)
 		return verr_set(err, errno, "cannot listen on socket '%s'", sa.sun_path);
 	return steal_fd(fd);
@@ -241,7 +253,6 @@ int rundir_write(struct rundir *rd, const char *file, const char *contents, bool
 {
 	_cleanup_free_ char *tmp = xasprintf("%s.tmp", file);
 	_cleanup_close_ int fd = -1;
-	struct stat st;
 
 	if (!names_file(rd->dir_fd, "lock", rd->lock_fd))
 		return verr_set(err, 0, "cannot write '%s/%s': the directory's lock was removed (it may be another "
@@ -249,14 +260,14 @@ int rundir_write(struct rundir *rd, const char *file, const char *contents, bool
 	fd = openat(rd->dir_fd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return verr_set(err, errno, "cannot write '%s/%s'", rd->path, tmp);
-	if (write_all(fd, contents, strlen(contents)) < 0 || fsync(fd) < 0 || fstat(fd, &st) < 0 ||
+	if (write_all(fd, contents, strlen(contents)) < 0 || fsync(fd) < 0 ||
 	    renameat(rd->dir_fd, tmp, rd->dir_fd, file) < 0) {
 		int e = errno;
 		unlinkat(rd->dir_fd, tmp, 0);
 		return verr_set(err, e, "cannot write '%s/%s'", rd->path, file);
 	}
 	if (transient)
-		track(rd, file, &st);
+		track(rd, file, fd, "");
 	return 0;
 }
 
@@ -267,10 +278,7 @@ int rundir_open_file(struct rundir *rd, const char *file, int flags, mode_t mode
 
 void rundir_adopt(struct rundir *rd, const char *file)
 {
-	struct stat st;
-
-	if (fstatat(rd->dir_fd, file, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		track(rd, file, &st);
+	track(rd, file, rd->dir_fd, file);
 }
 
 void rundir_unlink(struct rundir *rd, const char *file)
@@ -280,15 +288,14 @@ void rundir_unlink(struct rundir *rd, const char *file)
 
 void rundir_close(struct rundir *rd)
 {
-	struct stat st;
+	struct rundir_file now;
 
 	if (!rd->path)
 		return;
 	/* The lock was tracked first: it goes last, while still held. */
 	for (size_t i = rd->n_files; i-- > 0;) {
 		const struct rundir_file *f = &rd->files[i];
-		if (fstatat(rd->dir_fd, f->name, &st, AT_SYMLINK_NOFOLLOW) == 0 && st.st_dev == f->dev &&
-		    st.st_ino == f->ino)
+		if (identify(rd->dir_fd, f->name, &now) && now.dev == f->dev && now.ino == f->ino && now.born == f->born)
 			unlinkat(rd->dir_fd, f->name, 0);
 	}
 	/* The directory goes too when nothing (no log) is left in it. */

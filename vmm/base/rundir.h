@@ -5,8 +5,8 @@
  * must be owned by root or by us and writable by no one else unless sticky (like /tmp), so
  * no other user can swap a directory on the way. The supervisor then works through a
  * descriptor of the directory (openat, unlinkat, O_NOFOLLOW); sockets are bound by path,
- * after checking that the path still names that directory. It remembers the device and
- * inode of each file it made and removes, when it closes, only those that are still the
+ * after checking that the path still names that directory. It remembers the device,
+ * inode and birth time of each file it made and removes, when it closes, only those that are still the
  * ones it made: a directory deleted under it and made again by another supervisor is left
  * alone. The lock file is removed while it is held; rundir_open checks after flock that
  * the path still names the locked file, and tries again when it does not. */
@@ -24,6 +24,7 @@ struct rundir_file {
 	char name[32];
 	dev_t dev;
 	ino_t ino;
+	long long born; /* birth time in ns, 0 where the file system does not keep it */
 };
 
 /* The most files a run directory tracks. */
