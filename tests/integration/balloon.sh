@@ -67,6 +67,7 @@ grep -q "VM 'plain' has no balloon (\"memory\": {\"balloon\": true} in its profi
 expect_rc 0 kill plain
 
 # Huge pages: the balloon is shown but never moved (lint's words). QEMU stays paused (-S).
+hold_hugepage_pools
 old_pages=$(cat /proc/sys/vm/nr_hugepages)
 trap 'echo "$old_pages" >/proc/sys/vm/nr_hugepages; cleanup' EXIT
 echo $((old_pages + 128)) >/proc/sys/vm/nr_hugepages || fail "cannot reserve 2M huge pages"

@@ -5,6 +5,7 @@
 # start and changes nothing. Runs alone (is_parallel false): it reads the host's pool.
 . "$(dirname "$0")/lib.sh"
 
+hold_hugepage_pools
 pool=/sys/kernel/mm/hugepages/hugepages-2048kB
 before=$(cat $pool/nr_hugepages)
 pages() { cat $pool/nr_hugepages; }

@@ -45,7 +45,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-fail() { echo "FAIL: $*"; for f in "$T"/*.out "$T"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done; exit 1; }
+# Holds, until the test ends, the lock every test that changes the host's huge page pools
+# takes: tests of two suites running at once (meson's is_parallel only parts one run's) must
+# not see each other's pool changes.
+hold_hugepage_pools() { exec 8>/tmp/vmm-tests-hugepages.lock && flock 8; }
+fail() {
+	echo "FAIL: $*"
+	for f in "$T"/*.out "$T"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
+	# Consoles a command left in its output directory (bench fio's) say why a guest stalled.
+	find "$T" -name 'console*.log' 2>/dev/null | head -n 4 | while read -r f; do echo "--- $f"; tail -n 30 "$f"; done
+	exit 1
+}
 pass() { echo "ok - $*"; }
 
 # Starts `vmm run PROFILE` in the background; output in $T/NAME.out and $T/NAME.err.

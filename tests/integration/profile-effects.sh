@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 # Huge pages for the huge-page profiles: 160 of 2 MiB and one of 1 GiB (restored afterwards).
+hold_hugepage_pools
 gig=/sys/kernel/mm/hugepages/hugepages-1048576kB/nr_hugepages
 old_pages=$(cat /proc/sys/vm/nr_hugepages) old_gig=$(cat $gig)
 trap 'echo "$old_pages" >/proc/sys/vm/nr_hugepages; echo "$old_gig" >$gig; cleanup' EXIT
