@@ -1,7 +1,8 @@
 #!/bin/bash
-# vmm upgrade of an idle 1 GiB guest (its RAM on vmm's shared memfd: not copied) against raw
-# QEMU migrating the same guest (plain RAM, QEMU's own migration defaults) into a new QEMU
-# process over a unix socket, in the same run, N times each (default 5). Prints each run's total
+# vmm upgrade of an idle 1 GiB guest, with its RAM on vmm's shared memfd (memory.shared: not
+# copied) and with plain RAM (vmm's default: copied), against raw QEMU migrating the same guest
+# (plain RAM, QEMU's own migration defaults) into a new QEMU process over a unix socket, in the
+# same run, N times each (default 5). Prints each run's total
 # and downtime (QEMU's figures from query-migrate, and the wall time of the whole move), then
 # the medians. Target (issue 15): vmm upgrade of a 1 GiB guest with a shared RAM file <= 0.5 s.
 #   bench/upgrade.sh [N] [SIZE]
@@ -13,10 +14,12 @@ vmm=$PWD/${VMM:-build/vmm}
 work=$(mktemp -d)
 export VMM_RUN_DIR=$work/run VMM_DATA_DIR=$work/data
 export VMM_CACHE_DIR=${VMM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vmm}
-trap '"$vmm" kill bench-upgrade >/dev/null 2>&1; pkill -9 -f "guest=bench-raw," 2>/dev/null; rm -rf "$work"' EXIT
+trap '"$vmm" kill bench-upgrade >/dev/null 2>&1; "$vmm" kill bench-upgrade-plain >/dev/null 2>&1; pkill -9 -f "guest=bench-raw," 2>/dev/null; rm -rf "$work"' EXIT
 
-printf '{"include": ["%s"], "name": "bench-upgrade", "memory": {"size": "%s"}}\n' \
+printf '{"include": ["%s"], "name": "bench-upgrade", "memory": {"size": "%s", "shared": true}}\n' \
 	"$PWD/tests/profiles/guest.json" "$size" >"$work/guest.json"
+printf '{"include": ["%s"], "name": "bench-upgrade-plain", "memory": {"size": "%s"}}\n' \
+	"$PWD/tests/profiles/guest.json" "$size" >"$work/guest-plain.json"
 . bench/lib.sh
 raw_argv "$work/guest.json" "$work"
 src=("${argv[@]}")
@@ -74,31 +77,39 @@ run_raw() {
 	kill -9 "$sp" "$dp"; wait "$sp" "$dp" 2>/dev/null || true
 }
 
-# One vmm upgrade of the running VM; prints "total downtime wall".
+# One vmm upgrade of the running VM NAME; prints "total downtime wall".
 run_vmm() {
 	local start out
 	start=$(now_ms)
-	out=$("$vmm" upgrade bench-upgrade --json)
+	out=$("$vmm" upgrade "$1" --json)
 	python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(r["total_ms"], r["downtime_ms"], end=" ")' "$out"
 	echo $(($(now_ms) - start))
 }
 
 "$vmm" start "$work/guest.json" >/dev/null 2>&1
+"$vmm" start "$work/guest-plain.json" >/dev/null 2>&1
 until_ready "$VMM_RUN_DIR/bench-upgrade/console.log"
-printf '%-4s %28s %28s\n' "" "raw QEMU migration (ms)" "vmm upgrade (ms)"
-printf '%-4s %9s %9s %8s %9s %9s %8s\n' run total downtime wall total downtime wall
+until_ready "$VMM_RUN_DIR/bench-upgrade-plain/console.log"
+row() { printf '%-4s %9s %9s %8s %9s %9s %8s %9s %9s %8s\n' "$@"; }
+printf '%-4s %28s %28s %28s\n' "" "raw QEMU migration (ms)" "vmm upgrade, shared (ms)" "vmm upgrade, plain (ms)"
+row run total downtime wall total downtime wall total downtime wall
 : >"$work/raw.txt"
 : >"$work/vmm.txt"
+: >"$work/plain.txt"
 for i in $(seq "$n"); do
 	r=$(run_raw)
-	v=$(run_vmm)
+	v=$(run_vmm bench-upgrade)
+	p=$(run_vmm bench-upgrade-plain)
 	echo "$r" >>"$work/raw.txt"
 	echo "$v" >>"$work/vmm.txt"
+	echo "$p" >>"$work/plain.txt"
 	# shellcheck disable=SC2086
-	printf '%-4s %9s %9s %8s %9s %9s %8s\n' "$i" $r $v
+	row "$i" $r $v $p
 done
 median() { sort -n | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : int((a[NR/2]+a[NR/2+1])/2)}'; }
 m() { awk -v c="$2" '{print $c}' "$1" | median; }
-printf '%-4s %9s %9s %8s %9s %9s %8s\n' med "$(m "$work/raw.txt" 1)" "$(m "$work/raw.txt" 2)" "$(m "$work/raw.txt" 3)" \
-	"$(m "$work/vmm.txt" 1)" "$(m "$work/vmm.txt" 2)" "$(m "$work/vmm.txt" 3)"
-echo "guest RAM $size; vmm: RAM on a shared memfd, not copied (x-ignore-shared); raw: QEMU's defaults"
+row med "$(m "$work/raw.txt" 1)" "$(m "$work/raw.txt" 2)" "$(m "$work/raw.txt" 3)" \
+	"$(m "$work/vmm.txt" 1)" "$(m "$work/vmm.txt" 2)" "$(m "$work/vmm.txt" 3)" \
+	"$(m "$work/plain.txt" 1)" "$(m "$work/plain.txt" 2)" "$(m "$work/plain.txt" 3)"
+echo "guest RAM $size; vmm shared: memory.shared, RAM not copied (x-ignore-shared); vmm plain: RAM copied with"
+echo "vmm's migration settings; raw: QEMU's defaults"

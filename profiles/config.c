@@ -20,7 +20,7 @@ static const char *const top_keys[] = { "name", "machine", "cpu", "memory", "boo
 static const char *const machine_keys[] = { "type", "accel", "firmware", "pcie", NULL };
 static const char *const cpu_keys[] = { "model", "sockets", "cores", "threads", "pin", "emulator_pin", "hyperv",
 					"isolate", NULL };
-static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", NULL };
+static const char *const memory_keys[] = { "size", "hugepages", "prealloc", "balloon", "numa", "overcommit", "shared", NULL };
 static const char *const balloon_keys[] = { "auto", "min", NULL };
 static const char *const numa_keys[] = { "cpus", "size", "host_node", NULL };
 static const char *const hugepages_keys[] = { "size", "reserve", NULL };
@@ -269,6 +269,16 @@ static void walk_memory(struct walk *w, struct json_object *mem, struct vm_confi
 	else
 		jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
 	jr_bool(&w->jr, mem, "memory", "overcommit", &c->overcommit);
+	jr_bool(&w->jr, mem, "memory", "shared", &c->shared_ram);
+}
+
+/* Checks that shared RAM (memory.shared) is the one plain backend it can be. */
+static void check_shared_ram(struct walk *w, const struct vm_config *c)
+{
+	if (c->shared_ram && c->hugepages)
+		jr_problem(&w->jr, "memory", "shared", "not with memory.hugepages (huge pages keep their own backend)");
+	else if (c->shared_ram && c->n_numa)
+		jr_problem(&w->jr, "memory", "shared", "not with memory.numa (each node keeps its own backend)");
 }
 
 /* Validates "qemu": the binary and extra arguments. */
@@ -418,6 +428,7 @@ int config_from_json(struct json_object *json, const char *file, struct json_obj
 	if (config_vcpus(c) <= VCPUS_MAX)
 		walk_numa(&w, mem, c);
 	check_hugepage_sizes(&w, c);
+	check_shared_ram(&w, c);
 	cfg_walk_platform(&w, json, c);
 	check_pin_count(&w, c);
 	check_auto_balloon(&w, c);

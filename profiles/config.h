@@ -125,6 +125,7 @@ struct vm_config {
 	bool balloon_auto;        /* memory.balloon {"auto": true}: moved with the host's memory pressure */
 	uint64_t balloon_min;     /* ... never below this */
 	bool overcommit;          /* memory.size may be more than the host's memory (vmm/launch/plan-host.h) */
+	bool shared_ram;          /* memory.shared: the guest RAM on a memfd that vmm upgrade does not copy */
 	struct numa_config *numa;
 	size_t n_numa;
 	unsigned root_ports, max_cpus, mem_slots; /* hotplug; max_cpus 0: no more than booted */

@@ -3,15 +3,15 @@
 # reboot: its uptime continues (read through the guest agent), a marker written to its disk
 # before is there after, the QEMU pid changed and the old one is gone, the console, agent and
 # qmp.sock serve the new QEMU (a qmp.sock client is disconnected and connects again), the guest
-# RAM stayed in place (x-ignore-shared on its shared memfd), also for a supervisor reattached to
-# the QEMU. Failures leave the old QEMU
+# RAM stayed in place (x-ignore-shared on its shared memfd, memory.shared), also for a supervisor
+# reattached to the QEMU; plain RAM (the default) is copied. Failures leave the old QEMU
 # running the guest and nothing of the new one: a --qemu that is not a QEMU, a QEMU that dies
 # loading the migration, a VM with a hot-added device or a TPM (refused, with the reason).
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
 truncate -s 16M "$T/data.raw"
-"$VMM" start "$PROFILES/guest-agent.json" --name up --set hotplug.root_ports=1 \
+"$VMM" start "$PROFILES/guest-agent.json" --name up --set hotplug.root_ports=1 --set memory.shared=true \
 	--set "disks=[{\"id\": \"data\", \"file\": \"$T/data.raw\", \"format\": \"raw\"}]" \
 	>/dev/null 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
 wait_boots up 1 shell
@@ -131,3 +131,16 @@ grep -q "cannot save: the VM has a TPM" "$T/last.err" && [ ! -e "$T/tp.saved" ] 
 [ "$(state_field tp qemu_pid)" = "$pid" ] && kill -0 "$pid" || fail "the refusals changed the QEMU"
 pass "a VM with a TPM is refused an upgrade and a save: $(cat "$T/tpm.txt")"
 expect_rc 0 kill tp
+
+# Plain RAM (no memory.shared): the upgrade copies it, and the guest goes on without a reboot.
+"$VMM" start "$PROFILES/guest.json" --name pl >/dev/null 2>"$T/pl.err" || fail "start plain: $(cat "$T/pl.err")"
+wait_boots pl 1 shell
+pid=$(state_field pl qemu_pid)
+expect_rc 0 upgrade pl --json
+[ "$(json_field shared_ram <"$T/last.out")" = False ] || fail "plain RAM: $(cat "$T/last.out")"
+[ "$(state_field pl qemu_pid)" != "$pid" ] && ! kill -0 "$pid" 2>/dev/null || fail "plain RAM: the QEMU did not change"
+out=$(python3 "$SRCDIR/tests/integration/console.py" "$VMM" pl 'echo pl$((6*7))ain' 'pl42ain') || fail "console: $out"
+[ "$(grep -c 'vmm-guest: ready' "$VMM_RUN_DIR/pl/console.log")" = 1 ] || fail "plain RAM: the guest booted again"
+pass "plain RAM is copied by the upgrade: $(json_field total_ms <"$T/last.out") ms, the guest goes on"
+expect_rc 0 kill pl
+assert_clean_rundir pl

@@ -41,7 +41,7 @@ static void push_numa_node(const struct numa_config *n, size_t i, struct strv *a
 
 bool build_shared_ram(const struct vm_config *c)
 {
-	return !c->hugepages && !c->n_numa;
+	return c->shared_ram && !c->hugepages && !c->n_numa;
 }
 
 /* One RAM backend: hugetlb memfd for huge pages, the supervisor's shared memfd for the one

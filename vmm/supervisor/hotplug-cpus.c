@@ -266,9 +266,9 @@ static void set_cpus(struct hotplug *hp, struct qmp_client *qmp, struct control_
 		control_fail(conn, "a change of the vCPUs is under way: wait for it to end");
 		return;
 	}
-	if (n < now && hp->plan->launch.accel == ACCEL_TCG) {
-		control_fail(conn, "vCPUs are not removed under TCG: QEMU with TCG (7.2 and 10.0 alike) crashes when a "
-			     "vCPU is plugged after one was removed");
+	if (n > now && hp->cpu_removed && hp->plan->launch.accel == ACCEL_TCG) {
+		control_fail(conn, "no vCPU can be added under TCG after one was removed: QEMU with TCG (7.2 and 10.0 "
+			     "alike) crashes then; the VM gets vCPUs again after a restart");
 		return;
 	}
 	b = hp->batch = xzalloc(sizeof(*b));

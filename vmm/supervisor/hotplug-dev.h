@@ -63,6 +63,7 @@ struct hotplug {
 	struct hp_batch *batch;     /* the change of vCPUs under way, or NULL */
 	struct hp_memory mem;
 	struct json_object *again;  /* the records of the devices the next QEMU (a restart) gets again */
+	bool cpu_removed;           /* a vCPU was removed from this QEMU (TCG cannot plug one after that) */
 };
 
 /* A new device of config (not listed yet): id, kind, QOM objects parts (consumed), root port

@@ -216,6 +216,10 @@ void hp_step_remove(struct hp_device *d, struct qmp_client *qmp)
 	args = json_object_new_object();
 	json_object_object_add(args, k->key, json_object_new_string(name_of(p)));
 	d->releasing = k == DEVICE_KIND;
+	if (d->releasing && d->kind == HP_CPU && !d->hp->cpu_removed) {
+		d->hp->cpu_removed = true;
+		hp_save(d->hp);
+	}
 	if (qmp_send(qmp, k->del, args, CTL_QMP_TIMEOUT_MS, 0, remove_cb, d) < 0)
 		stuck(d, NULL, "cannot remove '%s': QEMU's QMP connection is gone", d->id);
 }

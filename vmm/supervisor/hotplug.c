@@ -69,6 +69,7 @@ void hotplug_reset(struct hotplug *hp)
 	if (hp->saved)
 		rundir_unlink(hp->rd, HOTPLUG_FILE);
 	hp->saved = false;
+	hp->cpu_removed = false;
 }
 
 void hotplug_free(struct hotplug *hp)
@@ -372,6 +373,8 @@ void hp_save(struct hotplug *hp)
 		if (hp->devs[i]->state != HP_ADDING)
 			json_object_array_add(list, record_of(hp->devs[i]));
 	json_object_object_add(o, "devices", list);
+	if (hp->cpu_removed)
+		json_object_object_add(o, "cpu_removed", json_object_new_boolean(true));
 	if (rundir_write(hp->rd, HOTPLUG_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true, &err) < 0)
 		say_err(hp->vm, &err);
 	else
@@ -437,15 +440,17 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 void hotplug_reattach(struct hotplug *hp)
 {
 	_cleanup_close_ int fd = rundir_open_file(hp->rd, HOTPLUG_FILE, O_RDONLY | O_CLOEXEC, 0);
-	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *list;
+	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *list, *removed;
+	bool same;
 
 	if (!o)
 		return;
 	rundir_adopt(hp->rd, HOTPLUG_FILE);
-	if (json_object_object_get_ex(o, "qemu_pid", &pid) && json_object_get_int(pid) == hp->vm->pid &&
-	    json_object_object_get_ex(o, "devices", &list) && json_object_is_type(list, json_type_array))
+	same = json_object_object_get_ex(o, "qemu_pid", &pid) && json_object_get_int(pid) == hp->vm->pid;
+	if (same && json_object_object_get_ex(o, "devices", &list) && json_object_is_type(list, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(list); i++)
 			take_back(hp, json_object_array_get_idx(list, i));
+	hp->cpu_removed = same && json_object_object_get_ex(o, "cpu_removed", &removed) && json_object_get_boolean(removed);
 	json_object_put(o);
 	hp_save(hp);
 }
