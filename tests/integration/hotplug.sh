@@ -7,10 +7,10 @@
 # changes nothing in QEMU (block nodes, iothreads, devices); an add that fails in QEMU
 # part-way leaves nothing behind; a guest that does not release a device (paused) fails the
 # removal, which ends when the guest lets go. vmm set cpus=N adds a vCPU (up to
-# hotplug.max_cpus) and removes it (under TCG, none can be added after that, also for a
-# reattached supervisor: QEMU's TCG would crash); vmm set memory=SIZE grows and shrinks
-# the guest's memory through virtio-mem (when the test guest has its driver). A supervisor reattached after kill -9 knows the
-# hot-added devices. HOTPLUG_CYCLES (200) add/remove cycles of a disk
+# hotplug.max_cpus) and, on QEMU 10.0, removes it (under TCG, none can be added after that, also
+# for a reattached supervisor: QEMU's TCG would crash; 7.2's TCG crashes after a removal: refused);
+# vmm set memory=SIZE grows and shrinks the guest's memory through virtio-mem (when the test
+# guest has its driver). A supervisor reattached after kill -9 knows the hot-added devices. HOTPLUG_CYCLES (200) add/remove cycles of a disk
 # leave QEMU's and the supervisor's descriptors and memory flat.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
@@ -194,6 +194,7 @@ expect_rc 0 set hp cpus=2
 	fail "the guest does not run a second vCPU: $(guest 'ls /sys/devices/system/cpu')"
 before=$(qemu_objects)
 refused "cpus: expected 1 to 2" set hp cpus=3
+[ "${VMM_TEST_QEMU:-}" = 10.0 ] || refused "vCPUs are not removed under TCG with QEMU 7.2" set hp cpus=1
 pass "vmm set cpus=2 adds a vCPU the guest brings online; more than hotplug.max_cpus is refused"
 
 refused "memory: expected a size from memory.size (256M) to hotplug.max_memory (512M), in steps of 2M" set hp memory=257M
@@ -211,20 +212,24 @@ else
 	pass "vmm set memory=384M gives the guest 128M more through virtio-mem, memory=320M takes 64M back"
 fi
 
-# Removing the hot-added vCPU: the guest lets it go. Under TCG no vCPU can be plugged after
-# that (QEMU crashes), which is refused, also by a supervisor reattached after kill -9.
-expect_rc 0 set hp cpus=1
-[ "$(cat "$T/last.out")" = "cpus: 1" ] || fail "set cpus=1: $(cat "$T/last.out")"
-[ -z "$(device_field vcpu1 kind)" ] || fail "vcpu1 is still listed: $("$VMM" devices hp)"
-[ "$(guest 'cat /sys/devices/system/cpu/online')" = 0 ] || fail "the guest still runs $(guest 'cat /sys/devices/system/cpu/online')"
-sup=$(state_field hp supervisor_pid)
-kill -9 "$sup"
-assert_gone "$sup"
-expect_rc 0 attach hp
-before=$(qemu_objects)
-refused "no vCPU can be added under TCG after one was removed" set hp cpus=2
-[ "$(state_field hp state)" = running ] || fail "the VM is not running: $("$VMM" status hp)"
-pass "vmm set cpus=1 removes the hot-added vCPU (the guest runs one); adding one again is refused under TCG"
+# Removing the hot-added vCPU (QEMU 10.0: 7.2's TCG crashes at the power-off after one): the
+# guest lets it go. Under TCG no vCPU can be plugged after that (QEMU crashes), which is
+# refused, also by a supervisor reattached after kill -9.
+if [ "${VMM_TEST_QEMU:-}" = 10.0 ]; then
+	expect_rc 0 set hp cpus=1
+	[ "$(cat "$T/last.out")" = "cpus: 1" ] || fail "set cpus=1: $(cat "$T/last.out")"
+	[ -z "$(device_field vcpu1 kind)" ] || fail "vcpu1 is still listed: $("$VMM" devices hp)"
+	[ "$(guest 'cat /sys/devices/system/cpu/online')" = 0 ] || fail "the guest still runs $(guest 'cat /sys/devices/system/cpu/online')"
+	sup=$(state_field hp supervisor_pid)
+	kill -9 "$sup"
+	assert_gone "$sup"
+	expect_rc 0 attach hp
+	before=$(qemu_objects)
+	refused "no vCPU can be added under TCG after one was removed" set hp cpus=2
+	expect_rc 0 status hp --json
+	[ "$(json_field state <"$T/last.out")" = running ] || fail "the VM is not running: $(cat "$T/last.out")"
+	pass "vmm set cpus=1 removes the hot-added vCPU (the guest runs one); adding one again is refused under TCG"
+fi
 
 expect_rc 0 stop hp
 assert_clean_rundir hp

@@ -52,6 +52,7 @@ hold_hugepage_pools() { exec 8>/tmp/vmm-tests-hugepages.lock && flock 8; }
 fail() {
 	echo "FAIL: $*"
 	for f in "$T"/*.out "$T"/*.err; do [ -f "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }; done
+	for f in "$VMM_RUN_DIR"/*/vmm.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 15 "$f"; }; done
 	# Consoles a command left in its output directory (bench fio's) say why a guest stalled.
 	find "$T" -name 'console*.log' 2>/dev/null | head -n 4 | while read -r f; do echo "--- $f"; tail -n 30 "$f"; done
 	exit 1

@@ -266,6 +266,11 @@ static void set_cpus(struct hotplug *hp, struct qmp_client *qmp, struct control_
 		control_fail(conn, "a change of the vCPUs is under way: wait for it to end");
 		return;
 	}
+	if (n < now && hp->plan->launch.accel == ACCEL_TCG && atoi(hp->vm->version) < 10) {
+		control_fail(conn, "vCPUs are not removed under TCG with QEMU %s: it crashes afterwards (at the "
+			     "guest's power-off); QEMU 10.0 does not", hp->vm->version);
+		return;
+	}
 	if (n > now && hp->cpu_removed && hp->plan->launch.accel == ACCEL_TCG) {
 		control_fail(conn, "no vCPU can be added under TCG after one was removed: QEMU with TCG (7.2 and 10.0 "
 			     "alike) crashes then; the VM gets vCPUs again after a restart");

@@ -25,6 +25,12 @@
 
 #define SWTPM_PID "swtpm.pid"
 
+/* What a process wrote after its last whole line. */
+struct partial {
+	char text[256];
+	size_t len;
+};
+
 struct swtpm {
 	struct event_base *base;
 	const struct plan *plan;
@@ -39,6 +45,7 @@ struct swtpm {
 	struct event *pidfd_ev;
 	struct event *output_ev; /* its output, said in the VM's log as it comes */
 	char last[256];       /* the last line it wrote */
+	struct partial partial; /* ... and what it wrote after that */
 	struct event *grace;  /* tells the supervisor of a death, DEATH_GRACE_MS after it */
 	char *failure;        /* why it died while it should run */
 	bool blamed;
@@ -61,22 +68,38 @@ struct swtpm *swtpm_new(struct event_base *base, const struct plan *p, struct vm
 	return t;
 }
 
-/* Reads what a process wrote on fd (non-blocking) into buf: its last line (buf unchanged when
- * it wrote none); each line said in the VM's log when vm is not NULL. False at the end of it. */
-static bool read_lines(int fd, char *buf, size_t size, const struct vm_state *vm)
+/* Ends the line in p, if any: kept in buf (the last line) and said in the VM's log when vm is
+ * not NULL. */
+static void line_end(struct partial *p, char *buf, size_t size, const struct vm_state *vm)
 {
-	char chunk[4096], *save;
-	ssize_t n;
+	if (!p->len)
+		return;
+	p->text[p->len] = '\0';
+	snprintf(buf, size, "%s", p->text);
+	if (vm)
+		say(vm, "swtpm: %s", p->text);
+	p->len = 0;
+}
 
-	while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk) - 1)) > 0) {
-		chunk[n] = '\0';
-		for (char *line = strtok_r(chunk, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-			snprintf(buf, size, "%s", line);
-			if (vm)
-				say(vm, "swtpm: %s", line);
-		}
-	}
-	return fd >= 0 && n < 0 && errno == EAGAIN;
+/* Reads what a process wrote on fd (non-blocking), whole lines at a time (the rest waits in
+ * p for the next read, or ends at the end of the output): its last line in buf (unchanged when
+ * it wrote none); each line said in the VM's log when vm is not NULL. False at the end of it. */
+static bool read_lines(int fd, struct partial *p, char *buf, size_t size, const struct vm_state *vm)
+{
+	char chunk[4096];
+	ssize_t n = 0;
+	bool more;
+
+	while (fd >= 0 && (n = read(fd, chunk, sizeof(chunk))) > 0)
+		for (ssize_t i = 0; i < n; i++)
+			if (chunk[i] == '\n')
+				line_end(p, buf, size, vm);
+			else if (p->len + 1 < sizeof(p->text))
+				p->text[p->len++] = chunk[i];
+	more = fd >= 0 && n < 0 && errno == EAGAIN;
+	if (!more)
+		line_end(p, buf, size, vm);
+	return more;
 }
 
 /* "exited with status N" or "was killed by signal N" for wait status st, with last, the last
@@ -95,7 +118,7 @@ static void output_cb(evutil_socket_t fd, short what, void *arg)
 	struct swtpm *t = arg;
 
 	(void)what;
-	if (!read_lines(fd, t->last, sizeof(t->last), t->vm))
+	if (!read_lines(fd, &t->partial, t->last, sizeof(t->last), t->vm))
 		event_del(t->output_ev);
 }
 
@@ -132,7 +155,7 @@ static int manufacture(struct swtpm *t, struct verr *err)
 		waitpid(child.pid, &st, 0);
 	}
 	fcntl(child.output_fd, F_SETFL, O_NONBLOCK);
-	read_lines(child.output_fd, line, sizeof(line), NULL);
+	read_lines(child.output_fd, &(struct partial){ .len = 0 }, line, sizeof(line), NULL);
 	why = ending(st, line);
 	close(child.output_fd);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 0 && access(state, F_OK) == 0) {
@@ -210,7 +233,7 @@ static void ended(struct swtpm *t, int st)
 {
 	_cleanup_free_ char *why = NULL;
 
-	read_lines(t->output_fd, t->last, sizeof(t->last), t->vm);
+	read_lines(t->output_fd, &t->partial, t->last, sizeof(t->last), t->vm);
 	why = ending(st, t->last);
 
 	mourn(t, t->child ? xasprintf("swtpm pid %d %s", t->pid, why) : xasprintf("swtpm pid %d ended", t->pid));
