@@ -2,8 +2,8 @@
 # Runs inside the vfio-real.sh guest (the host's / through virtiofs, a real kernel with an
 # IOMMU): list, check, bind, a nested VM with the devices, restore; kill -9 of the
 # supervisor, reattach, restore; an NVMe bound and given back, then hot-added to a running
-# nested VM (vmm add NAME vfio) and removed, nvme0 back. Its last argument is the
-# host's env file (VMM, SRCDIR, GUEST).
+# nested VM (vmm add NAME vfio) and removed, nvme0 back, and added again to a QEMU restarted
+# after a crash. Its last argument is the host's env file (VMM, SRCDIR, GUEST).
 set -euo pipefail
 . "${1:?}"
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin VMM_RUN_DIR=/run/vmm VMM_CACHE_DIR=/run/cache VMM_DATA_DIR=/run/data
@@ -46,7 +46,7 @@ cat >"$T/nested.json" <<EOF2
 { "name": "nested", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
   "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" },
   "passthrough": [{ "host": "00:05.0", "multifunction": true }, { "host": "00:05.1", "multifunction": true }],
-  "lifecycle": { "shutdown_timeout": 5 }, "qemu": { "extra_args": ["-S"] } }
+  "lifecycle": { "shutdown_timeout": 5, "restart": "on-crash" }, "qemu": { "extra_args": ["-S"] } }
 EOF2
 "$VMM" start "$T/nested.json" 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
 # Before the firmware runs (-S) query-pci cannot see behind the root port: ask the devices.
@@ -98,7 +98,7 @@ pass "an NVMe bound to vfio-pci and given back comes back as nvme0"
 cat >"$T/hot.json" <<EOF2
 { "name": "hot", "machine": { "type": "q35", "accel": "tcg" }, "memory": { "size": "128M" },
   "boot": { "kernel": "$GUEST/vmlinuz", "initrd": "$GUEST/initrd.img" }, "hotplug": { "root_ports": 1 },
-  "lifecycle": { "shutdown_timeout": 5 },
+  "lifecycle": { "shutdown_timeout": 5, "restart": "on-crash" },
   "qemu": { "extra_args": ["-S", "-global", "ICH9-LPC.acpi-pci-hotplug-with-bridge-support=off"] } }
 EOF2
 "$VMM" start "$T/hot.json" 2>"$T/start.err" || fail "start hot: $(cat "$T/start.err")"
@@ -130,4 +130,26 @@ done
 [ "$(drv "${pair[0]}") $(drv "${pair[1]}")" = "virtio-pci virtio-pci" ] && [ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] ||
 	fail "after removing the pair: $(drv "${pair[0]}") $(drv "${pair[1]}"): $(tail -n 4 "$VMM_RUN_DIR/hot/vmm.log")"
 pass "with_group: both functions of the pair bound and given to QEMU as one multifunction device, then both back"
+
+# A QEMU restarted by lifecycle.restart (killed: on-crash) gets the hot-added NVMe again: bound
+# and journaled again, the new QEMU's vfio-pci device holds its group; removed, nvme0 is back.
+"$VMM" add hot vfio host=00:06.0 >"$T/add.out" 2>&1 || fail "add before the restart: $(cat "$T/add.out")"
+kill -9 "$qemu"
+for ((i = 0; i < 600; i++)); do
+	sed -n '/adding VFIO device .vfio-0000-00-06.0. again/,$p' "$VMM_RUN_DIR/hot/vmm.log" |
+		grep -q "VFIO device 'vfio-0000-00-06.0' hot-added" && break
+	sleep 0.1
+done
+new=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/hot/state.json")
+[ "$new" != "$qemu" ] && grep -q "adding VFIO device 'vfio-0000-00-06.0' again" "$VMM_RUN_DIR/hot/vmm.log" ||
+	fail "no restart with the device: $(tail -n 6 "$VMM_RUN_DIR/hot/vmm.log")"
+[ "$(drv 0000:00:06.0)" = vfio-pci ] && grep -q '"vm": "hot"' "$VMM_RUN_DIR/vfio-journal.json" ||
+	fail "after the restart: $(drv 0000:00:06.0), journal $(cat "$VMM_RUN_DIR/vfio-journal.json" 2>&1)"
+ls -l "/proc/$new/fd" | grep -q "/dev/vfio/$group\$" || fail "the restarted QEMU does not hold /dev/vfio/$group"
+"$VMM" qmp hot qom-get path=/machine/peripheral/vfio-0000-00-06.0 property=host >"$T/host" &&
+	grep -q '"0000:00:06.0"' "$T/host" || fail "the restarted QEMU's device: $(cat "$T/host")"
+"$VMM" remove hot vfio-0000-00-06.0 >"$T/remove.out" 2>&1 || fail "remove after the restart: $(cat "$T/remove.out")"
+for ((i = 0; i < 100; i++)); do [ -e /sys/class/nvme/nvme0 ] && break; sleep 0.1; done
+[ "$(drv 0000:00:06.0)" = nvme ] && [ ! -e "$VMM_RUN_DIR/vfio-journal.json" ] || fail "nvme0 did not come back after the restart's remove"
+pass "a QEMU restarted on-crash gets the hot-added NVMe again (QEMU pid $qemu → $new), removed: nvme0 back"
 "$VMM" stop hot --timeout 1 >/dev/null 2>&1 || true

@@ -103,8 +103,14 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 	struct acl_state st = { 0 };
 	int have;
 
-	if (e && json_object_object_get_ex(e, "perms", &v) && (json_object_get_int(v) & (int)perms) == (int)perms)
-		return 0;
+	if (e && json_object_object_get_ex(e, "perms", &v) && (json_object_get_int(v) & (int)perms) == (int)perms) {
+		/* On record, but the path may be a new file since (a VFIO group's node is made again
+		 * when its device comes back to vfio-pci): its ACL entry again where it is gone. */
+		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
+		if (have < 0)
+			return -1;
+		return ((unsigned)have & perms) == perms ? 0 : acl_add_user(path, u->uid, (unsigned)json_object_get_int(v), err);
+	}
 	if (!e && !(other = others_entry(rd, path))) {
 		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
 		if (have < 0)
