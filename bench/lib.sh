@@ -17,4 +17,6 @@ raw_argv() {
 		*'"mem-path":"/proc/self/fd/7"'*) argv[$i]=$(sed 's/"memory-backend-file"/"memory-backend-ram"/; s/,"mem-path":"\/proc\/self\/fd\/7","share":true//' <<<"${argv[$i]}") ;;
 		esac
 	done
+	# An unpacked QEMU's environment (QEMU_MODULE_DIR=...) comes first: run through env.
+	[[ ${argv[0]} != *=* ]] || argv=(env "${argv[@]}")
 }
