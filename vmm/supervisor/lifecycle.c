@@ -178,8 +178,8 @@ static void start_failed_with_output(struct sup *s)
 	_cleanup_verr_ struct verr why = { 0 };
 
 	state_output_lines(&s->vm, &why);
-	if (s->partial)
-		verr_set(&why, 0, "%s", s->last_output);
+	if (s->out.partial)
+		verr_set(&why, 0, "%s", s->out.last);
 	lifecycle_start_failed(s, &why);
 }
 
@@ -201,7 +201,7 @@ static void verdict_start(struct sup *s)
 		ended(s, VM_FORCED_OFF, "forced off: stopped before QEMU was ready");
 	else if (s->start_timed_out)
 		ended(s, VM_START_FAILED, "failed to start: QEMU did not answer QMP within %d s", START_TIMEOUT);
-	else if (s->last_output[0])
+	else if (s->out.last[0])
 		start_failed_with_output(s);
 	else if (!s->child)
 		ended(s, VM_START_FAILED, "failed to reconnect: QEMU exited");
@@ -224,7 +224,7 @@ void lifecycle_verdict(struct sup *s)
 		ended(s, VM_MIGRATED, "migrated to %s", s->migrated_to);
 	else if (s->ready && s->incoming)
 		ended(s, VM_START_FAILED, "incoming migration on %s failed%s%s", s->opt.incoming,
-		      s->last_output[0] ? ": " : "", s->last_output);
+		      s->out.last[0] ? ": " : "", s->out.last);
 	else if (swtpm_failure(s->swtpm))
 		ended(s, VM_CRASHED, "the TPM failed: %s (QEMU was killed)", swtpm_failure(s->swtpm));
 	else if (!s->ready)
@@ -239,7 +239,7 @@ void lifecycle_verdict(struct sup *s)
 		ended(s, VM_CRASHED, "QEMU crashed: killed by %s", signame(WTERMSIG(st)));
 	else if (s->child && WEXITSTATUS(st) != 0)
 		ended(s, VM_CRASHED, "QEMU crashed: exited with status %d%s%s", WEXITSTATUS(st),
-		      s->last_output[0] ? ": " : "", s->last_output);
+		      s->out.last[0] ? ": " : "", s->out.last);
 	else if (!strcmp(s->reason, "guest-shutdown") && s->stop == STOP_AGENT)
 		ended(s, VM_POWERED_OFF, "guest powered off (through its guest agent: it ignored the power button)");
 	else if (!strcmp(s->reason, "guest-shutdown"))

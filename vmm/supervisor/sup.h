@@ -24,6 +24,7 @@
 #include "vmm/supervisor/migrate.h"
 #include "vmm/supervisor/migrate-storage.h"
 #include "vmm/supervisor/proxy.h"
+#include "vmm/supervisor/qemu-output.h"
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/supervisor/swtpm.h"
@@ -75,11 +76,8 @@ struct sup {
 	bool stop_before_ready, start_timed_out, killed;
 	bool terminated;        /* a stop sent SIGTERM, QMP being gone */
 	char reason[32];        /* the SHUTDOWN event's reason, "" when none came */
-	char last_output[512];  /* QEMU's last line of output */
 	struct verr start_error; /* why vmm gave up on a start (pinning), empty when it did not */
-	size_t partial;         /* bytes of an unfinished line in last_output */
-	struct bufferevent *output;
-	struct evbuffer *early_output; /* QEMU's output before it is ready: shown once it is, else the verdict has it */
+	struct qemu_output out; /* QEMU's own stdout/stderr */
 
 	/* Across restarts. */
 	bool ever_ready;

@@ -27,6 +27,7 @@
 #include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
+#include "vmm/supervisor/qemu-output.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-migrate.h"
@@ -168,16 +169,6 @@ static void notify_ready(struct sup *s)
 	}
 }
 
-/* QEMU is ready: what it printed until now is shown (a warning of a start that worked). */
-static void flush_early_output(struct sup *s)
-{
-	char buf[4096];
-	int n;
-
-	while (s->early_output && (n = evbuffer_remove(s->early_output, buf, sizeof(buf))) > 0)
-		(void)write_all(STDERR_FILENO, buf, (size_t)n);
-}
-
 /* The first query-status answered: the VM is up. */
 static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -191,7 +182,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	if (json_object_object_get_ex(r->ret, "status", &status))
 		state_set_runstate(&s->vm, json_object_get_string(status));
 	s->ready = true;
-	flush_early_output(s);
+	qemu_output_ready(&s->out);
 	evtimer_del(s->start_timer);
 	for (size_t i = 0; qemu_files[i]; i++)
 		rundir_adopt(&s->rd, qemu_files[i]);
@@ -343,62 +334,6 @@ static void qmp_closed_cb(struct qmp_client *c, enum qmp_failure why, const char
 	maybe_finish(s);
 }
 
-/* Output EOF or error: nothing more will come. */
-static void eof_cb(struct bufferevent *bev, short what, void *arg)
-{
-	(void)what;
-	(void)arg;
-	bufferevent_disable(bev, EV_READ);
-}
-
-const char *without_timestamp(const char *line)
-{
-	const char *z = strchr(line, 'Z');
-
-	if (strlen(line) > 28 && line[4] == '-' && line[10] == 'T' && z && z - line < 32 && z[1] == ' ')
-		return z + 2;
-	return line;
-}
-
-/* A line of QEMU's output ended: keep it, without its timestamp, for the verdict and the record. */
-static void line_done(struct sup *s)
-{
-	const char *text = without_timestamp(s->last_output);
-
-	memmove(s->last_output, text, strlen(text) + 1);
-	state_output_line(&s->vm, s->last_output);
-	s->partial = 0;
-}
-
-/* The most of QEMU's output kept until it is ready (its last lines are kept apart for the verdict). */
-#define EARLY_OUTPUT_MAX 65536
-
-/* QEMU's own stdout/stderr: relayed to ours once QEMU is ready (kept until then); the last
- * line is kept for the verdict. */
-static void output_read_cb(struct bufferevent *bev, void *arg)
-{
-	struct sup *s = arg;
-	struct evbuffer *in = bufferevent_get_input(bev);
-	char buf[4096];
-	int n;
-
-	while ((n = evbuffer_remove(in, buf, sizeof(buf))) > 0) {
-		if (s->ready)
-			(void)write_all(STDERR_FILENO, buf, (size_t)n);
-		else if (evbuffer_get_length(s->early_output) < EARLY_OUTPUT_MAX)
-			evbuffer_add(s->early_output, buf, (size_t)n);
-		for (int i = 0; i < n; i++) {
-			if (buf[i] == '\n') {
-				if (s->partial)
-					line_done(s);
-			} else if (s->partial + 1 < sizeof(s->last_output)) {
-				s->last_output[s->partial++] = buf[i];
-				s->last_output[s->partial] = '\0';
-			}
-		}
-	}
-}
-
 /* Starts watching one QEMU: its QMP connection, serial console and output (both may be -1). */
 static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 {
@@ -408,13 +343,8 @@ static void watch(struct sup *s, int qmp_fd, int console_fd, int output_fd)
 	s->qmp = qmp_client_new(s->base, qmp_fd, &handlers, s);
 	if (console_fd >= 0)
 		console_attach(s->console, console_fd);
-	if (output_fd >= 0) {
-		evutil_make_socket_nonblocking(output_fd);
-		s->early_output = evbuffer_new();
-		s->output = bufferevent_socket_new(s->base, output_fd, BEV_OPT_CLOSE_ON_FREE);
-		bufferevent_setcb(s->output, output_read_cb, NULL, eof_cb, s);
-		bufferevent_enable(s->output, EV_READ);
-	}
+	if (output_fd >= 0)
+		qemu_output_attach(&s->out, s->base, &s->vm, output_fd);
 	arm_ms(s->start_timer, START_TIMEOUT * 1000);
 }
 
@@ -536,24 +466,17 @@ static void detach_qemu(struct sup *s)
 	drop_qmp(s);
 	console_detach(s->console);
 	agent_detach(s->agent);
-	if (s->output)
-		bufferevent_free(s->output);
-	if (s->early_output)
-		evbuffer_free(s->early_output);
+	qemu_output_detach(&s->out);
 	if (s->pidfd_ev)
 		event_free(s->pidfd_ev);
 	if (s->pidfd >= 0)
 		close(s->pidfd);
 	evtimer_del(s->start_timer);
 	evtimer_del(s->linger_timer);
-	s->output = NULL;
-	s->early_output = NULL;
 	s->pidfd_ev = NULL;
 	s->pidfd = -1;
 	s->reaped = s->qmp_closed = s->ready = false;
 	s->vm.pinned = false;
-	s->partial = 0;
-	s->last_output[0] = '\0';
 }
 
 /* Watches the QEMU an upgrade moved the guest into, instead of the old one (supervisor.h). */
@@ -705,13 +628,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		orphan = 0;
 		event_base_dispatch(s->base);
 		/* Whatever QEMU printed last, before deciding. */
-		if (s->output) {
-			while (evbuffer_read(bufferevent_get_input(s->output), bufferevent_getfd(s->output), -1) > 0)
-				;
-			output_read_cb(s->output, s);
-			if (s->partial)
-				line_done(s);
-		}
+		qemu_output_drain(&s->out);
 		lifecycle_verdict(s);
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {

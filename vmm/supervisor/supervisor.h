@@ -36,9 +36,6 @@ struct sup_options {
  * nothing was started. */
 int supervise(const struct plan *p, const struct sup_options *o, struct verr *err);
 
-/* Drops the "2026-11-23T09:44:40.881022Z " that -msg timestamp=on puts before QEMU's messages. */
-const char *without_timestamp(const char *line);
-
 struct sup;
 
 /* A QEMU started to take over the VM's guest (vmm upgrade, upgrade.h) and what it came with. */
