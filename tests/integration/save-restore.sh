@@ -27,6 +27,37 @@ touch "$T/exists"
 expect_rc 1 save sr "$T/exists"
 grep -q "it exists" "$T/last.err" && [ ! -s "$T/exists" ] || fail "save over a file: $(cat "$T/last.err")"
 pass "an existing file is not overwritten: $(cat "$T/last.err")"
+ln -s "$T/nowhere" "$T/dangling"
+expect_rc 1 save sr "$T/dangling"
+grep -q "it exists" "$T/last.err" && [ -L "$T/dangling" ] && [ ! -e "$T/nowhere" ] ||
+	fail "save to a dangling symlink: $(cat "$T/last.err")"
+pass "a dangling symlink is not replaced nor followed: $(cat "$T/last.err")"
+
+# A file appearing while the save runs (its supervisor stopped mid-way to make one) is not
+# overwritten either: the save fails, its partial file goes, the guest runs on. Tried again
+# should the save be done before the supervisor is stopped.
+sup=$(state_field sr supervisor_pid)
+for try in 1 2 3 4 5; do
+	"$VMM" save sr "$T/race$try" >"$T/race.out" 2>"$T/race.err" &
+	saver=$!
+	while [ ! -e "$T/race$try.partial" ] && kill -0 "$saver" 2>/dev/null; do :; done
+	kill -STOP "$sup"
+	[ -e "$T/race$try.partial" ] && break
+	kill -CONT "$sup"
+	wait "$saver" || true
+	[ "$(state_field sr supervisor_pid)" = "$sup" ] || fail "the save to race$try ended the VM: $(cat "$T/race.err")"
+done
+echo appeared >"$T/race$try"
+kill -CONT "$sup"
+rc=0
+wait "$saver" || rc=$?
+[ "$rc" = 1 ] && grep -q "it appeared while saving" "$T/race.err" && [ "$(cat "$T/race$try")" = appeared ] &&
+	[ ! -e "$T/race$try.partial" ] || fail "a file appearing during the save: exit $rc: $(cat "$T/race.err")"
+expect_rc 0 status sr --json
+[ "$(json_field state <"$T/last.out")" = running ] || fail "status after the failed save: $(cat "$T/last.out")"
+expect_rc 0 qmp sr query-status
+[ "$(json_field status <"$T/last.out")" = running ] || fail "QEMU after the failed save: $(cat "$T/last.out")"
+pass "a file appearing during the save is not overwritten, the guest runs on: $(cat "$T/race.err")"
 
 before=$(uptime_of)
 old=$(state_field sr qemu_pid)
