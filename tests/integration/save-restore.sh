@@ -91,5 +91,22 @@ expect_rc 1 restore "$T/sr.saved"
 grep -q "sr" "$T/last.err" || fail "restore while it runs: $(cat "$T/last.err")"
 [ "$(qemus sr)" = 1 ] || fail "$(qemus sr) QEMUs of the VM after a second restore"
 pass "a restore while the VM runs is refused: $(cat "$T/last.err")"
-expect_rc 0 kill sr
+
+# QEMU killed while it saves (its supervisor stopped meanwhile: it learns both at once): the save
+# fails saying that QEMU is gone, not that it runs the guest on; no partial file is left.
+sup=$(state_field sr supervisor_pid)
+qemu=$(state_field sr qemu_pid)
+"$VMM" save sr "$T/killed" >"$T/killed.out" 2>"$T/killed.err" &
+saver=$!
+while [ ! -e "$T/killed.partial" ] && kill -0 "$saver" 2>/dev/null; do :; done
+kill -STOP "$sup"
+kill -9 "$qemu"
+kill -CONT "$sup"
+rc=0
+wait "$saver" || rc=$?
+[ "$rc" = 1 ] && grep -q "save failed: .*; QEMU pid $qemu is gone, and the guest with it$" "$T/killed.err" &&
+	[ ! -e "$T/killed.partial" ] && [ ! -e "$T/killed" ] || fail "QEMU killed during the save: exit $rc: $(cat "$T/killed.err")"
+expect_rc 3 status sr --json
+[ "$(json_field last_end <"$T/last.out")" = crashed ] || fail "status after QEMU was killed: $(cat "$T/last.out")"
+pass "QEMU killed during the save: $(cat "$T/killed.err")"
 assert_clean_rundir sr

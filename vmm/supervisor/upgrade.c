@@ -195,9 +195,12 @@ void move_fail(struct upgrade *u, const char *fmt, ...)
 	discard_new(u);
 	say(&s->vm, "%s failed: %s%s%s", u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "",
 	    out);
+	/* The old QEMU's QMP connection closed: it ended (its end is told as any QEMU's). */
 	if (u->conn)
-		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d runs the guest on",
-			     u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "", out, s->vm.pid);
+		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d %s", u->save_to ? "save" : "upgrade", why,
+			     out[0] ? "; the new QEMU said: " : "", out, s->vm.pid,
+			     !s->qmp || qmp_state(s->qmp) == QMP_CLOSED ? "is gone, and the guest with it"
+									 : "runs the guest on");
 	move_free_when_done(u);
 }
 
