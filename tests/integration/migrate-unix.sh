@@ -1,0 +1,53 @@
+#!/bin/bash
+# Migration over unix:PATH on this host (sides A and B of migrate-lib.sh, each with its own run
+# and data directories): PATHs refused before any QEMU is given them, with nothing touched and
+# the VM running on: an existing file (a listening QEMU removes what is there), a path in vmm's
+# run directory (the VMs' own sockets, which QEMU's user would be granted), also through a
+# symbolic link, a relative path (the supervisor works from /), a file that is no socket.
+# Then the move A -> B over a socket in a directory of the test.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/migrate-lib.sh"
+
+# The POSIX ACL of a file, in hex ("none" without one).
+acl_of() {
+	python3 -c 'import os, sys
+try: print(os.getxattr(sys.argv[1], "system.posix_acl_access").hex())
+except OSError: print("none")' "$1"
+}
+
+boot_on a vm
+copy_identity vm a b
+
+echo keep >"$T/plain"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/plain"
+grep -q "'unix:$T/plain': the file exists (QEMU would remove it to listen there)" "$T/last.err" &&
+	[ "$(cat "$T/plain")" = keep ] || fail "--incoming on a file: $(cat "$T/last.err")"
+echo keep >"$T/cs.sock.nbd"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/cs.sock" --copy-storage
+grep -q "'unix:$T/cs.sock.nbd': the file exists" "$T/last.err" && [ "$(cat "$T/cs.sock.nbd")" = keep ] ||
+	fail "--copy-storage's PATH.nbd on a file: $(cat "$T/last.err")"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/run-b/vm.sock"
+grep -q "'unix:$T/run-b/vm.sock' is in vmm's run directory $T/run-b" "$T/last.err" ||
+	fail "--incoming in the run directory: $(cat "$T/last.err")"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming unix:mig.sock
+grep -q "'unix:mig.sock': expected unix: and an absolute path" "$T/last.err" || fail "relative: $(cat "$T/last.err")"
+[ ! -e "$T/run-b/vm" ] || fail "a refused destination left $(ls -A "$T/run-b/vm")"
+pass "a destination on an existing file (its own or its disks' PATH.nbd), in the run directory or on a relative path is refused"
+
+acl=$(acl_of "$T/run-a/vm/qmp.sock")
+ln -s "$T/run-a/vm/qmp.sock" "$T/link.sock"
+for dest in "$T/run-a/vm/qmp.sock" "$T/link.sock"; do
+	on a 1 migrate vm "unix:$dest"
+	grep -q "'unix:$dest' is in vmm's run directory $T/run-a" "$T/last.err" || fail "unix:$dest: $(cat "$T/last.err")"
+done
+on a 1 migrate vm "unix:$T/plain"
+grep -q "'unix:$T/plain': the file is not a socket" "$T/last.err" || fail "unix:plain: $(cat "$T/last.err")"
+[ "$(acl_of "$T/run-a/vm/qmp.sock")" = "$acl" ] || fail "QEMU's user was granted the VM's qmp.sock"
+assert_runs_on a vm
+pass "a migration to a VM's own socket (or a link to it) or to a file is refused, nothing granted, the VM runs on"
+
+incoming_on b vm "unix:$T/mig.sock"
+before=$(counter a vm)
+on a 0 migrate vm "unix:$T/mig.sock"
+assert_moved vm a b "$before" "unix:$T/mig.sock"
+pass "A -> B over unix:$T/mig.sock: the guest keeps counting"
