@@ -4,7 +4,8 @@
 # the VM running on: an existing file (a listening QEMU removes what is there), a path in vmm's
 # run directory (the VMs' own sockets, which QEMU's user would be granted), also through a
 # symbolic link, a relative path (the supervisor works from /), a file that is no socket.
-# Then the move A -> B over a socket in a directory of the test.
+# A destination killed while it waits removes its socket. Then the move A -> B over a socket
+# in a directory of the test.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 
@@ -45,6 +46,13 @@ grep -q "'unix:$T/plain': the file is not a socket" "$T/last.err" || fail "unix:
 [ "$(acl_of "$T/run-a/vm/qmp.sock")" = "$acl" ] || fail "QEMU's user was granted the VM's qmp.sock"
 assert_runs_on a vm
 pass "a migration to a VM's own socket (or a link to it) or to a file is refused, nothing granted, the VM runs on"
+
+# A destination killed while it waits: its socket goes with it (a new one may listen there).
+incoming_on b vm "unix:$T/mig.sock"
+[ -S "$T/mig.sock" ] || fail "no socket $T/mig.sock"
+on b 0 kill vm
+[ ! -e "$T/mig.sock" ] || fail "the killed destination left $T/mig.sock"
+pass "a destination killed while it waits leaves no socket"
 
 incoming_on b vm "unix:$T/mig.sock"
 before=$(counter a vm)

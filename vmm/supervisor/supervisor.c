@@ -712,6 +712,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 			if (s->partial)
 				line_done(s);
 		}
+		incoming_remove_sockets(s); /* before the verdict answers whoever waits for the end */
 		lifecycle_verdict(s);
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {
