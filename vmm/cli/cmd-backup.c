@@ -328,7 +328,7 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 	uint64_t need;
 	int64_t copied = 0;
 	int ret = -1;
-	bool started = false;
+	bool started = false, made = access(dir_arg, F_OK) < 0; /* a refused backup removes the directory it made */
 
 	if (vm_plan(name, &p, err) < 0)
 		return -1;
@@ -352,6 +352,7 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 	if ((lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
 		verr_set(err, errno == EWOULDBLOCK ? 0 : errno, errno == EWOULDBLOCK ? "another vmm backup writes to '%s'"
 						   : "cannot lock '%s'", dir);
+		made = false; /* the one holding the lock may have made it */
 		goto out;
 	}
 	if (manifest_load(dir, name, &m, err) < 0)
@@ -410,6 +411,8 @@ out:
 		for (size_t i = 0; i < n; i++)
 			if (t[i].path)
 				unlink(t[i].path);
+		if (made && dir)
+			rmdir(dir);
 	}
 	for (size_t i = 0; i < n; i++) {
 		free(t[i].node);
