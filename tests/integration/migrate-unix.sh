@@ -3,9 +3,10 @@
 # and data directories): PATHs refused before any QEMU is given them, with nothing touched and
 # the VM running on: an existing file (a listening QEMU removes what is there), a path in vmm's
 # run directory (the VMs' own sockets, which QEMU's user would be granted), also through a
-# symbolic link, a relative path (the supervisor works from /), a file that is no socket.
-# A destination killed while it waits removes its socket. Then the move A -> B over a socket
-# in a directory of the test.
+# symbolic link, a relative path (the supervisor works from /), a directory above the run
+# directory (QEMU's user may write in the one it listens in: vmm would then find the run
+# directory unsafe and start no VM), a file that is no socket. A destination killed while it
+# waits removes its socket. Then the move A -> B over a socket in a directory of its own.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 
@@ -18,22 +19,26 @@ except OSError: print("none")' "$1"
 
 boot_on a vm
 copy_identity vm a b
+mkdir "$T/mig"
 
-echo keep >"$T/plain"
-on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/plain"
-grep -q "'unix:$T/plain': the file exists (QEMU would remove it to listen there)" "$T/last.err" &&
-	[ "$(cat "$T/plain")" = keep ] || fail "--incoming on a file: $(cat "$T/last.err")"
-echo keep >"$T/cs.sock.nbd"
-on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/cs.sock" --copy-storage
-grep -q "'unix:$T/cs.sock.nbd': the file exists" "$T/last.err" && [ "$(cat "$T/cs.sock.nbd")" = keep ] ||
+echo keep >"$T/mig/plain"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/mig/plain"
+grep -q "'unix:$T/mig/plain': the file exists (QEMU would remove it to listen there)" "$T/last.err" &&
+	[ "$(cat "$T/mig/plain")" = keep ] || fail "--incoming on a file: $(cat "$T/last.err")"
+echo keep >"$T/mig/cs.sock.nbd"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/mig/cs.sock" --copy-storage
+grep -q "'unix:$T/mig/cs.sock.nbd': the file exists" "$T/last.err" && [ "$(cat "$T/mig/cs.sock.nbd")" = keep ] ||
 	fail "--copy-storage's PATH.nbd on a file: $(cat "$T/last.err")"
 on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/run-b/vm.sock"
 grep -q "'unix:$T/run-b/vm.sock' is in vmm's run directory $T/run-b" "$T/last.err" ||
 	fail "--incoming in the run directory: $(cat "$T/last.err")"
+on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming "unix:$T/vm.sock"
+grep -q "'unix:$T/vm.sock': its directory $T holds vmm's run directory $T/run-b" "$T/last.err" ||
+	fail "--incoming above the run directory: $(cat "$T/last.err")"
 on b 1 start "$PROFILE" --name vm --set "$APPEND" --incoming unix:mig.sock
 grep -q "'unix:mig.sock': expected unix: and an absolute path" "$T/last.err" || fail "relative: $(cat "$T/last.err")"
 [ ! -e "$T/run-b/vm" ] || fail "a refused destination left $(ls -A "$T/run-b/vm")"
-pass "a destination on an existing file (its own or its disks' PATH.nbd), in the run directory or on a relative path is refused"
+pass "a destination on an existing file (its own or its disks' PATH.nbd), in or above the run directory or on a relative path is refused"
 
 acl=$(acl_of "$T/run-a/vm/qmp.sock")
 ln -s "$T/run-a/vm/qmp.sock" "$T/link.sock"
@@ -41,21 +46,21 @@ for dest in "$T/run-a/vm/qmp.sock" "$T/link.sock"; do
 	on a 1 migrate vm "unix:$dest"
 	grep -q "'unix:$dest' is in vmm's run directory $T/run-a" "$T/last.err" || fail "unix:$dest: $(cat "$T/last.err")"
 done
-on a 1 migrate vm "unix:$T/plain"
-grep -q "'unix:$T/plain': the file is not a socket" "$T/last.err" || fail "unix:plain: $(cat "$T/last.err")"
+on a 1 migrate vm "unix:$T/mig/plain"
+grep -q "'unix:$T/mig/plain': the file is not a socket" "$T/last.err" || fail "unix:plain: $(cat "$T/last.err")"
 [ "$(acl_of "$T/run-a/vm/qmp.sock")" = "$acl" ] || fail "QEMU's user was granted the VM's qmp.sock"
 assert_runs_on a vm
 pass "a migration to a VM's own socket (or a link to it) or to a file is refused, nothing granted, the VM runs on"
 
 # A destination killed while it waits: its socket goes with it (a new one may listen there).
-incoming_on b vm "unix:$T/mig.sock"
-[ -S "$T/mig.sock" ] || fail "no socket $T/mig.sock"
+incoming_on b vm "unix:$T/mig/vm.sock"
+[ -S "$T/mig/vm.sock" ] || fail "no socket $T/mig/vm.sock"
 on b 0 kill vm
-[ ! -e "$T/mig.sock" ] || fail "the killed destination left $T/mig.sock"
+[ ! -e "$T/mig/vm.sock" ] || fail "the killed destination left $T/mig/vm.sock"
 pass "a destination killed while it waits leaves no socket"
 
-incoming_on b vm "unix:$T/mig.sock"
+incoming_on b vm "unix:$T/mig/vm.sock"
 before=$(counter a vm)
-on a 0 migrate vm "unix:$T/mig.sock"
-assert_moved vm a b "$before" "unix:$T/mig.sock"
-pass "A -> B over unix:$T/mig.sock: the guest keeps counting"
+on a 0 migrate vm "unix:$T/mig/vm.sock"
+assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
+pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting"

@@ -40,5 +40,10 @@ int migrate_uri_check(const char *uri, bool listen, struct verr *err)
 		return -1;
 	if (is_under(real, base))
 		return verr_set(err, 0, "'%s' is in vmm's run directory %s, which holds the VMs' own sockets", uri, base);
+	/* QEMU's user may write in the directory it listens in: never one above the run directory,
+	 * whose every part must be writable by root alone (vmm would refuse to start a VM). */
+	if (listen && is_under(base, real))
+		return verr_set(err, 0, "'%s': its directory %s holds vmm's run directory %s, which QEMU's user must not "
+				"write in", uri, real, base);
 	return 0;
 }

@@ -2,7 +2,8 @@
  * connects to it (vmm migrate): QEMU's user is granted the path (or its directory), and a
  * listening QEMU removes whatever the path names first. So PATH is absolute (the supervisor
  * works from /), never in vmm's run base (the VMs' own sockets), a listening one names
- * nothing yet, and one to connect to that exists is a socket. tcp: URIs pass. */
+ * nothing yet and is not in a directory above the run base (QEMU's user may write in its
+ * directory), and one to connect to that exists is a socket. tcp: URIs pass. */
 #ifndef VMM_MIGRATE_URI_H
 #define VMM_MIGRATE_URI_H
 
