@@ -6,7 +6,8 @@
 # symbolic link, a relative path (the supervisor works from /), a directory above the run
 # directory (QEMU's user may write in the one it listens in: vmm would then find the run
 # directory unsafe and start no VM), a file that is no socket. A destination killed while it
-# waits removes its socket. Then the move A -> B over a socket in a directory of its own.
+# waits removes its socket. Then the move A -> B over a socket in a directory of its own. Last,
+# a guest migrated out of its QEMU without vmm is not resumed there.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 
@@ -64,3 +65,25 @@ before=$(counter a vm)
 on a 0 migrate vm "unix:$T/mig/vm.sock"
 assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
 pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting"
+
+# A migration that completed without vmm (here a raw QMP migrate to a sink reading it all; or
+# one whose supervisor was killed, then vmm attach) leaves QEMU postmigrate, the guest running
+# elsewhere: vmm resume refuses to run it a second time on the same disks.
+port=$((47000 + RANDOM % 1000))
+ip netns exec "$NS_b" python3 -c 'import socket, sys
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(1)
+open(sys.argv[2], "w").close()
+c, _ = s.accept()
+while c.recv(1 << 20): pass' "$port" "$T/sink.ready" &
+VMM_PIDS+=("$!")
+for ((i = 0; i < 100; i++)); do [ -e "$T/sink.ready" ] && break; sleep 0.1; done
+on b 0 qmp vm migrate "uri=tcp:127.0.0.1:$port"
+for ((i = 0; i < 300; i++)); do
+	$(side b) qmp vm query-status 2>/dev/null | grep -q '"postmigrate"' && break
+	sleep 0.1
+done
+$(side b) qmp vm query-status | grep -q '"postmigrate"' || fail "the raw migration did not complete"
+on b 1 resume vm
+grep -q "the guest was migrated out of this QEMU (status postmigrate): resumed here, it would run twice" "$T/last.err" &&
+	$(side b) qmp vm query-status | grep -q '"postmigrate"' || fail "resume after a migration: $(cat "$T/last.err")"
+pass "a guest migrated out of its QEMU is not resumed there: $(cat "$T/last.err")"
