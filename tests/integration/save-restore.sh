@@ -74,6 +74,12 @@ expect_rc 1 restore "$T/junk"
 grep -q "is not a VM saved by vmm save" "$T/last.err" || fail "restore junk: $(cat "$T/last.err")"
 pass "a file that is no saved VM is refused: $(cat "$T/last.err")"
 
+head -n 2 "$T/sr.saved" >"$T/cut"
+expect_rc 1 restore "$T/cut"
+grep -q "'$T/cut' has nothing of the guest after its header" "$T/last.err" && [ "$(qemus sr)" = 0 ] ||
+	fail "restore of a header alone: $(cat "$T/last.err")"
+pass "a save file cut after its header is refused (QEMU waited for the stream for ever): $(cat "$T/last.err")"
+
 expect_rc 0 restore "$T/sr.saved"
 expect_rc 0 status sr --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the restore: $(cat "$T/last.out")"
