@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
-#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -19,6 +18,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
+#include "vmm/cli/interrupt.h"
 #include "vmm/cli/vmdisks.h"
 #include "vmm/launch/qemuimg.h"
 #include "vmm/launch/vmdata.h"
@@ -95,18 +95,6 @@ static struct json_object *clone_profile(const struct vm_disks *src, const char 
 	return p;
 }
 
-/* Set by SIGINT, SIGTERM or SIGHUP while the clone is made: it is undone, not left half-made
- * (its data directory would keep the name in use, and without a profile vmm destroy cannot
- * remove it). */
-static volatile sig_atomic_t interrupted;
-
-/* Notes the signal: the clone stops after the image being made and is undone. */
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-}
-
 /* nftw callback: removes a half-made clone's file. */
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *f)
 {
@@ -119,9 +107,8 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 	const char *src_name, *name = args->argv[1];
 	bool full = args_has(args, "full");
 	_cleanup_free_ char *dir = NULL, *file = NULL, *data = data_dir();
-	static const int stop_signals[] = { SIGINT, SIGTERM, SIGHUP };
 	struct json_object *disks, *profile;
-	struct sigaction old[3];
+	struct interrupt_guard guard;
 	struct vm_disks src;
 	pid_t pid;
 	int r = 0;
@@ -143,15 +130,14 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 		vm_disks_free(&src);
 		return -1;
 	}
-	for (size_t i = 0; i < 3; i++)
-		sigaction(stop_signals[i], &(struct sigaction){ .sa_handler = on_signal, .sa_flags = SA_RESTART }, &old[i]);
+	interrupt_guard_begin(&guard); /* Ctrl-C undoes the clone */
 	disks = json_object_new_array();
 	for (size_t i = 0; r == 0 && i < src.config.n_disks; i++) {
 		struct json_object *entry;
 		r = clone_disk(&src.config.disks[i], dir, full, &entry, err);
 		if (entry)
 			json_object_array_add(disks, entry);
-		if (interrupted) {
+		if (interrupt_guard_hit()) {
 			verr_clear(err);
 			r = verr_set(err, 0, "the clone '%s' was interrupted: nothing of it is left", name);
 		}
@@ -164,8 +150,7 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 		json_object_put(profile);
 	}
 	json_object_put(disks);
-	for (size_t i = 0; i < 3; i++)
-		sigaction(stop_signals[i], &old[i], NULL);
+	interrupt_guard_end(&guard);
 	if (r < 0)
 		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	else
