@@ -6,7 +6,8 @@
 # symbolic link, a relative path (the supervisor works from /), a directory above the run
 # directory (QEMU's user may write in the one it listens in: vmm would then find the run
 # directory unsafe and start no VM), a file that is no socket. A destination killed while it
-# waits removes its socket. Then the move A -> B over a socket in a directory of its own. Last,
+# waits removes its socket. A save or upgrade during a migration is refused up front. Then the
+# move A -> B over a socket in a directory of its own. Last,
 # a guest migrated out of its QEMU without vmm is not resumed there.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
@@ -52,6 +53,26 @@ grep -q "'unix:$T/mig/plain': the file is not a socket" "$T/last.err" || fail "u
 [ "$(acl_of "$T/run-a/vm/qmp.sock")" = "$acl" ] || fail "QEMU's user was granted the VM's qmp.sock"
 assert_runs_on a vm
 pass "a migration to a VM's own socket (or a link to it) or to a file is refused, nothing granted, the VM runs on"
+
+# While a migration runs, a save or an upgrade of the source is refused up front (they were
+# tried, a new QEMU started for the upgrade, until QEMU said no), and so is a save of the
+# destination waiting for it.
+incoming_on b vm "unix:$T/mig/vm.sock"
+$(side a) migrate vm "unix:$T/mig/vm.sock" --bandwidth 1M >"$T/slow.out" 2>"$T/slow.err" &
+mig=$!
+wait_for "$T/slow.err" '^active: pass 1' 60
+on a 1 save vm "$T/mig/saved"
+grep -q "cannot save: a migration to another host is under way" "$T/last.err" || fail "save: $(cat "$T/last.err")"
+on a 1 upgrade vm
+grep -q "cannot upgrade: a migration to another host is under way" "$T/last.err" || fail "upgrade: $(cat "$T/last.err")"
+on b 1 save vm "$T/mig/saved"
+grep -q "cannot save: the VM waits for an incoming migration" "$T/last.err" || fail "save on B: $(cat "$T/last.err")"
+[ ! -e "$T/mig/saved" ] || fail "a refused save made a file"
+on a 0 migrate vm --cancel
+wait "$mig" || true
+wait_ended b vm
+assert_runs_on a vm
+pass "a save or upgrade during a migration, and a save of its destination, are refused up front"
 
 # A destination killed while it waits: its socket goes with it (a new one may listen there).
 incoming_on b vm "unix:$T/mig/vm.sock"

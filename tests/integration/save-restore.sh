@@ -61,8 +61,16 @@ pass "a file appearing during the save is not overwritten, the guest runs on: $(
 
 before=$(uptime_of)
 old=$(state_field sr qemu_pid)
-expect_rc 0 save sr "$T/sr.saved"
-grep -q "saved to $T/sr.saved" "$T/last.err" || fail "save said: $(cat "$T/last.err")"
+# QEMU stopped a moment (the save waits for it): an upgrade meanwhile is refused, saying why.
+kill -STOP "$old"
+"$VMM" save sr "$T/sr.saved" >"$T/save.out" 2>"$T/save.err" &
+saver=$!
+wait_for "$VMM_RUN_DIR/sr/vmm.log" "saving to $T/sr.saved" 30
+expect_rc 1 upgrade sr
+kill -CONT "$old"
+grep -q "cannot upgrade: a save is under way" "$T/last.err" || fail "upgrade during a save: $(cat "$T/last.err")"
+wait "$saver" || fail "save: $(cat "$T/save.err")"
+grep -q "saved to $T/sr.saved" "$T/save.err" || fail "save said: $(cat "$T/save.err")"
 assert_gone "$old"
 [ "$(head -n 1 "$T/sr.saved")" = "vmm-saved-vm 1" ] && [ ! -e "$T/sr.saved.partial" ] || fail "the save file"
 expect_rc 3 status sr --json

@@ -635,7 +635,12 @@ char *move_refusal(struct sup *s)
 	if (s->vm.stopping || s->stop != STOP_NONE)
 		return xstrdup("the VM is stopping");
 	if (s->upgrade)
-		return xstrdup("an upgrade is under way (or its old QEMU is still exiting)");
+		return xstrdup(s->upgrade->save_to ? "a save is under way"
+						   : "an upgrade is under way (or its old QEMU is still exiting)");
+	if (s->incoming)
+		return xstrdup("the VM waits for an incoming migration");
+	if (s->migration || s->migrate_conn || s->migrated_to)
+		return xstrdup("a migration to another host is under way (vmm migrate NAME --cancel cancels it)");
 	if (s->plan->config.tpm)
 		return xstrdup("the VM has a TPM: its swtpm serves one QEMU, and its state does not move with the guest");
 	if (s->plan->config.n_passthrough)
