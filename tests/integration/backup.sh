@@ -36,6 +36,9 @@ mount -t tmpfs -o ro tmpfs "$T/ro"
 expect_rc 1 backup bk "$T/full"
 grep -q "the backup directory '$T/full' has .* free, the backup needs up to" "$T/last.err" || fail "full dir: $(cat "$T/last.err")"
 [ -z "$(ls "$T/full")" ] || fail "a refused backup left $(ls "$T/full")"
+expect_rc 1 backup bk "$T/full/new"
+grep -q "the backup directory '$T/full/new' has .* free" "$T/last.err" && [ -z "$(ls "$T/full")" ] ||
+	fail "a refused backup into a directory it made: left $(ls "$T/full"): $(cat "$T/last.err")"
 expect_rc 1 backup bk "$T/ro"
 grep -q "cannot write to the backup directory '$T/ro'" "$T/last.err" || fail "read-only dir: $(cat "$T/last.err")"
 "$VMM" qmp bk query-named-block-nodes >"$T/nodes.out"
@@ -79,6 +82,23 @@ assert_clean_rundir rb
 expect_rc 1 backup restore "$T/b" rb
 grep -q "VM 'rb' exists already" "$T/last.err" || fail "restore over a VM: $(cat "$T/last.err")"
 pass "restore: a VM whose disk has the checksum the disk had at backup time, and boots from it"
+
+# Ctrl-C (SIGINT to vmm, while qemu-img flattens a disk) undoes the restore; so does a full disk.
+printf '#!/bin/sh\ncase "$1" in convert) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
+	"$T/img.started" >"$T/slow-qemu-img"
+chmod +x "$T/slow-qemu-img"
+VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" backup restore "$T/b" rint >"$T/rint.out" 2>"$T/rint.err" &
+restorer=$!
+for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
+kill -INT "$restorer"
+rc=0
+wait "$restorer" || rc=$?
+[ "$rc" = 1 ] && grep -q "the restore of 'rint' was interrupted: nothing of it is left" "$T/rint.err" &&
+	[ ! -e "$VMM_DATA_DIR/rint" ] || fail "an interrupted restore: exit $rc: $(cat "$T/rint.err"): $(ls -A "$VMM_DATA_DIR/rint" 2>&1)"
+VMM_DATA_DIR=$T/full expect_rc 1 backup restore "$T/b" rfull
+grep -q "No space left on device" "$T/last.err" && [ -z "$(ls -A "$T/full")" ] ||
+	fail "a restore onto a full disk: $(cat "$T/last.err"): left $(ls -AR "$T/full")"
+pass "an interrupted restore and one onto a full disk leave nothing: $(cat "$T/rint.err")"
 
 printf 'X' | dd of="$T/b/data.001.qcow2" bs=1 seek=200000 conv=notrunc 2>/dev/null
 expect_rc 1 backup bk --verify "$T/b"

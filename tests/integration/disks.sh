@@ -7,7 +7,8 @@
 # the seed is rebuilt when the profile changes; a full clone's disk stands alone;
 # destroy refuses a running VM, a protected one and a base clones depend on (listing them), says
 # what it would delete without --yes, and deletes only the VM's data. Bad input (a clone name in
-# use, a size that does not parse, an image that exists) gets a clear error and changes nothing.
+# use, a size that does not parse, an image that exists) gets a clear error and changes nothing,
+# and so does a clone interrupted by Ctrl-C.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data VMM_PROFILE_PATH=$T/profiles
 mkdir -p "$VMM_PROFILE_PATH"
@@ -70,6 +71,20 @@ grep -q "VM 'c2' has snapshot layers on its disks" "$T/last.err" && [ ! -e "$VMM
 	fail "a template of a VM with snapshot layers: $(cat "$T/last.err")"
 rm "$VMM_DATA_DIR/c2/snapshots.json"
 pass "thin clones are overlays on the template's disk; a name in use, a bad name and snapshot layers are refused"
+
+# Ctrl-C (SIGINT to vmm, while qemu-img makes the image) undoes the clone: its name stays free.
+printf '#!/bin/sh\ncase "$1" in create|convert) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
+	"$T/img.started" >"$T/slow-qemu-img"
+chmod +x "$T/slow-qemu-img"
+VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" clone base cint >"$T/cint.out" 2>"$T/cint.err" &
+cloner=$!
+for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
+kill -INT "$cloner"
+rc=0
+wait "$cloner" || rc=$?
+[ "$rc" = 1 ] && grep -q "the clone 'cint' was interrupted: nothing of it is left" "$T/cint.err" &&
+	[ ! -e "$VMM_DATA_DIR/cint" ] || fail "an interrupted clone: exit $rc: $(cat "$T/cint.err"): $(ls -A "$VMM_DATA_DIR/cint" 2>&1)"
+pass "an interrupted clone leaves nothing: $(cat "$T/cint.err")"
 
 # c1 with a disk made on its first start.
 cat >"$T/scratch.json" <<EOF

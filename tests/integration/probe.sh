@@ -47,3 +47,15 @@ grep -q "failed to start: this QEMU has no nvme (device type 'nvme'), which an n
 	fail "nvme: $(cat "$T/last.err")"
 pgrep -f "guest=needs," >/dev/null && fail "a QEMU was started"
 pass "what the QEMU lacks is refused before it runs, one line each"
+
+# A binary that is no QEMU and leaves a child holding its output open (printing nothing): the
+# probe reads what it said without waiting for that child (it waited for ever, and so did the
+# supervisor of a VM upgraded with --qemu such a binary).
+printf '#!/bin/sh\nsleep 600 3>&- &\necho $! >"%s"\nexit 1\n' "$T/holder.pid" >"$T/holder"
+chmod +x "$T/holder"
+rc=0
+timeout 15 "$VMM" probe "$T/holder" >"$T/last.out" 2>"$T/last.err" || rc=$?
+kill "$(cat "$T/holder.pid")"
+[ "$rc" = 1 ] && grep -q "'$T/holder' did not start as a QEMU (no QMP greeting): it exited with status 1$" "$T/last.err" ||
+	fail "a binary leaving a child: exit $rc: $(cat "$T/last.err")"
+pass "a binary leaving a child that holds its output fails at once: $(cat "$T/last.err")"

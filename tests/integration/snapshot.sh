@@ -57,6 +57,21 @@ grep -q "VM 'sn' runs: a disk-only snapshot is reverted to while the VM is stopp
 grep -q "another vmm is changing the snapshots of VM 'sn'" "$T/last.err" || fail "lock held: $(cat "$T/last.err")"
 cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" || fail "a refused request changed the chain"
 [ "$(marker)" = BBBB ] || fail "a refused request changed the disk"
+# Ctrl-C (SIGINT to vmm, while qemu-img makes the overlay) before QEMU took the snapshot: it is
+# undone (no overlay left, the chain as it was); the tag can be used again.
+printf '#!/bin/sh\ncase "$1" in create) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
+	"$T/img.started" >"$T/slow-qemu-img"
+chmod +x "$T/slow-qemu-img"
+VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" snapshot sn create sint --disk-only >"$T/sint.out" 2>"$T/sint.err" &
+snapper=$!
+for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
+kill -INT "$snapper"
+rc=0
+wait "$snapper" || rc=$?
+[ "$rc" = 1 ] && grep -q "snapshot 'sint' of VM 'sn' was interrupted: nothing of it is left" "$T/sint.err" &&
+	[ ! -e "$VMM_DATA_DIR/sn/data.sint.qcow2" ] && cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" ||
+	fail "an interrupted snapshot: exit $rc: $(cat "$T/sint.err")"
+"$VMM" qmp sn query-named-block-nodes | grep -q "data.sint.qcow2" && fail "QEMU writes to the interrupted snapshot's overlay"
 # The supervisor's block request runs block commands only, and checks its list.
 ctl() {
 	python3 -c 'import json,socket,sys
@@ -69,7 +84,7 @@ print(s.makefile().readline().strip())' "$VMM_RUN_DIR/sn/ctl.sock" "$1"
 [ "$(ctl '{"request": "block", "version": 1, "commands": []}')" = '{"error":"commands: expected a list of 1 to 64 QMP commands"}' ] ||
 	fail "block with no commands"
 expect_rc 0 status sn
-pass "a tag that exists, a live revert of a disk-only snapshot, a block request of other commands, a snapshot while another is made: refused, changing nothing"
+pass "a tag that exists, a live revert of a disk-only snapshot, a block request of other commands, a snapshot while another is made, one interrupted by Ctrl-C: refused or undone, changing nothing"
 
 expect_rc 0 stop sn
 cp "$VMM_DATA_DIR/sn/snapshots.json" "$T/chain.good"

@@ -6,7 +6,8 @@
 # RAM stayed in place (x-ignore-shared on its shared memfd, memory.shared), also for a supervisor
 # reattached to the QEMU; plain RAM (the default) is copied. Failures leave the old QEMU
 # running the guest and nothing of the new one: a --qemu that is not a QEMU, a QEMU that dies
-# loading the migration, a VM with a hot-added device or a TPM (refused, with the reason).
+# loading the migration, a VM with a hot-added device or a TPM (refused, with the reason); the
+# next supervisor clears what an upgrade whose supervisor was killed left (its waiting QEMU).
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
@@ -105,6 +106,26 @@ new=$(json_field new_pid <"$T/last.out")
 after3=$(uptime_of)
 awk -v a="$after2" -v b="$after3" 'BEGIN { exit !(b >= a) }' || fail "uptime went from $after2 to $after3 s"
 pass "a reattached supervisor upgrades too, RAM not copied (uptime $after3 s)"
+
+# The supervisor killed mid-upgrade (the old QEMU stopped meanwhile, so the new one still waits
+# for the guest): the next supervisor (vmm attach) quits that new QEMU and removes its sockets.
+sup=$(state_field up supervisor_pid)
+old=$(state_field up qemu_pid)
+kill -STOP "$old"
+"$VMM" upgrade up >"$T/killed.out" 2>&1 &
+upgrader=$!
+wait_for "$VMM_RUN_DIR/up/vmm.log" "upgrading: QEMU pid [0-9]+ .* to take over from pid $old" 30
+VMM_PIDS+=("$(sed -n "s/.*upgrading: QEMU pid \([0-9]*\) .* to take over from pid $old$/\1/p" "$VMM_RUN_DIR/up/vmm.log")")
+kill -9 "$sup"
+kill -CONT "$old"
+wait "$upgrader" || true
+[ "$(qemus up)" = 2 ] || fail "$(qemus up) QEMUs of the VM after its supervisor was killed mid-upgrade (expected the old and the new)"
+expect_rc 0 attach up
+[ "$(qemus up)" = 1 ] && [ "$(state_field up qemu_pid)" = "$old" ] || fail "after attach: $(qemus up) QEMUs, pid $(state_field up qemu_pid)"
+no_leftovers "an upgrade whose supervisor was killed"
+after4=$(uptime_of)
+awk -v a="$after3" -v b="$after4" 'BEGIN { exit !(b >= a) }' || fail "uptime went from $after3 to $after4 s"
+pass "a supervisor killed mid-upgrade: vmm attach quits the new QEMU left waiting, removes its sockets; the guest runs on"
 
 # A hot-added device exists only in the current QEMU: refused, with the reason.
 truncate -s 8M "$T/hot.raw"

@@ -26,6 +26,7 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/blockvm.h"
 #include "vmm/cli/cmd.h"
+#include "vmm/cli/interrupt.h"
 #include "vmm/launch/manifest.h"
 #include "vmm/launch/qemuimg.h"
 #include "vmm/supervisor/protocol.h"
@@ -328,7 +329,7 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 	uint64_t need;
 	int64_t copied = 0;
 	int ret = -1;
-	bool started = false;
+	bool started = false, made = access(dir_arg, F_OK) < 0; /* a refused backup removes the directory it made */
 
 	if (vm_plan(name, &p, err) < 0)
 		return -1;
@@ -352,6 +353,7 @@ static int backup(const char *name, const char *dir_arg, bool incremental, bool 
 	if ((lock = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || flock(lock, LOCK_EX | LOCK_NB) < 0) {
 		verr_set(err, errno == EWOULDBLOCK ? 0 : errno, errno == EWOULDBLOCK ? "another vmm backup writes to '%s'"
 						   : "cannot lock '%s'", dir);
+		made = false; /* the one holding the lock may have made it */
 		goto out;
 	}
 	if (manifest_load(dir, name, &m, err) < 0)
@@ -410,6 +412,8 @@ out:
 		for (size_t i = 0; i < n; i++)
 			if (t[i].path)
 				unlink(t[i].path);
+		if (made && dir)
+			rmdir(dir);
 	}
 	for (size_t i = 0; i < n; i++) {
 		free(t[i].node);
@@ -471,6 +475,8 @@ static int restore(const char *dir, const char *new_name, bool json, struct verr
 	_cleanup_free_ char *data = data_dir(), *vmdir = NULL, *profile_file = NULL;
 	struct json_object *m, *backups, *last, *profile, *disks;
 	struct strv made = { 0 };
+	struct interrupt_guard guard;
+	bool guarded = false;
 	int ret = -1;
 
 	if (vm_name_check(new_name, err) < 0 || manifest_load(dir, NULL, &m, err) < 0)
@@ -490,6 +496,8 @@ static int restore(const char *dir, const char *new_name, bool json, struct verr
 		verr_set(err, errno, "cannot create '%s'", vmdir);
 		goto out;
 	}
+	interrupt_guard_begin(&guard); /* Ctrl-C undoes the restore */
+	guarded = true;
 	profile = json_object_get(profile);
 	json_object_object_add(profile, "name", json_object_new_string(new_name));
 	disks = json_object_object_get(profile, "disks");
@@ -502,11 +510,15 @@ static int restore(const char *dir, const char *new_name, bool json, struct verr
 				continue;
 			from = xasprintf("%s/%s", dir, str(x, "file"));
 			to = xasprintf("%s/%s.qcow2", vmdir, str(x, "id"));
-			if (qemuimg_convert(from, "qcow2", to, "qcow2", err) < 0) {
+			strv_push(&made, to); /* qemu-img leaves what it wrote when it fails */
+			if (qemuimg_convert(from, "qcow2", to, "qcow2", err) < 0 || interrupt_guard_hit()) {
+				if (interrupt_guard_hit()) {
+					verr_clear(err);
+					verr_set(err, 0, "the restore of '%s' was interrupted: nothing of it is left", new_name);
+				}
 				json_object_put(profile);
 				goto out;
 			}
-			strv_push(&made, to);
 			json_object_object_add(pd, "file", json_object_new_string(to));
 			json_object_object_add(pd, "format", json_object_new_string("qcow2"));
 		}
@@ -534,6 +546,8 @@ out:
 			unlink(made.v[i]);
 		rmdir(vmdir);
 	}
+	if (guarded)
+		interrupt_guard_end(&guard);
 	strv_free(&made);
 	json_object_put(m);
 	return ret;

@@ -18,6 +18,7 @@
 #include "vmm/base/rundir.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
+#include "vmm/cli/interrupt.h"
 #include "vmm/cli/vmdisks.h"
 #include "vmm/launch/qemuimg.h"
 #include "vmm/launch/vmdata.h"
@@ -107,6 +108,7 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 	bool full = args_has(args, "full");
 	_cleanup_free_ char *dir = NULL, *file = NULL, *data = data_dir();
 	struct json_object *disks, *profile;
+	struct interrupt_guard guard;
 	struct vm_disks src;
 	pid_t pid;
 	int r = 0;
@@ -128,12 +130,17 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 		vm_disks_free(&src);
 		return -1;
 	}
+	interrupt_guard_begin(&guard); /* Ctrl-C undoes the clone */
 	disks = json_object_new_array();
 	for (size_t i = 0; r == 0 && i < src.config.n_disks; i++) {
 		struct json_object *entry;
 		r = clone_disk(&src.config.disks[i], dir, full, &entry, err);
 		if (entry)
 			json_object_array_add(disks, entry);
+		if (interrupt_guard_hit()) {
+			verr_clear(err);
+			r = verr_set(err, 0, "the clone '%s' was interrupted: nothing of it is left", name);
+		}
 	}
 	if (r == 0) {
 		profile = clone_profile(&src, name, disks);
@@ -143,6 +150,7 @@ static int cmd_clone(const struct cmd_args *args, struct verr *err)
 		json_object_put(profile);
 	}
 	json_object_put(disks);
+	interrupt_guard_end(&guard);
 	if (r < 0)
 		nftw(dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 	else

@@ -29,7 +29,7 @@ static struct json_object *probe(const char *base, const char *name, bool all)
 	struct json_object *st;
 	enum qemu_found found = QEMU_NONE;
 	pid_t pid = 0;
-	int r = vm_request(name, CTL_REQ_STATUS, NULL, LIST_TIMEOUT_MS, &st, &why);
+	int r = vm_status(name, LIST_TIMEOUT_MS, &st, &why);
 
 	if (r == 0)
 		return st;

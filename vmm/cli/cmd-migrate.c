@@ -15,6 +15,7 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
 #include "vmm/cli/migrate-ssh.h"
+#include "vmm/cli/migrate-uri.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/migrate.h"
 #include "vmm/supervisor/protocol.h"
@@ -231,9 +232,11 @@ static int cmd_migrate(const struct cmd_args *args, struct verr *err)
 		if (migrate_ssh_start(name, dest, args_has(args, "postcopy"), args_get(args, "tls"),
 				      args_has(args, "copy-storage"), &uri, err) < 0)
 			return -1;
-	} else if (!strncmp(dest, "tcp:", 4) || !strncmp(dest, "unix:", 5))
+	} else if (!strncmp(dest, "tcp:", 4) || !strncmp(dest, "unix:", 5)) {
+		if (migrate_uri_check(dest, false, err) < 0)
+			return -1;
 		uri = xstrdup(dest);
-	else
+	} else
 		return verr_set(err, 0, "destination '%s': expected tcp:HOST:PORT, unix:PATH or ssh://[USER@]HOST", dest);
 	if (request_args(args, uri, dest, &req, err) < 0)
 		return -1;

@@ -25,6 +25,7 @@
 #include "vmm/base/util.h"
 #include "vmm/cli/blockvm.h"
 #include "vmm/cli/cmd.h"
+#include "vmm/cli/interrupt.h"
 #include "vmm/launch/chain.h"
 #include "vmm/launch/probe.h"
 #include "vmm/supervisor/protocol.h"
@@ -206,6 +207,10 @@ static int create_disk_only(struct snap *s, const struct plan *p, struct verr *e
 		verr_set(err, 0, "VM '%s' has no disk the guest writes to: nothing to snapshot", s->name);
 		goto out;
 	}
+	if (interrupt_guard_hit()) {
+		verr_set(err, 0, "snapshot '%s' of VM '%s' was interrupted: nothing of it is left", s->tag, s->name);
+		goto out;
+	}
 	if (block_run(s->name, steal_ptr(adds), false, &r, err) < 0)
 		goto out;
 	json_object_put(r);
@@ -353,6 +358,7 @@ out:
 /* vmm snapshot NAME create TAG. */
 static int create(struct snap *s, bool disk_only, struct verr *err)
 {
+	struct interrupt_guard guard;
 	struct plan p;
 	int ret;
 
@@ -364,7 +370,10 @@ static int create(struct snap *s, bool disk_only, struct verr *err)
 				s->name, s->tag, s->name, s->tag);
 	if (vm_plan(s->name, &p, err) < 0)
 		return -1;
+	/* Ctrl-C: undone before QEMU takes the snapshot, recorded once it has (never half-made). */
+	interrupt_guard_begin(&guard);
 	ret = disk_only ? create_disk_only(s, &p, err) : create_full(s, &p, err);
+	interrupt_guard_end(&guard);
 	plan_free(&p);
 	return ret;
 }

@@ -17,6 +17,7 @@
 #include "vmm/supervisor/state.h"
 #include "vmm/supervisor/supervisor.h"
 #include "vmm/base/util.h"
+#include "vmm/cli/migrate-uri.h"
 #include "vmm/cli/vmref.h"
 
 /* The supervisor process: a new session, no terminal, stderr into the pipe until ready. */
@@ -178,6 +179,12 @@ static int incoming_options(const struct cmd_args *args, struct sup_options *opt
 	opt->incoming_settings.postcopy = args_has(args, "postcopy");
 	opt->incoming_settings.tls_dir = args_get(args, "tls");
 	opt->incoming_storage = args_has(args, "copy-storage");
+	if (migrate_uri_check(opt->incoming, true, err) < 0)
+		return -1;
+	if (opt->incoming_storage) { /* the disks are served on PATH.nbd */
+		_cleanup_free_ char *nbd = xasprintf("%s.nbd", opt->incoming);
+		return migrate_uri_check(nbd, true, err);
+	}
 	return 0;
 }
 

@@ -131,7 +131,7 @@ static int add_timeout(const char *seconds, struct json_object *args, struct ver
 static int cmd_status(const struct cmd_args *args, struct verr *err)
 {
 	struct json_object *st;
-	int r = vm_request(args->argv[0], CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &st, err);
+	int r = vm_status(args->argv[0], VM_ANSWER_TIMEOUT_MS, &st, err);
 
 	if (r == -ESRCH && (st = ended_record(args->argv[0]))) {
 		verr_clear(err);

@@ -59,8 +59,10 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
 }
 
 /* Reads one line (the reply) from fd before deadline (ms on now_ms's clock; timeout_ms 0: no
- * deadline). Returns a malloc'd string. */
-static char *read_reply(int fd, const char *name, int64_t deadline, unsigned timeout_ms, struct verr *err)
+ * deadline). Returns a malloc'd string, or NULL with err (*closed when the supervisor closed the
+ * connection unanswered). */
+static char *read_reply(int fd, const char *name, int64_t deadline, unsigned timeout_ms, bool *closed,
+			struct verr *err)
 {
 	size_t len = 0, cap = 4096;
 	_cleanup_free_ char *buf = xmalloc(cap);
@@ -87,6 +89,7 @@ static char *read_reply(int fd, const char *name, int64_t deadline, unsigned tim
 		if (n <= 0) {
 			verr_set(err, n < 0 ? errno : 0, "VM '%s': its supervisor closed the connection without a reply",
 				 name);
+			*closed = true;
 			return NULL;
 		}
 		len += (size_t)n;
@@ -119,15 +122,17 @@ int vm_request_send(const char *name, const char *request, struct json_object *a
 	return steal_fd(fd);
 }
 
-/* Reads the reply to a request before deadline (timeout_ms, the whole wait, for the error). */
+/* Reads the reply to a request before deadline (timeout_ms, the whole wait, for the error).
+ * Returns -ECONNRESET when the supervisor closed the connection unanswered. */
 static int reply_until(int fd, const char *name, int64_t deadline, unsigned timeout_ms, struct json_object **ret,
 		       struct verr *err)
 {
-	_cleanup_free_ char *line = read_reply(fd, name, deadline, timeout_ms, err);
+	bool closed = false;
+	_cleanup_free_ char *line = read_reply(fd, name, deadline, timeout_ms, &closed, err);
 	struct json_object *reply, *v;
 
 	if (!line)
-		return -1;
+		return closed ? -ECONNRESET : -1;
 	reply = json_tokener_parse(line);
 	if (json_object_object_get_ex(reply, CTL_KEY_RETURN, &v)) {
 		*ret = json_object_get(v);
@@ -157,6 +162,19 @@ int vm_request(const char *name, const char *request, struct json_object *args, 
 		return fd;
 	/* The connection and the answer share the one timeout, which the error names. */
 	return reply_until(fd, name, deadline, timeout_ms, ret, err);
+}
+
+int vm_status(const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	int r;
+
+	while ((r = vm_request(name, CTL_REQ_STATUS, NULL, timeout_ms, ret, err)) == -ECONNRESET &&
+	       now_ms() < deadline) {
+		verr_clear(err);
+		usleep(20000);
+	}
+	return r;
 }
 
 struct qmp_sync *vm_qmp_open(const char *name, struct verr *err)

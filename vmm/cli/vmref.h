@@ -22,9 +22,14 @@ int vm_connect(const char *name, const char *sock, unsigned timeout_ms, struct v
 /* Sends one control request (args may be NULL; consumed) to VM name's supervisor and waits
  * up to timeout_ms (0: as long as the VM needs, for stop and kill) for the reply, connecting
  * within VM_CONNECT_TIMEOUT_MS or timeout_ms if shorter. Returns 0 with *ret (owned), -ESRCH
- * with err when the VM is not running (as vm_connect), or -1 with err. */
+ * with err when the VM is not running (as vm_connect), -ECONNRESET with err when its supervisor
+ * closed the connection unanswered, or -1 with err. */
 int vm_request(const char *name, const char *request, struct json_object *args, unsigned timeout_ms,
 	       struct json_object **ret, struct verr *err);
+
+/* vm_request for the VM's status, asked again while its supervisor closes the connection
+ * unanswered (it is ending: then -ESRCH, nobody listening), for up to timeout_ms. */
+int vm_status(const char *name, unsigned timeout_ms, struct json_object **ret, struct verr *err);
 
 /* The two halves of vm_request, for a reply that takes long while the caller does other
  * things: sends the request and returns the connection's fd (-ESRCH or -1 with err as

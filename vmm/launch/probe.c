@@ -1,6 +1,7 @@
 #include "vmm/launch/probe.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -220,11 +221,12 @@ static int query_all(struct qmp_sync *s, struct json_object *caps, struct verr *
 	return 0;
 }
 
-/* The last line QEMU printed (its reason to exit), else NULL. */
+/* The last line QEMU printed (its reason to exit), else NULL. Reads what is there without
+ * waiting: a child the binary left behind may hold the pipe open and print nothing. */
 static const char *last_line(int fd)
 {
 	static char buf[4096];
-	ssize_t n = read(fd, buf, sizeof(buf) - 1);
+	ssize_t n = fcntl(fd, F_SETFL, O_NONBLOCK) < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
 	char *line;
 
 	while (n > 0 && buf[n - 1] == '\n')

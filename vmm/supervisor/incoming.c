@@ -2,6 +2,8 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "profiles/topology.h"
 #include "vmm/supervisor/protocol.h"
@@ -30,6 +32,42 @@ static void fail(struct sup *s, const char *what, const char *why)
 		kill(s->vm.pid, SIGKILL);
 }
 
+/* The path of the unix: socket QEMU listens on for the migration (i 0) or for the copied
+ * disks (i 1, PATH.nbd), NULL when there is none. */
+static char *socket_path(const struct sup *s, int i)
+{
+	if (strncmp(s->opt.incoming, "unix:", 5) || (i == 1 && !s->opt.incoming_storage))
+		return NULL;
+	return i == 0 ? xstrdup(s->opt.incoming + 5) : xasprintf("%s.nbd", s->opt.incoming + 5);
+}
+
+/* Notes which files the sockets QEMU made are, for incoming_remove_sockets. */
+static void note_sockets(struct sup *s)
+{
+	struct stat st;
+
+	for (int i = 0; i < 2; i++) {
+		_cleanup_free_ char *path = socket_path(s, i);
+		if (path && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+			s->incoming_socks[i].dev = st.st_dev;
+			s->incoming_socks[i].ino = st.st_ino;
+		}
+	}
+}
+
+void incoming_remove_sockets(struct sup *s)
+{
+	struct stat st;
+
+	for (int i = 0; s->opt.incoming && i < 2; i++) {
+		_cleanup_free_ char *path = socket_path(s, i);
+		if (path && s->incoming_socks[i].ino && lstat(path, &st) == 0 && st.st_dev == s->incoming_socks[i].dev &&
+		    st.st_ino == s->incoming_socks[i].ino)
+			unlink(path);
+		s->incoming_socks[i].ino = 0;
+	}
+}
+
 /* migrate-incoming was taken: QEMU listens. */
 static void incoming_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -40,6 +78,7 @@ static void incoming_cb(struct qmp_client *c, const struct qmp_result *r, void *
 		fail(s, "migrate-incoming", r->desc);
 		return;
 	}
+	note_sockets(s);
 	say(&s->vm, "waiting for an incoming migration on %s", s->opt.incoming);
 	s->incoming_then(s);
 }

@@ -20,6 +20,10 @@ void incoming_argv(const struct sup *s, struct strv *argv);
  * migrate-incoming; calls then(s) once QEMU listens, or fails the start (QEMU killed). */
 void incoming_start(struct sup *s, void (*then)(struct sup *s));
 
+/* The destination's QEMU ended: removes the unix: socket (and PATH.nbd) it listened on, if it
+ * left them (killed while it waited) and they are still the ones it made. */
+void incoming_remove_sockets(struct sup *s);
+
 /* An event of the destination QEMU (MIGRATION): the end of the incoming migration. */
 void incoming_event(struct sup *s, const char *name, struct json_object *msg);
 

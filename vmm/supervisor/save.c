@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm/base/util.h"
@@ -56,8 +57,14 @@ void save_done(struct upgrade *u)
 	fcntl(u->pipe_fd, F_SETFL, 0);
 	if (copy_stream(u) < 0)
 		return;
-	if (fsync(u->file_fd) < 0 || rename(u->partial, u->save_to) < 0) {
+	if (fsync(u->file_fd) < 0) {
 		move_fail(u, "cannot write '%s': %s", u->save_to, strerror(errno));
+		return;
+	}
+	if (renameat2(AT_FDCWD, u->partial, AT_FDCWD, u->save_to, RENAME_NOREPLACE) < 0 &&
+	    (errno != EINVAL || rename(u->partial, u->save_to) < 0)) { /* EINVAL: a file system without it */
+		move_fail(u, errno == EEXIST ? "cannot save to '%s': it appeared while saving (vmm save does not overwrite a file)"
+					     : "cannot write '%s': %s", u->save_to, strerror(errno));
 		return;
 	}
 	free(steal_ptr(u->partial));
@@ -81,6 +88,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 	struct json_object *file;
 	const char *path;
 	struct upgrade *u;
+	struct stat st;
 	int fd, pipe[2];
 
 	if (no) {
@@ -93,7 +101,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 		return;
 	}
 	path = json_object_get_string(file);
-	if (access(path, F_OK) == 0) {
+	if (lstat(path, &st) == 0) { /* a dangling symlink too: not followed, not replaced */
 		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
 		return;
 	}

@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -74,7 +75,9 @@ int savefile_read_header(int fd, const char *file, char **vm, char **path, struc
 {
 	_cleanup_free_ char *buf = xmalloc(SAVEFILE_HEADER_MAX);
 	size_t len = 0, used;
+	struct stat st;
 	ssize_t n;
+	int r = 0;
 
 	/* Up to the end of the header's second line, or SAVEFILE_HEADER_MAX bytes. */
 	while (len < SAVEFILE_HEADER_MAX && !second_line_ends(buf, len)) {
@@ -89,11 +92,16 @@ int savefile_read_header(int fd, const char *file, char **vm, char **path, struc
 	}
 	if (savefile_parse(buf, len, file, &used, vm, path, profile, err) < 0)
 		return -1;
-	if (lseek(fd, (off_t)used, SEEK_SET) < 0) {
+	/* Nothing after the header (a file cut short): QEMU would wait for the stream for ever. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size <= used)
+		r = verr_set(err, 0, "'%s' has nothing of the guest after its header (was it cut short?)", file);
+	else if (lseek(fd, (off_t)used, SEEK_SET) < 0)
+		r = verr_set(err, errno, "cannot read '%s'", file);
+	if (r < 0) {
 		json_object_put(steal_ptr(*profile));
 		free(steal_ptr(*path));
 		free(steal_ptr(*vm));
-		return verr_set(err, errno, "cannot read '%s'", file);
+		return -1;
 	}
 	return 0;
 }

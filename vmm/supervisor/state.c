@@ -14,6 +14,7 @@
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/qemuproc.h"
+#include "vmm/supervisor/upgrade-leftover.h"
 
 /* The state file's name in the run directory, and the record's of an ended VM. */
 #define STATE_FILE "state.json"
@@ -336,6 +337,7 @@ int state_claim(struct rundir *rd, const char *dir, const char *name, pid_t *orp
 		return verr_set(err, 0, "VM '%s' is already running (its supervisor listens on '%s/ctl.sock')",
 				name, dir);
 	}
+	upgrade_leftover_clear(rd); /* a new QEMU left by an upgrade whose supervisor died is none of the VM's */
 	found = state_find_qemu(dir, name, &pid);
 	if (found == QEMU_LOST) {
 		rundir_close(rd);

@@ -57,15 +57,37 @@ static void command_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 		control_fail(conn, "%s", r->desc);
 }
 
-/* pause, resume, reset: one QMP command, answered when QEMU answers. */
-static void forward(struct sup *s, struct control_conn *conn, const char *command)
+/* Sends command to QEMU for a request, whose answer fn gives (with conn). */
+static void forward_then(struct sup *s, struct control_conn *conn, const char *command, qmp_reply_fn fn)
 {
 	if (!s->ready || !s->qmp) {
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
 		return;
 	}
 	control_hold(conn);
-	qmp_send(s->qmp, command, NULL, CTL_QMP_TIMEOUT_MS, 0, command_cb, conn);
+	qmp_send(s->qmp, command, NULL, CTL_QMP_TIMEOUT_MS, 0, fn, conn);
+}
+
+/* pause, reset: one QMP command, answered when QEMU answers. */
+static void forward(struct sup *s, struct control_conn *conn, const char *command)
+{
+	forward_then(s, conn, command, command_cb);
+}
+
+/* resume's query-status came back: a guest migrated out of this QEMU (postmigrate: a migration
+ * that completed without its supervisor, or one not vmm's) runs elsewhere now; cont would run
+ * it twice, on the same disks. Anything else is resumed. */
+static void resume_status_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct json_object *st;
+
+	if (r->failure != QMP_OK)
+		command_cb(c, r, arg);
+	else if (json_object_object_get_ex(r->ret, "status", &st) && !strcmp(json_object_get_string(st), "postmigrate"))
+		control_fail(arg, "the guest was migrated out of this QEMU (status postmigrate): resumed here, it would "
+				  "run twice");
+	else
+		qmp_send(c, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, command_cb, arg);
 }
 
 /* Refuses a destructive request on a protected VM; returns true when it did. */
@@ -155,7 +177,7 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 	else if (!strcmp(request, CTL_REQ_PAUSE))
 		forward(s, conn, "stop");
 	else if (!strcmp(request, CTL_REQ_RESUME))
-		forward(s, conn, "cont");
+		forward_then(s, conn, "query-status", resume_status_cb);
 	else if (!strcmp(request, CTL_REQ_RESET)) {
 		if (!refuse_protected(s, conn, CTL_REQ_RESET))
 			forward(s, conn, "system_reset");

@@ -96,6 +96,7 @@ struct sup {
 	bool incoming;          /* waiting for an incoming migration: its failure ends the VM */
 	void (*incoming_then)(struct sup *s); /* what follows once QEMU listens */
 	int incoming_exports;   /* disks exported over NBD still to be confirmed, -1 once one failed */
+	struct { dev_t dev; ino_t ino; } incoming_socks[2]; /* unix: PATH and PATH.nbd as QEMU made them */
 };
 
 /* Arms a one-shot timer for ms milliseconds. */

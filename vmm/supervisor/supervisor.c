@@ -629,6 +629,7 @@ static void run_loop(struct sup *s, pid_t orphan)
 		event_base_dispatch(s->base);
 		/* Whatever QEMU printed last, before deciding. */
 		qemu_output_drain(&s->out);
+		incoming_remove_sockets(s); /* before the verdict answers whoever waits for the end */
 		lifecycle_verdict(s);
 		clear_instance(s);
 		if (!lifecycle_restart_due(s, &delay)) {

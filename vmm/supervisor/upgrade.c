@@ -195,9 +195,12 @@ void move_fail(struct upgrade *u, const char *fmt, ...)
 	discard_new(u);
 	say(&s->vm, "%s failed: %s%s%s", u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "",
 	    out);
+	/* The old QEMU's QMP connection closed: it ended (its end is told as any QEMU's). */
 	if (u->conn)
-		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d runs the guest on",
-			     u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "", out, s->vm.pid);
+		control_fail(steal_ptr(u->conn), "%s failed: %s%s%s; QEMU pid %d %s", u->save_to ? "save" : "upgrade", why,
+			     out[0] ? "; the new QEMU said: " : "", out, s->vm.pid,
+			     !s->qmp || qmp_state(s->qmp) == QMP_CLOSED ? "is gone, and the guest with it"
+									 : "runs the guest on");
 	move_free_when_done(u);
 }
 
@@ -632,7 +635,12 @@ char *move_refusal(struct sup *s)
 	if (s->vm.stopping || s->stop != STOP_NONE)
 		return xstrdup("the VM is stopping");
 	if (s->upgrade)
-		return xstrdup("an upgrade is under way (or its old QEMU is still exiting)");
+		return xstrdup(s->upgrade->save_to ? "a save is under way"
+						   : "an upgrade is under way (or its old QEMU is still exiting)");
+	if (s->incoming)
+		return xstrdup("the VM waits for an incoming migration");
+	if (s->migration || s->migrate_conn || s->migrated_to)
+		return xstrdup("a migration to another host is under way (vmm migrate NAME --cancel cancels it)");
 	if (s->plan->config.tpm)
 		return xstrdup("the VM has a TPM: its swtpm serves one QEMU, and its state does not move with the guest");
 	if (s->plan->config.n_passthrough)
