@@ -45,6 +45,8 @@ static struct json_object *record_of(const struct hp_device *d)
 	json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[d->kind]));
 	json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(d->config));
 	json_object_object_add(e, "port", json_object_new_int(d->port));
+	if (d->state != HP_PRESENT && d->kind != HP_CPU)
+		json_object_object_add(e, "state", json_object_new_string(d->state == HP_ADDING ? "adding" : "removing"));
 	return e;
 }
 
@@ -325,6 +327,7 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 		return;
 	}
 	hp_list_add(hp, d);
+	hp_save(hp);
 	control_hold(conn);
 	d->conn = conn;
 	hp_step_add(d, qmp);
@@ -351,13 +354,14 @@ void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_c
 		control_fail(conn, "the VM has no hot-added device '%s' (vmm devices lists them)", id);
 	else if (d->kind == HP_CPU)
 		control_fail(conn, "'%s' is a vCPU: change the vCPUs with vmm set NAME cpus=N", id);
-	else if (d->conn)
+	else if (d->conn || d->undoing)
 		control_fail(conn, "'%s' is being %s: wait for that to end", id, d->state == HP_ADDING ? "added" : "removed");
 	else {
 		control_hold(conn);
 		d->conn = conn;
 		d->state = HP_REMOVING;
 		free(steal_ptr(d->failure));
+		hp_save(hp);
 		hp_step_remove(d, qmp);
 	}
 }
@@ -369,7 +373,7 @@ void hp_save(struct hotplug *hp)
 
 	json_object_object_add(o, "qemu_pid", json_object_new_int(hp->vm->pid));
 	for (size_t i = 0; i < hp->n; i++)
-		if (hp->devs[i]->state != HP_ADDING)
+		if (hp->devs[i]->state != HP_ADDING || hp->devs[i]->kind != HP_CPU)
 			json_object_array_add(list, record_of(hp->devs[i]));
 	json_object_object_add(o, "devices", list);
 	if (rundir_write(hp->rd, HOTPLUG_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true, &err) < 0)
@@ -413,9 +417,17 @@ void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
 		}
 		say(hp->vm, "adding %s '%s' again", hp_kind_word(d->kind), d->id);
 		hp_list_add(hp, d);
+		hp_save(hp);
 		hp_step_add(d, qmp);
 	}
 	json_object_put(again);
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->unsure && !hp->devs[i]->undoing) {
+			say(hp->vm, "removing %s '%s': its %s was under way when a supervisor ended", hp_kind_word(hp->devs[i]->kind),
+			    hp->devs[i]->id, hp->devs[i]->failure ? "add" : "removal");
+			hp->devs[i]->undoing = true;
+			hp_step_remove(hp->devs[i], qmp);
+		}
 }
 
 /* Takes back one device of the record as present on its root port; says why it cannot. */
@@ -423,13 +435,17 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 {
 	_cleanup_verr_ struct verr err = { 0 };
 	struct hp_device *d = from_record(hp, e, false, &err);
+	const char *state = json_object_get_string(json_object_object_get(e, "state"));
 
 	if (!d) {
 		verr_wrap(&err, "warning: a hot-added device is forgotten");
 		say_err(hp->vm, &err);
 		return;
 	}
-	d->state = HP_PRESENT;
+	d->state = state ? HP_REMOVING : HP_PRESENT;
+	d->unsure = state != NULL;
+	if (state && !strcmp(state, "adding"))
+		d->failure = xasprintf("the add of '%s' was cut short", d->id);
 	d->done = json_object_array_length(d->parts);
 	hp_list_add(hp, d);
 }
