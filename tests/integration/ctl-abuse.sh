@@ -3,9 +3,18 @@
 # each gets one error and the same supervisor answers the next request. A block request whose
 # commands are not a list, or whose command names are not strings, once crashed the supervisor
 # (it looked for the images to open to QEMU's user before checking the request).
+# 8 vmm add --persist at once all land in the live layer (each rewrote it from what it read,
+# losing another's), and 8 vmm remove --persist at once take them all out; a live layer that is
+# no JSON object refuses add --persist and remove --persist before the VM changes (the device
+# was added or removed, then the command failed), and one with an id that is no string crashed
+# vmm remove --persist.
 . "$(dirname "$0")/lib.sh"
 
-start_detached c1 "$PROFILES/guest.json"
+export VMM_DATA_DIR=$T/data
+layer=$VMM_DATA_DIR/c1/live.json
+"$VMM" start "$PROFILES/guest.json" --name c1 --set hotplug.root_ports=8 >/dev/null 2>"$T/start.err" ||
+	fail "start: $(cat "$T/start.err")"
+wait_boots c1 1
 sup=$(state_field c1 supervisor_pid)
 
 # Sends each argument as one request line on its own connection; prints each reply line.
@@ -39,3 +48,30 @@ refused '{"request": "block", "version": 1, "commands": [{"execute": 5, "argumen
 refused '{"request": "block", "version": 1, "commands": [7]}' "$cmd"
 expect_rc 0 status c1
 pass "block requests of commands that are no list or unnamed: refused, the supervisor carries on"
+
+for i in 1 2 3 4 5 6 7 8; do "$VMM" add c1 nic id=n$i --persist >/dev/null 2>"$T/add$i.err" & done
+wait
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); ids=sorted(x["id"] for x in d["nics"])
+assert ids == ["n%d" % i for i in range(1, 9)], ids' "$layer" || fail "live layer after 8 adds: $(cat "$layer" "$T"/add*.err)"
+for i in 1 2 3 4 5 6 7 8; do "$VMM" remove c1 n$i --persist >/dev/null 2>"$T/remove$i.err" & done
+wait
+[ ! -e "$layer" ] || fail "live layer after 8 removals: $(cat "$layer" "$T"/remove*.err)"
+expect_rc 0 devices c1
+! grep -q hot-added "$T/last.out" || fail "devices after 8 removals: $(cat "$T/last.out")"
+pass "8 vmm add --persist at once: all 8 in the live layer; 8 vmm remove --persist at once: none left"
+
+echo '{"nics": [' >"$layer"
+expect_rc 1 add c1 nic id=n9 --persist
+grep -q "live.json: expected a JSON object" "$T/last.err" || fail "add to a corrupt layer: $(cat "$T/last.err")"
+expect_rc 0 devices c1
+! grep -q n9 "$T/last.out" || fail "n9 was added: $(cat "$T/last.out")"
+expect_rc 0 add c1 nic id=n9
+expect_rc 1 remove c1 n9 --persist
+grep -q "live.json: expected a JSON object" "$T/last.err" || fail "remove with a corrupt layer: $(cat "$T/last.err")"
+expect_rc 0 devices c1
+grep -q n9 "$T/last.out" || fail "n9 was removed: $(cat "$T/last.out")"
+echo '{"nics": [{"id": null}]}' >"$layer"
+expect_rc 0 remove c1 n9 --persist
+expect_rc 1 remove c1 n10 --persist
+grep -q "the VM has no hot-added device 'n10'" "$T/last.err" || fail "remove with a null id in the layer: $(cat "$T/last.err")"
+pass "a corrupt live layer refuses add and remove --persist before the VM changes; an id that is null is no crash"
