@@ -162,6 +162,34 @@ static int check_serial(const struct hotplug *hp, const char *serial, struct ver
 	return 0;
 }
 
+/* True when path (may be NULL) names the file of st. */
+static bool same_file(const char *path, const struct stat *st)
+{
+	struct stat other;
+
+	return path && stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* Refuses a new disk's image when another disk of the VM has it and either may write to it:
+ * QEMU's image locks would fail its device_add, which an NVMe disk does not undo (its block
+ * nodes stay in use). */
+static int check_image(const struct hotplug *hp, const char *file, bool readonly, struct verr *err)
+{
+	const struct vm_config *c = &hp->plan->config;
+	struct stat st;
+
+	if (stat(file, &st) < 0)
+		return 0; /* check_file says why */
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (same_file(c->disks[i].file, &st) && !(readonly && c->disks[i].readonly))
+			return verr_set(err, 0, "disk: file: '%s' is the image of disk '%s' already", file, c->disks[i].id);
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->kind == HP_DISK && same_file(hp->devs[i]->detail, &st) &&
+		    !(readonly && json_object_get_boolean(json_object_object_get(hp->devs[i]->config, "readonly"))))
+			return verr_set(err, 0, "disk: file: '%s' is the image of disk '%s' already", file, hp->devs[i]->id);
+	return 0;
+}
+
 /* Checks a new disk's image: an absolute path to a file or block device that exists. */
 static int check_file(const char *file, bool *block_device, struct verr *err)
 {
@@ -249,7 +277,7 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0 &&
+		 check_file(dc.file, &block_device, err) == 0 && check_image(hp, dc.file, dc.readonly, err) == 0 &&
 		 qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0 &&
 		 hp_free_port(hp, want, &port, err) == 0) {
 		rp = hp_port_id(port);
