@@ -3,7 +3,9 @@
 # the supervisor that reattaches removes what the add had created in QEMU, or finishes the
 # removal (objects QEMU no longer has count as gone), so that vmm devices is truthful, QEMU
 # keeps nothing of the device and its id and root port can be used again. gdb kills the
-# supervisor as it is about to send the Nth QMP command of the add or removal.
+# supervisor as it is about to send the Nth QMP command of the add or removal. A hot-added disk
+# whose image was deleted since (QEMU keeps it open) is taken back by a reattached supervisor,
+# not forgotten while QEMU has it (the next add went onto its root port).
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
@@ -68,3 +70,19 @@ expect_rc 0 devices hk
 expect_rc 0 add hk disk id=data1 file="$T/data1.raw" format=raw
 expect_rc 0 remove hk data1
 pass "killed during a removal: the reattached supervisor finished it; id and root port free again"
+
+truncate -s 1M "$T/gone.raw"
+expect_rc 0 add hk disk id=gone file="$T/gone.raw" format=raw
+rm "$T/gone.raw"
+sup=$(state_field hk supervisor_pid)
+kill -9 "$sup"
+assert_gone "$sup"
+expect_rc 0 attach hk
+! grep -q "forgotten" "$T/last.err" || fail "attach: $(cat "$T/last.err")"
+expect_rc 0 devices hk
+grep -Eq "^gone +disk .* present +hot-added" "$T/last.out" || fail "devices after the reattach: $(cat "$T/last.out")"
+expect_rc 1 add hk disk id=data1 file="$T/data1.raw" format=raw
+grep -q "no free root port" "$T/last.err" || fail "an add beside it: $(cat "$T/last.err")"
+expect_rc 0 remove hk gone
+[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of gone: $(diff <(echo "$before") <(qemu_objects))"
+pass "a hot-added disk whose image was deleted: taken back on reattach, its root port taken, removed"

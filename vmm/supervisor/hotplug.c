@@ -259,8 +259,11 @@ char *hp_port_id(int port)
 	return build_port_id(key);
 }
 
-/* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err. */
-static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
+/* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err.
+ * Not fresh: a disk QEMU has (a reattach takes it back), whose image is not checked again (it
+ * may be gone while QEMU keeps it open). */
+static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, bool fresh,
+				      struct verr *err)
 {
 	struct disk_config dc;
 	_cleanup_free_ char *rp = NULL;
@@ -277,8 +280,8 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0 && check_image(hp, dc.file, dc.readonly, err) == 0 &&
-		 qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0 &&
+		 (!fresh || (check_file(dc.file, &block_device, err) == 0 && check_image(hp, dc.file, dc.readonly, err) == 0 &&
+			     qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0)) &&
 		 hp_free_port(hp, want, &port, err) == 0) {
 		rp = hp_port_id(port);
 		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
@@ -344,7 +347,7 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 	else if (!strcmp(json_object_get_string(kind), "usb"))
 		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind), "disk"))
-		d = prepare_disk(hp, json, -1, &err);
+		d = prepare_disk(hp, json, -1, true, &err);
 	else if (!strcmp(json_object_get_string(kind), "vfio"))
 		d = hp_prepare_vfio(hp, json, -1, true, &err);
 	else
@@ -411,8 +414,9 @@ void hp_save(struct hotplug *hp)
 	json_object_put(o);
 }
 
-/* The device of a record on its root port (bind: a VFIO device's host devices are bound for
- * it, as for an add); NULL with err. */
+/* The device of a record on its root port (bind: for a new QEMU, as for an add: a VFIO device's
+ * host devices are bound for it, a disk's image checked and granted; else QEMU has it); NULL
+ * with err. */
 static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, bool bind, struct verr *err)
 {
 	struct json_object *kind = NULL, *json = NULL, *port = NULL;
@@ -428,7 +432,7 @@ static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, 
 		return prepare_nic(hp, json, json_object_get_int(port), err);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
 		return hp_prepare_vfio(hp, json, json_object_get_int(port), bind, err);
-	return prepare_disk(hp, json, json_object_get_int(port), err);
+	return prepare_disk(hp, json, json_object_get_int(port), bind, err);
 }
 
 void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
