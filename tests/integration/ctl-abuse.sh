@@ -78,22 +78,14 @@ expect_rc 1 remove c1 n10 --persist
 grep -q "the VM has no hot-added device 'n10'" "$T/last.err" || fail "remove with a null id in the layer: $(cat "$T/last.err")"
 pass "a corrupt live layer refuses add and remove --persist before the VM changes; an id that is null is no crash"
 
-# Prints the block nodes, iothreads and devices QEMU has, one per line, sorted.
-qemu_objects() {
-	local q
-	for q in query-named-block-nodes query-iothreads "qom-list path=/machine/peripheral"; do
-		# shellcheck disable=SC2086
-		"$VMM" qmp c1 $q || fail "vmm qmp c1 $q"
-	done | grep -Eo '"(node-name|id|name)": "[^"]*"' | sort
-}
 truncate -s 1M "$T/img.raw"
-before=$(qemu_objects)
+before=$(qemu_objects c1)
 expect_rc 0 add c1 disk id=d1 file="$T/img.raw" format=raw
-with_d1=$(qemu_objects)
+with_d1=$(qemu_objects c1)
 for bus in nvme virtio-blk scsi; do
 	expect_rc 1 add c1 disk id=d2 file="$T/img.raw" format=raw bus=$bus
 	grep -q "disk: file: '$T/img.raw' is the image of disk 'd1' already" "$T/last.err" || fail "$bus: $(cat "$T/last.err")"
-	[ "$(qemu_objects)" = "$with_d1" ] || fail "a refused $bus disk changed QEMU: $(diff <(echo "$with_d1") <(qemu_objects))"
+	[ "$(qemu_objects c1)" = "$with_d1" ] || fail "a refused $bus disk changed QEMU: $(diff <(echo "$with_d1") <(qemu_objects c1))"
 done
 expect_rc 1 add c1 disk id=d2 file="$T/img.raw" format=raw bus=nvme readonly=true
 grep -q "is the image of disk 'd1' already" "$T/last.err" || fail "read-only beside a writable: $(cat "$T/last.err")"
@@ -102,5 +94,8 @@ expect_rc 0 add c1 disk id=r1 file="$T/img.raw" format=raw readonly=true
 expect_rc 0 add c1 disk id=r2 file="$T/img.raw" format=raw readonly=true bus=nvme
 expect_rc 0 remove c1 r2
 expect_rc 0 remove c1 r1
-[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something: $(diff <(echo "$before") <(qemu_objects))"
+[ "$(qemu_objects c1)" = "$before" ] || fail "QEMU kept something: $(diff <(echo "$before") <(qemu_objects c1))"
 pass "an image another disk of the VM writes (or reads, for a writable one) is refused before QEMU; two read-only share one"
+
+expect_rc 0 stop c1
+assert_clean_rundir c1

@@ -14,14 +14,6 @@ truncate -s 16M "$T/data1.raw"
 	fail "start: $(cat "$T/start.err")"
 wait_boots hk 1
 
-# Prints the block nodes, iothreads and devices QEMU has, one per line, sorted.
-qemu_objects() {
-	local q
-	for q in query-named-block-nodes query-iothreads "qom-list path=/machine/peripheral"; do
-		# shellcheck disable=SC2086
-		"$VMM" qmp hk $q || fail "vmm qmp hk $q"
-	done | grep -Eo '"(node-name|id|name)": "[^"]*"' | sort
-}
 
 # Runs vmm ARGS... while gdb kills the supervisor as it is about to send its Nth QMP command
 # (a writev of '{"execute"...'), then reattaches a supervisor and waits for PATTERN in what it
@@ -50,7 +42,7 @@ killed_during() {
 	fail "no '$pattern' from the reattached supervisor: $(cat "$T/said.txt")"
 }
 
-before=$(qemu_objects)
+before=$(qemu_objects hk)
 # The 5th command of a scsi disk with an iothread: its scsi-hd; its controller is in the guest.
 killed_during 5 "the add of 'data1' was cut short; nothing of it is left" \
 	add hk disk id=data1 file="$T/data1.raw" format=raw bus=scsi iothread=true
@@ -58,7 +50,7 @@ grep -q "removing disk 'data1': its add was under way when a supervisor ended" "
 	fail "the reattached supervisor said: $(cat "$T/said.txt")"
 expect_rc 0 devices hk
 ! grep -q data1 "$T/last.out" || fail "vmm devices still lists data1: $(cat "$T/last.out")"
-[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of data1: $(diff <(echo "$before") <(qemu_objects))"
+[ "$(qemu_objects hk)" = "$before" ] || fail "QEMU kept something of data1: $(diff <(echo "$before") <(qemu_objects hk))"
 pass "killed during an add: the reattached supervisor removed what QEMU had of it"
 
 expect_rc 0 add hk disk id=data1 file="$T/data1.raw" format=raw bus=scsi iothread=true
@@ -66,7 +58,7 @@ expect_rc 0 add hk disk id=data1 file="$T/data1.raw" format=raw bus=scsi iothrea
 killed_during 4 "disk 'data1' removed" remove hk data1
 expect_rc 0 devices hk
 ! grep -q data1 "$T/last.out" || fail "vmm devices still lists data1: $(cat "$T/last.out")"
-[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of data1: $(diff <(echo "$before") <(qemu_objects))"
+[ "$(qemu_objects hk)" = "$before" ] || fail "QEMU kept something of data1: $(diff <(echo "$before") <(qemu_objects hk))"
 expect_rc 0 add hk disk id=data1 file="$T/data1.raw" format=raw
 expect_rc 0 remove hk data1
 pass "killed during a removal: the reattached supervisor finished it; id and root port free again"
@@ -84,5 +76,8 @@ grep -Eq "^gone +disk .* present +hot-added" "$T/last.out" || fail "devices afte
 expect_rc 1 add hk disk id=data1 file="$T/data1.raw" format=raw
 grep -q "no free root port" "$T/last.err" || fail "an add beside it: $(cat "$T/last.err")"
 expect_rc 0 remove hk gone
-[ "$(qemu_objects)" = "$before" ] || fail "QEMU kept something of gone: $(diff <(echo "$before") <(qemu_objects))"
+[ "$(qemu_objects hk)" = "$before" ] || fail "QEMU kept something of gone: $(diff <(echo "$before") <(qemu_objects hk))"
 pass "a hot-added disk whose image was deleted: taken back on reattach, its root port taken, removed"
+
+expect_rc 0 stop hk
+assert_clean_rundir hk
