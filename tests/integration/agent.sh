@@ -1,7 +1,7 @@
 #!/bin/bash
 # The guest agent, through the supervisor: ping, info, osinfo, exec (output and exit status),
 # --raw; vmm ip and vmm wait (agent, ip, ssh); the agent again after kill -9 of the supervisor
-# and vmm attach; a hung agent (6 callers at once too) and a guest without an agent time out cleanly; a VM with no
+# and vmm attach; a hung agent (6 callers at once too; an exec it started said) and a guest without an agent time out cleanly; a VM with no
 # agent channel says so; vmm stop of a guest that ignores the power button powers it off
 # through the agent; bad input gets a clear error.
 . "$(dirname "$0")/lib.sh"
@@ -89,6 +89,15 @@ python3 "$SRCDIR/tests/integration/console.py" "$VMM" ag 'killall -CONT qemu-ga;
 expect_rc 0 agent ag osinfo
 grep -q "vmm test guest" "$T/last.out" || fail "after a hang: $(cat "$T/last.out")"
 pass "a hung agent times out in 5 s, for 6 callers at once too; resumed, it answers the next call, not a stale one"
+
+# exec whose agent hangs once the command runs: the error says that the command was started.
+expect_rc 1 agent ag exec sh -c 'killall -STOP qemu-ga; echo hi'
+grep -Eq "the command was started in the guest \(pid [0-9]+\); whether it ended is unknown: .*did not answer within 5 s" \
+	"$T/last.err" || fail "exec with the agent hung after it started: $(cat "$T/last.err")"
+python3 "$SRCDIR/tests/integration/console.py" "$VMM" ag 'killall -CONT qemu-ga; echo con''tinued' 'continued' >/dev/null ||
+	fail "could not resume the agent on the console"
+expect_rc 0 agent ag ping
+pass "exec whose agent hangs after it started says so (pid in the guest), not only that the agent did not answer"
 
 expect_rc 0 stop ag
 grep -q "guest powered off" "$T/last.err" || fail "stop: $(cat "$T/last.err")"
