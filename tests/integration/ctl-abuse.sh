@@ -10,6 +10,8 @@
 # vmm remove --persist. A disk whose image another disk of the VM has (either writable) is
 # refused before QEMU sees it: QEMU's image lock failed its device_add, and for an NVMe disk
 # the undo failed too ('Node ... is in use'), leaving it "removing" with its nodes in QEMU.
+# A request over the 64 KiB a supervisor reads (vmm agent exec of a long argument) is refused by
+# the CLI, saying so, where the supervisor's hang-up said only 'closed the connection'.
 . "$(dirname "$0")/lib.sh"
 
 export VMM_DATA_DIR=$T/data
@@ -96,6 +98,14 @@ expect_rc 0 remove c1 r2
 expect_rc 0 remove c1 r1
 [ "$(qemu_objects c1)" = "$before" ] || fail "QEMU kept something: $(diff <(echo "$before") <(qemu_objects c1))"
 pass "an image another disk of the VM writes (or reads, for a writable one) is refused before QEMU; two read-only share one"
+
+pad=$(head -c 70000 /dev/zero | tr '\0' a)
+expect_rc 1 agent c1 --raw "{\"execute\": \"guest-ping\", \"arguments\": {\"x\": \"$pad\"}}"
+grep -Eq "VM 'c1': the request is [0-9]+ bytes, over the 64 KiB its supervisor takes" "$T/last.err" ||
+	fail "a long request: $(cat "$T/last.err")"
+expect_rc 1 agent c1 --raw "{\"execute\": \"guest-ping\", \"arguments\": {\"x\": \"${pad:0:60000}\"}}"
+grep -q "has no guest agent channel" "$T/last.err" || fail "a request under 64 KiB: $(cat "$T/last.err")"
+pass "a request over 64 KiB is refused by the CLI, saying so; one under it reaches the supervisor"
 
 expect_rc 0 stop c1
 assert_clean_rundir c1
