@@ -175,6 +175,14 @@ static void next_removal(struct hp_device *d, struct qmp_client *qmp)
 	hp_step_remove(d, qmp);
 }
 
+/* True when QEMU's error says that the object to delete does not exist (the words of QEMU 7.2
+ * to 10.0: netdev_del's class, blockdev-del's and object-del's text). */
+static bool absent(const struct qmp_result *r)
+{
+	return r->failure == QMP_ERR_COMMAND && ((r->class && !strcmp(r->class, "DeviceNotFound")) ||
+						 (r->desc && (strstr(r->desc, "not found") || strstr(r->desc, "Failed to find"))));
+}
+
 /* An object was deleted, or failed to be; a device is gone only once the guest released it. */
 static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -185,9 +193,8 @@ static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	/* A device QEMU does not have is gone (its DEVICE_DELETED went to no supervisor). */
 	if (device && r->failure == QMP_ERR_COMMAND && r->class && !strcmp(r->class, "DeviceNotFound"))
 		d->released = true;
-	/* Of a device a supervisor left part-way, QEMU may lack an object: its deletion fails (the
-	 * devices using it are gone first). */
-	else if (!device && d->unsure && r->failure == QMP_ERR_COMMAND)
+	/* Of a device a supervisor left part-way, QEMU may lack an object. */
+	else if (!device && d->unsure && absent(r))
 		;
 	/* Asked again (or after a supervisor left part-way), QEMU may say that the guest was asked
 	 * already: still waiting for it. */
