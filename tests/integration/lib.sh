@@ -188,3 +188,13 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
 print(count)
 PY
 }
+
+# Prints the block nodes, iothreads and devices VM NAME's QEMU has, one per line, sorted (what a
+# hot-plug must leave as it found it).
+qemu_objects() {
+	local q
+	for q in query-named-block-nodes query-iothreads "qom-list path=/machine/peripheral"; do
+		# shellcheck disable=SC2086
+		"$VMM" qmp "$1" $q || fail "vmm qmp $1 $q"
+	done | grep -Eo '"(node-name|id|name)": "[^"]*"' | sort
+}

@@ -155,8 +155,12 @@ static int agent_exec(const struct cmd_args *args, struct verr *err)
 	for (;;) {
 		struct json_object *st = json_object_new_object();
 		json_object_object_add(st, "pid", json_object_get(pid));
-		if (guest_agent(name, "guest-exec-status", st, GUEST_AGENT_SECONDS, &r, err) < 0)
+		if (guest_agent(name, "guest-exec-status", st, GUEST_AGENT_SECONDS, &r, err) < 0) {
+			/* Said, so that a script does not run it again. */
+			verr_wrap(err, "the command was started in the guest (pid %s); whether it ended is unknown",
+				  json_object_get_string(pid));
 			break;
+		}
 		if (json_object_object_get_ex(r, "exited", &done) && json_object_get_boolean(done))
 			break;
 		json_object_put(steal_ptr(r));

@@ -121,6 +121,11 @@ static int cmd_add(const struct cmd_args *args, struct verr *err)
 				"to the VM in its profile's %s)", !strcmp(kind, "vfio") ? "VFIO" : "USB",
 				!strcmp(kind, "vfio") ? "passthrough" : "usb");
 	}
+	/* A layer that cannot take the device refuses the add before the VM has it. */
+	if (persist && live_layer_check(name, err) < 0) {
+		json_object_put(req);
+		return -1;
+	}
 	if (persist)
 		dev = json_object_get(dev);
 	if (vm_request(name, CTL_REQ_ADD, req, HOTPLUG_WAIT_MS, &r, err) < 0) {
@@ -164,6 +169,8 @@ static int cmd_remove(const struct cmd_args *args, struct verr *err)
 	struct json_object *req, *r;
 	int had;
 
+	if (args_has(args, "persist") && live_layer_check(name, err) < 0)
+		return -1;
 	if (args_has(args, "persist") && !hot_added(name, id)) {
 		if ((had = live_layer_drop(name, id, err)) < 0)
 			return -1;

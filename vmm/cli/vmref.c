@@ -117,6 +117,9 @@ int vm_request_send(const char *name, const char *request, struct json_object *a
 	json_object_object_add(req, CTL_KEY_VERSION, json_object_new_int(CONTROL_VERSION));
 	text = xasprintf("%s\n", json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN));
 	json_object_put(req);
+	if (strlen(text) > CTL_MAX_REQUEST)
+		return verr_set(err, 0, "VM '%s': the request is %zu bytes, over the %u KiB its supervisor takes", name,
+				strlen(text), CTL_MAX_REQUEST >> 10);
 	if (write_all(fd, text, strlen(text)) < 0)
 		return verr_set(err, errno, "VM '%s': cannot write to its supervisor", name);
 	return steal_fd(fd);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "profiles/config.h"
@@ -58,6 +59,36 @@ static struct json_object *layer_read(const char *path, struct verr *err)
 	return o;
 }
 
+int live_layer_check(const char *name, struct verr *err)
+{
+	_cleanup_free_ char *path = live_layer_path(name);
+	struct json_object *o = layer_read(path, err);
+
+	json_object_put(o);
+	return o ? 0 : -1;
+}
+
+/* Locks the directory of the live layer at path (made when missing) against another vmm's
+ * change of the layer until the descriptor returned is closed; -1 with err. */
+static int layer_lock(const char *path, struct verr *err)
+{
+	_cleanup_free_ char *dir = xstrdup(path);
+	int fd;
+
+	*strrchr(dir, '/') = '\0';
+	if (mkdir_parents(dir, 0700) < 0)
+		return verr_set(err, errno, "cannot create '%s'", dir);
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return verr_set(err, errno, "cannot open '%s'", dir);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			verr_set(err, errno, "cannot lock '%s'", dir);
+			close(fd);
+			return -1;
+		}
+	return fd;
+}
+
 /* Writes the live layer at path whole (an empty one is removed). */
 static int layer_write(const char *path, struct json_object *o, struct verr *err)
 {
@@ -83,7 +114,8 @@ static bool drop_id(struct json_object *o, const char *id)
 			continue;
 		for (size_t i = json_object_array_length(list); i-- > 0;) {
 			struct json_object *e = json_object_array_get_idx(list, i), *v;
-			if (json_object_object_get_ex(e, "id", &v) && !strcmp(json_object_get_string(v), id)) {
+			if (json_object_object_get_ex(e, "id", &v) && json_object_is_type(v, json_type_string) &&
+			    !strcmp(json_object_get_string(v), id)) {
 				json_object_array_del_idx(list, i, 1);
 				found = true;
 			}
@@ -97,7 +129,8 @@ static bool drop_id(struct json_object *o, const char *id)
 int live_layer_put(const char *name, const char *list, struct json_object *device, struct verr *err)
 {
 	_cleanup_free_ char *path = live_layer_path(name);
-	struct json_object *o = layer_read(path, err), *l, *id;
+	_cleanup_close_ int lock = layer_lock(path, err);
+	struct json_object *o = lock < 0 ? NULL : layer_read(path, err), *l, *id;
 	int ret;
 
 	if (!o)
@@ -117,7 +150,8 @@ int live_layer_put(const char *name, const char *list, struct json_object *devic
 int live_layer_drop(const char *name, const char *id, struct verr *err)
 {
 	_cleanup_free_ char *path = live_layer_path(name);
-	struct json_object *o = layer_read(path, err);
+	_cleanup_close_ int lock = layer_lock(path, err);
+	struct json_object *o = lock < 0 ? NULL : layer_read(path, err);
 	int ret;
 
 	if (!o)

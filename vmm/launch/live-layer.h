@@ -21,11 +21,16 @@ char *live_layer_path(const char *name);
  * names, or its file's). Returns 0, or -1 with err. */
 int live_layer_apply(struct resolved *r, const char *name, struct verr *err);
 
+/* Checks that VM name's live layer can be changed: no file, or a JSON object. Returns 0, or -1
+ * with err. */
+int live_layer_check(const char *name, struct verr *err);
+
 /* Writes device (an element of list "disks" or "nics", with its "id") into VM name's live layer,
- * replacing an element with its id. Returns 0, or -1 with err and the file as it was. */
+ * replacing an element with its id, under a lock against another vmm's change of the layer.
+ * Returns 0, or -1 with err and the file as it was. */
 int live_layer_put(const char *name, const char *list, struct json_object *device, struct verr *err);
 
-/* Takes the device with id out of VM name's live layer. Returns 1 when it was there, 0 when not,
+/* Takes the device with id out of VM name's live layer (under the same lock). Returns 1 when it was there, 0 when not,
  * -1 with err. */
 int live_layer_drop(const char *name, const char *id, struct verr *err);
 

@@ -218,8 +218,10 @@ static void timer_cb(evutil_socket_t fd, short what, void *arg)
 	if (!c)
 		return;
 	if (c->phase == CALL_SYNCING)
-		fail(a, c, AGENT_ERR_TIMEOUT, "the guest agent did not answer within %d s (it has its port open: is "
-		     "it hung, or the guest too busy?)", CTL_AGENT_SYNC_MS / 1000);
+		/* The calls queued behind it would wait for the same hung agent in turn: they fail with it. */
+		for (size_t n = a->n_calls; n > 0 && (c = TAILQ_FIRST(&a->calls)); n--)
+			fail(a, c, AGENT_ERR_TIMEOUT, "the guest agent did not answer within %d s (it has its port open: "
+			     "is it hung, or the guest too busy?)", CTL_AGENT_SYNC_MS / 1000);
 	else if (c->no_reply)
 		finish(a, c, AGENT_OK, NULL, NULL);
 	else

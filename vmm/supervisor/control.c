@@ -12,7 +12,7 @@
 #include "vmm/base/util.h"
 
 /* Longest request line accepted; reading pauses at it while a request is handled. */
-#define CONTROL_MAX_LINE (64u << 10)
+#define CONTROL_MAX_LINE CTL_MAX_REQUEST
 /* Replies a client may leave unread (they are small: a status is under 1 KiB). */
 #define CONTROL_MAX_OUTPUT (1u << 20)
 

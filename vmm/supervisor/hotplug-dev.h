@@ -40,6 +40,9 @@ struct hp_device {
 	bool releasing;             /* device_del of parts[done - 1] sent, DEVICE_DELETED not seen */
 	bool asked;                 /* device_del answered (the guest was asked) */
 	bool released;              /* DEVICE_DELETED came */
+	bool unsure;                /* its add or removal was under way when a supervisor ended: QEMU may
+				     * lack any of its objects, and a reattached supervisor removes it */
+	bool undoing;               /* that removal is under way, with no request waiting for it */
 	struct strv hosts;          /* a VFIO device's host devices, bound to vfio-pci for it */
 };
 

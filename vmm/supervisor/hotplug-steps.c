@@ -85,6 +85,7 @@ static void __attribute__((format(printf, 3, 4))) stuck(struct hp_device *d, str
 	why = xvasprintf(fmt, ap);
 	va_end(ap);
 	text = d->failure ? xasprintf("%s; undoing it: %s", d->failure, why) : xasprintf("%s", why);
+	d->undoing = false;
 	say(d->hp->vm, "%s", text);
 	answer(d, NULL, text, qmp);
 }
@@ -174,6 +175,14 @@ static void next_removal(struct hp_device *d, struct qmp_client *qmp)
 	hp_step_remove(d, qmp);
 }
 
+/* True when QEMU's error says that the object to delete does not exist (the words of QEMU 7.2
+ * to 10.0: netdev_del's class, blockdev-del's and object-del's text). */
+static bool absent(const struct qmp_result *r)
+{
+	return r->failure == QMP_ERR_COMMAND && ((r->class && !strcmp(r->class, "DeviceNotFound")) ||
+						 (r->desc && (strstr(r->desc, "not found") || strstr(r->desc, "Failed to find"))));
+}
+
 /* An object was deleted, or failed to be; a device is gone only once the guest released it. */
 static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 {
@@ -184,8 +193,12 @@ static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	/* A device QEMU does not have is gone (its DEVICE_DELETED went to no supervisor). */
 	if (device && r->failure == QMP_ERR_COMMAND && r->class && !strcmp(r->class, "DeviceNotFound"))
 		d->released = true;
-	/* Asked again, QEMU may say that the guest was asked already: still waiting for it. */
-	else if (r->failure != QMP_OK && !(device && d->asked && r->failure == QMP_ERR_COMMAND)) {
+	/* Of a device a supervisor left part-way, QEMU may lack an object. */
+	else if (!device && d->unsure && absent(r))
+		;
+	/* Asked again (or after a supervisor left part-way), QEMU may say that the guest was asked
+	 * already: still waiting for it. */
+	else if (r->failure != QMP_OK && !(device && (d->asked || d->unsure) && r->failure == QMP_ERR_COMMAND)) {
 		d->releasing = d->asked = false;
 		stuck(d, r->failure == QMP_ERR_COMMAND ? c : NULL, "cannot remove '%s': %s (%s of '%s')", d->id,
 		      r->failure == QMP_ERR_TIMEOUT ? "QEMU did not answer in time" : r->desc, kind_of(p)->del, name_of(p));
@@ -248,7 +261,7 @@ void hp_released(struct hotplug *hp, struct qmp_client *qmp, const char *device,
 		d->released = true;
 		if (!d->asked)
 			return; /* the event came before device_del's answer: remove_cb goes on */
-		if (!d->conn && !d->batch)
+		if (!d->conn && !d->batch && !d->undoing)
 			say(hp->vm, "the guest released '%s' late", d->id);
 		next_removal(d, qmp);
 		return;

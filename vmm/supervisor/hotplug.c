@@ -45,6 +45,8 @@ static struct json_object *record_of(const struct hp_device *d)
 	json_object_object_add(e, CTL_ARG_KIND, json_object_new_string(hp_kind_names[d->kind]));
 	json_object_object_add(e, CTL_ARG_DEVICE, json_object_get(d->config));
 	json_object_object_add(e, "port", json_object_new_int(d->port));
+	if (d->state != HP_PRESENT && d->kind != HP_CPU)
+		json_object_object_add(e, "state", json_object_new_string(d->state == HP_ADDING ? "adding" : "removing"));
 	return e;
 }
 
@@ -161,6 +163,34 @@ static int check_serial(const struct hotplug *hp, const char *serial, struct ver
 	return 0;
 }
 
+/* True when path (may be NULL) names the file of st. */
+static bool same_file(const char *path, const struct stat *st)
+{
+	struct stat other;
+
+	return path && stat(path, &other) == 0 && other.st_dev == st->st_dev && other.st_ino == st->st_ino;
+}
+
+/* Refuses a new disk's image when another disk of the VM has it and either may write to it:
+ * QEMU's image locks would fail its device_add, which an NVMe disk does not undo (its block
+ * nodes stay in use). */
+static int check_image(const struct hotplug *hp, const char *file, bool readonly, struct verr *err)
+{
+	const struct vm_config *c = &hp->plan->config;
+	struct stat st;
+
+	if (stat(file, &st) < 0)
+		return 0; /* check_file says why */
+	for (size_t i = 0; i < c->n_disks; i++)
+		if (same_file(c->disks[i].file, &st) && !(readonly && c->disks[i].readonly))
+			return verr_set(err, 0, "disk: file: '%s' is the image of disk '%s' already", file, c->disks[i].id);
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->kind == HP_DISK && same_file(hp->devs[i]->detail, &st) &&
+		    !(readonly && json_object_get_boolean(json_object_object_get(hp->devs[i]->config, "readonly"))))
+			return verr_set(err, 0, "disk: file: '%s' is the image of disk '%s' already", file, hp->devs[i]->id);
+	return 0;
+}
+
 /* Checks a new disk's image: an absolute path to a file or block device that exists. */
 static int check_file(const char *file, bool *block_device, struct verr *err)
 {
@@ -230,8 +260,11 @@ char *hp_port_id(int port)
 	return build_port_id(key);
 }
 
-/* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err. */
-static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, struct verr *err)
+/* The checked disk of an add, on root port want (as free_port), with its objects; NULL with err.
+ * Not fresh: a disk QEMU has (a reattach takes it back), whose image is not checked again (it
+ * may be gone while QEMU keeps it open). */
+static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *json, int want, bool fresh,
+				      struct verr *err)
 {
 	struct disk_config dc;
 	_cleanup_free_ char *rp = NULL;
@@ -248,8 +281,8 @@ static struct hp_device *prepare_disk(struct hotplug *hp, struct json_object *js
 	else if (dc.bus == BUS_SATA || dc.bus == BUS_IDE)
 		verr_set(err, 0, "disk: bus: '%s' cannot be hot-added (virtio-blk, scsi and nvme can)", bus_names[dc.bus]);
 	else if (hp_check_new_id(hp, "disk", dc.id, err) == 0 && check_serial(hp, dc.serial, err) == 0 &&
-		 check_file(dc.file, &block_device, err) == 0 &&
-		 qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0 &&
+		 (!fresh || (check_file(dc.file, &block_device, err) == 0 && check_image(hp, dc.file, dc.readonly, err) == 0 &&
+			     qemu_user_grant(hp->plan, hp->rd, dc.file, dc.readonly ? ACL_R : ACL_R | ACL_W, err) == 0)) &&
 		 hp_free_port(hp, want, &port, err) == 0) {
 		rp = hp_port_id(port);
 		d = hp_new_device(hp, json, dc.id, HP_DISK, build_hot_disk(&dc, block_device, rp), port);
@@ -315,7 +348,7 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 	else if (!strcmp(json_object_get_string(kind), "usb"))
 		d = hp_prepare_usb(hp, json, &err);
 	else if (!strcmp(json_object_get_string(kind), "disk"))
-		d = prepare_disk(hp, json, -1, &err);
+		d = prepare_disk(hp, json, -1, true, &err);
 	else if (!strcmp(json_object_get_string(kind), "vfio"))
 		d = hp_prepare_vfio(hp, json, -1, true, &err);
 	else
@@ -326,6 +359,7 @@ void hotplug_add(struct hotplug *hp, struct qmp_client *qmp, struct control_conn
 		return;
 	}
 	hp_list_add(hp, d);
+	hp_save(hp);
 	control_hold(conn);
 	d->conn = conn;
 	hp_step_add(d, qmp);
@@ -352,13 +386,14 @@ void hotplug_remove(struct hotplug *hp, struct qmp_client *qmp, struct control_c
 		control_fail(conn, "the VM has no hot-added device '%s' (vmm devices lists them)", id);
 	else if (d->kind == HP_CPU)
 		control_fail(conn, "'%s' is a vCPU: change the vCPUs with vmm set NAME cpus=N", id);
-	else if (d->conn)
+	else if (d->conn || d->undoing)
 		control_fail(conn, "'%s' is being %s: wait for that to end", id, d->state == HP_ADDING ? "added" : "removed");
 	else {
 		control_hold(conn);
 		d->conn = conn;
 		d->state = HP_REMOVING;
 		free(steal_ptr(d->failure));
+		hp_save(hp);
 		hp_step_remove(d, qmp);
 	}
 }
@@ -370,7 +405,7 @@ void hp_save(struct hotplug *hp)
 
 	json_object_object_add(o, "qemu_pid", json_object_new_int(hp->vm->pid));
 	for (size_t i = 0; i < hp->n; i++)
-		if (hp->devs[i]->state != HP_ADDING)
+		if (hp->devs[i]->state != HP_ADDING || hp->devs[i]->kind != HP_CPU)
 			json_object_array_add(list, record_of(hp->devs[i]));
 	json_object_object_add(o, "devices", list);
 	if (hp->cpu_removed)
@@ -382,8 +417,9 @@ void hp_save(struct hotplug *hp)
 	json_object_put(o);
 }
 
-/* The device of a record on its root port (bind: a VFIO device's host devices are bound for
- * it, as for an add); NULL with err. */
+/* The device of a record on its root port (bind: for a new QEMU, as for an add: a VFIO device's
+ * host devices are bound for it, a disk's image checked and granted; else QEMU has it); NULL
+ * with err. */
 static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, bool bind, struct verr *err)
 {
 	struct json_object *kind = NULL, *json = NULL, *port = NULL;
@@ -399,7 +435,7 @@ static struct hp_device *from_record(struct hotplug *hp, struct json_object *e, 
 		return prepare_nic(hp, json, json_object_get_int(port), err);
 	if (!strcmp(json_object_get_string(kind) ?: "", hp_kind_names[HP_VFIO]))
 		return hp_prepare_vfio(hp, json, json_object_get_int(port), bind, err);
-	return prepare_disk(hp, json, json_object_get_int(port), err);
+	return prepare_disk(hp, json, json_object_get_int(port), bind, err);
 }
 
 void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
@@ -416,9 +452,17 @@ void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp)
 		}
 		say(hp->vm, "adding %s '%s' again", hp_kind_word(d->kind), d->id);
 		hp_list_add(hp, d);
+		hp_save(hp);
 		hp_step_add(d, qmp);
 	}
 	json_object_put(again);
+	for (size_t i = 0; i < hp->n; i++)
+		if (hp->devs[i]->unsure && !hp->devs[i]->undoing) {
+			say(hp->vm, "removing %s '%s': its %s was under way when a supervisor ended", hp_kind_word(hp->devs[i]->kind),
+			    hp->devs[i]->id, hp->devs[i]->failure ? "add" : "removal");
+			hp->devs[i]->undoing = true;
+			hp_step_remove(hp->devs[i], qmp);
+		}
 }
 
 /* Takes back one device of the record as present on its root port; says why it cannot. */
@@ -426,13 +470,17 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 {
 	_cleanup_verr_ struct verr err = { 0 };
 	struct hp_device *d = from_record(hp, e, false, &err);
+	const char *state = json_object_get_string(json_object_object_get(e, "state"));
 
 	if (!d) {
 		verr_wrap(&err, "warning: a hot-added device is forgotten");
 		say_err(hp->vm, &err);
 		return;
 	}
-	d->state = HP_PRESENT;
+	d->state = state ? HP_REMOVING : HP_PRESENT;
+	d->unsure = state != NULL;
+	if (state && !strcmp(state, "adding"))
+		d->failure = xasprintf("the add of '%s' was cut short", d->id);
 	d->done = json_object_array_length(d->parts);
 	hp_list_add(hp, d);
 }

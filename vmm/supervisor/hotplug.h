@@ -13,7 +13,9 @@
  * virtio-mem device plug or unplug memory (up to hotplug.max_memory). Hot-added devices last
  * as long as their supervisor: a QEMU restarted by the restart policy gets the disks, NICs and
  * VFIO devices again (not the vCPUs or memory); they are recorded in the run directory
- * (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them.
+ * (HOTPLUG_FILE), so a supervisor that reattaches to the QEMU knows them; one whose add or
+ * removal was under way when its supervisor ended is removed by the one that reattaches (what
+ * QEMU lacks of it counts as gone).
  * Knows nothing of the supervisor: it is handed the QMP client and the control connection of
  * each request. */
 #ifndef VMM_HOTPLUG_H
@@ -38,7 +40,8 @@ struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, co
 			    struct rundir *rd);
 
 /* A new QEMU answers: the disks, NICs and VFIO devices hot-added to the one before it (a restart
- * by the restart policy) are added again, on the same root ports. */
+ * by the restart policy) are added again, on the same root ports; a reattached QEMU's devices
+ * whose add or removal a supervisor left part-way are removed. */
 void hotplug_ready(struct hotplug *hp, struct qmp_client *qmp);
 
 /* Reattached to a running QEMU: takes back the devices an earlier supervisor hot-added to it. */

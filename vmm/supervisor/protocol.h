@@ -20,6 +20,10 @@
 #define CTL_KEY_RETURN "return"
 #define CTL_KEY_ERROR "error"
 
+/* Bytes of a request line (its newline too) a supervisor reads at most: a longer one ends the
+ * connection, so the CLI refuses to send it. */
+#define CTL_MAX_REQUEST (64u << 10)
+
 /* The requests. */
 #define CTL_REQ_STATUS "status" /* returns the status object (VM_KEY_*) */
 #define CTL_REQ_STOP "stop"     /* power button, (agent,) quit, SIGKILL; returns the end (CTL_END_*) */

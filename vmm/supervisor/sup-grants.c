@@ -208,12 +208,15 @@ static const char *blockdev_file(struct json_object *args, bool *readonly)
 int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
 			      struct verr *err)
 {
+	/* Not a list of commands: blockops_request() refuses it. */
+	if (!json_object_is_type(commands, json_type_array))
+		return 0;
 	for (size_t i = 0; p->qemu_user.name && i < json_object_array_length(commands); i++) {
 		struct json_object *cmd = json_object_array_get_idx(commands, i), *name, *args;
 		const char *file;
 		bool readonly;
 
-		if (!json_object_object_get_ex(cmd, "execute", &name) ||
+		if (!json_object_object_get_ex(cmd, "execute", &name) || !json_object_is_type(name, json_type_string) ||
 		    strcmp(json_object_get_string(name), "blockdev-add") ||
 		    !json_object_object_get_ex(cmd, "arguments", &args) || !(file = blockdev_file(args, &readonly)) ||
 		    file[0] != '/')
