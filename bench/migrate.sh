@@ -13,6 +13,9 @@ limit=${1:-30}
 vmm=$(realpath "${VMM:-build/vmm}")
 profile=$PWD/tests/profiles/guest.json
 work=$(mktemp -d)
+# The migration socket in a directory of its own: QEMU's user may write in it, and vmm
+# refuses one that holds run directories.
+mkdir "$work/sock"
 export VMM_DATA_DIR=$work/data
 raw_pids=()
 
@@ -94,10 +97,10 @@ run_vmm() {
 	local extra=$1 out rc=0
 	local set=(--name bench-mig --set memory.size=1G --set "boot.append=console=ttyS0 quiet $extra")
 	VMM_RUN_DIR=$work/run-src "$vmm" start "$profile" "${set[@]}" >/dev/null 2>&1
-	VMM_RUN_DIR=$work/run-dst "$vmm" start "$profile" "${set[@]}" --incoming "unix:$work/vmm-mig.sock" >/dev/null 2>&1
+	VMM_RUN_DIR=$work/run-dst "$vmm" start "$profile" "${set[@]}" --incoming "unix:$work/sock/vmm-mig.sock" >/dev/null 2>&1
 	wait_for "$work/run-src/bench-mig/console.log" 'vmm-guest: ready'
 	sleep "$settle"
-	out=$(VMM_RUN_DIR=$work/run-src timeout -s INT "$limit" "$vmm" migrate bench-mig "unix:$work/vmm-mig.sock" --json \
+	out=$(VMM_RUN_DIR=$work/run-src timeout -s INT "$limit" "$vmm" migrate bench-mig "unix:$work/sock/vmm-mig.sock" --json \
 		2>/dev/null | tail -n 1) || rc=$?
 	if [ "$rc" != 0 ]; then
 		echo "- - - - not-converged"
@@ -105,7 +108,7 @@ run_vmm() {
 		python3 -c 'import json,sys; r=json.loads(sys.argv[1]); print(*(r.get(k, "-") for k in ("total_time", "setup_time", "downtime", "pass", "status")))' "$out"
 	fi
 	for d in run-src run-dst; do VMM_RUN_DIR=$work/$d "$vmm" kill bench-mig >/dev/null 2>&1 || true; done
-	rm -rf "$work/run-src" "$work/run-dst" "$work/vmm-mig.sock"
+	rm -rf "$work/run-src" "$work/run-dst" "$work/sock/vmm-mig.sock"
 }
 
 # Prints one row.
