@@ -87,6 +87,14 @@ on a 0 migrate vm "unix:$T/mig/vm.sock"
 assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
 pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting"
 
+# The VM that came by migration keeps what vmm turned on for it there (multifd): an upgrade
+# turns that off on the old QEMU (the new one could not load the stream).
+before=$(counter b vm)
+on b 0 upgrade vm
+wait_count b vm "$((${before%% *} + 3))"
+! grep -q 'vmm-guest: ready' "$(console_of b vm)" || fail "vm rebooted in the upgrade"
+pass "the VM that came by migration (multifd on) is upgraded on B: the guest keeps counting"
+
 # A migration that completed without vmm (here a raw QMP migrate to a sink reading it all; or
 # one whose supervisor was killed, then vmm attach) leaves QEMU postmigrate, the guest running
 # elsewhere: vmm resume refuses to run it a second time on the same disks.

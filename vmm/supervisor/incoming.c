@@ -221,9 +221,16 @@ void incoming_event(struct sup *s, const char *name, struct json_object *msg)
 		return;
 	st = json_object_get_string(status);
 	if (!strcmp(st, "completed")) {
+		bool storage = s->opt.incoming_storage;
+
 		s->incoming = false;
 		say(&s->vm, "incoming migration completed: the VM runs here");
-		if (s->opt.incoming_storage && s->qmp)
+		/* From now on it is a VM like any other: a restart boots it and an upgrade's new
+		 * QEMU takes it over, neither waiting for a migration; the stream's socket goes. */
+		incoming_remove_sockets(s);
+		s->opt.incoming = NULL;
+		s->opt.incoming_storage = false;
+		if (storage && s->qmp)
 			qmp_send(s->qmp, "nbd-server-stop", NULL, CTL_QMP_TIMEOUT_MS, 0, nbd_stopped_cb, s);
 		else if (config_pins(&s->plan->config) && s->qmp) /* started with -S, its threads pinned */
 			qmp_send(s->qmp, "cont", NULL, CTL_QMP_TIMEOUT_MS, 0, cont_cb, s);

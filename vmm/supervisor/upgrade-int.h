@@ -26,6 +26,7 @@ struct upgrade {
 	struct qmp_client *dst;    /* the new QEMU's proxy monitor, which drives its side */
 	struct event *poll, *deadline, *reap;
 	bool src_ignore, dst_ignore; /* the QEMU has x-ignore-shared */
+	struct json_object *src_caps; /* the old QEMU's capabilities (query-migrate-capabilities) */
 	bool dst_set;                /* the new QEMU's capabilities were set */
 	bool ignore_shared, was_running, migrating, handed_over, finished;
 	unsigned pending;          /* commands to the old QEMU whose reply has not come */

@@ -59,6 +59,7 @@ void move_free_when_done(struct upgrade *u)
 		u->s->upgrade = NULL;
 	free(u->save_to);
 	free(u->partial);
+	json_object_put(u->src_caps);
 	event_free(u->poll);
 	event_free(u->deadline);
 	event_free(u->reap);
@@ -216,15 +217,39 @@ static bool has_capability(struct json_object *list, const char *name)
 	return false;
 }
 
-/* migrate-set-capabilities' argument: x-ignore-shared as decided. */
+/* Adds capability name in state on to migrate-set-capabilities' list. */
+static void put_capability(struct json_object *list, const char *name, bool on)
+{
+	struct json_object *cap = json_object_new_object();
+
+	json_object_object_add(cap, "capability", json_object_new_string(name));
+	json_object_object_add(cap, "state", json_object_new_boolean(on));
+	json_object_array_add(list, cap);
+}
+
+/* migrate-set-capabilities' argument for the new QEMU: x-ignore-shared as decided. */
 static struct json_object *capabilities(const struct upgrade *u)
 {
-	struct json_object *args = json_object_new_object(), *list = json_object_new_array(), *cap;
+	struct json_object *args = json_object_new_object(), *list = json_object_new_array();
 
-	cap = json_object_new_object();
-	json_object_object_add(cap, "capability", json_object_new_string("x-ignore-shared"));
-	json_object_object_add(cap, "state", json_object_new_boolean(u->ignore_shared));
-	json_object_array_add(list, cap);
+	put_capability(list, "x-ignore-shared", u->ignore_shared);
+	json_object_object_add(args, "capabilities", list);
+	return args;
+}
+
+/* ... and for the old QEMU, which may keep what a migration turned on (vmm migrate's multifd,
+ * post-copy, a pause before the switch-over: a VM that came by migration, or one whose
+ * migration failed): those off, which the new QEMU or the file would not follow. */
+static struct json_object *src_capabilities(const struct upgrade *u)
+{
+	static const char *const off[] = { "multifd", "postcopy-ram", "pause-before-switchover", "auto-converge" };
+	struct json_object *args = json_object_new_object(), *list = json_object_new_array();
+
+	if (u->src_ignore)
+		put_capability(list, "x-ignore-shared", u->ignore_shared);
+	for (size_t i = 0; i < sizeof(off) / sizeof(off[0]); i++)
+		if (has_capability(u->src_caps, off[i]))
+			put_capability(list, off[i], false);
 	json_object_object_add(args, "capabilities", list);
 	return args;
 }
@@ -399,17 +424,10 @@ static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	move_send(u, "migrate-set-parameters", args, params_cb);
 }
 
-/* The old QEMU's capabilities (x-ignore-shared as decided, when it has it), then its parameters. */
+/* The old QEMU's capabilities (src_capabilities), then its parameters. */
 static void src_setup(struct upgrade *u)
 {
-	struct qmp_result ok = { .failure = QMP_OK };
-
-	if (u->src_ignore) {
-		move_send(u, "migrate-set-capabilities", capabilities(u), src_caps_set_cb);
-		return;
-	}
-	u->pending++;
-	src_caps_set_cb(NULL, &ok, u);
+	move_send(u, "migrate-set-capabilities", src_capabilities(u), src_caps_set_cb);
 }
 
 /* The new QEMU waits for the stream: set up the old one. */
@@ -490,6 +508,7 @@ void move_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 	if (!src_step_ok(u, r, "query-migrate-capabilities"))
 		return;
 	u->src_ignore = has_capability(r->ret, "x-ignore-shared");
+	u->src_caps = json_object_get(r->ret);
 	if (u->save_to) /* the RAM goes into the file: x-ignore-shared off, an upgrade may have set it */
 		src_setup(u);
 	else
