@@ -37,6 +37,8 @@ struct hp_device {
 	struct hp_batch *batch;     /* else the batch of vCPUs waiting for it, or NULL */
 	char *failure;              /* why its add failed (said once it is undone), or NULL */
 	struct event *timer;        /* the guest's time to release it */
+	struct event *retry;        /* the next try of a block node still in use (BUSY_TRIES) */
+	unsigned busy;              /* the tries of that node so far */
 	bool releasing;             /* device_del of parts[done - 1] sent, DEVICE_DELETED not seen */
 	bool asked;                 /* device_del answered (the guest was asked) */
 	bool released;              /* DEVICE_DELETED came */
@@ -57,6 +59,7 @@ struct hp_memory {
 
 struct hotplug {
 	struct event_base *base;
+	struct qmp_client *const *qmp; /* the supervisor's QMP client (NULL once gone), for steps on a timer */
 	const struct plan *plan;
 	const struct vm_state *vm;
 	struct rundir *rd;          /* where HOTPLUG_FILE is kept */

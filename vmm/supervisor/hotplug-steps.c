@@ -170,6 +170,7 @@ static void next_removal(struct hp_device *d, struct qmp_client *qmp)
 {
 	if (d->timer)
 		evtimer_del(d->timer);
+	d->busy = 0;
 	d->releasing = d->asked = d->released = false;
 	d->done--;
 	hp_step_remove(d, qmp);
@@ -181,6 +182,39 @@ static bool absent(const struct qmp_result *r)
 {
 	return r->failure == QMP_ERR_COMMAND && ((r->class && !strcmp(r->class, "DeviceNotFound")) ||
 						 (r->desc && (strstr(r->desc, "not found") || strstr(r->desc, "Failed to find"))));
+}
+
+/* How often, and how many milliseconds apart, a block node still in use is tried again. */
+#define BUSY_TRIES 20
+#define BUSY_RETRY_MS 100
+
+/* Time to try the block node again. */
+static void busy_retry_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct hp_device *d = arg;
+
+	(void)fd;
+	(void)what;
+	if (*d->hp->qmp)
+		hp_step_remove(d, *d->hp->qmp);
+	else
+		stuck(d, NULL, "cannot remove '%s': QEMU's QMP connection is gone", d->id);
+}
+
+/* True when QEMU's error says that a block node is still used (by a device that just went:
+ * QEMU 10.0 may let go of a device's drive a little after the device left its tree), after
+ * which it is tried again, BUSY_TRIES times at most. */
+static bool busy_again(struct hp_device *d, const struct qmp_result *r)
+{
+	struct timeval tv = { 0, BUSY_RETRY_MS * 1000 };
+
+	if (r->failure != QMP_ERR_COMMAND || !r->desc || !strstr(r->desc, "is in use") || d->busy >= BUSY_TRIES)
+		return false;
+	d->busy++;
+	if (!d->retry)
+		d->retry = evtimer_new(d->hp->base, busy_retry_cb, d);
+	evtimer_add(d->retry, &tv);
+	return true;
 }
 
 /* An object was deleted, or failed to be; a device is gone only once the guest released it. */
@@ -196,6 +230,8 @@ static void remove_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	/* Of a device a supervisor left part-way, QEMU may lack an object. */
 	else if (!device && d->unsure && absent(r))
 		;
+	else if (!device && busy_again(d, r))
+		return;
 	/* Asked again (or after a supervisor left part-way), QEMU may say that the guest was asked
 	 * already: still waiting for it. */
 	else if (r->failure != QMP_OK && !(device && (d->asked || d->unsure) && r->failure == QMP_ERR_COMMAND)) {

@@ -26,11 +26,12 @@ const char *hp_kind_word(enum hp_kind kind)
 }
 
 struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
-			    struct rundir *rd)
+			    struct rundir *rd, struct qmp_client *const *qmp)
 {
 	struct hotplug *hp = xzalloc(sizeof(*hp));
 
 	hp->base = base;
+	hp->qmp = qmp;
 	hp->plan = plan;
 	hp->vm = vm;
 	hp->rd = rd;
@@ -96,6 +97,8 @@ void hp_forget(struct hp_device *d)
 		}
 	if (d->timer)
 		event_free(d->timer);
+	if (d->retry)
+		event_free(d->retry);
 	if (d->hosts.n)
 		hp_vfio_restore(d);
 	strv_free(&d->hosts);

@@ -37,7 +37,7 @@ struct hotplug;
 /* The hot-plugging of VM plan (its devices, ports and identity) whose QEMU is vm's, logging
  * to vm, its record in run directory rd. */
 struct hotplug *hotplug_new(struct event_base *base, const struct plan *plan, const struct vm_state *vm,
-			    struct rundir *rd);
+			    struct rundir *rd, struct qmp_client *const *qmp);
 
 /* A new QEMU answers: the disks, NICs and VFIO devices hot-added to the one before it (a restart
  * by the restart policy) are added again, on the same root ports; a reattached QEMU's devices

@@ -676,7 +676,7 @@ int supervise(const struct plan *p, const struct sup_options *o, struct verr *er
 	if (!s.base)
 		abort();
 	setup_events(&s);
-	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd);
+	s.hotplug = hotplug_new(s.base, p, &s.vm, &s.rd, &s.qmp);
 	s.swtpm = swtpm_new(s.base, p, &s.vm, &s.rd, swtpm_died_cb, &s);
 	s.agent = agent_new(s.base, &s.qmp);
 	s.balloon = balloon_new(s.base, p, &s.vm, &s.qmp);
