@@ -8,14 +8,6 @@
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
-# Starts VM NAME with the guest agent and one disk (FILE, FORMAT), and waits for its agent.
-start_with_disk() {
-	"$VMM" start "$PROFILES/guest-agent.json" --name "$1" \
-		--set "disks=[{\"id\": \"data\", \"file\": \"$2\", \"format\": \"$3\"}]" >"$T/$1.start.out" 2>"$T/$1.start.err" ||
-		fail "vmm start $1 failed: $(cat "$T/$1.start.err")"
-	expect_rc 0 wait "$1" agent --timeout 120
-}
-
 # Bytes of FILE's own allocated data (not its backing file's), by qemu-img map.
 own_data() {
 	qemu-img map --output=json "$1" | python3 -c 'import json,sys
@@ -84,21 +76,13 @@ grep -q "VM 'rb' exists already" "$T/last.err" || fail "restore over a VM: $(cat
 pass "restore: a VM whose disk has the checksum the disk had at backup time, and boots from it"
 
 # Ctrl-C (SIGINT to vmm, while qemu-img flattens a disk) undoes the restore; so does a full disk.
-printf '#!/bin/sh\ncase "$1" in convert) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
-	"$T/img.started" >"$T/slow-qemu-img"
-chmod +x "$T/slow-qemu-img"
-VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" backup restore "$T/b" rint >"$T/rint.out" 2>"$T/rint.err" &
-restorer=$!
-for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
-kill -INT "$restorer"
-rc=0
-wait "$restorer" || rc=$?
-[ "$rc" = 1 ] && grep -q "the restore of 'rint' was interrupted: nothing of it is left" "$T/rint.err" &&
-	[ ! -e "$VMM_DATA_DIR/rint" ] || fail "an interrupted restore: exit $rc: $(cat "$T/rint.err"): $(ls -A "$VMM_DATA_DIR/rint" 2>&1)"
+interrupt_during_qemu_img 'convert' backup restore "$T/b" rint
+[ "$INT_RC" = 1 ] && grep -q "the restore of 'rint' was interrupted: nothing of it is left" "$T/int.err" &&
+	[ ! -e "$VMM_DATA_DIR/rint" ] || fail "an interrupted restore: exit $INT_RC: $(cat "$T/int.err"): $(ls -A "$VMM_DATA_DIR/rint" 2>&1)"
 VMM_DATA_DIR=$T/full expect_rc 1 backup restore "$T/b" rfull
 grep -q "No space left on device" "$T/last.err" && [ -z "$(ls -A "$T/full")" ] ||
 	fail "a restore onto a full disk: $(cat "$T/last.err"): left $(ls -AR "$T/full")"
-pass "an interrupted restore and one onto a full disk leave nothing: $(cat "$T/rint.err")"
+pass "an interrupted restore and one onto a full disk leave nothing: $(cat "$T/int.err")"
 
 printf 'X' | dd of="$T/b/data.001.qcow2" bs=1 seek=200000 conv=notrunc 2>/dev/null
 expect_rc 1 backup bk --verify "$T/b"

@@ -73,18 +73,10 @@ rm "$VMM_DATA_DIR/c2/snapshots.json"
 pass "thin clones are overlays on the template's disk; a name in use, a bad name and snapshot layers are refused"
 
 # Ctrl-C (SIGINT to vmm, while qemu-img makes the image) undoes the clone: its name stays free.
-printf '#!/bin/sh\ncase "$1" in create|convert) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
-	"$T/img.started" >"$T/slow-qemu-img"
-chmod +x "$T/slow-qemu-img"
-VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" clone base cint >"$T/cint.out" 2>"$T/cint.err" &
-cloner=$!
-for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
-kill -INT "$cloner"
-rc=0
-wait "$cloner" || rc=$?
-[ "$rc" = 1 ] && grep -q "the clone 'cint' was interrupted: nothing of it is left" "$T/cint.err" &&
-	[ ! -e "$VMM_DATA_DIR/cint" ] || fail "an interrupted clone: exit $rc: $(cat "$T/cint.err"): $(ls -A "$VMM_DATA_DIR/cint" 2>&1)"
-pass "an interrupted clone leaves nothing: $(cat "$T/cint.err")"
+interrupt_during_qemu_img 'create|convert' clone base cint
+[ "$INT_RC" = 1 ] && grep -q "the clone 'cint' was interrupted: nothing of it is left" "$T/int.err" &&
+	[ ! -e "$VMM_DATA_DIR/cint" ] || fail "an interrupted clone: exit $INT_RC: $(cat "$T/int.err"): $(ls -A "$VMM_DATA_DIR/cint" 2>&1)"
+pass "an interrupted clone leaves nothing: $(cat "$T/int.err")"
 
 # c1 with a disk made on its first start.
 cat >"$T/scratch.json" <<EOF

@@ -45,6 +45,33 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Starts VM NAME with the guest agent and one disk (FILE, FORMAT), and waits for its agent.
+start_with_disk() {
+	"$VMM" start "$PROFILES/guest-agent.json" --name "$1" \
+		--set "disks=[{\"id\": \"data\", \"file\": \"$2\", \"format\": \"$3\"}]" >"$T/$1.start.out" 2>"$T/$1.start.err" ||
+		fail "vmm start $1 failed: $(cat "$T/$1.start.err")"
+	expect_rc 0 wait "$1" agent --timeout 120
+}
+
+# Runs vmm ARGS... with a qemu-img that first waits a second when its subcommand matches
+# PATTERN (a case pattern: "create|convert"), and interrupts vmm (SIGINT) once such a qemu-img
+# runs: Ctrl-C in the middle of the work. Its exit status in INT_RC, its output in $T/int.out
+# and $T/int.err.
+interrupt_during_qemu_img() {
+	local pattern=$1 pid i
+	shift
+	rm -f "$T/img.started"
+	printf '#!/bin/sh\ncase "$1" in %s) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' "$pattern" \
+		"$T/img.started" >"$T/slow-qemu-img"
+	chmod +x "$T/slow-qemu-img"
+	VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" "$@" >"$T/int.out" 2>"$T/int.err" &
+	pid=$!
+	for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
+	kill -INT "$pid"
+	INT_RC=0
+	wait "$pid" || INT_RC=$?
+}
+
 # Holds, until the test ends, the lock every test that changes the host's huge page pools
 # takes: tests of two suites running at once (meson's is_parallel only parts one run's) must
 # not see each other's pool changes.

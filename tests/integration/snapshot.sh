@@ -10,14 +10,6 @@
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
-# Starts VM NAME with the guest agent and one disk (FILE, FORMAT), and waits for its agent.
-start_with_disk() {
-	"$VMM" start "$PROFILES/guest-agent.json" --name "$1" \
-		--set "disks=[{\"id\": \"data\", \"file\": \"$2\", \"format\": \"$3\"}]" >"$T/$1.start.out" 2>"$T/$1.start.err" ||
-		fail "vmm start $1 failed: $(cat "$T/$1.start.err")"
-	expect_rc 0 wait "$1" agent --timeout 120
-}
-
 # Writes MARK (4 characters) into sector SECTOR (default 100) of the guest's disk, synced.
 mark() {
 	expect_rc 0 agent sn exec sh -c "printf $1 | dd of=/dev/vda bs=512 seek=${2:-100} conv=notrunc,fsync 2>/dev/null && sync"
@@ -59,18 +51,10 @@ cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" || fail "a refused re
 [ "$(marker)" = BBBB ] || fail "a refused request changed the disk"
 # Ctrl-C (SIGINT to vmm, while qemu-img makes the overlay) before QEMU took the snapshot: it is
 # undone (no overlay left, the chain as it was); the tag can be used again.
-printf '#!/bin/sh\ncase "$1" in create) touch "%s"; sleep 1;; esac\nexec qemu-img "$@"\n' \
-	"$T/img.started" >"$T/slow-qemu-img"
-chmod +x "$T/slow-qemu-img"
-VMM_QEMU_IMG=$T/slow-qemu-img "$VMM" snapshot sn create sint --disk-only >"$T/sint.out" 2>"$T/sint.err" &
-snapper=$!
-for ((i = 0; i < 200; i++)); do [ -e "$T/img.started" ] && break; sleep 0.05; done
-kill -INT "$snapper"
-rc=0
-wait "$snapper" || rc=$?
-[ "$rc" = 1 ] && grep -q "snapshot 'sint' of VM 'sn' was interrupted: nothing of it is left" "$T/sint.err" &&
+interrupt_during_qemu_img 'create' snapshot sn create sint --disk-only
+[ "$INT_RC" = 1 ] && grep -q "snapshot 'sint' of VM 'sn' was interrupted: nothing of it is left" "$T/int.err" &&
 	[ ! -e "$VMM_DATA_DIR/sn/data.sint.qcow2" ] && cmp -s "$T/chain.before" "$VMM_DATA_DIR/sn/snapshots.json" ||
-	fail "an interrupted snapshot: exit $rc: $(cat "$T/sint.err")"
+	fail "an interrupted snapshot: exit $INT_RC: $(cat "$T/int.err")"
 "$VMM" qmp sn query-named-block-nodes | grep -q "data.sint.qcow2" && fail "QEMU writes to the interrupted snapshot's overlay"
 # The supervisor's block request runs block commands only, and checks its list.
 ctl() {
