@@ -5,6 +5,7 @@
 # same run, N times each (default 5). Prints each run's total
 # and downtime (QEMU's figures from query-migrate, and the wall time of the whole move), then
 # the medians. Target (issue 15): vmm upgrade of a 1 GiB guest with a shared RAM file <= 0.5 s.
+# Host memory is touched and freed before each move, as in migrate.sh (touch_memory in lib.sh).
 #   bench/upgrade.sh [N] [SIZE]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -90,6 +91,7 @@ run_vmm() {
 "$vmm" start "$work/guest-plain.json" >/dev/null 2>&1
 until_ready "$VMM_RUN_DIR/bench-upgrade/console.log"
 until_ready "$VMM_RUN_DIR/bench-upgrade-plain/console.log"
+echo "host memory: 2 GiB written at $(touch_memory 2048) MB/s, then again at $(touch_memory 2048) MB/s"
 row() { printf '%-4s %9s %9s %8s %9s %9s %8s %9s %9s %8s\n' "$@"; }
 printf '%-4s %28s %28s %28s\n' "" "raw QEMU migration (ms)" "vmm upgrade, shared (ms)" "vmm upgrade, plain (ms)"
 row run total downtime wall total downtime wall total downtime wall
@@ -97,8 +99,11 @@ row run total downtime wall total downtime wall total downtime wall
 : >"$work/vmm.txt"
 : >"$work/plain.txt"
 for i in $(seq "$n"); do
+	touch_memory 2048 >/dev/null
 	r=$(run_raw)
+	touch_memory 2048 >/dev/null
 	v=$(run_vmm bench-upgrade)
+	touch_memory 2048 >/dev/null
 	p=$(run_vmm bench-upgrade-plain)
 	echo "$r" >>"$work/raw.txt"
 	echo "$v" >>"$work/vmm.txt"
