@@ -12,13 +12,6 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 
-# The POSIX ACL of a file, in hex ("none" without one).
-acl_of() {
-	python3 -c 'import os, sys
-try: print(os.getxattr(sys.argv[1], "system.posix_acl_access").hex())
-except OSError: print("none")' "$1"
-}
-
 boot_on a vm
 copy_identity vm a b
 mkdir "$T/mig"
@@ -72,7 +65,8 @@ on a 0 migrate vm --cancel
 wait "$mig" || true
 wait_ended b vm
 assert_runs_on a vm
-pass "a save or upgrade during a migration, and a save of its destination, are refused up front"
+! grep -qs "$T/mig/vm.sock" "$T/run-a/vm/grants.json" || fail "the cancelled migration's socket stays granted: $(cat "$T/run-a/vm/grants.json")"
+pass "a save or upgrade during a migration, and a save of its destination, are refused up front; the cancelled migration's grant is taken back"
 
 # A destination killed while it waits: its socket goes with it (a new one may listen there).
 incoming_on b vm "unix:$T/mig/vm.sock"
@@ -85,7 +79,8 @@ incoming_on b vm "unix:$T/mig/vm.sock"
 before=$(counter a vm)
 on a 0 migrate vm "unix:$T/mig/vm.sock"
 assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
-pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting"
+[ "$(acl_of "$T/mig")" = none ] || fail "QEMU's user keeps $T/mig after the migration: $(acl_of "$T/mig")"
+pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting; QEMU's user no longer reaches the socket's directory"
 
 # The VM that came by migration keeps what vmm turned on for it there (multifd): an upgrade
 # turns that off on the old QEMU (the new one could not load the stream).
