@@ -7,7 +7,8 @@
 # directory (QEMU's user may write in the one it listens in: vmm would then find the run
 # directory unsafe and start no VM), a file that is no socket. A destination killed while it
 # waits removes its socket. A save or upgrade during a migration is refused up front. Then the
-# move A -> B over a socket in a directory of its own. Last,
+# move A -> B over a socket in a directory of its own, an upgrade there, and a crash there that
+# restarts the VM with a fresh boot. Last,
 # a guest migrated out of its QEMU without vmm is not resumed there.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
@@ -75,7 +76,7 @@ on b 0 kill vm
 [ ! -e "$T/mig/vm.sock" ] || fail "the killed destination left $T/mig/vm.sock"
 pass "a destination killed while it waits leaves no socket"
 
-incoming_on b vm "unix:$T/mig/vm.sock"
+incoming_on b vm "unix:$T/mig/vm.sock" --set lifecycle.restart=on-crash
 before=$(counter a vm)
 on a 0 migrate vm "unix:$T/mig/vm.sock"
 assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
@@ -89,6 +90,21 @@ on b 0 upgrade vm
 wait_count b vm "$((${before%% *} + 3))"
 ! grep -q 'vmm-guest: ready' "$(console_of b vm)" || fail "vm rebooted in the upgrade"
 pass "the VM that came by migration (multifd on) is upgraded on B: the guest keeps counting"
+
+# Its QEMU crashes there (lifecycle.restart on-crash): the new QEMU boots the guest afresh,
+# waiting for no migration.
+on b 0 status vm --json
+qpid=$(json_field qemu_pid <"$T/last.out")
+kill -9 "$qpid"
+wait_for "$(console_of b vm)" 'vmm-guest: ready' 90
+for ((i = 0; i < 100; i++)); do
+	on b 0 status vm --json
+	[ "$(json_field state <"$T/last.out")" = running ] && [ "$(json_field qemu_pid <"$T/last.out")" != "$qpid" ] && break
+	sleep 0.1
+done
+[ "$(json_field state <"$T/last.out")" = running ] && ! grep -q '"incoming"' "$T/last.out" ||
+	fail "after the crash on B: $(cat "$T/last.out")"
+pass "a crash after the arrival restarts the VM with a fresh boot, not waiting for a migration"
 
 # A migration that completed without vmm (here a raw QMP migrate to a sink reading it all; or
 # one whose supervisor was killed, then vmm attach) leaves QEMU postmigrate, the guest running
