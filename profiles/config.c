@@ -270,14 +270,15 @@ static void walk_memory(struct walk *w, struct json_object *mem, struct vm_confi
 		jr_bool(&w->jr, mem, "memory", "balloon", &c->balloon);
 	jr_bool(&w->jr, mem, "memory", "overcommit", &c->overcommit);
 	jr_bool(&w->jr, mem, "memory", "shared", &c->shared_ram);
+	if (c->hugepages && !c->shared_ram && mem && json_object_object_get_ex(mem, "shared", NULL))
+		jr_problem(&w->jr, "memory", "shared", "huge pages are always shared (on a memfd the supervisor "
+			   "holds: already allocated and never merged, sharing costs them nothing)");
 }
 
-/* Checks that shared RAM (memory.shared) is the one plain backend it can be. */
+/* Checks that shared RAM (memory.shared) is the one backend it can be. */
 static void check_shared_ram(struct walk *w, const struct vm_config *c)
 {
-	if (c->shared_ram && c->hugepages)
-		jr_problem(&w->jr, "memory", "shared", "not with memory.hugepages (huge pages keep their own backend)");
-	else if (c->shared_ram && c->n_numa)
+	if (c->shared_ram && c->n_numa)
 		jr_problem(&w->jr, "memory", "shared", "not with memory.numa (each node keeps its own backend)");
 }
 

@@ -1,8 +1,8 @@
 #!/bin/bash
 # memory.hugepages.reserve: the host's 2 MiB pool grows by exactly the VM's pages while it
 # runs (once, also across a restart) and shrinks by as much when it ends: after a stop, a
-# crash, and a supervisor's kill -9 and reattach; a pool that cannot be raised fails the
-# start and changes nothing. Runs alone (is_parallel false): it reads the host's pool.
+# crash, and a supervisor's kill -9 and reattach; an upgrade needs no second set of pages; a
+# pool that cannot be raised fails the start and changes nothing. Runs alone (is_parallel false): it reads the host's pool.
 . "$(dirname "$0")/lib.sh"
 
 hold_hugepage_pools
@@ -54,3 +54,16 @@ grep -q "memory.hugepages.reserve: cannot read '/sys/devices/system/node/node7/h
 [ "$(qemus hpn)" = 0 ] || fail "a QEMU runs after the failed start"
 assert_clean_rundir hpn
 pass "a pool that cannot be raised: the start fails, nothing changes"
+
+# The guest RAM on huge pages is the supervisor's hugetlb memfd: an upgrade's new QEMU maps the
+# same pages (none copied, and none more needed: the pool is shrunk to the pages in use first).
+start_detached hpu "$T/hp.json"
+total=$(pages)
+echo $((total - $(cat $pool/free_hugepages))) >$pool/nr_hugepages
+[ "$(cat $pool/free_hugepages)" = 0 ] || fail "the pool still has $(cat $pool/free_hugepages) free pages"
+expect_rc 0 upgrade hpu --json
+[ "$(json_field shared_ram <"$T/last.out")" = True ] || fail "the upgrade copied the huge pages: $(cat "$T/last.out")"
+echo "$total" >$pool/nr_hugepages
+expect_rc 0 stop hpu
+[ "$(pages)" = "$before" ] || fail "after the upgrade and stop: $(pages) pages, expected $before"
+pass "an upgrade of a VM on huge pages maps the same pages in the new QEMU: none copied, none more needed"

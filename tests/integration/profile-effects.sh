@@ -96,7 +96,12 @@ expect_rc 0 kill win
 	fail "root ports: $(cat "$T/q.out")"
 [ "$(q gpu '[p["name"] for p in r if p["type"].startswith(("child<VGA", "child<virtio-balloon"))]' qom-list path=/machine/peripheral)" = "[]" ] ||
 	fail "an emulated display or balloon is present: $(cat "$T/q.out")"
-[ "$(q gpu r qom-get path=/objects/ram0 property=hugetlbsize)" = 1073741824 ] || fail "not on 1G pages"
+# The guest RAM: the supervisor's hugetlb memfd (1G pages), mapped shared by QEMU.
+[ "$(q gpu r qom-get path=/objects/ram0 property=mem-path)" = /proc/self/fd/7 ] &&
+	[ "$(q gpu r qom-get path=/objects/ram0 property=share)" = True ] || fail "RAM backend: $(cat "$T/q.out")"
+expect_rc 0 status gpu --json
+awk '/^KernelPageSize: *1048576 kB/ { n++ } END { exit !n }' "/proc/$(json_field qemu_pid <"$T/last.out")/smaps" ||
+	fail "not on 1G pages"
 [ "$(q gpu '[m["prealloc"] for m in r]' query-memdev)" = "[True]" ] || fail "prealloc: $(cat "$T/q.out")"
 expect_rc 1 qmp gpu query-balloon
 pass "gpu-passthrough + hugepages-1g: 8 root ports, no display, no balloon, RAM on a preallocated 1G page"

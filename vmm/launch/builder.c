@@ -41,11 +41,12 @@ static void push_numa_node(const struct numa_config *n, size_t i, struct strv *a
 
 bool build_shared_ram(const struct vm_config *c)
 {
-	return c->shared_ram && !c->hugepages && !c->n_numa;
+	return (c->shared_ram || c->hugepages) && !c->n_numa;
 }
 
-/* One RAM backend: hugetlb memfd for huge pages, the supervisor's shared memfd for the one
- * backend of plain RAM (build_shared_ram), else plain RAM; bound to a host node when asked. */
+/* One RAM backend: the supervisor's shared memfd for the one backend of the guest RAM
+ * (build_shared_ram; hugetlb for huge pages), else a hugetlb memfd of QEMU's (a NUMA node on
+ * huge pages) or plain RAM; bound to a host node when asked. */
 static void push_memory_backend(const struct vm_config *c, const char *id, uint64_t size, int host_node,
 				struct strv *argv)
 {
@@ -63,7 +64,7 @@ static void push_memory_backend(const struct vm_config *c, const char *id, uint6
 		put_str(o, "id", id);
 		put_int(o, "size", (int64_t)size);
 	}
-	if (c->hugepages) {
+	if (c->hugepages && !build_shared_ram(c)) {
 		put_bool(o, "hugetlb", true);
 		put_int(o, "hugetlbsize", (int64_t)hugepage_sizes[c->hugepages].bytes);
 	}

@@ -39,18 +39,19 @@ struct launch {
  * created in it, for the plan to write when the VM starts. */
 void build_argv(const struct vm_config *c, const struct launch *l, struct identity *id, struct strv *argv);
 
-/* True when the profile asks for shared RAM (memory.shared): the guest RAM is one shared file
+/* True when the guest RAM is shared (memory.shared, or huge pages): one shared file
  * backend on a memfd the supervisor creates and QEMU inherits as LAUNCH_RAM_FD (mem-path
  * /proc/self/fd/N, share=on; not /dev/fd/N, a link that not every /dev has): a new QEMU of the
  * same VM (vmm upgrade) maps the same pages, so a migration between them copies no RAM
  * (x-ignore-shared). A memfd rather than a file under /dev/shm: nothing to name, clean or leak
  * when the supervisor dies, and a named file for QEMU (mem-path), which x-ignore-shared needs.
- * Not the default: migrating it to another host reads every page of the memfd, which
- * allocates the guest's untouched RAM (plain RAM's untouched pages are the zero page, and an
- * idle guest migrates several times faster), and its pages are not merged by KSM and get
+ * Not the default for plain RAM: migrating it to another host reads every page of the memfd,
+ * which allocates the guest's untouched RAM (plain RAM's untouched pages are the zero page, and
+ * an idle guest migrates several times faster), and its pages are not merged by KSM and get
  * transparent huge pages only as /sys/kernel/mm/transparent_hugepage/shmem_enabled allows.
- * Huge pages and NUMA nodes keep their own backends (the profile refuses memory.shared with
- * them); an upgrade copies plain RAM. */
+ * Always for huge pages (a hugetlb memfd), which lose nothing: allocated up front and never
+ * merged, and an upgrade needs no second set of them. NUMA nodes keep their own backends (the
+ * profile refuses memory.shared with them); an upgrade copies plain RAM. */
 bool build_shared_ram(const struct vm_config *c);
 
 /* The id of the virtio-mem device that holds the memory a running VM may be given. */

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/memfd.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -899,12 +900,18 @@ void upgrade_free(struct sup *s)
 	move_free_when_done(u);
 }
 
+/* The memfd_create() flag of p's huge page size (log2 of its bytes, as MFD_HUGE_2MB). */
+static unsigned huge_flag(const struct plan *p)
+{
+	return (unsigned)__builtin_ctzll(hugepage_sizes[p->config.hugepages].bytes) << MFD_HUGE_SHIFT;
+}
+
 int upgrade_ram_create(const struct plan *p, int *fd, struct verr *err)
 {
 	*fd = -1;
 	if (!build_shared_ram(&p->config))
 		return 0;
-	*fd = memfd_create(RAM_MEMFD_NAME, MFD_CLOEXEC);
+	*fd = memfd_create(RAM_MEMFD_NAME, MFD_CLOEXEC | (p->config.hugepages ? MFD_HUGETLB | huge_flag(p) : 0));
 	if (*fd < 0)
 		return verr_set(err, errno, "cannot create the guest RAM (memfd)");
 	if (ftruncate(*fd, (off_t)p->config.memory) < 0) {
