@@ -32,17 +32,7 @@ static char *member(struct json_object *o, const char *key)
 /* Reads --timeout S (1 to 3600) into *seconds, which keeps its value when the option is absent. */
 static int timeout_option(const struct cmd_args *args, unsigned *seconds, struct verr *err)
 {
-	const char *v = args_get(args, "timeout");
-	char *end;
-	long t;
-
-	if (!v)
-		return 0;
-	t = strtol(v, &end, 10);
-	if (*end || end == v || t < 1 || t > 3600)
-		return verr_set(err, 0, "--timeout: expected seconds from 1 to 3600, not '%s'", v);
-	*seconds = (unsigned)t;
-	return 0;
+	return args_uint(args, "timeout", "seconds", 1, 3600, seconds, err);
 }
 
 /* Prints guest-info: the agent's version and the commands it has, enabled and not. */

@@ -1,0 +1,115 @@
+/* Unit tests of the strict number readers (vmm/base/strict.h): decimal text, seconds with a
+ * fraction, JSON integers; each refuses blanks, signs, other bases, other JSON types. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "tap.h"
+#include "vmm/base/strict.h"
+
+/* parse_uint takes only decimal digits within the range and leaves *out alone otherwise. */
+static void test_parse_uint(void)
+{
+	static const struct {
+		const char *in;
+		int err; /* 0: accepted */
+		uint64_t n;
+	} cases[] = {
+		{ "5", 0, 5 },           { "3600", 0, 3600 },     { "007", 0, 7 },
+		{ "", EINVAL, 0 },       { " 5", EINVAL, 0 },     { "5 ", EINVAL, 0 },
+		{ "+5", EINVAL, 0 },     { "-5", EINVAL, 0 },     { "0x10", EINVAL, 0 },
+		{ "5s", EINVAL, 0 },     { "1e3", EINVAL, 0 },    { "\t5", EINVAL, 0 },
+		{ "5\t", EINVAL, 0 },    { "0", ERANGE, 0 },      { "3601", ERANGE, 0 },
+		{ "99999999999999999999", ERANGE, 0 }, { "18446744073709551616", ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t n = 42;
+		int r;
+		errno = 0;
+		r = parse_uint(cases[i].in, 1, 3600, &n);
+		ok(cases[i].err ? r < 0 && errno == cases[i].err && n == 42 : r == 0 && n == cases[i].n,
+		   "parse_uint(\"%s\", 1, 3600)", cases[i].in);
+	}
+	{
+		uint64_t n = 0;
+		ok(parse_uint("18446744073709551615", 0, UINT64_MAX, &n) == 0 && n == UINT64_MAX,
+		   "parse_uint takes UINT64_MAX itself");
+	}
+}
+
+/* parse_seconds_ms takes "S" and "S.F" only, in milliseconds. */
+static void test_parse_seconds(void)
+{
+	static const struct {
+		const char *in;
+		int err;
+		uint64_t ms;
+	} cases[] = {
+		{ "2", 0, 2000 },        { "0.5", 0, 500 },       { "1.25", 0, 1250 },
+		{ "0.0019", 0, 1 },      { "86400", 0, 86400000 },
+		{ "", EINVAL, 0 },       { " 2", EINVAL, 0 },     { "+2", EINVAL, 0 },
+		{ "-2", EINVAL, 0 },     { "1e3", EINVAL, 0 },    { "0x10", EINVAL, 0 },
+		{ ".5", EINVAL, 0 },     { "2.", EINVAL, 0 },     { "inf", EINVAL, 0 },
+		{ "nan", EINVAL, 0 },    { "2 ", EINVAL, 0 },     { "0", ERANGE, 0 },
+		{ "0.0001", ERANGE, 0 }, { "86400.001", ERANGE, 0 }, { "99999999999999999999", ERANGE, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint64_t ms = 42;
+		int r;
+		errno = 0;
+		r = parse_seconds_ms(cases[i].in, 1, 86400000, &ms);
+		ok(cases[i].err ? r < 0 && errno == cases[i].err && ms == 42 : r == 0 && ms == cases[i].ms,
+		   "parse_seconds_ms(\"%s\")", cases[i].in);
+	}
+}
+
+/* json_int_in takes JSON integers only: not "1", 1.0, true or a clamped huge number. */
+static void test_json_int(void)
+{
+	static const struct {
+		const char *json;
+		bool accepted;
+		int64_t n;
+	} cases[] = {
+		{ "1", true, 1 },        { "0", true, 0 },        { "100", true, 100 },
+		{ "\"1\"", false, 0 },   { "1.0", false, 0 },     { "true", false, 0 },
+		{ "null", false, 0 },    { "[1]", false, 0 },     { "{}", false, 0 },
+		{ "-1", false, 0 },      { "101", false, 0 },     { "18446744073709551615", false, 0 },
+		{ "9223372036854775807", false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *v = json_tokener_parse(cases[i].json);
+		int64_t n = 42;
+		bool r = json_int_in(v, 0, 100, &n);
+		ok(r == cases[i].accepted && n == (r ? cases[i].n : 42), "json_int_in(%s, 0, 100)", cases[i].json);
+		json_object_put(v);
+	}
+	{
+		struct json_object *big = json_tokener_parse("18446744073709551615"),
+				   *max = json_tokener_parse("9223372036854775807");
+		int64_t n = 0;
+		ok(!json_int_in(big, 0, INT64_MAX, &n), "an integer beyond int64 is refused, not clamped");
+		ok(json_int_in(max, 0, INT64_MAX, &n) && n == INT64_MAX, "INT64_MAX itself is taken");
+		json_object_put(big);
+		json_object_put(max);
+	}
+	{
+		struct json_object *o = json_tokener_parse("{\"version\": 1, \"text\": \"1\"}");
+		int64_t n = 0;
+		ok(json_int_member(o, "version", 1, 1, &n) && n == 1, "json_int_member reads an integer member");
+		ok(!json_int_member(o, "text", 1, 1, &n), "json_int_member refuses a string member");
+		ok(!json_int_member(o, "absent", 1, 1, &n), "json_int_member refuses an absent member");
+		json_object_put(o);
+	}
+}
+
+int main(void)
+{
+	test_parse_uint();
+	test_parse_seconds();
+	test_json_int();
+	return tap_done();
+}
