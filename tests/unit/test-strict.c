@@ -106,10 +106,28 @@ static void test_json_int(void)
 	}
 }
 
+/* json_bool_member takes true and false, an absent member as false, and nothing else. */
+static void test_json_bool(void)
+{
+	struct json_object *o = json_tokener_parse("{\"t\": true, \"f\": false, \"s\": \"false\", \"one\": 1, \"null\": null}");
+	bool b = false;
+
+	ok(json_bool_member(o, "t", &b) == 0 && b, "json_bool_member reads true");
+	b = true;
+	ok(json_bool_member(o, "f", &b) == 0 && !b, "json_bool_member reads false");
+	b = true;
+	ok(json_bool_member(o, "absent", &b) == 0 && !b, "an absent boolean member is false");
+	ok(json_bool_member(o, "s", &b) < 0 && !b, "the string \"false\" is refused (json-c reads it as true)");
+	ok(json_bool_member(o, "one", &b) < 0, "the number 1 is no boolean");
+	ok(json_bool_member(o, "null", &b) < 0, "null is no boolean");
+	json_object_put(o);
+}
+
 int main(void)
 {
 	test_parse_uint();
 	test_parse_seconds();
 	test_json_int();
+	test_json_bool();
 	return tap_done();
 }

@@ -73,3 +73,16 @@ bool json_int_member(struct json_object *obj, const char *key, int64_t min, int6
 
 	return json_object_object_get_ex(obj, key, &v) && json_int_in(v, min, max, out);
 }
+
+int json_bool_member(struct json_object *obj, const char *key, bool *out)
+{
+	struct json_object *v;
+
+	*out = false;
+	if (!json_object_object_get_ex(obj, key, &v))
+		return 0;
+	if (!json_object_is_type(v, json_type_boolean))
+		return -1;
+	*out = json_object_get_boolean(v);
+	return 0;
+}
