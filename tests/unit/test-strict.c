@@ -106,6 +106,29 @@ static void test_json_int(void)
 	}
 }
 
+/* json_number_in takes integers and doubles, finite and in range, nothing else. */
+static void test_json_number(void)
+{
+	static const struct {
+		const char *json;
+		bool accepted;
+		double d;
+	} cases[] = {
+		{ "1", true, 1 },          { "2.5", true, 2.5 },    { "0", true, 0 },
+		{ "\"1\"", false, 0 },     { "true", false, 0 },    { "null", false, 0 },
+		{ "-0.5", false, 0 },      { "1e400", false, 0 },   { "NaN", false, 0 },
+		{ "1001", false, 0 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *v = json_tokener_parse(cases[i].json);
+		double d = 42;
+		bool r = json_number_in(v, 0, 1000, &d);
+		ok(r == cases[i].accepted && d == (r ? cases[i].d : 42), "json_number_in(%s, 0, 1000)", cases[i].json);
+		json_object_put(v);
+	}
+}
+
 /* json_bool_member takes true and false, an absent member as false, and nothing else. */
 static void test_json_bool(void)
 {
@@ -129,5 +152,6 @@ int main(void)
 	test_parse_seconds();
 	test_json_int();
 	test_json_bool();
+	test_json_number();
 	return tap_done();
 }

@@ -1,6 +1,7 @@
 #include "vmm/base/strict.h"
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 
 /* The digits s starts with as a number (saturated at UINT64_MAX); *n_digits says how many. */
@@ -64,6 +65,19 @@ bool json_int_in(struct json_object *v, int64_t min, int64_t max, int64_t *out)
 	if (n < min || n > max)
 		return false;
 	*out = n;
+	return true;
+}
+
+bool json_number_in(struct json_object *v, double min, double max, double *out)
+{
+	double d;
+
+	if (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double))
+		return false;
+	d = json_object_get_double(v);
+	if (!isfinite(d) || d < min || d > max)
+		return false;
+	*out = d;
 	return true;
 }
 

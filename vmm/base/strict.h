@@ -26,6 +26,10 @@ bool json_int_in(struct json_object *v, int64_t min, int64_t max, int64_t *out);
 /* True when obj has member key and it is a JSON integer from min to max (see json_int_in). */
 bool json_int_member(struct json_object *obj, const char *key, int64_t min, int64_t max, int64_t *out);
 
+/* True when v is a JSON number (an integer or a double), finite, from min to max; then *out
+ * holds it. */
+bool json_number_in(struct json_object *v, double min, double max, double *out);
+
 /* Reads obj's optional boolean member key into *out: false when absent. Returns 0, or -1 when the
  * member is there but not true or false (the string "false" is no boolean; *out is then false). */
 int json_bool_member(struct json_object *obj, const char *key, bool *out);
