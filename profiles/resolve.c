@@ -11,6 +11,7 @@
 #include "profiles/jsonread.h"
 #include "profiles/profile.h"
 #include "vmm/base/host.h"
+#include "vmm/base/strict.h"
 
 /* How deep includes may nest. */
 #define MAX_DEPTH 16
@@ -399,14 +400,17 @@ struct json_object *json_from_word(const char *s)
 /* Steps into list element "[N]" or "[ID]" of cur; NULL when there is none. */
 static struct json_object *step_index(struct json_object *cur, const char *sel, char **path)
 {
-	char *end;
-	long n = strtol(sel, &end, 10);
+	uint64_t n;
 	ssize_t k;
 	char *p;
 
 	if (!json_object_is_type(cur, json_type_array))
 		return NULL;
-	k = *sel && !*end ? (n >= 0 && (size_t)n < json_object_array_length(cur) ? n : -1) : find_id(cur, sel);
+	/* Only digits are an index: " 1" and "+1" are ids (of no element). */
+	if (parse_uint(sel, 0, UINT64_MAX, &n) == 0)
+		k = n < json_object_array_length(cur) ? (ssize_t)n : -1;
+	else
+		k = find_id(cur, sel);
 	if (k < 0)
 		return NULL;
 	p = json_path_index(*path, (size_t)k);

@@ -192,6 +192,8 @@ static void test_set(void)
 		{ "=1", "expected KEY=VALUE" },
 		{ "disks[nope].cache=none", "'disks' has no element 'nope'" },
 		{ "disks[7].cache=none", "'disks' has no element '7'" },
+		{ "disks[ 1].cache=none", "'disks' has no element ' 1'" },
+		{ "disks[+1].cache=none", "'disks' has no element '+1'" },
 		{ "nics[0].id=x", "the profile has no 'nics'" },
 		{ "disks[root]=x", "expected a key after '[root]'" },
 		{ "disks[root.cache=x", "expected NAME[ID] or NAME[N]" },

@@ -129,6 +129,31 @@ static void test_json_number(void)
 	}
 }
 
+/* text_matches takes exactly the template's shape. */
+static void test_text_matches(void)
+{
+	static const struct {
+		const char *s, *template;
+		bool matches;
+	} cases[] = {
+		{ "52:54:00:12:34:56", "xx:xx:xx:xx:xx:xx", true },
+		{ "52:54:00:AB:cd:ef", "xx:xx:xx:xx:xx:xx", true },
+		{ " 2:54:00:12:34:56", "xx:xx:xx:xx:xx:xx", false },
+		{ "+2:54:00:12:34:56", "xx:xx:xx:xx:xx:xx", false },
+		{ "52:54:00:12:34:567", "xx:xx:xx:xx:xx:xx", false },
+		{ "52:54:00:12:34:5", "xx:xx:xx:xx:xx:xx", false },
+		{ "0000:01:00.0", "xxxx:xx:xx.d", true },
+		{ "0000:01:00.a", "xxxx:xx:xx.d", false },
+		{ "00:02.0", "xx:xx.d", true },
+		{ "", "", true },
+		{ "a", "", false },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok(text_matches(cases[i].s, cases[i].template) == cases[i].matches, "text_matches(\"%s\", \"%s\") is %s",
+		   cases[i].s, cases[i].template, cases[i].matches ? "true" : "false");
+}
+
 /* json_bool_member takes true and false, an absent member as false, and nothing else. */
 static void test_json_bool(void)
 {
@@ -153,5 +178,6 @@ int main(void)
 	test_json_int();
 	test_json_bool();
 	test_json_number();
+	test_text_matches();
 	return tap_done();
 }

@@ -1,5 +1,6 @@
 #include "vmm/base/strict.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <string.h>
@@ -50,6 +51,17 @@ int parse_seconds_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *
 		return errno = ERANGE, -1;
 	*ms = whole * 1000 + frac;
 	return 0;
+}
+
+bool text_matches(const char *s, const char *template)
+{
+	for (; *template; s++, template++) {
+		bool ok = *template == 'x' ? isxdigit((unsigned char)*s) :
+			  *template == 'd' ? isdigit((unsigned char)*s) : *s == *template;
+		if (!ok)
+			return false;
+	}
+	return !*s;
 }
 
 bool json_int_in(struct json_object *v, int64_t min, int64_t max, int64_t *out)

@@ -19,6 +19,11 @@ int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out);
  * from min_ms to max_ms. Returns 0, or -1 with errno EINVAL or ERANGE. */
 int parse_seconds_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *ms);
 
+/* True when s has exactly the shape of template: each 'x' a hex digit, each 'd' a decimal digit,
+ * anything else itself ("xx:xx.d" for "00:02.0"). What sscanf's %x and %u would also take
+ * (blanks, a sign, "0x") is not. */
+bool text_matches(const char *s, const char *template);
+
 /* True when v is a JSON integer (not a string, boolean or double) from min to max; then *out
  * holds it. */
 bool json_int_in(struct json_object *v, int64_t min, int64_t max, int64_t *out);

@@ -35,7 +35,7 @@ static bool parse_slot(const char *s, struct pci_slot *at)
 	unsigned bus;
 	char end;
 
-	return s && strlen(s) == 7 && sscanf(s, "%2x:%2x.%1x%c", &bus, &at->slot, &at->fn, &end) == 3 && bus == 0 &&
+	return s && text_matches(s, "xx:xx.x") && sscanf(s, "%2x:%2x.%1x%c", &bus, &at->slot, &at->fn, &end) == 3 && bus == 0 &&
 	       at->slot < SLOTS && at->fn < FUNCTIONS;
 }
 
