@@ -56,6 +56,13 @@ expect_rc 0 backup bk "$T/b" --incremental --json
 own=$(own_data "$T/b/data.001.qcow2")
 [ "$own" -le 131072 ] || fail "the incremental backup holds $own bytes of data, more than the 64 KiB changed"
 pass "full then incremental backup: the incremental one holds only the changed clusters ($own bytes), backed by the full one; one backup at a time into a directory"
+# QEMU (as user vmm) was let write each target while the backup ran, and no longer.
+for f in "$T"/b/data.00[01].qcow2; do
+	acl=$(acl_of "$f")
+	[ "$acl" = none ] || fail "$f keeps an ACL after the backup (system.posix_acl_access $acl)"
+	grep -qs "$f" "$VMM_RUN_DIR/bk/grants.json" && fail "$f is still in the VM's grants: $(cat "$VMM_RUN_DIR/bk/grants.json")"
+done
+pass "the backup targets are QEMU's no more once written (no ACL left, not in the grants record)"
 
 expect_rc 0 backup bk --verify "$T/b"
 grep -q "are sound: 2 backups, 2 files checked" "$T/last.out" || fail "verify: $(cat "$T/last.out")"

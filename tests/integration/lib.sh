@@ -123,6 +123,13 @@ expect_rc() {
 	[ "$got" = "$rc" ] || fail "vmm $* exited $got, expected $rc: $(cat "$T/last.err")"
 }
 
+# The POSIX ACL of a file, in hex ("none" without one).
+acl_of() {
+	python3 -c 'import os, sys
+try: print(os.getxattr(sys.argv[1], "system.posix_acl_access").hex())
+except OSError: print("none")' "$1"
+}
+
 # Prints one top-level field of a JSON object read from stdin.
 json_field() {
 	python3 -c 'import json,sys; v=json.load(sys.stdin)[sys.argv[1]]; print(json.dumps(v) if isinstance(v,(dict,list)) else v)' "$1"

@@ -7,17 +7,11 @@
 # directory (QEMU's user may write in the one it listens in: vmm would then find the run
 # directory unsafe and start no VM), a file that is no socket. A destination killed while it
 # waits removes its socket. A save or upgrade during a migration is refused up front. Then the
-# move A -> B over a socket in a directory of its own. Last,
+# move A -> B over a socket in a directory of its own, an upgrade there, and a crash there that
+# restarts the VM with a fresh boot. Last,
 # a guest migrated out of its QEMU without vmm is not resumed there.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
-
-# The POSIX ACL of a file, in hex ("none" without one).
-acl_of() {
-	python3 -c 'import os, sys
-try: print(os.getxattr(sys.argv[1], "system.posix_acl_access").hex())
-except OSError: print("none")' "$1"
-}
 
 boot_on a vm
 copy_identity vm a b
@@ -72,7 +66,8 @@ on a 0 migrate vm --cancel
 wait "$mig" || true
 wait_ended b vm
 assert_runs_on a vm
-pass "a save or upgrade during a migration, and a save of its destination, are refused up front"
+! grep -qs "$T/mig/vm.sock" "$T/run-a/vm/grants.json" || fail "the cancelled migration's socket stays granted: $(cat "$T/run-a/vm/grants.json")"
+pass "a save or upgrade during a migration, and a save of its destination, are refused up front; the cancelled migration's grant is taken back"
 
 # A destination killed while it waits: its socket goes with it (a new one may listen there).
 incoming_on b vm "unix:$T/mig/vm.sock"
@@ -81,11 +76,12 @@ on b 0 kill vm
 [ ! -e "$T/mig/vm.sock" ] || fail "the killed destination left $T/mig/vm.sock"
 pass "a destination killed while it waits leaves no socket"
 
-incoming_on b vm "unix:$T/mig/vm.sock"
+incoming_on b vm "unix:$T/mig/vm.sock" --set lifecycle.restart=on-crash
 before=$(counter a vm)
 on a 0 migrate vm "unix:$T/mig/vm.sock"
 assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
-pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting"
+[ "$(acl_of "$T/mig")" = none ] || fail "QEMU's user keeps $T/mig after the migration: $(acl_of "$T/mig")"
+pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting; QEMU's user no longer reaches the socket's directory"
 
 # The VM that came by migration keeps what vmm turned on for it there (multifd): an upgrade
 # turns that off on the old QEMU (the new one could not load the stream).
@@ -94,6 +90,21 @@ on b 0 upgrade vm
 wait_count b vm "$((${before%% *} + 3))"
 ! grep -q 'vmm-guest: ready' "$(console_of b vm)" || fail "vm rebooted in the upgrade"
 pass "the VM that came by migration (multifd on) is upgraded on B: the guest keeps counting"
+
+# Its QEMU crashes there (lifecycle.restart on-crash): the new QEMU boots the guest afresh,
+# waiting for no migration.
+on b 0 status vm --json
+qpid=$(json_field qemu_pid <"$T/last.out")
+kill -9 "$qpid"
+wait_for "$(console_of b vm)" 'vmm-guest: ready' 90
+for ((i = 0; i < 100; i++)); do
+	on b 0 status vm --json
+	[ "$(json_field state <"$T/last.out")" = running ] && [ "$(json_field qemu_pid <"$T/last.out")" != "$qpid" ] && break
+	sleep 0.1
+done
+[ "$(json_field state <"$T/last.out")" = running ] && ! grep -q '"incoming"' "$T/last.out" ||
+	fail "after the crash on B: $(cat "$T/last.out")"
+pass "a crash after the arrival restarts the VM with a fresh boot, not waiting for a migration"
 
 # A migration that completed without vmm (here a raw QMP migrate to a sink reading it all; or
 # one whose supervisor was killed, then vmm attach) leaves QEMU postmigrate, the guest running

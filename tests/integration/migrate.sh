@@ -79,7 +79,10 @@ before=$(counter b vm)
 on b 0 migrate vm "tcp:$IP_a:4445" --tls "$tls"
 grep -q "no bandwidth cap, TLS" "$T/last.err" || fail "TLS settings: $(cat "$T/last.err")"
 assert_moved vm b a "$before" "tcp:$IP_a:4445"
-pass "B -> A over TLS (x509 on both ends): the guest keeps counting"
+for f in "$tls" "$tls/server-key.pem" "$tls/client-key.pem"; do
+	[ "$(acl_of "$f")" = none ] || fail "QEMU's user keeps $f after the migration: $(acl_of "$f")"
+done
+pass "B -> A over TLS (x509 on both ends): the guest keeps counting; the keys are QEMU's user's no more"
 mv "$(console_of b vm)" "$T/console-b-before.log"
 
 # A -> B in post-copy: pre-copy's first pass (20 MiB/s keeps it long enough), then post-copy.

@@ -59,3 +59,21 @@ kill "$(cat "$T/holder.pid")"
 [ "$rc" = 1 ] && grep -q "'$T/holder' did not start as a QEMU (no QMP greeting): it exited with status 1$" "$T/last.err" ||
 	fail "a binary leaving a child: exit $rc: $(cat "$T/last.err")"
 pass "a binary leaving a child that holds its output fails at once: $(cat "$T/last.err")"
+
+# A binary that never greets (a hung QEMU): the probe waits for it, and when the prober is
+# killed meanwhile (kill -9 of the CLI; a supervisor's probing child is killed the same way when
+# the upgrade it served is abandoned), the binary goes with it instead of running on, orphaned.
+printf '#!/bin/sh\necho $$ >"%s"\nexec sleep 600\n' "$T/hung.pid" >"$T/hung"
+chmod +x "$T/hung"
+"$VMM" probe "$T/hung" >"$T/hung.out" 2>&1 &
+prober=$!
+for _ in $(seq 100); do [ -s "$T/hung.pid" ] && break; sleep 0.05; done
+hung=$(cat "$T/hung.pid")
+kill -0 "$hung" 2>/dev/null || fail "the hung binary did not start"
+kill -9 "$prober"
+for _ in $(seq 100); do kill -0 "$hung" 2>/dev/null || break; sleep 0.05; done
+if kill -0 "$hung" 2>/dev/null; then
+	kill -9 "$hung"
+	fail "the hung binary outlived its killed prober"
+fi
+pass "a hung binary being probed ends with its prober (kill -9)"

@@ -95,6 +95,30 @@ expect_rc 0 status up --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the failed upgrade: $(cat "$T/last.out")"
 pass "a QEMU dying during the incoming migration leaves the old one running the guest: $(cat "$T/dying.txt")"
 
+# A QEMU binary not probed before whose probe takes seconds (as a hung one would, up to the
+# probe's timeouts): the probe runs in a child of the supervisor, which answers meanwhile
+# (vmm status gives up after 5 s), and the upgrade goes through.
+cat >"$T/slow-probe-qemu" <<SH
+#!/bin/bash
+case " \$* " in *" -machine none "*) sleep 8 ;; esac
+exec $(printf '%q ' "${RAW_QEMU[@]}") "\$@"
+SH
+chmod +x "$T/slow-probe-qemu"
+"$VMM" upgrade up --qemu "$T/slow-probe-qemu" --json >"$T/slow.out" 2>"$T/slow.err" &
+upg=$!
+for _ in $(seq 200); do
+	[ "$(grep -c "upgrade: probing $T/slow-probe-qemu" "$VMM_RUN_DIR/up/vmm.log")" -gt 0 ] && break
+	sleep 0.05
+done
+grep -q "upgrade: probing $T/slow-probe-qemu" "$VMM_RUN_DIR/up/vmm.log" || fail "the supervisor did not start the probe"
+expect_rc 0 status up --json
+[ "$(json_field state <"$T/last.out")" = running ] || fail "status during the probe: $(cat "$T/last.out")"
+kill -0 "$upg" 2>/dev/null || fail "the upgrade was over before status was asked: $(cat "$T/slow.err")"
+wait "$upg" || fail "the upgrade to a slowly probed QEMU: $(cat "$T/slow.err")"
+new=$(json_field new_pid <"$T/slow.out")
+[ "$(state_field up qemu_pid)" = "$new" ] || fail "the VM does not run on the new QEMU $new"
+pass "a binary probed slowly: status answered during the probe, then the upgrade went through"
+
 # A supervisor reattached to the QEMU (kill -9, vmm attach) finds the guest RAM's memfd in it.
 sup=$(state_field up supervisor_pid)
 kill -9 "$sup"

@@ -267,7 +267,7 @@ static int run_probe(const char *binary, struct json_object *caps, struct verr *
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return verr_set(err, errno, "cannot create a socket pair");
 	qemu_prefix_find(binary, &prefix);
-	if (spawn(binary, argv, prefix.env.v, &sv[1], 1, &child, err) < 0) {
+	if (spawn_tied(binary, argv, prefix.env.v, &sv[1], 1, &child, err) < 0) {
 		qemu_prefix_free(&prefix);
 		close(sv[0]);
 		close(sv[1]);

@@ -5,6 +5,7 @@
 #include <linux/close_range.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -67,15 +68,19 @@ static char **child_environment(char *const env[])
 	return out;
 }
 
-/* In the child: arrange descriptors and signals, drop privileges (creds), then exec. Reports
- * errno on exec_pipe (negated: dropping privileges failed). */
-static void __attribute__((noreturn)) child(const struct spawn_creds *creds, const char *path, char *const argv[],
-					    char *const envp[], const int *high, size_t n, int out_w, int exec_pipe)
+/* In the child: arrange descriptors and signals, drop privileges (creds), tie it to parent
+ * (when not 0: killed when that process ends), then exec. Reports errno on exec_pipe (negated:
+ * dropping privileges failed). */
+static void __attribute__((noreturn)) child(const struct spawn_creds *creds, pid_t parent, const char *path,
+					    char *const argv[], char *const envp[], const int *high, size_t n, int out_w,
+					    int exec_pipe)
 {
 	sigset_t all;
 	int e, devnull;
 
 	setsid();
+	if (parent && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent))
+		_exit(127);
 	umask(077);
 	sigemptyset(&all);
 	sigprocmask(SIG_SETMASK, &all, NULL);
@@ -103,19 +108,14 @@ fail:
 	_exit(127);
 }
 
-int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
-	  struct spawned *out, struct verr *err)
-{
-	return spawn_as(NULL, path, argv, env, pass_fds, n_pass, out, err);
-}
-
-int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
-	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err)
+/* spawn_as(), and spawn_tied() when tied. */
+static int spawn_full(const struct spawn_creds *creds, bool tied, const char *path, char *const argv[],
+		      char *const env[], const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err)
 {
 	_cleanup_free_ char **envp = child_environment(env);
 	int out_pipe[2] = { -1, -1 }, exec_pipe[2] = { -1, -1 }, high[8], e = 0, ret = -1;
 	size_t moved = 0;
-	pid_t pid;
+	pid_t pid, parent = getpid();
 	ssize_t r;
 
 	if (n_pass > 8)
@@ -133,7 +133,7 @@ int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv
 		goto out;
 	}
 	if (pid == 0)
-		child(creds, path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
+		child(creds, tied ? parent : 0, path, argv, envp, high, n_pass, out_pipe[1], exec_pipe[1]);
 	close(exec_pipe[1]);
 	exec_pipe[1] = -1;
 	do
@@ -162,4 +162,22 @@ out:
 			close(exec_pipe[i]);
 	}
 	return ret;
+}
+
+int spawn(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
+	  struct spawned *out, struct verr *err)
+{
+	return spawn_full(NULL, false, path, argv, env, pass_fds, n_pass, out, err);
+}
+
+int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
+	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err)
+{
+	return spawn_full(creds, false, path, argv, env, pass_fds, n_pass, out, err);
+}
+
+int spawn_tied(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
+	       struct spawned *out, struct verr *err)
+{
+	return spawn_full(NULL, true, path, argv, env, pass_fds, n_pass, out, err);
 }

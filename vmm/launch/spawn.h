@@ -38,4 +38,9 @@ int spawn(const char *path, char *const argv[], char *const env[], const int *pa
 int spawn_as(const struct spawn_creds *creds, const char *path, char *const argv[], char *const env[],
 	     const int *pass_fds, size_t n_pass, struct spawned *out, struct verr *err);
 
+/* The same as spawn(), the program killed (SIGKILL) when the calling process ends: a probe's
+ * QEMU, which must not outlive whoever asked (a CLI interrupted, a child killed). */
+int spawn_tied(const char *path, char *const argv[], char *const env[], const int *pass_fds, size_t n_pass,
+	       struct spawned *out, struct verr *err);
+
 #endif

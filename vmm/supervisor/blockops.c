@@ -15,6 +15,8 @@ struct run {
 	struct control_conn *conn;
 	struct agent *agent;
 	struct qmp_client *const *qmp;
+	blockops_deleted_fn deleted;
+	void *deleted_arg;
 	struct json_object *commands, *returns;
 	size_t next;
 	int frozen;             /* filesystems frozen, -1 when none */
@@ -92,7 +94,7 @@ static void send_next(struct run *r);
 static void command_cb(struct qmp_client *c, const struct qmp_result *res, void *arg)
 {
 	struct run *r = arg;
-	struct json_object *cmd = json_object_array_get_idx(r->commands, r->next);
+	struct json_object *cmd = json_object_array_get_idx(r->commands, r->next), *node;
 
 	(void)c;
 	if (res->failure != QMP_OK) {
@@ -102,6 +104,10 @@ static void command_cb(struct qmp_client *c, const struct qmp_result *res, void 
 		return;
 	}
 	json_object_array_add(r->returns, res->ret ? json_object_get(res->ret) : json_object_new_object());
+	if (!strcmp(json_object_get_string(json_object_object_get(cmd, "execute")), "blockdev-del") &&
+	    json_object_object_get_ex(json_object_object_get(cmd, "arguments"), "node-name", &node) &&
+	    json_object_is_type(node, json_type_string))
+		r->deleted(json_object_get_string(node), r->deleted_arg);
 	r->next++;
 	send_next(r);
 }
@@ -156,7 +162,7 @@ static bool command_valid(struct json_object *cmd)
 }
 
 void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const char *protected_in,
-		      struct control_conn *conn, struct json_object *args)
+		      struct control_conn *conn, struct json_object *args, blockops_deleted_fn deleted, void *arg)
 {
 	struct json_object *commands;
 	struct run *r;
@@ -190,6 +196,8 @@ void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const 
 	r->conn = conn;
 	r->agent = agent;
 	r->qmp = qmp;
+	r->deleted = deleted;
+	r->deleted_arg = arg;
 	r->commands = json_object_get(commands);
 	r->returns = json_object_new_array();
 	r->frozen = -1;

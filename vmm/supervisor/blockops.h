@@ -18,10 +18,14 @@
 #include "vmm/supervisor/agent.h"
 #include "vmm/supervisor/control.h"
 
+/* Told the node-name of each blockdev-add's node QEMU has deleted (a blockdev-del that succeeded). */
+typedef void (*blockops_deleted_fn)(const char *node, void *arg);
+
 /* Handles CTL_REQ_BLOCK while QEMU runs; agent is NULL when the VM has no agent channel, qmp
  * points at where the supervisor keeps its QMP client; protected_in names the profile of a
- * protected VM (NULL: not protected), which refuses snapshot-load as its proxy does. */
+ * protected VM (NULL: not protected), which refuses snapshot-load as its proxy does; deleted
+ * (with arg) is called for each node the request deletes. */
 void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const char *protected_in,
-		      struct control_conn *conn, struct json_object *args);
+		      struct control_conn *conn, struct json_object *args, blockops_deleted_fn deleted, void *arg);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "profiles/topology.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup.h"
 
@@ -228,6 +229,7 @@ void incoming_event(struct sup *s, const char *name, struct json_object *msg)
 		/* From now on it is a VM like any other: a restart boots it and an upgrade's new
 		 * QEMU takes it over, neither waiting for a migration; the stream's socket goes. */
 		incoming_remove_sockets(s);
+		sup_give_back_for(s, GRANT_FOR_MIGRATION);
 		s->opt.incoming = NULL;
 		s->opt.incoming_storage = false;
 		if (storage && s->qmp)

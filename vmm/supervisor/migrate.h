@@ -31,6 +31,8 @@
 #define MIGRATE_POLL_MS 250
 /* The bandwidth that stands for "no cap" (QEMU has no such value: 1 TiB/s). */
 #define MIGRATE_UNCAPPED (1ULL << 40)
+/* Milliseconds QEMU has to answer one command of the migration. */
+#define MIGRATE_QMP_TIMEOUT_MS 5000
 /* The id of the TLS credentials object vmm adds. */
 #define MIGRATE_TLS_ID "vmm-migrate-tls"
 

@@ -164,6 +164,24 @@ static bool block_grants(struct sup *s, struct control_conn *conn, struct json_o
 	return false;
 }
 
+void sup_give_back_for(struct sup *s, const char *purpose)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+
+	if (s->plan->qemu_user.name && qemu_user_give_back_for(&s->rd, purpose, &err) < 0) {
+		verr_wrap(&err, "taking back QEMU's access to the files of %s", purpose);
+		say_err(&s->vm, &err);
+	}
+}
+
+/* A block node is gone: QEMU's user loses the access granted for its image (a backup's target). */
+static void block_deleted(const char *node, void *arg)
+{
+	_cleanup_free_ char *purpose = grant_for_node(node);
+
+	sup_give_back_for(arg, purpose);
+}
+
 void sup_request(struct control_conn *conn, const char *request, struct json_object *args, void *arg)
 {
 	struct sup *s = arg;
@@ -197,7 +215,7 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		;
 	else if (!strcmp(request, CTL_REQ_BLOCK))
 		blockops_request(s->plan->config.agent ? s->agent : NULL, &s->qmp,
-				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args);
+				 s->plan->config.protected ? s->plan->profile_path : NULL, conn, args, block_deleted, s);
 	else if (!strcmp(request, CTL_REQ_MIGRATE) || !strcmp(request, CTL_REQ_MIGRATION) ||
 		 !strcmp(request, CTL_REQ_MIGRATE_CANCEL))
 		sup_migrate_request(s, conn, request, args);

@@ -19,4 +19,7 @@ void sup_add_waiter(struct sup *s, struct control_conn *conn);
 /* Answers every waiting stop and kill with how the VM ended. */
 void sup_answer_waiters(struct sup *s);
 
+/* QEMU's user loses what was granted for purpose (sup-grants.h), once that is over; says what failed. */
+void sup_give_back_for(struct sup *s, const char *purpose);
+
 #endif

@@ -96,9 +96,10 @@ static int save(struct rundir *rd, struct json_object *list, struct verr *err)
 }
 
 /* Gives u perms on one path: recorded first (the original state: its own, or the one
- * another VM's record holds), then the ACL entry; nothing when u has them already. */
+ * another VM's record holds), then the ACL entry; nothing when u has them already. A new
+ * entry is marked with purpose (NULL: the VM's life) for qemu_user_give_back_for(). */
 static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
-		     unsigned perms, struct verr *err)
+		     unsigned perms, const char *purpose, struct verr *err)
 {
 	struct json_object *e = entry_of(list, path), *other = NULL;
 	struct acl_state st = { 0 };
@@ -128,10 +129,13 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 		json_object_array_add(list, e);
 		acl_state_free(&st);
 	} else if (!e) {
-		e = json_object_get(other);
+		json_object_deep_copy(other, &e, NULL);
+		json_object_object_del(e, "for");
 		json_object_array_add(list, e);
 		json_object_put(other);
 	}
+	if (purpose && !json_object_object_get_ex(e, "perms", NULL))
+		json_object_object_add(e, "for", json_object_new_string(purpose));
 	if (json_int_member(e, "perms", 0, 7, &had))
 		perms |= (unsigned)had;
 	json_object_object_add(e, "perms", json_object_new_int((int)perms));
@@ -141,9 +145,9 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 	return acl_add_user(path, u->uid, perms, err);
 }
 
-/* Grants search on each directory above path, then perms on path itself. */
+/* Grants search on each directory above path, then perms on path itself (for purpose). */
 static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
-		      unsigned perms, struct verr *err)
+		      unsigned perms, const char *purpose, struct verr *err)
 {
 	_cleanup_free_ char *real = realpath(path, NULL);
 	const char *paths[2] = { path, real };
@@ -154,21 +158,21 @@ static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_
 		_cleanup_free_ char *dir = xstrdup(paths[k]);
 		for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
-			if (grant_one(u, rd, list, dir, ACL_X, err) < 0)
+			if (grant_one(u, rd, list, dir, ACL_X, NULL, err) < 0)
 				return -1;
 			*slash = '/';
 		}
 	}
-	if (grant_one(u, rd, list, path, perms, err) < 0) {
+	if (grant_one(u, rd, list, path, perms, purpose, err) < 0) {
 		verr_wrap(err, "cannot let QEMU's user '%s' reach '%s'", u->name, path);
 		return -1;
 	}
 	return 0;
 }
 
-/* Grants each of the n paths under the lock of all VMs' records. */
+/* Grants each of the n paths under the lock of all VMs' records, for purpose (NULL: the VM's life). */
 static int grant_paths(const struct plan *p, struct rundir *rd, const struct qemu_path *paths, size_t n,
-		       struct verr *err)
+		       const char *purpose, struct verr *err)
 {
 	_cleanup_close_ int lock = -1;
 	struct json_object *list;
@@ -180,7 +184,7 @@ static int grant_paths(const struct plan *p, struct rundir *rd, const struct qem
 	/* A path that is not there is left for QEMU to report, as it would as root. */
 	for (size_t i = 0; i < n && ret == 0; i++)
 		if (access(paths[i].path, F_OK) == 0 || errno != ENOENT)
-			ret = grant_path(&p->qemu_user, rd, list, paths[i].path, paths[i].perms, err);
+			ret = grant_path(&p->qemu_user, rd, list, paths[i].path, paths[i].perms, purpose, err);
 	json_object_put(list);
 	return ret;
 }
@@ -189,7 +193,7 @@ int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, u
 {
 	struct qemu_path one = { (char *)path, perms };
 
-	return grant_paths(p, rd, &one, 1, err);
+	return grant_paths(p, rd, &one, 1, NULL, err);
 }
 
 /* The filename of a blockdev-add's node or of its "file" child, and whether it is read-only. */
@@ -214,16 +218,20 @@ int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct js
 	if (!json_object_is_type(commands, json_type_array))
 		return 0;
 	for (size_t i = 0; p->qemu_user.name && i < json_object_array_length(commands); i++) {
-		struct json_object *cmd = json_object_array_get_idx(commands, i), *name, *args;
-		const char *file;
+		struct json_object *cmd = json_object_array_get_idx(commands, i), *name, *args, *node;
+		_cleanup_free_ char *purpose = NULL;
+		struct qemu_path image;
 		bool readonly;
 
 		if (!json_object_object_get_ex(cmd, "execute", &name) || !json_object_is_type(name, json_type_string) ||
 		    strcmp(json_object_get_string(name), "blockdev-add") ||
-		    !json_object_object_get_ex(cmd, "arguments", &args) || !(file = blockdev_file(args, &readonly)) ||
-		    file[0] != '/')
+		    !json_object_object_get_ex(cmd, "arguments", &args) ||
+		    !(image.path = (char *)blockdev_file(args, &readonly)) || image.path[0] != '/')
 			continue;
-		if (qemu_user_grant(p, rd, file, readonly ? ACL_R : qemu_user_writable(file), err) < 0)
+		image.perms = readonly ? ACL_R : qemu_user_writable(image.path);
+		if (json_object_object_get_ex(args, "node-name", &node) && json_object_is_type(node, json_type_string))
+			purpose = grant_for_node(json_object_get_string(node));
+		if (grant_paths(p, rd, &image, 1, purpose, err) < 0)
 			return -1;
 	}
 	return 0;
@@ -238,7 +246,7 @@ int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir
 
 	for (size_t i = 0; i < sizeof(files) / sizeof(*files); i++)
 		paths[i + 1] = (struct qemu_path){ xasprintf("%s/%s", dir, files[i]), ACL_R };
-	ret = grant_paths(p, rd, paths, sizeof(paths) / sizeof(*paths), err);
+	ret = grant_paths(p, rd, paths, sizeof(paths) / sizeof(*paths), GRANT_FOR_MIGRATION, err);
 	for (size_t i = 1; i < sizeof(paths) / sizeof(*paths); i++)
 		free(paths[i].path);
 	return ret;
@@ -247,6 +255,7 @@ int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir
 int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri, bool listen, struct verr *err)
 {
 	_cleanup_free_ char *path = NULL;
+	struct qemu_path one;
 	char *slash;
 
 	if (strncmp(uri, "unix:", 5))
@@ -254,7 +263,8 @@ int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri
 	path = xstrdup(uri + 5);
 	if (listen && (slash = strrchr(path, '/')))
 		*(slash == path ? slash + 1 : slash) = '\0';
-	return qemu_user_grant(p, rd, path, listen ? ACL_R | ACL_W | ACL_X : ACL_R | ACL_W, err);
+	one = (struct qemu_path){ path, listen ? ACL_R | ACL_W | ACL_X : ACL_R | ACL_W };
+	return grant_paths(p, rd, &one, 1, GRANT_FOR_MIGRATION, err);
 }
 
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err)
@@ -266,9 +276,63 @@ int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *e
 		return 0;
 	if (qemu_user_paths(p, &paths, err) < 0)
 		return -1;
-	ret = grant_paths(p, rd, paths.v, paths.n, err);
+	ret = grant_paths(p, rd, paths.v, paths.n, NULL, err);
 	qemu_paths_free(&paths);
 	return ret;
+}
+
+/* Puts back the state entry e of list records, unless another VM's record holds its path
+ * (that VM puts it back when it ends). Returns 1 when put back, 0 when left, -1 with err. */
+static int give_back_entry(struct rundir *rd, struct json_object *e, size_t i, struct verr *err)
+{
+	struct json_object *path, *acl, *other;
+	struct acl_state st;
+	int64_t mode;
+
+	/* The record is a file: a mode of another type ("0644" read as 644) must not be set. */
+	if (!json_object_object_get_ex(e, "path", &path) || !json_object_is_type(path, json_type_string) ||
+	    !json_int_member(e, "mode", 0, 07777, &mode))
+		return verr_set(err, 0, GRANTS_FILE ": entry %zu is not {path, mode, acl, perms}", i);
+	if ((other = others_entry(rd, json_object_get_string(path)))) {
+		json_object_put(other);
+		return 0;
+	}
+	json_object_object_get_ex(e, "acl", &acl);
+	st = (struct acl_state){ .mode = (mode_t)mode,
+				 .acl_hex = acl ? (char *)json_object_get_string(acl) : NULL };
+	return acl_state_restore(json_object_get_string(path), &st, err) == 0 ? 1 : -1;
+}
+
+char *grant_for_node(const char *node)
+{
+	return xasprintf("node %s", node);
+}
+
+long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr *err)
+{
+	_cleanup_close_ int lock = lock_all(rd, err);
+	struct json_object *list, *kept, *v;
+	long n = 0;
+	int ret = 0;
+
+	if (lock < 0)
+		return -1;
+	list = read_record(rd->dir_fd);
+	kept = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(list); i++) {
+		struct json_object *e = json_object_array_get_idx(list, i);
+		if (!json_object_object_get_ex(e, "for", &v) || strcmp(json_object_get_string(v), purpose))
+			json_object_array_add(kept, json_object_get(e));
+		else if ((ret = give_back_entry(rd, e, i, err)) < 0)
+			break;
+		else
+			n += ret;
+	}
+	if (ret >= 0 && json_object_array_length(kept) < json_object_array_length(list) && save(rd, kept, err) < 0)
+		ret = -1;
+	json_object_put(kept);
+	json_object_put(list);
+	return ret < 0 ? -1 : n;
 }
 
 long qemu_user_give_back(struct rundir *rd, struct verr *err)
@@ -283,27 +347,9 @@ long qemu_user_give_back(struct rundir *rd, struct verr *err)
 		return -1;
 	list = read_record(rd->dir_fd);
 	/* Last granted first: a file before the directories above it. */
-	for (size_t i = json_object_array_length(list); i-- > 0;) {
-		struct json_object *e = json_object_array_get_idx(list, i), *path, *acl, *other;
-		struct acl_state st;
-		int64_t mode;
-
-		/* The record is a file: a mode of another type ("0644" read as 644) must not be set. */
-		if (!json_object_object_get_ex(e, "path", &path) || !json_object_is_type(path, json_type_string) ||
-		    !json_int_member(e, "mode", 0, 07777, &mode)) {
-			verr_set(err, 0, GRANTS_FILE ": entry %zu is not {path, mode, acl, perms}", i);
-			continue;
-		}
-		if ((other = others_entry(rd, json_object_get_string(path)))) {
-			json_object_put(other);
-			continue;
-		}
-		json_object_object_get_ex(e, "acl", &acl);
-		st = (struct acl_state){ .mode = (mode_t)mode,
-					 .acl_hex = acl ? (char *)json_object_get_string(acl) : NULL };
-		if (acl_state_restore(json_object_get_string(path), &st, err) == 0)
+	for (size_t i = json_object_array_length(list); i-- > 0;)
+		if (give_back_entry(rd, json_object_array_get_idx(list, i), i, err) == 1)
 			n++;
-	}
 	json_object_put(list);
 	rundir_unlink(rd, GRANTS_FILE);
 	return n;

@@ -27,20 +27,33 @@ int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, u
 
 /* The same for the image each blockdev-add of commands (a list of {"execute", "arguments"})
  * names by filename (its own or its "file" child's): read-write unless read-only, or unless
- * root may not write it either (a template's image). */
+ * root may not write it either (a template's image). An image not granted before is granted
+ * for its node (grant_for_node()): until the node is deleted. */
 int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
 			      struct verr *err);
 
-/* The same for a migration's x509 credentials: the directory and the certificates and keys
- * QEMU's tls-creds-x509 reads in it. */
+/* What a migration's grants are for: they last until it ends (qemu_user_give_back_for()). */
+#define GRANT_FOR_MIGRATION "migration"
+
+/* The purpose of the grant of block node node's image (to be freed). */
+char *grant_for_node(const char *node);
+
+/* The same for a migration's x509 credentials, for GRANT_FOR_MIGRATION: the directory and the
+ * certificates and keys QEMU's tls-creds-x509 reads in it. */
 int qemu_user_grant_tls(const struct plan *p, struct rundir *rd, const char *dir, struct verr *err);
 
-/* The same for a migration URI: for "unix:PATH", the directory QEMU binds PATH in (listen) or
- * PATH itself (connect); nothing for other URIs. */
+/* The same for a migration URI, for GRANT_FOR_MIGRATION: for "unix:PATH", the directory QEMU
+ * binds PATH in (listen) or PATH itself (connect); nothing for other URIs. */
 int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri, bool listen, struct verr *err);
 
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
+
+/* Puts back what was granted for purpose alone (a path itself; the directories above it stay
+ * for the VM's life) once that is over: a backup's target is not QEMU's to write after the
+ * backup, nor a migration's socket and credentials after the migration. Returns the number of
+ * paths put back, or -1 with err. */
+long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr *err);
 
 /* Puts back what the record says was changed, and removes the record. Returns the number
  * of paths put back, or -1 with err. */

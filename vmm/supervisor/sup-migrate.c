@@ -5,6 +5,7 @@
 
 #include "vmm/supervisor/incoming.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-grants.h"
 #include "vmm/supervisor/sup.h"
 
@@ -32,6 +33,7 @@ static void done_hook(struct json_object *result, const char *error, void *arg)
 	migration_free(steal_ptr(s->migration));
 	if (error) {
 		storage_mirror_abort(s->storage);
+		sup_give_back_for(s, GRANT_FOR_MIGRATION);
 		say(&s->vm, "%s", error);
 		if (s->migrate_conn)
 			control_fail(steal_ptr(s->migrate_conn), "%s", error);

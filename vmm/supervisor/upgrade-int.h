@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "qmp/qmp.h"
+#include "vmm/supervisor/plan-child.h"
 #include "vmm/supervisor/sup.h"
 
 /* The new QEMU's sockets (upgrade.c). */
@@ -18,6 +19,8 @@ struct upgrade {
 	struct control_conn *conn; /* NULL once answered */
 	char *save_to, *partial;   /* vmm save: the file, and its name until complete (NULL: an upgrade) */
 	struct plan *plan;         /* the new QEMU's, until the VM runs on it */
+	char *binary;              /* vmm upgrade --qemu's binary, NULL: the VM's */
+	struct plan_child *resolving; /* resolves plan (probes binary) in a child, NULL once done */
 	pid_t pid;                 /* the new QEMU until the supervisor takes it, 0: none */
 	int output_fd, qmp_fd, con_fd, agent_fd, mig_fd;
 	int file_fd, pipe_fd;      /* vmm save: the file, and the pipe QEMU writes into (copied into it) */

@@ -59,6 +59,7 @@ void move_free_when_done(struct upgrade *u)
 		u->s->upgrade = NULL;
 	free(u->save_to);
 	free(u->partial);
+	free(u->binary);
 	json_object_put(u->src_caps);
 	event_free(u->poll);
 	event_free(u->deadline);
@@ -106,6 +107,7 @@ static void discard_new(struct upgrade *u)
 	struct sup *s = u->s;
 	int *fds[] = { &u->output_fd, &u->qmp_fd, &u->con_fd, &u->agent_fd, &u->mig_fd, &u->file_fd, &u->pipe_fd };
 
+	plan_child_free(steal_ptr(u->resolving));
 	qmp_client_free(steal_ptr(u->dst));
 	if (u->copy)
 		event_free(steal_ptr(u->copy));
@@ -799,6 +801,45 @@ struct upgrade *move_new(struct sup *s)
 	return u;
 }
 
+/* In the child of plan_child_start(): resolves the new QEMU's plan, its probe landing in the cache. */
+static int resolve_in_child(void *arg, struct verr *err)
+{
+	struct upgrade *u = arg;
+	struct plan *p = new_plan(u->s, u->binary, err);
+
+	if (!p)
+		return -1;
+	plan_free(p);
+	free(p);
+	return 0;
+}
+
+/* The child resolved the plan (or said why not): resolved again here, from the probe's cache,
+ * and the new QEMU started. */
+static void resolved_cb(struct plan_child *c, const char *error, void *arg)
+{
+	_cleanup_verr_ struct verr err = { 0 };
+	struct upgrade *u = arg;
+	struct sup *s = u->s;
+
+	(void)c;
+	if (error) {
+		_cleanup_free_ char *why = xstrdup(error);
+		move_fail(u, "%s", why); /* frees the child, and error with it */
+		return;
+	}
+	plan_child_free(steal_ptr(u->resolving));
+	u->plan = new_plan(s, u->binary, &err);
+	if (!u->plan || start_new(u, &err) < 0) {
+		_cleanup_free_ char *text = move_joined(&err);
+		move_fail(u, "%s", text);
+		return;
+	}
+	say(&s->vm, "upgrading: QEMU pid %d (%s) started to take over from pid %d", u->pid, u->plan->qemu_path,
+	    s->vm.pid);
+	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
+}
+
 void upgrade_request(struct sup *s, struct control_conn *conn, struct json_object *args)
 {
 	_cleanup_free_ char *no = move_refusal(s);
@@ -817,19 +858,16 @@ void upgrade_request(struct sup *s, struct control_conn *conn, struct json_objec
 	if (s->ram_fd < 0 && build_shared_ram(&s->plan->config))
 		s->ram_fd = reattached_ram(s->vm.pid);
 	u = move_new(s);
-	u->plan = new_plan(s, bin ? json_object_get_string(bin) : NULL, &err);
-	if (!u->plan || start_new(u, &err) < 0) {
-		_cleanup_free_ char *text = move_joined(&err);
-		u->conn = conn;
-		control_hold(conn);
-		move_fail(u, "%s", text);
-		return;
-	}
 	u->conn = conn;
 	control_hold(conn);
-	say(&s->vm, "upgrading: QEMU pid %d (%s) started to take over from pid %d", u->pid, u->plan->qemu_path,
-	    s->vm.pid);
-	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
+	u->binary = bin ? xstrdup(json_object_get_string(bin)) : NULL;
+	say(&s->vm, "upgrade: probing %s (when not in the cache) for the new QEMU's plan",
+	    u->binary ? u->binary : s->plan->qemu_path);
+	u->resolving = plan_child_start(s->base, resolve_in_child, resolved_cb, u, &err);
+	if (!u->resolving) {
+		_cleanup_free_ char *text = move_joined(&err);
+		move_fail(u, "%s", text);
+	}
 }
 
 void upgrade_abort(struct sup *s)
