@@ -54,6 +54,10 @@ for v in ' 1G' '1G ' '+1G' '' '0G' '16E' '99999999999999999999G' '1.5G' '0x10M' 
 done
 check "vmm: usage: vmm balloon NAME [SIZE] [--wait [--timeout S]] [--stats] [--json]" balloon nosuch -1G
 check "$none" balloon nosuch 1g
+for v in ' 1G' '+1G' '0' '1.5G'; do
+	check "vmm: --bandwidth '$v': expected bytes per second, such as 100M or 1G" migrate nosuch tcp:127.0.0.1:1 --bandwidth "$v"
+done
+check "$none" migrate nosuch tcp:127.0.0.1:1 --bandwidth 100M
 
 echo '{ "memory": { "size": "1G" }, "boot": { "kernel": "/vmlinuz" } }' >vm.json
 check "vmm: --repeat: expected a whole number from 1 to 100, not ' 3'" bench fio vm.json --preset seqread-1m --repeat ' 3'
