@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 const char *pci_sysfs_root(void)
@@ -128,11 +129,10 @@ int pci_group(int g, struct pci_dev **out, size_t *n, struct verr *err)
 bool pci_address_parse(const char *s, char out[PCI_BDF_SIZE])
 {
 	unsigned dom = 0, bus, dev, fn;
-	int n = 0;
 
-	if (sscanf(s, "%4x:%2x:%2x.%1u%n", &dom, &bus, &dev, &fn, &n) == 4 && !s[n] && n == 12)
+	if (text_matches(s, "xxxx:xx:xx.d") && sscanf(s, "%4x:%2x:%2x.%1u", &dom, &bus, &dev, &fn) == 4)
 		;
-	else if (sscanf(s, "%2x:%2x.%1u%n", &bus, &dev, &fn, &n) == 3 && !s[n] && n == 7)
+	else if (text_matches(s, "xx:xx.d") && sscanf(s, "%2x:%2x.%1u", &bus, &dev, &fn) == 3)
 		dom = 0;
 	else
 		return false;

@@ -40,7 +40,8 @@ static void walk_looking_glass(struct walk *w, struct json_object *json, struct 
 	c->looking_glass = true;
 	cfg_get_size(w, lg, "looking_glass", "size", MIB, &c->lg_size);
 	res = jr_member(&w->jr, lg, "looking_glass", "resolution", json_type_string, "a resolution such as \"2560x1440\"");
-	if (res && (sscanf(json_object_get_string(res), "%ux%u%c", &width, &height, &end) != 2 || !width || !height ||
+	if (res && (strspn(json_object_get_string(res), "0123456789x") != (size_t)json_object_get_string_len(res) ||
+		    sscanf(json_object_get_string(res), "%ux%u%c", &width, &height, &end) != 2 || !width || !height ||
 		    width > LG_SIDE_MAX || height > LG_SIDE_MAX))
 		jr_problem(&w->jr, "looking_glass", "resolution",
 			   "'%s' is not WIDTHxHEIGHT (such as \"2560x1440\", at most %ux%u)",

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "passthrough/pci.h"
+#include "vmm/base/strict.h"
 
 static const char *const nic_keys[] = { "id", "type", "model", "bridge", "ifname", "mac", NULL };
 static const char *const passthrough_keys[] = { "host", "with_group", "rom", "x_vga", "multifunction", NULL };
@@ -59,8 +60,9 @@ static void walk_nic(struct walk *w, struct json_object *n, const char *path, st
 	if (nic->mac) {
 		unsigned b[6];
 		char end;
-		if (sscanf(nic->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
-		    strlen(nic->mac) != 17 || (b[0] & 1))
+		if (!text_matches(nic->mac, "xx:xx:xx:xx:xx:xx") ||
+		    sscanf(nic->mac, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &end) != 6 ||
+		    (b[0] & 1))
 			jr_problem(&w->jr, path, "mac", "'%s' is not a unicast MAC address (expected six hex pairs such as "
 				   "\"52:54:00:12:34:56\")", nic->mac);
 	}

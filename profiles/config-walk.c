@@ -71,12 +71,17 @@ void cfg_get_host_cpus(struct walk *w, struct json_object *obj, const char *path
 			   json_object_get_string(v));
 }
 
-/* The unit of a size that is a number and a unit parse_size() does not know ("1P": "P"), else NULL. */
+/* The unit of a size that is a number and a unit parse_size() does not know ("1P": "P"), else
+ * NULL ("1.5G" and "0x10M" are no number with a unit). */
 static const char *unknown_unit(const char *s)
 {
 	size_t digits = strspn(s, "0123456789");
+	const char *unit = s + digits;
 
-	return digits && s[digits] && !strchr("KMGTkmgt", s[digits]) ? s + digits : NULL;
+	for (const char *c = unit; *c; c++)
+		if (!isalpha((unsigned char)*c))
+			return NULL;
+	return digits && *unit && !strchr("KMGTkmgt", *unit) ? unit : NULL;
 }
 
 /* Reads an optional size member ("8G") into *out; min is the smallest accepted. */

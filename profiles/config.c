@@ -7,6 +7,7 @@
 #include "profiles/config-walk.h"
 #include "profiles/lint.h"
 #include "vmm/base/rundir.h"
+#include "vmm/base/strict.h"
 
 /* migration.postcopy_passes: its default and its largest value. */
 #define MIGRATION_PASSES_DEFAULT 5
@@ -77,12 +78,13 @@ static void walk_pin(struct walk *w, struct json_object *cpu, struct vm_config *
 		c->pin.cpus = xzalloc((n ? n : 1) * sizeof(*c->pin.cpus));
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *e = json_object_array_get_idx(pin, i);
-			if (!json_object_is_type(e, json_type_int) || json_object_get_int64(e) < 0) {
+			int64_t host_cpu;
+			if (!json_int_in(e, 0, CPULIST_MAX_CPU, &host_cpu)) {
 				_cleanup_free_ char *p = json_path_index("cpu.pin", i);
-				jr_problem(&w->jr, p, NULL, "expected a host CPU number");
+				jr_problem(&w->jr, p, NULL, "expected a host CPU number (0 to %d)", CPULIST_MAX_CPU);
 				continue;
 			}
-			c->pin.cpus[c->pin.n++] = (unsigned)json_object_get_int64(e);
+			c->pin.cpus[c->pin.n++] = (unsigned)host_cpu;
 		}
 	} else
 		jr_problem(&w->jr, "cpu.pin", NULL,

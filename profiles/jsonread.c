@@ -213,7 +213,9 @@ void jr_uint(struct jreader *r, struct json_object *obj, const char *path, const
 	if (!v)
 		return;
 	n = json_object_get_int64(v);
-	if (n < min || n > max)
+	if (n == INT64_MAX) /* json-c's reading of every number past INT64_MAX, even past 64 bits */
+		jr_problem(r, path, key, "the number is too large (expected %s)", expected);
+	else if (n < min || n > max)
 		jr_problem(r, path, key, "%" PRId64 " is out of range (expected %s)", n, expected);
 	else
 		*out = (unsigned)n;

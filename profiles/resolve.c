@@ -11,6 +11,7 @@
 #include "profiles/jsonread.h"
 #include "profiles/profile.h"
 #include "vmm/base/host.h"
+#include "vmm/base/strict.h"
 
 /* How deep includes may nest. */
 #define MAX_DEPTH 16
@@ -380,14 +381,15 @@ static int load(struct resolver *r, const char *file, bool include, struct json_
 struct json_object *json_from_word(const char *s)
 {
 	struct json_tokener *tok = json_tokener_new();
-	struct json_object *v = json_tokener_parse_ex(tok, s, (int)strlen(s) + 1);
+	size_t len = strlen(s);
+	struct json_object *v;
 
-	char *end = NULL;
-
-	/* json-c takes "0-3" for the number 0: a number must be the whole word. */
-	if (json_object_is_type(v, json_type_int) || json_object_is_type(v, json_type_double))
-		(void)strtod(s, &end);
-	if (json_tokener_get_error(tok) != json_tokener_success || (end && *end)) {
+	/* Strict JSON, the whole word and nothing around it: json-c alone takes "0-3" and "0x4" for
+	 * the number 0, "[1] 2" for [1], " 4" for 4 and "01" for 1. */
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT);
+	v = json_tokener_parse_ex(tok, s, (int)len + 1);
+	if (json_tokener_get_error(tok) != json_tokener_success || json_tokener_get_parse_end(tok) != len ||
+	    isspace((unsigned char)s[0]) || (len && isspace((unsigned char)s[len - 1]))) {
 		json_object_put(v);
 		v = json_object_new_string(s);
 	}
@@ -398,14 +400,17 @@ struct json_object *json_from_word(const char *s)
 /* Steps into list element "[N]" or "[ID]" of cur; NULL when there is none. */
 static struct json_object *step_index(struct json_object *cur, const char *sel, char **path)
 {
-	char *end;
-	long n = strtol(sel, &end, 10);
+	uint64_t n;
 	ssize_t k;
 	char *p;
 
 	if (!json_object_is_type(cur, json_type_array))
 		return NULL;
-	k = *sel && !*end ? (n >= 0 && (size_t)n < json_object_array_length(cur) ? n : -1) : find_id(cur, sel);
+	/* Only digits are an index: " 1" and "+1" are ids (of no element). */
+	if (parse_uint(sel, 0, UINT64_MAX, &n) == 0)
+		k = n < json_object_array_length(cur) ? (ssize_t)n : -1;
+	else
+		k = find_id(cur, sel);
 	if (k < 0)
 		return NULL;
 	p = json_path_index(*path, (size_t)k);

@@ -12,11 +12,13 @@
 # the undo failed too ('Node ... is in use'), leaving it "removing" with its nodes in QEMU.
 # A request over the 64 KiB a supervisor reads (vmm agent exec of a long argument) is refused by
 # the CLI, saying so, where the supervisor's hang-up said only 'closed the connection'.
+# Numbers and booleans of a request are of their JSON type or refused: json-c read the version
+# "1" (or 1.0, true) as 1, and the string "false" of balloon's stats or block's freeze as true.
 . "$(dirname "$0")/lib.sh"
 
 export VMM_DATA_DIR=$T/data
 layer=$VMM_DATA_DIR/c1/live.json
-"$VMM" start "$PROFILES/guest.json" --name c1 --set hotplug.root_ports=8 >/dev/null 2>"$T/start.err" ||
+"$VMM" start "$PROFILES/guest.json" --name c1 --set hotplug.root_ports=8 --set memory.balloon=true >/dev/null 2>"$T/start.err" ||
 	fail "start: $(cat "$T/start.err")"
 wait_boots c1 1
 sup=$(state_field c1 supervisor_pid)
@@ -52,6 +54,19 @@ refused '{"request": "block", "version": 1, "commands": [{"execute": 5, "argumen
 refused '{"request": "block", "version": 1, "commands": [7]}' "$cmd"
 expect_rc 0 status c1
 pass "block requests of commands that are no list or unnamed: refused, the supervisor carries on"
+
+ver="control protocol version mismatch (the supervisor speaks version 1): this vmm binary and the VM's supervisor differ"
+for v in '"1"' 1.0 true null 2; do refused "{\"request\": \"status\", \"version\": $v}" "$ver"; done
+refused '{"request": "status"}' "$ver"
+refused '{"request": "stop", "version": 1, "timeout": "5"}' 'timeout: expected seconds from 0 to 3600'
+refused '{"request": "stop", "version": 1, "timeout": 5.0}' 'timeout: expected seconds from 0 to 3600'
+refused '{"request": "balloon", "version": 1, "stats": "false"}' 'stats: expected true or false'
+refused '{"request": "balloon", "version": 1, "wait": "0"}' "wait: expected a count of the balloon's changes (an integer)"
+refused '{"request": "block", "version": 1, "commands": [{"execute": "query-jobs"}], "freeze": "false"}' \
+	'freeze: expected true or false'
+expect_rc 0 status c1
+expect_rc 0 balloon c1 --stats
+pass "a version, timeout, stats, wait or freeze of another JSON type: refused, the supervisor carries on"
 
 for i in 1 2 3 4 5 6 7 8; do "$VMM" add c1 nic id=n$i --persist >/dev/null 2>"$T/add$i.err" & done
 wait

@@ -2,7 +2,9 @@
 # memory.hugepages.reserve: the host's 2 MiB pool grows by exactly the VM's pages while it
 # runs (once, also across a restart) and shrinks by as much when it ends: after a stop, a
 # crash, and a supervisor's kill -9 and reattach; an upgrade needs no second set of pages; a
-# pool that cannot be raised fails the start and changes nothing. Runs alone (is_parallel false): it reads the host's pool.
+# pool that cannot be raised fails the start and changes nothing. A record whose page count is
+# no JSON integer (json-c read "128" as 128) lowers no pool, saying so. Runs alone
+# (is_parallel false): it reads the host's pool.
 . "$(dirname "$0")/lib.sh"
 
 hold_hugepage_pools
@@ -43,6 +45,25 @@ expect_rc 0 attach hp
 expect_rc 0 stop hp
 [ "$(pages)" = "$before" ] || fail "after reattach and stop: $(pages) pages, expected $before"
 pass "a restart keeps the one reservation; a reattached supervisor gives it back"
+
+start_detached hpr "$T/hp.json"
+wait_boots hpr 1
+python3 - "$VMM_RUN_DIR/hpr/hugepages.json" <<'PY'
+import json, sys
+grants = json.load(open(sys.argv[1]))
+grants[0]["pages"] = str(grants[0]["pages"])
+json.dump(grants, open(sys.argv[1], "w"))
+PY
+rc=0
+"$VMM" stop hpr >"$T/last.out" 2>"$T/last.err" || rc=$?
+after=$(pages)
+echo "$before" >$pool/nr_hugepages # what the refused record kept
+[ "$rc" = 0 ] || fail "vmm stop hpr exited $rc: $(cat "$T/last.err")"
+[ "$after" = $((before + 128)) ] || fail "a record of \"128\" pages changed the pool: $after, expected $before + 128"
+grep -q 'giving back huge pages: hugepages.json: entry 0 is not {pool, node, pages}' "$VMM_RUN_DIR/hpr/vmm.log" ||
+	fail "no message: $(cat "$VMM_RUN_DIR/hpr/vmm.log")"
+assert_clean_rundir hpr
+pass "a record whose page count is a string lowers no pool, saying so"
 
 # A guest NUMA node bound to a host node this host does not have: its pool cannot be raised.
 sed 's/"memory": { "size": "256M",/"memory": { "size": "256M", "numa": [{ "cpus": "0", "size": "256M", "host_node": 7 }],/' \

@@ -8,7 +8,8 @@
 # in the run directory), said in a warning; the permissions vmm changed are put back after a
 # stop, after kill -9 of QEMU, after kill -9 of the supervisor, vmm attach and stop, after a
 # failed start, and by the last of two VMs sharing a directory; qemu.user "root" still runs
-# QEMU as root.
+# QEMU as root. A record whose mode is no JSON integer (json-c read "0600" as 600 decimal, mode
+# 1130) changes no mode, saying so.
 . "$(dirname "$0")/lib.sh"
 [ "$(id -u)" = 0 ] || { echo "SKIP: only a root vmm drops privileges"; exit 77; }
 id vmm >/dev/null 2>&1 || fail "no user vmm (./bootstrap.sh makes it)"
@@ -108,6 +109,27 @@ kill -9 "$(state_field u2 qemu_pid)"
 wait_ended u2
 given_back "after kill -9 of QEMU"
 pass "kill -9 of QEMU: the permissions are given back"
+
+start_with u5 -p "$T/disk.json" --set 'qemu.extra_args=["-S"]'
+python3 - "$VMM_RUN_DIR/u5/grants.json" "$T/data.raw" <<'PY'
+import json, sys
+grants = json.load(open(sys.argv[1]))
+for g in grants:
+    if g["path"] == sys.argv[2]:
+        g["mode"] = "0%o" % g["mode"]
+json.dump(grants, open(sys.argv[1], "w"))
+PY
+grep -q '"mode": "0600"' "$VMM_RUN_DIR/u5/grants.json" || fail "u5: no record of data.raw: $(cat "$VMM_RUN_DIR/u5/grants.json")"
+expect_rc 0 kill u5
+wait_ended u5
+kept=$(perms "$T/data.raw")
+python3 -c 'import os, sys; os.removexattr(sys.argv[1], "system.posix_acl_access"); os.chmod(sys.argv[1], 0o600)' "$T/data.raw"
+# Left as QEMU had it: its ACL entry (the mask shows as the group's bits), no mode set from the record.
+case $kept in *\ none | 1130\ *) fail "a record of mode \"0600\" changed data.raw: $kept" ;; esac
+grep -q "taking back QEMU's access to files: grants.json: entry [0-9]* is not {path, mode, acl, perms}" \
+	"$VMM_RUN_DIR/u5/vmm.log" || fail "no message: $(cat "$VMM_RUN_DIR/u5/vmm.log")"
+given_back "after a record of a string mode"
+pass "a record whose mode is a string changes no mode, saying so"
 
 start_with u3 -p "$T/disk.json"
 kill -9 "$(state_field u3 supervisor_pid)"

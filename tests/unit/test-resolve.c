@@ -160,6 +160,28 @@ static void test_layers(void)
 	verr_clear(&err);
 }
 
+/* A word is JSON only when the whole word is strict JSON; anything else stays the word, a string. */
+static void test_json_from_word(void)
+{
+	static const struct {
+		const char *word, *json;
+	} cases[] = {
+		{ "4", "4" },              { "-2", "-2" },          { "true", "true" },
+		{ "[1,2]", "[1,2]" },      { "{\"a\":1}", "{\"a\":1}" }, { "\"4\"", "\"4\"" },
+		{ " 4", "\" 4\"" },        { "4 ", "\"4 \"" },      { "\t4", "\"\\t4\"" },
+		{ "+4", "\"+4\"" },        { "0x4", "\"0x4\"" },    { "0-3", "\"0-3\"" },
+		{ "01", "\"01\"" },        { "[1] 2", "\"[1] 2\"" }, { "'a'", "\"'a'\"" },
+		{ "", "\"\"" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct json_object *v = json_from_word(cases[i].word);
+		const char *got = json_object_to_json_string_ext(v, JSON_C_TO_STRING_PLAIN);
+		ok(!strcmp(got, cases[i].json), "json_from_word(\"%s\") is %s (got %s)", cases[i].word, cases[i].json, got);
+		json_object_put(v);
+	}
+}
+
 /* --set NAME[ID].key and NAME[N].key, typed values, new keys; and the errors. */
 static void test_set(void)
 {
@@ -170,6 +192,8 @@ static void test_set(void)
 		{ "=1", "expected KEY=VALUE" },
 		{ "disks[nope].cache=none", "'disks' has no element 'nope'" },
 		{ "disks[7].cache=none", "'disks' has no element '7'" },
+		{ "disks[ 1].cache=none", "'disks' has no element ' 1'" },
+		{ "disks[+1].cache=none", "'disks' has no element '+1'" },
 		{ "nics[0].id=x", "the profile has no 'nics'" },
 		{ "disks[root]=x", "expected a key after '[root]'" },
 		{ "disks[root.cache=x", "expected NAME[ID] or NAME[N]" },
@@ -310,6 +334,7 @@ int main(void)
 	test_null_removes();
 	test_layers();
 	test_set();
+	test_json_from_word();
 	test_include_errors();
 	test_include_once();
 	test_paths();

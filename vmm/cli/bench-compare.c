@@ -1,9 +1,11 @@
 /* vmm bench compare DIR_A DIR_B (bench.h): the targets of two benches matched (variants by
  * their matrix values, host references by id), each metric's change against the run-to-run
  * spread of both, and the manifest fields that differ, a different kernel or QEMU first. */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/bench.h"
 #include "vmm/cli/cmd.h"
@@ -49,14 +51,14 @@ static struct json_object *match(struct json_object *targets, struct json_object
 static void stat_of(struct json_object *t, const char *name, struct bench_stat *s)
 {
 	struct json_object *runs, *m, *v;
-	double vals[256];
+	double vals[256], d;
 	size_t n = 0;
 
 	if (json_object_object_get_ex(t, "runs", &runs) && json_object_is_type(runs, json_type_array))
 		for (size_t r = 0; r < json_object_array_length(runs) && n < 256; r++)
 			if (json_object_object_get_ex(json_object_array_get_idx(runs, r), "metrics", &m) &&
-			    json_object_object_get_ex(m, name, &v))
-				vals[n++] = json_object_get_double(v);
+			    json_object_object_get_ex(m, name, &v) && json_number_in(v, 0, HUGE_VAL, &d))
+				vals[n++] = d;
 	bench_stat_of(vals, n, s);
 }
 

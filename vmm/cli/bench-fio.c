@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 /* Every preset: direct I/O through libaio, time-based, one job, percentiles of the total latency. */
@@ -176,11 +177,7 @@ static double number(struct json_object *o, const char *key)
 	struct json_object *v;
 	double d;
 
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    (!json_object_is_type(v, json_type_int) && !json_object_is_type(v, json_type_double)))
-		return -1;
-	d = json_object_get_double(v);
-	return isfinite(d) && d >= 0 ? d : -1;
+	return json_object_object_get_ex(o, key, &v) && json_number_in(v, 0, HUGE_VAL, &d) ? d : -1;
 }
 
 /* Totals over the directions of every job while reading them. */

@@ -133,9 +133,7 @@ static int guest_run(const char *name, const char *const *argv, const char *inpu
 		usleep((useconds_t)(wait < 250 ? wait : 250) * 1000);
 	}
 	json_object_put(pid);
-	res->code = json_object_object_get_ex(r, "signal", &v) ? 128 + json_object_get_int(v)
-			: json_object_object_get_ex(r, "exitcode", &v) ? json_object_get_int(v)
-								      : 0;
+	res->code = guest_exec_code(r);
 	take_output(r, "out-data", &res->out, &res->out_len);
 	take_output(r, "err-data", &res->errs, NULL);
 	json_object_put(r);

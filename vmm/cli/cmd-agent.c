@@ -32,17 +32,7 @@ static char *member(struct json_object *o, const char *key)
 /* Reads --timeout S (1 to 3600) into *seconds, which keeps its value when the option is absent. */
 static int timeout_option(const struct cmd_args *args, unsigned *seconds, struct verr *err)
 {
-	const char *v = args_get(args, "timeout");
-	char *end;
-	long t;
-
-	if (!v)
-		return 0;
-	t = strtol(v, &end, 10);
-	if (*end || end == v || t < 1 || t > 3600)
-		return verr_set(err, 0, "--timeout: expected seconds from 1 to 3600, not '%s'", v);
-	*seconds = (unsigned)t;
-	return 0;
+	return args_uint(args, "timeout", "seconds", 1, 3600, seconds, err);
 }
 
 /* Prints guest-info: the agent's version and the commands it has, enabled and not. */
@@ -109,18 +99,21 @@ static void write_output(struct json_object *st, const char *key, int fd)
 		(void)write_all(fd, bytes, n);
 }
 
-/* The exit status of vmm for an ended command: its own, or 128 + the signal that killed it. */
-static int exec_status(const char *name, struct json_object *st)
+/* The exit status of vmm for an ended command: its own, or 128 + the signal that killed it;
+ * -1 with err when the agent's answer says neither in integers. */
+static int exec_status(const char *name, struct json_object *st, struct verr *err)
 {
 	struct json_object *v;
+	int code = guest_exec_code(st);
 
 	if (json_object_object_get_ex(st, "out-truncated", &v) && json_object_get_boolean(v))
 		fprintf(stderr, "vmm: %s: the guest agent cut the command's output short\n", name);
-	if (json_object_object_get_ex(st, "signal", &v)) {
-		fprintf(stderr, "vmm: %s: the command was killed by signal %d\n", name, json_object_get_int(v));
-		return 128 + json_object_get_int(v);
-	}
-	return json_object_object_get_ex(st, "exitcode", &v) ? json_object_get_int(v) : 0;
+	if (code < 0)
+		return verr_set(err, 0, "VM '%s': the guest agent's guest-exec-status returned an exit code or signal "
+				"that is no integer", name);
+	if (json_object_object_get_ex(st, "signal", &v))
+		fprintf(stderr, "vmm: %s: the command was killed by signal %d\n", name, code - 128);
+	return code;
 }
 
 /* exec CMD ARGS...: runs it in the guest (guest-exec, output captured), waits for it to end
@@ -181,7 +174,7 @@ static int agent_exec(const struct cmd_args *args, struct verr *err)
 		write_output(r, "out-data", STDOUT_FILENO);
 		write_output(r, "err-data", STDERR_FILENO);
 	}
-	code = exec_status(name, r);
+	code = exec_status(name, r, err);
 	json_object_put(r);
 	return code;
 }

@@ -88,7 +88,7 @@ static int ask(const char *name, struct json_object *args, struct json_object **
 /* Follows the guest's balloon from answer *r until it has the target, a progress line on
  * stderr, or until it has not moved for stall seconds. Returns 0 or -1 with err; *r is the
  * last answer either way. */
-static int follow(const char *name, long stall, struct json_object **r, struct verr *err)
+static int follow(const char *name, unsigned stall, struct json_object **r, struct verr *err)
 {
 	int64_t last = -1, moved = now_ms();
 	bool tty = isatty(STDERR_FILENO);
@@ -102,10 +102,10 @@ static int follow(const char *name, long stall, struct json_object **r, struct v
 			last = num(*r, BALLOON_KEY_ACTUAL);
 			moved = now_ms();
 		}
-		if (now_ms() - moved > stall * 1000) {
+		if (now_ms() - moved > (int64_t)stall * 1000) {
 			if (tty)
 				fputc('\n', stderr);
-			return verr_set(err, 0, "VM '%s': the guest stopped short of its target: it has not moved for %ld s "
+			return verr_set(err, 0, "VM '%s': the guest stopped short of its target: it has not moved for %u s "
 					"(does it need the memory, or has it no balloon driver?)", name, stall);
 		}
 		args = json_object_new_object();
@@ -125,16 +125,15 @@ static int cmd_balloon(const struct cmd_args *args, struct verr *err)
 {
 	const char *name = args->argv[0], *t = args_get(args, "timeout");
 	struct json_object *req, *r;
-	long stall = STALL_SECONDS;
+	unsigned stall = STALL_SECONDS;
 	uint64_t target;
-	char *end;
 
 	if (args->argc > 1 && parse_size(args->argv[1], &target) < 0)
 		return verr_set(err, 0, "'%s' is not a size (expected one like 512M or 2G)", args->argv[1]);
 	if ((args_has(args, "wait") && args->argc < 2) || (t && !args_has(args, "wait")))
 		return cmd_usage_error(args->entry, err);
-	if (t && ((stall = strtol(t, &end, 10)) < 1 || stall > 3600 || *end || end == t))
-		return verr_set(err, 0, "--timeout: expected seconds from 1 to 3600, not '%s'", t);
+	if (args_uint(args, "timeout", "seconds", 1, 3600, &stall, err) < 0)
+		return -1;
 	req = json_object_new_object();
 	if (args->argc > 1)
 		json_object_object_add(req, CTL_ARG_TARGET, json_object_new_int64((int64_t)target));

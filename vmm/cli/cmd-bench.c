@@ -25,24 +25,6 @@
 /* The largest job file read. */
 #define MAX_JOB_BYTES (1 << 20)
 
-/* Parses option name as an integer from lo to hi into *v (left as it is when not given). */
-static int int_option(const struct cmd_args *args, const char *name, unsigned lo, unsigned hi, unsigned *v,
-		      struct verr *err)
-{
-	const char *s = args_get(args, name);
-	char *end;
-	unsigned long n;
-
-	if (!s)
-		return 0;
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || n < lo || n > hi)
-		return verr_set(err, 0, "--%s %s: expected a whole number from %u to %u", name, s, lo, hi);
-	*v = (unsigned)n;
-	return 0;
-}
-
 /* Reads the job: a preset's text or a job file's (owned). */
 static char *read_job(const struct cmd_args *args, const char **name, struct verr *err)
 {
@@ -372,8 +354,8 @@ static int bench_fio(const struct cmd_args *args, struct verr *err)
 		return -1;
 	b.job = job;
 	b.runtime = args_has(args, "preset") ? PRESET_RUNTIME : 0;
-	if (int_option(args, "repeat", 1, 100, &b.repeats, err) < 0 ||
-	    int_option(args, "runtime", 1, 86400, &b.runtime, err) < 0)
+	if (args_uint(args, "repeat", "a whole number", 1, 100, &b.repeats, err) < 0 ||
+	    args_uint(args, "runtime", "seconds", 1, 86400, &b.runtime, err) < 0)
 		return -1;
 	check = fio_job_for(job, &(struct fio_target){ .filename = "/dev/null" }, err);
 	if (!check) {

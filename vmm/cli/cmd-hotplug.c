@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "profiles/resolve.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
 #include "vmm/cli/vmref.h"
@@ -192,16 +193,14 @@ static int cmd_set(const struct cmd_args *args, struct verr *err)
 {
 	const char *word = args->argv[1], *eq = strchr(word, '=');
 	struct json_object *req, *r, *v;
-	char *end;
-	long n;
+	uint64_t n;
 
 	if (eq && (size_t)(eq - word) == strlen(CTL_ARG_MEMORY) && !strncmp(word, CTL_ARG_MEMORY, strlen(CTL_ARG_MEMORY))) {
 		req = json_object_new_object();
 		json_object_object_add(req, CTL_ARG_MEMORY, json_object_new_string(eq + 1));
 	} else if (eq && (size_t)(eq - word) == strlen(CTL_ARG_CPUS) && !strncmp(word, CTL_ARG_CPUS, strlen(CTL_ARG_CPUS))) {
-		n = strtol(eq + 1, &end, 10);
-		if (*end || end == eq + 1 || n < 1 || n > 1024)
-			return verr_set(err, 0, "'%s': expected a number of vCPUs", word);
+		if (parse_uint(eq + 1, 1, 1024, &n) < 0)
+			return verr_set(err, 0, "'%s': expected a number of vCPUs from 1 to 1024", word);
 		req = json_object_new_object();
 		json_object_object_add(req, CTL_ARG_CPUS, json_object_new_int((int)n));
 	} else

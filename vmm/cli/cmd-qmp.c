@@ -7,18 +7,19 @@
 #include "qmp/qmp-sync.h"
 #include "vmm/cli/cmd.h"
 #include "profiles/resolve.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 
 /* Parses "--timeout S" into milliseconds. */
 static int parse_timeout(const char *s, unsigned *ms, struct verr *err)
 {
-	char *end;
-	double t = strtod(s, &end);
+	uint64_t t;
 
-	if (*end || end == s || !(t > 0) || t > 86400)
-		return verr_set(err, 0, "--timeout: expected seconds (more than 0, at most 86400), not '%s'", s);
-	*ms = (unsigned)(t * 1000);
+	if (parse_seconds_ms(s, 1, 86400 * 1000, &t) < 0)
+		return verr_set(err, 0, "--timeout: expected seconds (more than 0, at most 86400, such as 5 or 0.5), "
+				"not '%s'", s);
+	*ms = (unsigned)t;
 	return 0;
 }
 

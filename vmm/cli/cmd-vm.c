@@ -116,14 +116,13 @@ static struct json_object *ended_record(const char *name)
 }
 
 /* Adds stop's --timeout S (the seconds the guest gets to power off) to the request's args. */
-static int add_timeout(const char *seconds, struct json_object *args, struct verr *err)
+static int add_timeout(const struct cmd_args *args, struct json_object *req, struct verr *err)
 {
-	char *end;
-	long t = strtol(seconds, &end, 10);
+	unsigned t;
 
-	if (*end || end == seconds || t < 0 || t > 3600)
-		return verr_set(err, 0, "--timeout: expected seconds from 0 to 3600, not '%s'", seconds);
-	json_object_object_add(args, CTL_ARG_TIMEOUT, json_object_new_int((int)t));
+	if (args_uint(args, "timeout", "seconds", 0, 3600, &t, err) < 0)
+		return -1;
+	json_object_object_add(req, CTL_ARG_TIMEOUT, json_object_new_int((int)t));
 	return 0;
 }
 
@@ -157,7 +156,7 @@ static int end_vm(const struct cmd_args *args, struct verr *err)
 	int code;
 
 	/* The reply may take as long as the VM needs: first make sure the supervisor answers at all. */
-	if ((is_stop && args_has(args, "timeout") && add_timeout(args_get(args, "timeout"), req, err) < 0) ||
+	if ((is_stop && args_has(args, "timeout") && add_timeout(args, req, err) < 0) ||
 	    vm_request(name, CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0) {
 		json_object_put(req);
 		return -1;

@@ -212,19 +212,18 @@ static int look(const char *name, enum until until, struct verr *err)
 /* vmm wait NAME running|agent|ip|ssh [--timeout S]. */
 static int cmd_wait(const struct cmd_args *args, struct verr *err)
 {
-	const char *name = args->argv[0], *v = args_get(args, "timeout");
-	long seconds = WAIT_SECONDS;
+	const char *name = args->argv[0];
+	unsigned seconds = WAIT_SECONDS;
 	int64_t deadline;
 	size_t until = 0;
-	char *end;
 
 	while (until_names[until] && strcmp(until_names[until], args->argv[1]))
 		until++;
 	if (!until_names[until])
 		return verr_set(err, 0, "wait: expected running, agent, ip or ssh, not '%s'", args->argv[1]);
-	if (v && ((seconds = strtol(v, &end, 10)) < 1 || seconds > 86400 || *end || end == v))
-		return verr_set(err, 0, "--timeout: expected seconds from 1 to 86400, not '%s'", v);
-	deadline = now_ms() + seconds * 1000;
+	if (args_uint(args, "timeout", "seconds", 1, 86400, &seconds, err) < 0)
+		return -1;
+	deadline = now_ms() + (int64_t)seconds * 1000;
 	for (;;) {
 		int r;
 		verr_clear(err);
@@ -234,7 +233,7 @@ static int cmd_wait(const struct cmd_args *args, struct verr *err)
 			break;
 		usleep(WAIT_POLL_MS * 1000);
 	}
-	verr_wrap(err, "waited %ld s for %s", seconds, until_names[until]);
+	verr_wrap(err, "waited %u s for %s", seconds, until_names[until]);
 	return -1;
 }
 

@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <string.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/supervisor/supervisor.h"
 
 static const struct cmd_entry *const cmd_table[] = {
@@ -255,6 +256,20 @@ const char *args_get(const struct cmd_args *args, const char *name)
 const struct strv *args_values(const struct cmd_args *args, const char *name)
 {
 	return &declared(args, name)->values;
+}
+
+int args_uint(const struct cmd_args *args, const char *name, const char *what, unsigned lo, unsigned hi,
+	      unsigned *v, struct verr *err)
+{
+	const char *s = args_get(args, name);
+	uint64_t n;
+
+	if (!s)
+		return 0;
+	if (parse_uint(s, lo, hi, &n) < 0)
+		return verr_set(err, 0, "--%s: expected %s from %u to %u, not '%s'", name, what, lo, hi, s);
+	*v = (unsigned)n;
+	return 0;
 }
 
 const char *cmd_json_text(struct json_object *o, enum json_layout layout)

@@ -118,6 +118,11 @@ const char *args_get(const struct cmd_args *args, const char *name);
 /* Every value the option NAME was given, in order. */
 const struct strv *args_values(const struct cmd_args *args, const char *name);
 
+/* Reads the option NAME, only decimal digits from lo to hi, into *v (left alone when it was not
+ * given). Returns 0, or -1 with "--NAME: expected WHAT from LO to HI, not 'VALUE'" in err. */
+int args_uint(const struct cmd_args *args, const char *name, const char *what, unsigned lo, unsigned hi,
+	      unsigned *v, struct verr *err);
+
 /* How JSON is laid out: indented for a reader, or one value per line for a script. */
 enum json_layout { JSON_PRETTY, JSON_LINE };
 

@@ -2,6 +2,7 @@
 
 #include <string.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
@@ -63,7 +64,11 @@ int guest_read_file(const char *name, const char *path, size_t max, char **out, 
 	json_object_object_add(args, "mode", json_object_new_string("r"));
 	if (guest_agent(name, "guest-file-open", args, GUEST_AGENT_SECONDS, &r, err) < 0)
 		return -1;
-	handle = json_object_get_int64(r);
+	if (!json_int_in(r, 0, INT64_MAX, &handle)) {
+		json_object_put(r);
+		return verr_set(err, 0, "the guest agent's guest-file-open of '%s' returned no file handle (an integer)",
+				path);
+	}
 	json_object_put(r);
 	while (end == 0 && *len < max) {
 		struct json_object *a = with_handle(handle);
@@ -117,4 +122,18 @@ int base64_decode(const char *in, char **out, size_t *len)
 	o[*len] = '\0';
 	*out = o;
 	return 0;
+}
+
+int guest_exec_code(struct json_object *st)
+{
+	struct json_object *v;
+	int64_t n;
+
+	if (json_object_object_get_ex(st, "signal", &v))
+		return json_int_in(v, 1, 127, &n) ? 128 + (int)n : -1;
+	if (!json_object_object_get_ex(st, "exitcode", &v))
+		return 0;
+	if (!json_int_in(v, INT64_MIN, INT64_MAX, &n))
+		return -1;
+	return n >= 0 && n <= 255 ? (int)n : 255;
 }

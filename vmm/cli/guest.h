@@ -23,6 +23,11 @@ int guest_agent(const char *name, const char *execute, struct json_object *argum
  * (owned, NUL-terminated) and *len, or -1 with err. */
 int guest_read_file(const char *name, const char *path, size_t max, char **out, size_t *len, struct verr *err);
 
+/* The exit status of a command the agent says has ended (guest-exec-status's st): its exit code
+ * (255 for one an exit status cannot carry, such as Windows' 0xC0000005), 128 + the signal that
+ * killed it, 0 when st says neither; -1 when either is no integer (or no signal number). */
+int guest_exec_code(struct json_object *st);
+
 /* Decodes base64 text (padding optional, whitespace skipped). Returns 0 with *out (owned,
  * NUL-terminated) and *len, or -1 when it is not base64. */
 int base64_decode(const char *in, char **out, size_t *len);

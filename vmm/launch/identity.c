@@ -8,6 +8,7 @@
 
 #include "vmm/base/host.h"
 #include "vmm/base/sha256.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 /* Bumped when the file's layout changes incompatibly. */
@@ -34,7 +35,7 @@ static bool parse_slot(const char *s, struct pci_slot *at)
 	unsigned bus;
 	char end;
 
-	return s && strlen(s) == 7 && sscanf(s, "%2x:%2x.%1x%c", &bus, &at->slot, &at->fn, &end) == 3 && bus == 0 &&
+	return s && text_matches(s, "xx:xx.x") && sscanf(s, "%2x:%2x.%1x%c", &bus, &at->slot, &at->fn, &end) == 3 && bus == 0 &&
 	       at->slot < SLOTS && at->fn < FUNCTIONS;
 }
 
@@ -73,11 +74,13 @@ static int check(struct identity *id, struct verr *err)
 	struct json_object *j = id->json, *v;
 	bool used[SLOTS][FUNCTIONS] = { { false } };
 	char uuid[37];
+	int64_t version;
 
 	if (!json_object_is_type(j, json_type_object))
 		return verr_set(err, 0, "'%s' is not a VM identity (a JSON object)", id->file);
-	if (!json_object_object_get_ex(j, "version", &v) || json_object_get_int(v) != IDENTITY_VERSION)
-		return verr_set(err, 0, "'%s': \"version\" is not %d (written by another vmm?)", id->file, IDENTITY_VERSION);
+	if (!json_int_member(j, "version", IDENTITY_VERSION, IDENTITY_VERSION, &version))
+		return verr_set(err, 0, "'%s': \"version\" is not the integer %d (written by another vmm?)", id->file,
+				IDENTITY_VERSION);
 	if (json_object_object_get_ex(j, "machine", &v) && !json_object_is_type(v, json_type_string))
 		return verr_set(err, 0, "'%s': \"machine\" is not a machine type", id->file);
 	if (json_object_object_get_ex(j, "uuid", &v) &&

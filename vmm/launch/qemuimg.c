@@ -8,6 +8,7 @@
 
 #include <json-c/json.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/tool.h"
 
@@ -48,9 +49,7 @@ static int chain_size(struct json_object *o, size_t i, const char *key, bool req
 			return verr_set(err, 0, "qemu-img info: [%zu]: \"%s\" is missing", i, key);
 		return 0;
 	}
-	/* json-c clamps a number past 64 bits to INT64_MAX: no image is that large. */
-	n = json_object_get_int64(v);
-	if (!json_object_is_type(v, json_type_int) || n < 0 || n == INT64_MAX)
+	if (!json_int_in(v, 0, INT64_MAX - 1, &n))
 		return verr_set(err, 0, "qemu-img info: [%zu]: \"%s\" is not a size in bytes", i, key);
 	*out = (uint64_t)n;
 	return 0;

@@ -4,6 +4,7 @@
 #include <sys/queue.h>
 
 #include "profiles/lint.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/supervisor/balloon-auto.h"
 #include "vmm/supervisor/protocol.h"
@@ -157,22 +158,32 @@ static void set_target(struct ask *a, struct json_object *t)
 
 void balloon_request(struct balloon *b, struct control_conn *conn, struct json_object *args)
 {
-	struct json_object *t, *stats, *wait;
+	struct json_object *t, *wait;
+	int64_t changes = -1;
 	struct ask *a;
+	bool stats;
 
 	if (!b->plan->config.balloon) {
 		control_fail(conn, "VM '%s' " CTL_ERR_NO_BALLOON " (\"memory\": {\"balloon\": true} in its profile '%s' "
 			     "adds one)", b->plan->config.name, b->plan->profile_path);
 		return;
 	}
+	if (json_bool_member(args, CTL_ARG_STATS, &stats) < 0) {
+		control_fail(conn, CTL_ARG_STATS ": expected true or false");
+		return;
+	}
+	if (json_object_object_get_ex(args, CTL_ARG_WAIT, &wait) && !json_int_in(wait, 0, INT64_MAX, &changes)) {
+		control_fail(conn, CTL_ARG_WAIT ": expected a count of the balloon's changes (an integer)");
+		return;
+	}
 	a = xzalloc(sizeof(*a));
 	a->b = b;
 	a->conn = conn;
-	a->stats = json_object_object_get_ex(args, CTL_ARG_STATS, &stats) && json_object_get_boolean(stats);
+	a->stats = stats;
 	control_hold(conn);
 	if (json_object_object_get_ex(args, CTL_ARG_TARGET, &t))
 		set_target(a, t);
-	else if (json_object_object_get_ex(args, CTL_ARG_WAIT, &wait) && json_object_get_int64(wait) == b->changes) {
+	else if (changes >= 0 && changes == b->changes) {
 		struct timeval tv = { CTL_BALLOON_WAIT_MS / 1000, CTL_BALLOON_WAIT_MS % 1000 * 1000 };
 		a->timer = evtimer_new(b->base, wait_timer_cb, a);
 		evtimer_add(a->timer, &tv);

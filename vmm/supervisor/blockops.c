@@ -3,6 +3,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/supervisor/protocol.h"
 
@@ -163,8 +164,9 @@ static bool command_valid(struct json_object *cmd)
 void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const char *protected_in,
 		      struct control_conn *conn, struct json_object *args, blockops_deleted_fn deleted, void *arg)
 {
-	struct json_object *commands, *freeze;
+	struct json_object *commands;
 	struct run *r;
+	bool freeze;
 	size_t n;
 
 	if (!json_object_object_get_ex(args, CTL_ARG_COMMANDS, &commands) ||
@@ -186,6 +188,10 @@ void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const 
 			return;
 		}
 	}
+	if (json_bool_member(args, CTL_ARG_FREEZE, &freeze) < 0) {
+		control_fail(conn, CTL_ARG_FREEZE ": expected true or false");
+		return;
+	}
 	r = xzalloc(sizeof(*r));
 	r->conn = conn;
 	r->agent = agent;
@@ -196,7 +202,7 @@ void blockops_request(struct agent *agent, struct qmp_client *const *qmp, const 
 	r->returns = json_object_new_array();
 	r->frozen = -1;
 	control_hold(conn);
-	if (!json_object_object_get_ex(args, CTL_ARG_FREEZE, &freeze) || !json_object_get_boolean(freeze)) {
+	if (!freeze) {
 		send_next(r);
 	} else if (!agent) {
 		r->freeze_error = xstrdup("the VM " CTL_ERR_NO_AGENT);

@@ -9,6 +9,7 @@
 
 #include "vmm/supervisor/listener.h"
 #include "vmm/supervisor/peer.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 /* Longest request line accepted; reading pauses at it while a request is handled. */
@@ -83,12 +84,13 @@ void control_hold(struct control_conn *c)
 static void handle_line(struct control_conn *c, const char *line)
 {
 	struct json_object *req = json_tokener_parse(line), *v;
+	int64_t version;
 
 	c->busy = true;
 	if (!json_object_is_type(req, json_type_object) || !json_object_object_get_ex(req, "request", &v) ||
 	    !json_object_is_type(v, json_type_string))
 		control_fail(c, "not a control request (expected a JSON object with a \"request\" string)");
-	else if (!json_object_object_get_ex(req, "version", &v) || json_object_get_int(v) != CONTROL_VERSION)
+	else if (!json_int_member(req, CTL_KEY_VERSION, CONTROL_VERSION, CONTROL_VERSION, &version))
 		control_fail(c, "control protocol version mismatch (the supervisor speaks version %d): "
 			     "this vmm binary and the VM's supervisor differ", CONTROL_VERSION);
 	else {

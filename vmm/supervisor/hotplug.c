@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "vmm/base/acl.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/builder.h"
 #include "vmm/supervisor/sup-grants.h"
@@ -491,17 +492,18 @@ static void take_back(struct hotplug *hp, struct json_object *e)
 void hotplug_reattach(struct hotplug *hp)
 {
 	_cleanup_close_ int fd = rundir_open_file(hp->rd, HOTPLUG_FILE, O_RDONLY | O_CLOEXEC, 0);
-	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *list, *removed;
-	bool same;
+	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *list;
+	int64_t pid;
+	bool same, removed;
 
 	if (!o)
 		return;
 	rundir_adopt(hp->rd, HOTPLUG_FILE);
-	same = json_object_object_get_ex(o, "qemu_pid", &pid) && json_object_get_int(pid) == hp->vm->pid;
+	same = json_int_member(o, "qemu_pid", 1, INT32_MAX, &pid) && pid == hp->vm->pid;
 	if (same && json_object_object_get_ex(o, "devices", &list) && json_object_is_type(list, json_type_array))
 		for (size_t i = 0; i < json_object_array_length(list); i++)
 			take_back(hp, json_object_array_get_idx(list, i));
-	hp->cpu_removed = same && json_object_object_get_ex(o, "cpu_removed", &removed) && json_object_get_boolean(removed);
+	hp->cpu_removed = same && json_bool_member(o, "cpu_removed", &removed) == 0 && removed;
 	json_object_put(o);
 	hp_save(hp);
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/protocol.h"
@@ -281,13 +282,13 @@ struct json_object *state_ended(const char *dir, const char *name)
  * as VM name's QEMU, else 0. */
 static pid_t state_orphan(const char *dir, const char *name)
 {
-	struct json_object *o = read_state(dir), *v;
-	pid_t pid = 0;
+	struct json_object *o = read_state(dir);
+	int64_t pid = 0;
 
-	if (o && json_object_object_get_ex(o, VM_KEY_QEMU_PID, &v))
-		pid = json_object_get_int(v);
+	if (o && !json_int_member(o, VM_KEY_QEMU_PID, 1, INT32_MAX, &pid))
+		pid = 0;
 	json_object_put(o);
-	return pid > 0 && qemuproc_is(pid, dir, name) ? pid : 0;
+	return pid > 0 && qemuproc_is((pid_t)pid, dir, name) ? (pid_t)pid : 0;
 }
 
 enum qemu_found state_find_qemu(const char *dir, const char *name, pid_t *pid)
@@ -356,8 +357,9 @@ int state_check_no_qemu(const struct vm_state *st, struct verr *err)
 
 time_t state_started(const char *dir)
 {
-	struct json_object *o = read_state(dir), *v;
-	time_t started = json_object_object_get_ex(o, VM_KEY_STARTED, &v) ? json_object_get_int64(v) : time(NULL);
+	struct json_object *o = read_state(dir);
+	int64_t n;
+	time_t started = json_int_member(o, VM_KEY_STARTED, 0, INT64_MAX, &n) ? (time_t)n : time(NULL);
 
 	json_object_put(o);
 	return started;

@@ -3,6 +3,7 @@
 #include <strings.h>
 #include <string.h>
 
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/supervisor/agent.h"
 #include "vmm/supervisor/protocol.h"
@@ -125,7 +126,8 @@ static const struct nic_config *nic_with_mac(const struct sup *s, const char *ma
 /* Appends an interface's addresses of one family ("ipv4", "ipv6") as "ADDRESS/PREFIX". */
 static void add_addresses(struct json_object *out, struct json_object *iface, const char *family)
 {
-	struct json_object *list, *type, *ip, *prefix;
+	struct json_object *list, *type, *ip;
+	int64_t prefix;
 
 	if (!json_object_object_get_ex(iface, "ip-addresses", &list) || !json_object_is_type(list, json_type_array))
 		return;
@@ -135,8 +137,8 @@ static void add_addresses(struct json_object *out, struct json_object *iface, co
 		    strcmp(json_object_get_string(type), family) || !json_object_object_get_ex(a, "ip-address", &ip) ||
 		    !json_object_is_type(ip, json_type_string))
 			continue;
-		_cleanup_free_ char *text = json_object_object_get_ex(a, "prefix", &prefix)
-			? xasprintf("%s/%d", json_object_get_string(ip), json_object_get_int(prefix))
+		_cleanup_free_ char *text = json_int_member(a, "prefix", 0, 128, &prefix)
+			? xasprintf("%s/%d", json_object_get_string(ip), (int)prefix)
 			: xstrdup(json_object_get_string(ip));
 		json_object_array_add(out, json_object_new_string(text));
 	}

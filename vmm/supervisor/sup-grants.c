@@ -12,6 +12,7 @@
 #include <json-c/json.h>
 
 #include "vmm/base/acl.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 /* The record of what was changed, in the run directory. */
@@ -100,17 +101,18 @@ static int save(struct rundir *rd, struct json_object *list, struct verr *err)
 static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
 		     unsigned perms, const char *purpose, struct verr *err)
 {
-	struct json_object *e = entry_of(list, path), *other = NULL, *v;
+	struct json_object *e = entry_of(list, path), *other = NULL;
 	struct acl_state st = { 0 };
+	int64_t had;
 	int have;
 
-	if (e && json_object_object_get_ex(e, "perms", &v) && (json_object_get_int(v) & (int)perms) == (int)perms) {
+	if (e && json_int_member(e, "perms", 0, 7, &had) && ((unsigned)had & perms) == perms) {
 		/* On record, but the path may be a new file since (a VFIO group's node is made again
 		 * when its device comes back to vfio-pci): its ACL entry again where it is gone. */
 		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
 		if (have < 0)
 			return -1;
-		return ((unsigned)have & perms) == perms ? 0 : acl_add_user(path, u->uid, (unsigned)json_object_get_int(v), err);
+		return ((unsigned)have & perms) == perms ? 0 : acl_add_user(path, u->uid, (unsigned)had, err);
 	}
 	if (!e && !(other = others_entry(rd, path))) {
 		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
@@ -134,8 +136,8 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 	}
 	if (purpose && !json_object_object_get_ex(e, "perms", NULL))
 		json_object_object_add(e, "for", json_object_new_string(purpose));
-	if (json_object_object_get_ex(e, "perms", &v))
-		perms |= (unsigned)json_object_get_int(v);
+	if (json_int_member(e, "perms", 0, 7, &had))
+		perms |= (unsigned)had;
 	json_object_object_add(e, "perms", json_object_new_int((int)perms));
 	/* On record before the change: whoever ends the VM puts back what is recorded. */
 	if (save(rd, list, err) < 0)
@@ -283,17 +285,20 @@ int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *e
  * (that VM puts it back when it ends). Returns 1 when put back, 0 when left, -1 with err. */
 static int give_back_entry(struct rundir *rd, struct json_object *e, size_t i, struct verr *err)
 {
-	struct json_object *path, *mode, *acl, *other;
+	struct json_object *path, *acl, *other;
 	struct acl_state st;
+	int64_t mode;
 
-	if (!json_object_object_get_ex(e, "path", &path) || !json_object_object_get_ex(e, "mode", &mode))
+	/* The record is a file: a mode of another type ("0644" read as 644) must not be set. */
+	if (!json_object_object_get_ex(e, "path", &path) || !json_object_is_type(path, json_type_string) ||
+	    !json_int_member(e, "mode", 0, 07777, &mode))
 		return verr_set(err, 0, GRANTS_FILE ": entry %zu is not {path, mode, acl, perms}", i);
 	if ((other = others_entry(rd, json_object_get_string(path)))) {
 		json_object_put(other);
 		return 0;
 	}
 	json_object_object_get_ex(e, "acl", &acl);
-	st = (struct acl_state){ .mode = (mode_t)json_object_get_int(mode),
+	st = (struct acl_state){ .mode = (mode_t)mode,
 				 .acl_hex = acl ? (char *)json_object_get_string(acl) : NULL };
 	return acl_state_restore(json_object_get_string(path), &st, err) == 0 ? 1 : -1;
 }

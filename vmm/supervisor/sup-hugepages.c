@@ -2,11 +2,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
 
 #include "vmm/base/hugepages.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 
 /* The record of what the VM took, in its run directory. */
@@ -47,16 +49,17 @@ static long lower(struct json_object *list, size_t n, struct verr *err)
 	long total = 0;
 
 	for (size_t i = 0; i < n; i++) {
-		struct json_object *g = json_object_array_get_idx(list, i), *pool, *node, *pages;
+		struct json_object *g = json_object_array_get_idx(list, i), *pool;
+		int64_t node, pages;
 
-		if (!json_object_object_get_ex(g, "pool", &pool) || !json_object_object_get_ex(g, "node", &node) ||
-		    !json_object_object_get_ex(g, "pages", &pages)) {
+		/* The record is a file: a number of another type or sign must not lower a pool. */
+		if (!json_object_object_get_ex(g, "pool", &pool) || !json_object_is_type(pool, json_type_string) ||
+		    !json_int_member(g, "node", -1, INT32_MAX, &node) || !json_int_member(g, "pages", 0, LONG_MAX, &pages)) {
 			verr_set(err, 0, HUGEPAGES_FILE ": entry %zu is not {pool, node, pages}", i);
 			continue;
 		}
-		if (hugepages_lower(json_object_get_string(pool), json_object_get_int(node),
-				    (unsigned long)json_object_get_int64(pages), err) == 0)
-			total += json_object_get_int64(pages);
+		if (hugepages_lower(json_object_get_string(pool), (int)node, (unsigned long)pages, err) == 0)
+			total += (long)pages;
 	}
 	return total;
 }

@@ -18,6 +18,7 @@
 #include <event2/bufferevent.h>
 
 #include "vmm/base/host.h"
+#include "vmm/base/strict.h"
 #include "vmm/base/util.h"
 #include "vmm/launch/spawn.h"
 #include "vmm/supervisor/incoming.h"
@@ -141,17 +142,17 @@ static void pidfd_cb(evutil_socket_t fd, short what, void *arg)
 	gone(arg);
 }
 
-/* Reads QEMU's version from the greeting of qmp into the VM's state. */
+/* Reads QEMU's version from the greeting of qmp into the VM's state: three integers, else none. */
 static void read_version(struct sup *s, struct qmp_client *c)
 {
-	struct json_object *qmp, *ver, *q, *maj, *min, *mic;
+	struct json_object *qmp, *ver, *q;
+	int64_t maj, min, mic;
 
 	if (json_object_object_get_ex(qmp_greeting(c), "QMP", &qmp) &&
 	    json_object_object_get_ex(qmp, "version", &ver) && json_object_object_get_ex(ver, "qemu", &q) &&
-	    json_object_object_get_ex(q, "major", &maj) && json_object_object_get_ex(q, "minor", &min) &&
-	    json_object_object_get_ex(q, "micro", &mic))
-		snprintf(s->vm.version, sizeof(s->vm.version), "%d.%d.%d", json_object_get_int(maj),
-			 json_object_get_int(min), json_object_get_int(mic));
+	    json_int_member(q, "major", 0, 9999, &maj) && json_int_member(q, "minor", 0, 9999, &min) &&
+	    json_int_member(q, "micro", 0, 9999, &mic))
+		snprintf(s->vm.version, sizeof(s->vm.version), "%d.%d.%d", (int)maj, (int)min, (int)mic);
 }
 
 /* Tells a waiting `vmm start` that the guest runs, and points stderr at vmm.log from now on. */
