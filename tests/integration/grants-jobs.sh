@@ -38,7 +38,15 @@ block g "[$(del a)]" | grep -q return || fail "deleting a"
 [ "$(acl_of "$T/img.raw")" != none ] || fail "node b has $T/img.raw open, but deleting node a took it from QEMU's user ($(record img.raw g))"
 block g "[$(del b)]" | grep -q return || fail "deleting b"
 [ "$(acl_of "$T/img.raw")" = none ] || fail "both nodes of $T/img.raw deleted, it stays QEMU's: $(record img.raw g)"
-pass "an image under two nodes is QEMU's until the last of them is deleted"
+mkdir -m 700 "$T/job"
+truncate -s 1M "$T/job/t.raw"
+block g "[$(add t "$T/job/t.raw" raw)]" | grep -q return || fail "adding t"
+[ "$(acl_of "$T/job")" != none ] || fail "$T/job not granted search"
+block g "[$(del t)]" | grep -q return || fail "deleting t"
+[ "$(acl_of "$T/job")" = none ] && [ "$(acl_of "$T/job/t.raw")" = none ] ||
+	fail "node t deleted, $T/job or its image stays QEMU's: $(cat "$VMM_RUN_DIR/g/grants.json")"
+[ "$(acl_of "$T")" != none ] || fail "$T, above the VM's own disk, was put back with node t"
+pass "an image under two nodes is QEMU's until the last of them is deleted; a node's directory goes with it"
 
 block g "[$(add c "$T/hot.raw" raw true)]" | grep -q return || fail "adding c"
 expect_rc 0 add g disk id=hot file="$T/hot.raw" format=raw

@@ -208,7 +208,9 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 	return acl_add_user(path, u->uid, perms, err);
 }
 
-/* Grants search on each directory above path, then perms on path itself (for purpose). */
+/* Grants search on each directory above path, then perms on path itself, for purpose: a
+ * directory that something else needs too is put back once they all are over (one granted for
+ * the VM's life stays so, and one a path granted for the VM's life is in becomes so). */
 static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
 		      unsigned perms, const char *purpose, struct verr *err)
 {
@@ -221,7 +223,7 @@ static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_
 		_cleanup_free_ char *dir = xstrdup(paths[k]);
 		for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
-			if (grant_one(u, rd, list, dir, ACL_X, NULL, err) < 0)
+			if (grant_one(u, rd, list, dir, ACL_X, purpose, err) < 0)
 				return -1;
 			*slash = '/';
 		}

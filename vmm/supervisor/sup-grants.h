@@ -49,11 +49,11 @@ int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
 
-/* Puts back what was granted for purpose alone (a path itself, by its real name; the directories
- * above it stay for the VM's life) once that is over, keeping what something else still needs; a
- * path gone has nothing to put back, and one that cannot be stays on record: a backup's target is not QEMU's to write after the
- * backup, nor a migration's socket and credentials after the migration. Returns the number of
- * paths put back, or -1 with err. */
+/* Puts back what was granted for purpose alone (a path, by its real name, and the directories
+ * above it that nothing else needs) once that is over: a backup's target is not QEMU's to write
+ * after the backup, nor a migration's socket and credentials after the migration. A path gone
+ * has nothing to put back; one that cannot be stays on record (the VM's end tries again).
+ * Returns the number of paths put back, or -1 with err. */
 long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr *err);
 
 /* Puts back what the record says was changed, and removes the record. Returns the number
