@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -86,7 +87,7 @@ struct plan_child *plan_child_start(struct event_base *base, plan_child_work_fn 
 {
 	struct plan_child *c;
 	int pipefd[2];
-	pid_t pid;
+	pid_t pid, parent = getpid();
 
 	if (pipe2(pipefd, O_CLOEXEC) < 0) {
 		verr_set(err, errno, "cannot create a pipe");
@@ -100,8 +101,13 @@ struct plan_child *plan_child_start(struct event_base *base, plan_child_work_fn 
 		return NULL;
 	}
 	if (pid == 0) {
-		close(pipefd[0]);
-		child_main(pipefd[1], work, arg);
+		/* It ends with the supervisor, and holds none of its descriptors meanwhile: not its
+		 * run directory's lock, listening sockets or clients' connections (a killed
+		 * supervisor's VM is attached at once, its clients see it gone), nor QEMU's. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || dup2(pipefd[1], 3) < 0 ||
+		    close_range(4, ~0U, 0) < 0)
+			_exit(2);
+		child_main(3, work, arg);
 	}
 	close(pipefd[1]);
 	c = xzalloc(sizeof(*c));

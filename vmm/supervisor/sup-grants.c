@@ -95,18 +95,82 @@ static int save(struct rundir *rd, struct json_object *list, struct verr *err)
 			    err);
 }
 
+/* Whether entry e is kept for purpose (its "for": one purpose, as 643a11c wrote it, or a list). */
+static bool kept_for(struct json_object *e, const char *purpose)
+{
+	struct json_object *v;
+
+	if (!json_object_object_get_ex(e, "for", &v))
+		return false;
+	if (json_object_is_type(v, json_type_string))
+		return !strcmp(json_object_get_string(v), purpose);
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (!strcmp(json_object_get_string(json_object_array_get_idx(v, i)), purpose))
+			return true;
+	return false;
+}
+
+/* Marks e as needed for purpose too; NULL: for the VM's life, which outlasts every purpose (no
+ * "for"). An entry already the VM's life's stays so, unless fresh (just made for purpose).
+ * Returns whether e changed. */
+static bool mark_for(struct json_object *e, const char *purpose, bool fresh)
+{
+	struct json_object *v, *list;
+
+	if (!json_object_object_get_ex(e, "for", &v)) {
+		if (!purpose || !fresh)
+			return false;
+		v = NULL;
+	} else if (!purpose) {
+		json_object_object_del(e, "for");
+		return true;
+	} else if (kept_for(e, purpose))
+		return false;
+	list = json_object_new_array();
+	if (v && json_object_is_type(v, json_type_string))
+		json_object_array_add(list, json_object_get(v));
+	for (size_t i = 0; v && json_object_is_type(v, json_type_array) && i < json_object_array_length(v); i++)
+		json_object_array_add(list, json_object_get(json_object_array_get_idx(v, i)));
+	json_object_array_add(list, json_object_new_string(purpose));
+	json_object_object_add(e, "for", list);
+	return true;
+}
+
+/* Takes purpose off e's "for"; returns whether another purpose keeps it. */
+static bool unmark_for(struct json_object *e, const char *purpose)
+{
+	struct json_object *v, *list;
+
+	if (!json_object_object_get_ex(e, "for", &v) || !json_object_is_type(v, json_type_array))
+		return false;
+	list = json_object_new_array();
+	for (size_t i = 0; i < json_object_array_length(v); i++)
+		if (strcmp(json_object_get_string(json_object_array_get_idx(v, i)), purpose))
+			json_object_array_add(list, json_object_get(json_object_array_get_idx(v, i)));
+	if (!json_object_array_length(list)) {
+		json_object_put(list);
+		return false;
+	}
+	json_object_object_add(e, "for", list);
+	return true;
+}
+
 /* Gives u perms on one path: recorded first (the original state: its own, or the one
- * another VM's record holds), then the ACL entry; nothing when u has them already. A new
- * entry is marked with purpose (NULL: the VM's life) for qemu_user_give_back_for(). */
+ * another VM's record holds), then the ACL entry; nothing when u has them already. The entry
+ * is marked as needed for purpose (NULL: the VM's life) for qemu_user_give_back_for(). */
 static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
 		     unsigned perms, const char *purpose, struct verr *err)
 {
 	struct json_object *e = entry_of(list, path), *other = NULL;
 	struct acl_state st = { 0 };
 	int64_t had;
+	bool fresh = false;
 	int have;
 
 	if (e && json_int_member(e, "perms", 0, 7, &had) && ((unsigned)had & perms) == perms) {
+		/* What else needs it now: it is put back when the last of them is over. */
+		if (mark_for(e, purpose, false) && save(rd, list, err) < 0)
+			return -1;
 		/* On record, but the path may be a new file since (a VFIO group's node is made again
 		 * when its device comes back to vfio-pci): its ACL entry again where it is gone. */
 		have = acl_user_perms(path, u->uid, u->groups, u->n_groups, err);
@@ -128,14 +192,15 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 		json_object_object_add(e, "acl", st.acl_hex ? json_object_new_string(st.acl_hex) : NULL);
 		json_object_array_add(list, e);
 		acl_state_free(&st);
+		fresh = true;
 	} else if (!e) {
 		json_object_deep_copy(other, &e, NULL);
 		json_object_object_del(e, "for");
 		json_object_array_add(list, e);
 		json_object_put(other);
+		fresh = true;
 	}
-	if (purpose && !json_object_object_get_ex(e, "perms", NULL))
-		json_object_object_add(e, "for", json_object_new_string(purpose));
+	mark_for(e, purpose, fresh);
 	if (json_int_member(e, "perms", 0, 7, &had))
 		perms |= (unsigned)had;
 	json_object_object_add(e, "perms", json_object_new_int((int)perms));
@@ -145,7 +210,9 @@ static int grant_one(const struct qemu_user *u, struct rundir *rd, struct json_o
 	return acl_add_user(path, u->uid, perms, err);
 }
 
-/* Grants search on each directory above path, then perms on path itself (for purpose). */
+/* Grants search on each directory above path, then perms on path itself, for purpose: a
+ * directory that something else needs too is put back once they all are over (one granted for
+ * the VM's life stays so, and one a path granted for the VM's life is in becomes so). */
 static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_object *list, const char *path,
 		      unsigned perms, const char *purpose, struct verr *err)
 {
@@ -158,12 +225,13 @@ static int grant_path(const struct qemu_user *u, struct rundir *rd, struct json_
 		_cleanup_free_ char *dir = xstrdup(paths[k]);
 		for (char *slash = strchr(dir + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
 			*slash = '\0';
-			if (grant_one(u, rd, list, dir, ACL_X, NULL, err) < 0)
+			if (grant_one(u, rd, list, dir, ACL_X, purpose, err) < 0)
 				return -1;
 			*slash = '/';
 		}
 	}
-	if (grant_one(u, rd, list, path, perms, purpose, err) < 0) {
+	/* Recorded by its real name: the same file by another (a symlink) is the same entry. */
+	if (grant_one(u, rd, list, real ? real : path, perms, purpose, err) < 0) {
 		verr_wrap(err, "cannot let QEMU's user '%s' reach '%s'", u->name, path);
 		return -1;
 	}
@@ -297,6 +365,8 @@ static int give_back_entry(struct rundir *rd, struct json_object *e, size_t i, s
 		json_object_put(other);
 		return 0;
 	}
+	if (access(json_object_get_string(path), F_OK) < 0 && errno == ENOENT)
+		return 0; /* gone (a failed job's file removed): nothing to put back */
 	json_object_object_get_ex(e, "acl", &acl);
 	st = (struct acl_state){ .mode = (mode_t)mode,
 				 .acl_hex = acl ? (char *)json_object_get_string(acl) : NULL };
@@ -311,7 +381,8 @@ char *grant_for_node(const char *node)
 long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr *err)
 {
 	_cleanup_close_ int lock = lock_all(rd, err);
-	struct json_object *list, *kept, *v;
+	struct json_object *list, *kept;
+	bool changed = false;
 	long n = 0;
 	int ret = 0;
 
@@ -321,14 +392,24 @@ long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr
 	kept = json_object_new_array();
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		struct json_object *e = json_object_array_get_idx(list, i);
-		if (!json_object_object_get_ex(e, "for", &v) || strcmp(json_object_get_string(v), purpose))
+		int r;
+		if (!kept_for(e, purpose)) {
 			json_object_array_add(kept, json_object_get(e));
-		else if ((ret = give_back_entry(rd, e, i, err)) < 0)
-			break;
-		else
-			n += ret;
+			continue;
+		}
+		changed = true;
+		if (unmark_for(e, purpose)) { /* still needed for something else */
+			json_object_array_add(kept, json_object_get(e));
+			continue;
+		}
+		/* One that cannot be put back stays on record (the VM's end tries again); the others go on. */
+		if ((r = give_back_entry(rd, e, i, err)) < 0) {
+			json_object_array_add(kept, json_object_get(e));
+			ret = -1;
+		} else
+			n += r;
 	}
-	if (ret >= 0 && json_object_array_length(kept) < json_object_array_length(list) && save(rd, kept, err) < 0)
+	if (changed && save(rd, kept, err) < 0)
 		ret = -1;
 	json_object_put(kept);
 	json_object_put(list);

@@ -27,8 +27,8 @@ int qemu_user_grant(const struct plan *p, struct rundir *rd, const char *path, u
 
 /* The same for the image each blockdev-add of commands (a list of {"execute", "arguments"})
  * names by filename (its own or its "file" child's): read-write unless read-only, or unless
- * root may not write it either (a template's image). An image not granted before is granted
- * for its node (grant_for_node()): until the node is deleted. */
+ * root may not write it either (a template's image). An image granted for nothing else (the VM's
+ * life, another node) is granted for its node (grant_for_node()): until the node is deleted. */
 int qemu_user_grant_blockdevs(const struct plan *p, struct rundir *rd, struct json_object *commands,
 			      struct verr *err);
 
@@ -49,10 +49,11 @@ int qemu_user_grant_uri(const struct plan *p, struct rundir *rd, const char *uri
 /* The same for every path of qemu_user_paths(p): before QEMU starts. */
 int qemu_user_grant_plan(const struct plan *p, struct rundir *rd, struct verr *err);
 
-/* Puts back what was granted for purpose alone (a path itself; the directories above it stay
- * for the VM's life) once that is over: a backup's target is not QEMU's to write after the
- * backup, nor a migration's socket and credentials after the migration. Returns the number of
- * paths put back, or -1 with err. */
+/* Puts back what was granted for purpose alone (a path, by its real name, and the directories
+ * above it that nothing else needs) once that is over: a backup's target is not QEMU's to write
+ * after the backup, nor a migration's socket and credentials after the migration. A path gone
+ * has nothing to put back; one that cannot be stays on record (the VM's end tries again).
+ * Returns the number of paths put back, or -1 with err. */
 long qemu_user_give_back_for(struct rundir *rd, const char *purpose, struct verr *err);
 
 /* Puts back what the record says was changed, and removes the record. Returns the number

@@ -645,8 +645,9 @@ static void answer_when_ready(struct upgrade *u)
 		arm_ms(u->poll, POLL_MS);
 }
 
-/* Why the VM cannot move to a new QEMU as it is, or NULL. */
-char *move_refusal(struct sup *s)
+/* Why the VM cannot move to a new QEMU as it is, or NULL; self: the move asking (its own
+ * upgrade is not a reason), NULL: a new one. */
+static char *refusal(struct sup *s, const struct upgrade *self)
 {
 	struct json_object *devs;
 	_cleanup_free_ char *ids = NULL;
@@ -656,7 +657,7 @@ char *move_refusal(struct sup *s)
 		return xasprintf("QEMU is not running (state %s)", s->vm.runstate);
 	if (s->vm.stopping || s->stop != STOP_NONE)
 		return xstrdup("the VM is stopping");
-	if (s->upgrade)
+	if (s->upgrade && s->upgrade != self)
 		return xstrdup(s->upgrade->save_to ? "a save is under way"
 						   : "an upgrade is under way (or its old QEMU is still exiting)");
 	if (s->incoming)
@@ -683,6 +684,11 @@ char *move_refusal(struct sup *s)
 		return xasprintf("the VM has hot-added devices (%s): they exist only in its current QEMU; remove them "
 				 "(vmm remove) or restart the VM first", ids);
 	return NULL;
+}
+
+char *move_refusal(struct sup *s)
+{
+	return refusal(s, NULL);
 }
 
 /* The plan of the new QEMU: the VM's resolved profile, with binary as its QEMU when given. */
@@ -820,16 +826,23 @@ static int resolve_in_child(void *arg, struct verr *err)
 static void resolved_cb(struct plan_child *c, const char *error, void *arg)
 {
 	_cleanup_verr_ struct verr err = { 0 };
+	_cleanup_free_ char *why = NULL;
 	struct upgrade *u = arg;
 	struct sup *s = u->s;
 
 	(void)c;
 	if (error) {
-		_cleanup_free_ char *why = xstrdup(error);
+		why = xstrdup(error);
 		move_fail(u, "%s", why); /* frees the child, and error with it */
 		return;
 	}
 	plan_child_free(steal_ptr(u->resolving));
+	/* What the request was checked for may have changed during the probe (a device hot-added,
+	 * a migration or a stop asked for meanwhile): checked again. */
+	if ((why = refusal(s, u))) {
+		move_fail(u, "%s", why);
+		return;
+	}
 	u->plan = new_plan(s, u->binary, &err);
 	if (!u->plan || start_new(u, &err) < 0) {
 		_cleanup_free_ char *text = move_joined(&err);
