@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +14,14 @@
 
 #include "vmm/base/util.h"
 #include "vmm/cli/cmd.h"
+#include "vmm/cli/interrupt.h"
 #include "vmm/cli/vmref.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/savefile.h"
 #include "vmm/supervisor/supervisor.h"
+
+/* Milliseconds between two looks for a Ctrl-C while the save runs. */
+#define SAVE_POLL_MS 100
 
 /* Seconds vmm restore waits for the guest to be loaded and run. */
 #define RESTORE_TIMEOUT 120
@@ -43,15 +48,69 @@ static char *absolute(const char *file, struct verr *err)
 	return xasprintf("%s/%s", strcmp(dir, "/") ? dir : "", base);
 }
 
-/* vmm save's handler: waits until the VM has ended, saved. */
+/* Asks VM name's supervisor to cancel its save; says so. */
+static int cancel_save(const char *name, struct verr *err)
+{
+	struct json_object *r = NULL;
+
+	if (vm_request(name, CTL_REQ_SAVE_CANCEL, NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0)
+		return -1;
+	json_object_put(r);
+	fprintf(stderr, "vmm: cancelling the save of %s (it runs on)\n", name);
+	return 0;
+}
+
+/* Waits for the save request on fd to be answered; Ctrl-C (SIGINT, SIGTERM, SIGHUP) cancels it. */
+static int wait_saved(const char *name, int fd, struct json_object **r, struct verr *err)
+{
+	struct interrupt_guard guard;
+	bool cancelled = false;
+	int ret;
+
+	interrupt_guard_begin(&guard);
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int ready = poll(&pfd, 1, SAVE_POLL_MS), e = errno;
+
+		if (ready < 0 && e != EINTR) {
+			ret = verr_set(err, e, "cannot wait for the supervisor of VM '%s'", name);
+			break;
+		}
+		if (interrupt_guard_hit() && !cancelled) {
+			_cleanup_verr_ struct verr cerr = { 0 };
+			cancelled = true;
+			if (cancel_save(name, &cerr) < 0) /* it may have ended meanwhile: the reply tells */
+				fprintf(stderr, "vmm: %s\n", cerr.lines[0]);
+		}
+		if (ready > 0) {
+			ret = vm_request_reply(fd, name, 0, r, err);
+			break;
+		}
+	}
+	interrupt_guard_end(&guard);
+	return ret;
+}
+
+/* vmm save's handler: waits until the VM has ended, saved; --cancel cancels another's save. */
 static int cmd_save(const struct cmd_args *args, struct verr *err)
 {
-	const char *name = args->argv[0];
-	_cleanup_free_ char *file = absolute(args->argv[1], err);
+	const char *name = args->argv[0], *rate = args_get(args, "bandwidth");
+	_cleanup_free_ char *file = NULL;
+	_cleanup_close_ int fd = -1;
 	struct json_object *req, *r;
+	uint64_t bytes = 0;
 	int code;
 
-	if (!file)
+	if (args_has(args, "cancel")) {
+		if (args->argc != 1 || rate)
+			return cmd_usage_error(args->entry, err);
+		return cancel_save(name, err);
+	}
+	if (args->argc != 2)
+		return cmd_usage_error(args->entry, err);
+	if (rate && (parse_size(rate, &bytes) < 0 || !bytes || bytes > INT64_MAX))
+		return verr_set(err, 0, "--bandwidth '%s': expected bytes per second, such as 100M or 1G", rate);
+	if (!(file = absolute(args->argv[1], err)))
 		return -1;
 	/* The reply takes as long as the guest's memory does: first make sure the supervisor answers at all. */
 	if (vm_request(name, CTL_REQ_STATUS, NULL, VM_ANSWER_TIMEOUT_MS, &r, err) < 0)
@@ -59,7 +118,10 @@ static int cmd_save(const struct cmd_args *args, struct verr *err)
 	json_object_put(r);
 	req = json_object_new_object();
 	json_object_object_add(req, CTL_ARG_FILE, json_object_new_string(file));
-	if (vm_request(name, CTL_REQ_SAVE, req, 0, &r, err) < 0)
+	if (rate)
+		json_object_object_add(req, CTL_ARG_BANDWIDTH, json_object_new_int64((int64_t)bytes));
+	fd = vm_request_send(name, CTL_REQ_SAVE, req, VM_ANSWER_TIMEOUT_MS, err);
+	if (fd < 0 || wait_saved(name, fd, &r, err) < 0)
 		return -1;
 	if (args->json)
 		cmd_print_json(r, JSON_PRETTY);
@@ -141,9 +203,10 @@ static int cmd_restore(const struct cmd_args *args, struct verr *err)
 
 const struct cmd_entry cmd_save_entry = {
 	.name = "save",
-	.usage = "NAME FILE [--json]",
-	.help = "save a running VM into FILE (a new file) and end it; vmm restore FILE brings it back",
-	.args = { .lower = 2, .upper = 2 },
+	.usage = "NAME FILE [--json] [--bandwidth RATE] | NAME --cancel",
+	.help = "save a running VM into FILE (a new file) and end it; vmm restore FILE brings it back; "
+		"--bandwidth caps the rate it writes at; Ctrl-C or --cancel cancels (the VM runs on)",
+	.args = { .options = "bandwidth:,cancel", .lower = 1, .upper = 2 },
 	.flags = CMD_JSON,
 	.exec = cmd_save,
 };

@@ -47,6 +47,7 @@
 #define CTL_REQ_MIGRATE_CANCEL "migrate-cancel" /* cancels the migration (migrate_cancel); returns {} */
 #define CTL_REQ_UPGRADE "upgrade" /* moves the VM into a new QEMU (CTL_ARG_QEMU); returns how (UPGRADE_KEY_*) */
 #define CTL_REQ_SAVE "save"     /* saves the VM into a file (CTL_ARG_FILE) and ends it; returns the end (CTL_END_*) */
+#define CTL_REQ_SAVE_CANCEL "save-cancel" /* cancels the save (migrate_cancel): the VM runs on; returns {} */
 
 /* stop's argument: seconds the guest has to power off (0 to 3600). */
 /* Milliseconds the supervisor waits for QEMU to answer one QMP command, also on behalf of a
@@ -170,7 +171,7 @@
 /* upgrade's argument: the new QEMU binary (a path, or a name looked up in PATH; none: the
  * VM's own), and what it returns once the new QEMU runs the guest. */
 #define CTL_ARG_QEMU "qemu"
-/* save's argument: the file, an absolute path. */
+/* save's argument: the file, an absolute path; and CTL_ARG_BANDWIDTH, bytes/s (none: no cap). */
 #define CTL_ARG_FILE "file"
 #define UPGRADE_KEY_OLD_PID "old_pid"
 #define UPGRADE_KEY_NEW_PID "new_pid"

@@ -85,7 +85,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 {
 	_cleanup_free_ char *no = move_refusal(s);
 	_cleanup_verr_ struct verr err = { 0 };
-	struct json_object *file;
+	struct json_object *file, *rate = NULL;
 	const char *path;
 	struct upgrade *u;
 	struct stat st;
@@ -100,6 +100,11 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 		control_fail(conn, CTL_ARG_FILE ": expected an absolute path");
 		return;
 	}
+	if (json_object_object_get_ex(args, CTL_ARG_BANDWIDTH, &rate) &&
+	    (!json_object_is_type(rate, json_type_int) || json_object_get_int64(rate) <= 0)) {
+		control_fail(conn, CTL_ARG_BANDWIDTH ": expected bytes per second, a positive integer");
+		return;
+	}
 	path = json_object_get_string(file);
 	if (lstat(path, &st) == 0) { /* a dangling symlink too: not followed, not replaced */
 		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
@@ -108,6 +113,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 	u = move_new(s);
 	u->save_to = xstrdup(path);
 	u->partial = xasprintf("%s.partial", path);
+	u->bandwidth = rate ? json_object_get_int64(rate) : 0;
 	u->conn = conn;
 	control_hold(conn);
 	fd = open(u->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
@@ -135,6 +141,27 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 	}
 	clock_gettime(CLOCK_MONOTONIC, &u->t0);
 	say(&s->vm, "saving to %s", path);
-	arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
+	if (!u->bandwidth) /* capped, it takes what it takes: Ctrl-C cancels */
+		arm_ms(u->deadline, UPGRADE_TIMEOUT_MS);
 	move_send(u, "query-migrate-capabilities", NULL, move_caps_cb);
+}
+
+void save_cancel_request(struct sup *s, struct control_conn *conn)
+{
+	struct upgrade *u = s->upgrade;
+
+	if (!u || !u->save_to || u->finished) {
+		control_fail(conn, "no save is under way");
+		return;
+	}
+	say(&s->vm, "cancelling the save to %s (migrate_cancel)", u->save_to);
+	control_reply(conn, json_object_new_object());
+	if (!u->migrating) { /* the steps before migrate see that it failed */
+		move_fail(u, "cancelled");
+		return;
+	}
+	/* QEMU cancels (the stream is still copied meanwhile); query-migrate sees it cancelled, or
+	 * completed if the cancel came too late. */
+	u->cancelled = true;
+	move_send(u, "migrate_cancel", NULL, move_quiet_cb);
 }

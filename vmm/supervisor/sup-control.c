@@ -223,6 +223,8 @@ void sup_request(struct control_conn *conn, const char *request, struct json_obj
 		upgrade_request(s, conn, args);
 	else if (!strcmp(request, CTL_REQ_SAVE))
 		save_request(s, conn, args);
+	else if (!strcmp(request, CTL_REQ_SAVE_CANCEL))
+		save_cancel_request(s, conn);
 	else
 		control_fail(conn, "unknown request '%s'", request);
 }

@@ -32,6 +32,8 @@ struct upgrade {
 	struct json_object *src_caps; /* the old QEMU's capabilities (query-migrate-capabilities) */
 	bool dst_set;                /* the new QEMU's capabilities were set */
 	bool ignore_shared, was_running, migrating, handed_over, finished;
+	bool cancelled;            /* vmm save: a cancel was asked for (migrate_cancel sent) */
+	int64_t bandwidth;         /* vmm save: bytes/s the stream may take, 0: no cap */
 	unsigned pending;          /* commands to the old QEMU whose reply has not come */
 	int64_t total_ms, downtime_ms, setup_ms, transferred;
 	struct timespec t0;

@@ -285,6 +285,10 @@ static void query_migrate_cb(struct qmp_client *c, const struct qmp_result *r, v
 		return;
 	}
 	st = json_object_object_get_ex(r->ret, "status", &status) ? json_object_get_string(status) : "";
+	if (u->cancelled && !strcmp(st, "cancelled")) {
+		move_fail(u, "cancelled");
+		return;
+	}
 	if (!strcmp(st, "failed") || !strcmp(st, "cancelled")) {
 		move_fail(u, "the migration %s: %s", st,
 		     json_object_object_get_ex(r->ret, "error-desc", &desc) ? json_object_get_string(desc) : "no reason given");
@@ -422,7 +426,8 @@ static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	if (!src_step_ok(u, r, "migrate-set-capabilities"))
 		return;
 	args = json_object_new_object();
-	json_object_object_add(args, "max-bandwidth", json_object_new_int64(UPGRADE_MAX_BANDWIDTH));
+	json_object_object_add(args, "max-bandwidth",
+			       json_object_new_int64(u->bandwidth ? u->bandwidth : UPGRADE_MAX_BANDWIDTH));
 	json_object_object_add(args, "downtime-limit", json_object_new_int64(UPGRADE_DOWNTIME_LIMIT_MS));
 	move_send(u, "migrate-set-parameters", args, params_cb);
 }

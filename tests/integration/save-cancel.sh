@@ -1,0 +1,63 @@
+#!/bin/bash
+# vmm save cancelled: Ctrl-C on vmm save, or vmm save NAME --cancel from elsewhere, cancels the save
+# mid-way (migrate_cancel): FILE.partial goes, FILE is not made, the guest runs on (not paused, its
+# agent answers, status "running") and vmm save exits 1 saying it was cancelled. The save is kept
+# from ever finishing by --bandwidth 1M and a guest that keeps rewriting 8 MiB (vmm.dirty=8): it
+# cannot converge within the 300 ms downtime limit, so the cancel always comes mid-way.
+. "$(dirname "$0")/lib.sh"
+export VMM_DATA_DIR=$T/data
+
+"$VMM" start "$PROFILES/guest-agent.json" --name sc --set 'boot.append=console=ttyS0 quiet vmm.dirty=8' \
+	>/dev/null 2>"$T/start.err" || fail "start: $(cat "$T/start.err")"
+wait_boots sc 1
+expect_rc 0 wait sc agent --timeout 60
+
+expect_rc 1 save sc --cancel
+grep -q "no save is under way" "$T/last.err" || fail "cancel without a save: $(cat "$T/last.err")"
+pass "a cancel without a save is refused: $(cat "$T/last.err")"
+
+# Waits until the save into FILE has written 256 KiB of the guest (it is mid-way).
+wait_saving() {
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		[ "$(stat -c %s "$1.partial" 2>/dev/null || echo 0)" -gt 262144 ] && return 0
+		kill -0 "$saver" 2>/dev/null || fail "the save ended: $(cat "$T/save.err")"
+		sleep 0.05
+	done
+	fail "the save into $1 did not get going: $(cat "$T/save.err")"
+}
+
+# Checks that the save into FILE ended cancelled (exit 1) and left nothing; the VM runs on.
+assert_cancelled() {
+	local rc=0 qemu
+	wait "$saver" || rc=$?
+	qemu=$(state_field sc qemu_pid)
+	[ "$rc" = 1 ] && grep -q "save failed: cancelled; QEMU pid $qemu runs the guest on" "$T/save.err" ||
+		fail "the cancelled save: exit $rc: $(cat "$T/save.err")"
+	[ ! -e "$1.partial" ] && [ ! -e "$1" ] || fail "the cancelled save left $(ls "$T")"
+	expect_rc 0 status sc --json
+	[ "$(json_field state <"$T/last.out")" = running ] || fail "status after the cancel: $(cat "$T/last.out")"
+	expect_rc 0 qmp sc query-status
+	[ "$(json_field status <"$T/last.out")" = running ] || fail "QEMU after the cancel: $(cat "$T/last.out")"
+	expect_rc 0 agent sc exec echo alive
+	grep -q alive "$T/last.out" || fail "the guest agent after the cancel: $(cat "$T/last.out")"
+}
+
+"$VMM" save sc "$T/ctrl-c" --bandwidth 1M >"$T/save.out" 2>"$T/save.err" &
+saver=$!
+wait_saving "$T/ctrl-c"
+kill -INT "$saver"
+assert_cancelled "$T/ctrl-c"
+grep -q "cancelling the save of sc" "$T/save.err" || fail "Ctrl-C said: $(cat "$T/save.err")"
+pass "Ctrl-C cancels the save mid-way, nothing is left, the guest runs on: $(tail -n 1 "$T/save.err")"
+
+"$VMM" save sc "$T/other" --bandwidth 1M >"$T/save.out" 2>"$T/save.err" &
+saver=$!
+wait_saving "$T/other"
+expect_rc 0 save sc --cancel
+grep -q "cancelling the save of sc" "$T/last.err" || fail "--cancel said: $(cat "$T/last.err")"
+assert_cancelled "$T/other"
+pass "vmm save --cancel from elsewhere cancels it the same: $(tail -n 1 "$T/save.err")"
+
+expect_rc 0 stop sc
+assert_clean_rundir sc
