@@ -9,19 +9,32 @@
 
 #include "vmm/base/util.h"
 #include "vmm/supervisor/protocol.h"
+#include "vmm/supervisor/save-record.h"
 #include "vmm/supervisor/savefile.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/upgrade-int.h"
 
-/* Copies what QEMU wrote into the pipe so far (until it would block, or EOF) into the save
- * file. Returns 0, or -1 after failing u. */
-static int copy_stream(struct upgrade *u)
+/* Moves what QEMU wrote into the pipe so far into the save file: until the pipe is empty (or,
+ * block, until EOF). splice moves it in the kernel, so that a supervisor killed at any moment
+ * leaves each byte either in the pipe or in the file (save-record.h); a file system without it
+ * gets read and write. Returns 0, or -1 after failing u. */
+static int copy_stream(struct upgrade *u, bool block)
 {
 	char buf[65536];
 	ssize_t n;
 
 	for (;;) {
-		n = read(u->pipe_fd, buf, sizeof(buf));
+		if (!u->no_splice) {
+			n = splice(u->pipe_fd, NULL, u->file_fd, NULL, 1 << 20, block ? 0 : SPLICE_F_NONBLOCK);
+			if (n < 0 && errno == EINVAL) {
+				u->no_splice = true;
+				continue;
+			}
+		} else {
+			n = read(u->pipe_fd, buf, sizeof(buf));
+			if (n > 0 && write_all(u->file_fd, buf, (size_t)n) < 0)
+				n = -1;
+		}
 		if (n == 0) { /* all of it: query-migrate says whether it is complete */
 			if (u->copy)
 				event_del(u->copy);
@@ -31,7 +44,7 @@ static int copy_stream(struct upgrade *u)
 			continue;
 		if (n < 0 && errno == EAGAIN)
 			return 0;
-		if (n < 0 || write_all(u->file_fd, buf, (size_t)n) < 0) {
+		if (n < 0) {
 			move_fail(u, "cannot write '%s.partial': %s", u->save_to, strerror(errno));
 			return -1;
 		}
@@ -43,19 +56,24 @@ static void copy_cb(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	copy_stream(arg);
+	copy_stream(arg, false);
+}
+
+void save_copy_start(struct upgrade *u)
+{
+	fcntl(u->pipe_fd, F_SETFL, O_NONBLOCK);
+	u->copy = event_new(u->s->base, u->pipe_fd, EV_READ | EV_PERSIST, copy_cb, u);
+	event_add(u->copy, NULL);
 }
 
 /* The save file is complete: it takes its name, and the VM ends, saved (the request is answered
  * with how it ended, like a stop). */
 void save_done(struct upgrade *u)
 {
-	struct sup *s = u->s;
-
 	/* QEMU closes its end once done: the rest of the stream, then EOF. */
 	event_free(steal_ptr(u->copy));
 	fcntl(u->pipe_fd, F_SETFL, 0);
-	if (copy_stream(u) < 0)
+	if (copy_stream(u, true) < 0)
 		return;
 	if (fsync(u->file_fd) < 0) {
 		move_fail(u, "cannot write '%s': %s", u->save_to, strerror(errno));
@@ -67,18 +85,92 @@ void save_done(struct upgrade *u)
 					     : "cannot write '%s': %s", u->save_to, strerror(errno));
 		return;
 	}
+	save_end(u);
+}
+
+void save_end(struct upgrade *u)
+{
+	struct sup *s = u->s;
+
 	free(steal_ptr(u->partial));
-	close(steal_fd(u->file_fd));
-	close(steal_fd(u->pipe_fd));
+	if (u->file_fd >= 0)
+		close(steal_fd(u->file_fd));
+	if (u->pipe_fd >= 0)
+		close(steal_fd(u->pipe_fd));
 	u->finished = true;
 	u->total_ms = move_elapsed_ms(u);
 	say(&s->vm, "saved to %s: %lld MiB in %lld ms (the guest paused for the last %lld ms)", u->save_to,
 	    (long long)(u->transferred >> 20), (long long)u->total_ms, (long long)u->downtime_ms);
 	s->saved_to = steal_ptr(u->save_to);
 	s->vm.stopping = true;
-	sup_add_waiter(s, steal_ptr(u->conn));
+	if (u->conn)
+		sup_add_waiter(s, steal_ptr(u->conn));
 	move_send(u, "quit", NULL, move_quiet_cb);
 	move_free_when_done(u);
+}
+
+/* A reply that matters to nobody (closefd of a pipe QEMU may not hold). */
+static void ignored_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct upgrade *u = arg;
+
+	(void)c;
+	(void)r;
+	u->pending--;
+	move_free_when_done(u);
+}
+
+/* QEMU holds the pipe's read end: the save survives the supervisor from now on. */
+static void kept_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct upgrade *u = arg;
+	_cleanup_verr_ struct verr err = { 0 };
+
+	(void)c;
+	u->pending--;
+	if (r->failure == QMP_OK)
+		u->kept = true;
+	if (u->finished) {
+		if (u->kept && u->save_to) /* failed meanwhile (save_release did not know) */
+			save_release(u);
+		move_free_when_done(u);
+		return;
+	}
+	if (!u->kept)
+		say(&u->s->vm, "warning: QEMU did not take the save's pipe (%s): a supervisor killed during the save "
+		    "loses it", r->desc);
+	else if (save_record_write(u, true, &err) < 0)
+		say_err(&u->s->vm, &err);
+}
+
+void save_keep_stream(struct upgrade *u)
+{
+	struct json_object *cmd = json_object_new_object(), *args = json_object_new_object();
+
+	if (!u->s->qmp) {
+		json_object_put(cmd);
+		json_object_put(args);
+		return;
+	}
+	json_object_object_add(args, "fdname", json_object_new_string(SAVE_STREAM_FDNAME));
+	json_object_object_add(cmd, "execute", json_object_new_string("getfd"));
+	json_object_object_add(cmd, "arguments", args);
+	u->pending++;
+	if (qmp_send_fds(u->s->qmp, cmd, &u->pipe_fd, 1, CTL_QMP_TIMEOUT_MS, kept_cb, u) < 0)
+		u->pending--;
+}
+
+void save_release(struct upgrade *u)
+{
+	struct json_object *args;
+
+	if (u->kept) {
+		u->kept = false;
+		args = json_object_new_object();
+		json_object_object_add(args, "fdname", json_object_new_string(SAVE_STREAM_FDNAME));
+		move_send(u, "closefd", args, ignored_cb);
+	}
+	save_record_remove(&u->s->rd);
 }
 
 void save_request(struct sup *s, struct control_conn *conn, struct json_object *args)
@@ -87,6 +179,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 	_cleanup_verr_ struct verr err = { 0 };
 	struct json_object *file, *rate = NULL;
 	const char *path;
+	_cleanup_free_ char *partial = NULL;
 	struct upgrade *u;
 	struct stat st;
 	int fd, pipe[2];
@@ -110,12 +203,31 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 		control_fail(conn, "cannot save to '%s': it exists (vmm save does not overwrite a file)", path);
 		return;
 	}
+	partial = xasprintf("%s.partial", path);
+	if (lstat(partial, &st) == 0) {
+		control_fail(conn, "cannot create '%s': it exists", partial);
+		return;
+	}
 	u = move_new(s);
 	u->save_to = xstrdup(path);
-	u->partial = xasprintf("%s.partial", path);
 	u->bandwidth = rate ? json_object_get_int64(rate) : 0;
 	u->conn = conn;
 	control_hold(conn);
+	/* QEMU writes into a pipe, copied into the file: fd: to a file is deprecated (QEMU 9.1). */
+	if (pipe2(pipe, O_CLOEXEC) < 0) {
+		move_fail(u, "cannot create a pipe: %s", strerror(errno));
+		return;
+	}
+	u->pipe_fd = pipe[0];
+	u->mig_fd = pipe[1];
+	/* Recorded before the partial file is made: a supervisor killed from here on leaves no
+	 * partial file that the next one does not know of. */
+	if (save_record_write(u, false, &err) < 0) {
+		_cleanup_free_ char *text = move_joined(&err);
+		move_fail(u, "%s", text);
+		return;
+	}
+	u->partial = steal_ptr(partial);
 	fd = open(u->partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		int e = errno;
@@ -124,16 +236,7 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 		return;
 	}
 	u->file_fd = fd;
-	/* QEMU writes into a pipe, copied into the file: fd: to a file is deprecated (QEMU 9.1). */
-	if (pipe2(pipe, O_CLOEXEC) < 0) {
-		move_fail(u, "cannot create a pipe: %s", strerror(errno));
-		return;
-	}
-	u->pipe_fd = pipe[0];
-	u->mig_fd = pipe[1];
-	fcntl(u->pipe_fd, F_SETFL, O_NONBLOCK);
-	u->copy = event_new(s->base, u->pipe_fd, EV_READ | EV_PERSIST, copy_cb, u);
-	event_add(u->copy, NULL);
+	save_copy_start(u);
 	if (savefile_write_header(fd, s->plan, s->vm.version, &err) < 0) {
 		_cleanup_free_ char *text = move_joined(&err);
 		move_fail(u, "%s", text);

@@ -29,6 +29,7 @@
 #include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/qemu-output.h"
+#include "vmm/supervisor/save-record.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-migrate.h"
@@ -190,6 +191,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	sup_proxy_connect(s);
 	balloon_ready(s->balloon);
 	hotplug_ready(s->hotplug, c);
+	save_record_resume(s);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,

@@ -33,6 +33,9 @@ struct upgrade {
 	bool dst_set;                /* the new QEMU's capabilities were set */
 	bool ignore_shared, was_running, migrating, handed_over, finished;
 	bool cancelled;            /* vmm save: a cancel was asked for (migrate_cancel sent) */
+	bool kept;                 /* vmm save: QEMU holds the pipe's read end too (save-record.h) */
+	int64_t pipe_ino;          /* vmm save resumed (save-record.h): the recorded pipe's inode */
+	bool no_splice;            /* vmm save: the file's file system cannot splice (read and write) */
 	int64_t bandwidth;         /* vmm save: bytes/s the stream may take, 0: no cap */
 	unsigned pending;          /* commands to the old QEMU whose reply has not come */
 	int64_t total_ms, downtime_ms, setup_ms, transferred;
@@ -72,7 +75,22 @@ char *move_joined(const struct verr *err);
  * request fails with why. */
 void move_fail(struct upgrade *u, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* The old QEMU took migrate: query-migrate until the migration ends. */
+void move_watch(struct upgrade *u);
+
+/* Copies the save's pipe into its file as QEMU writes (pipe_fd, file_fd set). */
+void save_copy_start(struct upgrade *u);
+
 /* The old QEMU wrote all of a save (save.c): the file is complete, the VM ends. */
 void save_done(struct upgrade *u);
+
+/* The save file has its name: the VM ends, saved (QEMU quits). */
+void save_end(struct upgrade *u);
+
+/* A save's migration runs: QEMU gets the pipe's read end too, and the record says so. */
+void save_keep_stream(struct upgrade *u);
+
+/* A save failed: QEMU lets go of the pipe's read end, and the record goes. */
+void save_release(struct upgrade *u);
 
 #endif

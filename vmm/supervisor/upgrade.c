@@ -196,6 +196,8 @@ void move_fail(struct upgrade *u, const char *fmt, ...)
 			;
 	u->pid = 0;
 	last_output(u, out, sizeof(out));
+	if (u->save_to)
+		save_release(u);
 	discard_new(u);
 	say(&s->vm, "%s failed: %s%s%s", u->save_to ? "save" : "upgrade", why, out[0] ? "; the new QEMU said: " : "",
 	    out);
@@ -372,6 +374,13 @@ static void migrate_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 	(void)c;
 	if (!src_step_ok(u, r, "migrate"))
 		return;
+	move_watch(u);
+	if (u->save_to)
+		save_keep_stream(u);
+}
+
+void move_watch(struct upgrade *u)
+{
 	u->migrating = true;
 	arm_ms(u->poll, POLL_MS);
 }

@@ -1,0 +1,179 @@
+#include "vmm/supervisor/save-record.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm/base/util.h"
+#include "vmm/supervisor/sup.h"
+#include "vmm/supervisor/upgrade-int.h"
+
+/* The record's keys. */
+#define KEY_QEMU_PID "qemu_pid"
+#define KEY_FILE "file"
+#define KEY_PIPE "pipe"           /* the pipe's inode (/proc/PID/fd shows "pipe:[INODE]") */
+#define KEY_WAS_RUNNING "was_running"
+#define KEY_STREAMING "streaming" /* QEMU migrates into the pipe and holds its read end */
+
+int save_record_write(struct upgrade *u, bool streaming, struct verr *err)
+{
+	struct json_object *o = json_object_new_object();
+	struct stat st;
+	int r;
+
+	if (fstat(u->pipe_fd, &st) < 0) {
+		json_object_put(o);
+		return verr_set(err, errno, "cannot look at the save's pipe");
+	}
+	json_object_object_add(o, KEY_QEMU_PID, json_object_new_int(u->s->vm.pid));
+	json_object_object_add(o, KEY_FILE, json_object_new_string(u->save_to));
+	json_object_object_add(o, KEY_PIPE, json_object_new_int64((int64_t)st.st_ino));
+	json_object_object_add(o, KEY_WAS_RUNNING, json_object_new_boolean(u->was_running));
+	json_object_object_add(o, KEY_STREAMING, json_object_new_boolean(streaming));
+	r = rundir_write(&u->s->rd, SAVE_RECORD_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true,
+			 err);
+	json_object_put(o);
+	if (r < 0)
+		verr_wrap(err, "cannot record the save in the run directory");
+	return r;
+}
+
+void save_record_remove(struct rundir *rd)
+{
+	rundir_unlink(rd, SAVE_RECORD_FILE);
+}
+
+/* The pipe with inode ino that QEMU pid holds, opened again for reading through /proc, or -1. */
+static int open_stream(pid_t pid, int64_t ino)
+{
+	_cleanup_free_ char *dir = xasprintf("/proc/%d/fd", pid);
+	char want[64], target[64];
+	struct dirent *e;
+	int fd = -1;
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return -1;
+	snprintf(want, sizeof(want), "pipe:[%lld]", (long long)ino);
+	while (fd < 0 && (e = readdir(d))) {
+		_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
+		ssize_t n = readlink(path, target, sizeof(target) - 1);
+		if (n < 0)
+			continue;
+		target[n] = '\0';
+		if (!strcmp(target, want)) /* a pipe opened by its /proc link acts as a FIFO: either end reads */
+			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	}
+	closedir(d);
+	return fd;
+}
+
+/* Whether a query-migrate status is a migration still under way. */
+static bool under_way(const char *st)
+{
+	static const char *const over[] = { "none", "completed", "failed", "cancelled", "" };
+
+	for (size_t i = 0; i < sizeof(over) / sizeof(over[0]); i++)
+		if (!strcmp(st, over[i]))
+			return false;
+	return true;
+}
+
+/* Goes on with the stream from where the killed supervisor left it: the pipe again (through
+ * /proc), the partial file at its end. False when either is gone. */
+static bool take_stream(struct upgrade *u)
+{
+	int fd = open_stream(u->s->vm.pid, u->pipe_ino);
+
+	if (fd < 0)
+		return false;
+	u->pipe_fd = fd;
+	u->file_fd = open(u->partial, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (u->file_fd < 0 || lseek(u->file_fd, 0, SEEK_END) < 0)
+		return false;
+	save_copy_start(u);
+	return true;
+}
+
+/* query-migrate of the QEMU whose save a killed supervisor left: finish it as it would have. */
+static void resumed_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
+{
+	struct upgrade *u = arg;
+	struct json_object *status, *ram;
+	const char *st;
+	struct stat sb;
+
+	(void)c;
+	u->pending--;
+	if (u->finished) {
+		move_free_when_done(u);
+		return;
+	}
+	if (r->failure != QMP_OK) {
+		move_fail(u, "query-migrate: %s", r->desc);
+		return;
+	}
+	st = json_object_object_get_ex(r->ret, "status", &status) ? json_object_get_string(status) : "";
+	say(&u->s->vm, "the save to %s its supervisor left is %s in QEMU", u->save_to, st);
+	if (!strcmp(st, "completed")) {
+		u->handed_over = true; /* QEMU paused the guest for good: a failure from here conts it */
+		u->downtime_ms = json_object_get_int64(json_object_object_get(r->ret, "downtime"));
+		if (json_object_object_get_ex(r->ret, "ram", &ram))
+			u->transferred = json_object_get_int64(json_object_object_get(ram, "transferred"));
+		if (take_stream(u))
+			save_done(u);
+		else if (lstat(u->partial, &sb) < 0 && errno == ENOENT && lstat(u->save_to, &sb) == 0)
+			save_end(u); /* the file had its name already */
+		else
+			move_fail(u, "the rest of the stream is lost (QEMU no longer holds the pipe)");
+		return;
+	}
+	if (under_way(st) && take_stream(u)) {
+		move_watch(u);
+		return;
+	}
+	if (u->was_running && strcmp(u->s->vm.runstate, "running"))
+		u->handed_over = true; /* QEMU left the guest paused: move_fail conts it */
+	move_fail(u, "QEMU's migration into the file is %s after its supervisor ended", st);
+}
+
+void save_record_resume(struct sup *s)
+{
+	_cleanup_close_ int fd = rundir_open_file(&s->rd, SAVE_RECORD_FILE, O_RDONLY | O_CLOEXEC, 0);
+	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *file, *pipe, *was, *streaming;
+	struct upgrade *u;
+
+	if (!o)
+		return;
+	rundir_adopt(&s->rd, SAVE_RECORD_FILE);
+	if (!json_object_object_get_ex(o, KEY_FILE, &file) || !json_object_is_type(file, json_type_string) ||
+	    json_object_get_string(file)[0] != '/' || s->upgrade) {
+		json_object_put(o);
+		save_record_remove(&s->rd);
+		return;
+	}
+	json_object_object_get_ex(o, KEY_QEMU_PID, &pid);
+	json_object_object_get_ex(o, KEY_PIPE, &pipe);
+	json_object_object_get_ex(o, KEY_WAS_RUNNING, &was);
+	json_object_object_get_ex(o, KEY_STREAMING, &streaming);
+	u = move_new(s);
+	u->save_to = xstrdup(json_object_get_string(file));
+	u->partial = xasprintf("%s.partial", u->save_to);
+	u->was_running = json_object_get_boolean(was);
+	u->migrating = true; /* a failure cancels whatever QEMU may still be doing */
+	u->kept = true;      /* ... and lets go of the pipe, which QEMU may hold */
+	u->pipe_ino = json_object_get_int64(pipe);
+	clock_gettime(CLOCK_MONOTONIC, &u->t0);
+	if (json_object_get_int(pid) != s->vm.pid) {
+		u->migrating = u->kept = false;
+		move_fail(u, "its QEMU pid %d is gone", json_object_get_int(pid));
+	} else if (!json_object_get_boolean(streaming))
+		move_fail(u, "its supervisor ended before QEMU streamed into the file");
+	else
+		move_send(u, "query-migrate", NULL, resumed_cb);
+	json_object_put(o);
+}

@@ -1,0 +1,40 @@
+/* What makes a vmm save (save.h) survive its supervisor's kill -9: the save under way is
+ * recorded in the run directory (SAVE_RECORD_FILE: QEMU's pid, the file, the pipe QEMU writes
+ * into, whether the guest ran, and whether the stream is under way), and QEMU holds the pipe's
+ * read end too (getfd SAVE_STREAM_FDNAME) once it streams, so that the pipe outlives the
+ * supervisor: QEMU then waits, its migration active, rather than failing. The stream is moved
+ * into the file with splice, so every byte is either in the pipe or in the file whenever the
+ * supervisor dies. The next supervisor of the same QEMU (vmm attach, vmm start) finishes the
+ * job as the first would have: it asks QEMU (query-migrate); completed: the rest of the pipe
+ * (opened again through /proc) goes into the file, which takes its name, and the VM ends,
+ * saved; under way: it goes on copying and watches it to the end; failed, cancelled or never
+ * streamed: the partial file goes, the guest runs on (cont if QEMU left it paused). The
+ * record goes once the save ended either way (it stays while a saved VM's QEMU quits). */
+#ifndef VMM_SAVE_RECORD_H
+#define VMM_SAVE_RECORD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "vmm/base/error.h"
+#include "vmm/base/rundir.h"
+
+struct sup;
+struct upgrade;
+
+/* The record's name in the run directory. */
+#define SAVE_RECORD_FILE "save.json"
+/* The name QEMU knows its copy of the pipe's read end by. */
+#define SAVE_STREAM_FDNAME "vmm-save-stream"
+
+/* Records save u as it is now: streaming once QEMU holds the pipe's read end. */
+int save_record_write(struct upgrade *u, bool streaming, struct verr *err);
+
+/* Removes the record (the save ended). */
+void save_record_remove(struct rundir *rd);
+
+/* A supervisor now connected to its QEMU (ready): finishes the save a killed supervisor
+ * recorded, if any (nothing without a record). */
+void save_record_resume(struct sup *s);
+
+#endif
