@@ -430,6 +430,21 @@ struct migration *migration_start(struct event_base *base, struct qmp_client *co
 	return m;
 }
 
+struct migration *migration_follow(struct event_base *base, struct qmp_client *const *qmp, const char *dest,
+				   const struct migrate_hooks *hooks, void *arg)
+{
+	struct migration *m = xzalloc(sizeof(*m));
+
+	*m = (struct migration){ .base = base, .qmp = qmp, .fd = -1, .hooks = *hooks, .arg = arg,
+				 .phase = PHASE_RUNNING };
+	m->dest = xstrdup(dest);
+	m->poll_timer = evtimer_new(base, poll_cb, m);
+	m->last = migrate_reading(NULL, 0, NULL);
+	json_object_object_add(m->last, MIG_KEY_DEST, json_object_new_string(m->dest));
+	query(m);
+	return m;
+}
+
 void migration_event(struct migration *m, const char *name, struct json_object *msg)
 {
 	struct json_object *data, *status;

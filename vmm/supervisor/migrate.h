@@ -76,6 +76,11 @@ struct migration *migration_start(struct event_base *base, struct qmp_client *co
 				  const char *dest, const struct migrate_settings *set,
 				  const struct migrate_hooks *hooks, void *arg);
 
+/* Follows a migration the QEMU behind *qmp runs already (one a killed supervisor started), as
+ * migration_start() does once QEMU took migrate; without a switch-over hook. */
+struct migration *migration_follow(struct event_base *base, struct qmp_client *const *qmp, const char *dest,
+				   const struct migrate_hooks *hooks, void *arg);
+
 /* An event of the source QEMU (MIGRATION and MIGRATION_PASS count). */
 void migration_event(struct migration *m, const char *name, struct json_object *msg);
 

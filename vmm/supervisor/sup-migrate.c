@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "vmm/supervisor/incoming.h"
+#include "vmm/supervisor/move-record.h"
 #include "vmm/supervisor/protocol.h"
 #include "vmm/supervisor/sup-control.h"
 #include "vmm/supervisor/sup-grants.h"
@@ -34,6 +35,7 @@ static void done_hook(struct json_object *result, const char *error, void *arg)
 	if (error) {
 		storage_mirror_abort(s->storage);
 		sup_give_back_for(s, GRANT_FOR_MIGRATION);
+		move_record_remove(&s->rd);
 		say(&s->vm, "%s", error);
 		if (s->migrate_conn)
 			control_fail(steal_ptr(s->migrate_conn), "%s", error);
@@ -120,7 +122,8 @@ static void start_migration(struct sup *s)
 		_cleanup_verr_ struct verr err = { 0 };
 
 		if ((set.tls_dir && qemu_user_grant_tls(s->plan, &s->rd, set.tls_dir, &err) < 0) ||
-		    qemu_user_grant_uri(s->plan, &s->rd, uri, false, &err) < 0) {
+		    qemu_user_grant_uri(s->plan, &s->rd, uri, false, &err) < 0 ||
+		    move_record_write(s, dest ? dest : uri, &err) < 0) {
 			json_object_put(steal_ptr(s->migrate_args));
 			done_hook(NULL, err.lines[0], s);
 			return;
@@ -129,6 +132,15 @@ static void start_migration(struct sup *s)
 	say(&s->vm, "migrating to %s (%s)", dest ? dest : uri, uri);
 	s->migration = migration_start(s->base, &s->qmp, uri, -1, dest ? dest : uri, &set, &hooks, s);
 	json_object_put(steal_ptr(s->migrate_args));
+}
+
+void sup_migrate_follow(struct sup *s, const char *dest)
+{
+	static const struct migrate_hooks hooks = { .done = done_hook };
+
+	say(&s->vm, "following the migration to %s", dest);
+	json_object_put(steal_ptr(s->migrate_last));
+	s->migration = migration_follow(s->base, &s->qmp, dest, &hooks, s);
 }
 
 /* The disks are in sync (the migration starts), or could not be mirrored (it fails), or a

@@ -18,6 +18,10 @@ void sup_migrate_request(struct sup *s, struct control_conn *conn, const char *r
 /* An event of QEMU (MIGRATION, MIGRATION_PASS), for the migration either way (incoming.h's too). */
 void sup_migrate_event(struct sup *s, const char *name, struct json_object *msg);
 
+/* Follows the outgoing migration to dest that QEMU runs already (move-record.h): it ends as one
+ * the supervisor started. */
+void sup_migrate_follow(struct sup *s, const char *dest);
+
 /* The current QEMU is gone (its QMP client freed first): fails an outgoing migration. */
 void sup_migrate_reset(struct sup *s);
 

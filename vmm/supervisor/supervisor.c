@@ -29,6 +29,8 @@
 #include "vmm/supervisor/sup-isolate.h"
 #include "vmm/supervisor/notify.h"
 #include "vmm/supervisor/qemu-output.h"
+#include "vmm/supervisor/move-record.h"
+#include "vmm/supervisor/postmigrate.h"
 #include "vmm/supervisor/save-record.h"
 #include "vmm/supervisor/sup-agent.h"
 #include "vmm/supervisor/sup-control.h"
@@ -192,6 +194,7 @@ static void status_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	balloon_ready(s->balloon);
 	hotplug_ready(s->hotplug, c);
 	save_record_resume(s);
+	move_record_resume(s);
 	if (state_save(&s->vm, &err) < 0)
 		say_err(&s->vm, &err);
 	say(&s->vm, "QEMU %s pid %d (%s), status %s; console log %s/console.log", s->vm.version, s->vm.pid,
@@ -299,8 +302,10 @@ static void qmp_event_cb(struct qmp_client *c, const char *name, struct json_obj
 	const char *state = NULL;
 
 	json_object_object_get_ex(msg, "data", &data);
-	if (!strcmp(name, "STOP"))
+	if (!strcmp(name, "STOP")) {
 		state = "paused";
+		postmigrate_check(s);
+	}
 	else if (!strcmp(name, "RESUME"))
 		state = "running";
 	else if (!strcmp(name, "GUEST_PANICKED"))
