@@ -7,7 +7,8 @@
 # branch taken is always "under way": first the attached supervisor goes on copying and, once
 # the cap is lifted (migrate-set-parameters through vmm qmp), the save completes: the VM ended
 # as saved, the file restores and no partial file is left; then, killed again mid-way and
-# attached, a vmm save --cancel leaves no file and the guest runs on.
+# attached, a vmm save --cancel leaves no file and the guest runs on; last, cancelled on QEMU's
+# own monitor while no supervisor runs, then attached: no file, the guest runs on.
 . "$(dirname "$0")/lib.sh"
 export VMM_DATA_DIR=$T/data
 
@@ -17,7 +18,8 @@ wait_boots sk 1
 expect_rc 0 wait sk agent --timeout 60
 
 # Starts a save into FILE at 1 MiB/s, waits until it wrote 256 KiB of the guest, then kills the
-# supervisor (kill -9) and attaches another; the save's client loses its supervisor.
+# supervisor (kill -9) and (unless a second argument says not to) attaches another; the save's
+# client loses its supervisor.
 save_then_kill() {
 	local sup qemu i
 	sup=$(state_field sk supervisor_pid)
@@ -35,6 +37,7 @@ save_then_kill() {
 	wait "$saver" && fail "the save's client succeeded without its supervisor: $(cat "$T/save.err")"
 	kill -0 "$qemu" || fail "QEMU ended with its supervisor"
 	[ -e "$1.partial" ] || fail "the partial file went with the supervisor"
+	[ -z "${2:-}" ] || return 0
 	expect_rc 0 attach sk
 	[ "$(state_field sk qemu_pid)" = "$qemu" ] || fail "attach started another QEMU"
 	wait_for "$VMM_RUN_DIR/sk/vmm.log" "the save to $1 its supervisor left is active in QEMU" 30
@@ -78,6 +81,24 @@ expect_rc 0 qmp sk query-status
 expect_rc 0 agent sk exec echo alive
 grep -q alive "$T/last.out" || fail "the guest agent after the cancel: $(cat "$T/last.out")"
 pass "killed mid-way again and attached, vmm save --cancel leaves no file and the guest runs on"
+
+# Cancelled on QEMU's own monitor while no supervisor runs (migrate_cancel: QEMU stays "cancelling"
+# while it cannot write into the full pipe), then attached: the stream is drained until QEMU has
+# cancelled, the partial file goes, the guest runs on.
+save_then_kill "$T/qemu-cancelled" noattach
+mon=$VMM_RUN_DIR/sk/monitor.sock
+python3 "$SRCDIR/tests/integration/monitor-qmp.py" "$mon" migrate_cancel >/dev/null || fail "migrate_cancel"
+st=$(python3 "$SRCDIR/tests/integration/monitor-qmp.py" "$mon" query-migrate | json_field status)
+[ "$st" = cancelling ] || [ "$st" = cancelled ] || fail "QEMU's save after migrate_cancel: $st"
+expect_rc 0 attach sk
+wait_for "$VMM_RUN_DIR/sk/vmm.log" "save failed: QEMU's migration into the file is cancelled|save failed: the migration cancelled" 30
+[ ! -e "$T/qemu-cancelled.partial" ] && [ ! -e "$T/qemu-cancelled" ] && [ ! -e "$VMM_RUN_DIR/sk/save.json" ] ||
+	fail "the save cancelled in QEMU left: $(ls "$T" "$VMM_RUN_DIR/sk")"
+expect_rc 0 qmp sk query-status
+[ "$(json_field status <"$T/last.out")" = running ] || fail "QEMU after its own cancel: $(cat "$T/last.out")"
+expect_rc 0 agent sk exec echo alive
+grep -q alive "$T/last.out" || fail "the guest agent after QEMU's own cancel: $(cat "$T/last.out")"
+pass "cancelled in QEMU ($st) while no supervisor ran: the attached one removes the partial file, the guest runs on"
 
 expect_rc 0 stop sk
 assert_clean_rundir sk
