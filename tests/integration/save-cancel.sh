@@ -15,6 +15,10 @@ expect_rc 0 wait sc agent --timeout 60
 expect_rc 1 save sc --cancel
 grep -q "no save is under way" "$T/last.err" || fail "cancel without a save: $(cat "$T/last.err")"
 pass "a cancel without a save is refused: $(cat "$T/last.err")"
+expect_rc 1 save sc "$T/never" --bandwidth fast
+grep -q -- "--bandwidth 'fast': expected bytes per second" "$T/last.err" && [ ! -e "$T/never" ] ||
+	fail "a bad --bandwidth: $(cat "$T/last.err")"
+pass "a bad --bandwidth is refused before anything starts: $(cat "$T/last.err")"
 
 # Waits until the save into FILE has written 256 KiB of the guest (it is mid-way).
 wait_saving() {
