@@ -84,17 +84,21 @@ static bool under_way(const char *st)
 }
 
 /* Goes on with the stream from where the killed supervisor left it: the pipe again (through
- * /proc), the partial file at its end. False when either is gone. */
+ * /proc), the partial file at its end; copying starts. False when either is gone. */
 static bool take_stream(struct upgrade *u)
 {
-	int fd = open_stream(u->s->vm.pid, u->pipe_ino);
-
-	if (fd < 0)
+	if (u->copy)
+		return true;
+	u->pipe_fd = open_stream(u->s->vm.pid, u->pipe_ino);
+	if (u->pipe_fd >= 0)
+		u->file_fd = open(u->partial, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (u->pipe_fd < 0 || u->file_fd < 0 || lseek(u->file_fd, 0, SEEK_END) < 0) {
+		if (u->pipe_fd >= 0)
+			close(steal_fd(u->pipe_fd));
+		if (u->file_fd >= 0)
+			close(steal_fd(u->file_fd));
 		return false;
-	u->pipe_fd = fd;
-	u->file_fd = open(u->partial, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (u->file_fd < 0 || lseek(u->file_fd, 0, SEEK_END) < 0)
-		return false;
+	}
 	save_copy_start(u);
 	return true;
 }
@@ -141,20 +145,22 @@ static void resumed_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 	move_fail(u, "QEMU's migration into the file is %s after its supervisor ended", st);
 }
 
-void save_record_resume(struct sup *s)
+/* The save the record in s's run directory describes, under way again (s->upgrade; QEMU not
+ * asked yet), or NULL when there is none (a record that says nothing usable is removed). */
+static struct upgrade *load(struct sup *s)
 {
 	_cleanup_close_ int fd = rundir_open_file(&s->rd, SAVE_RECORD_FILE, O_RDONLY | O_CLOEXEC, 0);
 	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *file, *pipe, *was, *streaming;
 	struct upgrade *u;
 
 	if (!o)
-		return;
+		return NULL;
 	rundir_adopt(&s->rd, SAVE_RECORD_FILE);
 	if (!json_object_object_get_ex(o, KEY_FILE, &file) || !json_object_is_type(file, json_type_string) ||
 	    json_object_get_string(file)[0] != '/' || s->upgrade) {
 		json_object_put(o);
 		save_record_remove(&s->rd);
-		return;
+		return NULL;
 	}
 	json_object_object_get_ex(o, KEY_QEMU_PID, &pid);
 	json_object_object_get_ex(o, KEY_PIPE, &pipe);
@@ -164,16 +170,39 @@ void save_record_resume(struct sup *s)
 	u->save_to = xstrdup(json_object_get_string(file));
 	u->partial = xasprintf("%s.partial", u->save_to);
 	u->was_running = json_object_get_boolean(was);
-	u->migrating = true; /* a failure cancels whatever QEMU may still be doing */
-	u->kept = true;      /* ... and lets go of the pipe, which QEMU may hold */
 	u->pipe_ino = json_object_get_int64(pipe);
+	u->record_pid = json_object_get_int(pid);
+	u->record_streaming = json_object_get_boolean(streaming);
 	clock_gettime(CLOCK_MONOTONIC, &u->t0);
-	if (json_object_get_int(pid) != s->vm.pid) {
-		u->migrating = u->kept = false;
-		move_fail(u, "its QEMU pid %d is gone", json_object_get_int(pid));
-	} else if (!json_object_get_boolean(streaming))
-		move_fail(u, "its supervisor ended before QEMU streamed into the file");
-	else
-		move_send(u, "query-migrate", NULL, resumed_cb);
 	json_object_put(o);
+	return u;
+}
+
+void save_record_reattach(struct sup *s)
+{
+	struct upgrade *u = load(s);
+
+	if (u && u->record_pid == s->vm.pid && u->record_streaming)
+		take_stream(u);
+}
+
+void save_record_resume(struct sup *s)
+{
+	struct upgrade *u = s->upgrade && s->upgrade->record_pid ? s->upgrade : load(s);
+	pid_t pid;
+
+	if (!u)
+		return;
+	pid = u->record_pid;
+	u->record_pid = 0;
+	if (pid != s->vm.pid)
+		move_fail(u, "its QEMU pid %d is gone", pid);
+	else {
+		u->migrating = true; /* a failure cancels whatever QEMU may still be doing */
+		u->kept = true;      /* ... and lets go of the pipe, which QEMU may hold */
+		if (!u->record_streaming)
+			move_fail(u, "its supervisor ended before QEMU streamed into the file");
+		else
+			move_send(u, "query-migrate", NULL, resumed_cb);
+	}
 }

@@ -33,6 +33,11 @@ int save_record_write(struct upgrade *u, bool streaming, struct verr *err);
 /* Removes the record (the save ended). */
 void save_record_remove(struct rundir *rd);
 
+/* A supervisor reconnecting to its QEMU, before QMP: the save a killed supervisor recorded
+ * goes on copying the pipe at once (QEMU may be blocked writing into it, with its monitor
+ * waiting meanwhile: it holds its big lock while it writes the end of the stream). */
+void save_record_reattach(struct sup *s);
+
 /* A supervisor now connected to its QEMU (ready): finishes the save a killed supervisor
  * recorded, if any (nothing without a record). */
 void save_record_resume(struct sup *s);

@@ -458,6 +458,7 @@ static int reconnect(struct sup *s, pid_t pid, struct verr *err)
 	event_add(s->pidfd_ev, NULL);
 	say(&s->vm, "reconnecting to QEMU pid %d", pid);
 	hotplug_reattach(s->hotplug);
+	save_record_reattach(s);
 	if ((con_fd = rundir_connect(&s->rd, CONSOLE_SERIAL_SOCK, &con_err)) < 0) {
 		verr_wrap(&con_err, "warning: the serial console is neither logged nor served");
 		say_err(&s->vm, &con_err);

@@ -35,6 +35,8 @@ struct upgrade {
 	bool cancelled;            /* vmm save: a cancel was asked for (migrate_cancel sent) */
 	bool kept;                 /* vmm save: QEMU holds the pipe's read end too (save-record.h) */
 	int64_t pipe_ino;          /* vmm save resumed (save-record.h): the recorded pipe's inode */
+	pid_t record_pid;          /* ... the QEMU the record names, until QEMU was asked (0: not resumed) */
+	bool record_streaming;     /* ... whether the record says QEMU streamed */
 	bool no_splice;            /* vmm save: the file's file system cannot splice (read and write) */
 	int64_t bandwidth;         /* vmm save: bytes/s the stream may take, 0: no cap */
 	unsigned pending;          /* commands to the old QEMU whose reply has not come */
