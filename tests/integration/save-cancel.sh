@@ -20,18 +20,23 @@ grep -q -- "--bandwidth 'fast': expected bytes per second" "$T/last.err" && [ ! 
 	fail "a bad --bandwidth: $(cat "$T/last.err")"
 pass "a bad --bandwidth is refused before anything starts: $(cat "$T/last.err")"
 
-# Waits until the save into FILE has written 256 KiB of the guest (it is mid-way).
+# Waits until the save into FILE has written 256 KiB of the guest (it is mid-way); sets keeper
+# (the process that keeps its pipe open: it must be gone once the save ended).
 wait_saving() {
 	local i
 	for ((i = 0; i < 1200; i++)); do
-		[ "$(stat -c %s "$1.partial" 2>/dev/null || echo 0)" -gt 262144 ] && return 0
+		if [ "$(stat -c %s "$1.partial" 2>/dev/null || echo 0)" -gt 262144 ]; then
+			keeper=$(sed -n 's/.*"keeper": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/sc/save.json")
+			return 0
+		fi
 		kill -0 "$saver" 2>/dev/null || fail "the save ended: $(cat "$T/save.err")"
 		sleep 0.05
 	done
 	fail "the save into $1 did not get going: $(cat "$T/save.err")"
 }
 
-# Checks that the save into FILE ended cancelled (exit 1) and left nothing; the VM runs on.
+# Checks that the save into FILE ended cancelled (exit 1) and left nothing (no file, no keeper);
+# the VM runs on.
 assert_cancelled() {
 	local rc=0 qemu
 	wait "$saver" || rc=$?
@@ -39,6 +44,7 @@ assert_cancelled() {
 	[ "$rc" = 1 ] && grep -q "save failed: cancelled; QEMU pid $qemu runs the guest on" "$T/save.err" ||
 		fail "the cancelled save: exit $rc: $(cat "$T/save.err")"
 	[ ! -e "$1.partial" ] && [ ! -e "$1" ] || fail "the cancelled save left $(ls "$T")"
+	assert_gone "$keeper"
 	expect_rc 0 status sc --json
 	[ "$(json_field state <"$T/last.out")" = running ] || fail "status after the cancel: $(cat "$T/last.out")"
 	expect_rc 0 qmp sc query-status
@@ -62,6 +68,28 @@ expect_rc 0 save sc --cancel
 grep -q "cancelling the save of sc" "$T/last.err" || fail "--cancel said: $(cat "$T/last.err")"
 assert_cancelled "$T/other"
 pass "vmm save --cancel from elsewhere cancels it the same: $(tail -n 1 "$T/save.err")"
+
+# A save that fills its file system (a 4 MiB tmpfs) fails the same way: the partial file and the
+# pipe's keeper go, the guest runs on.
+mkdir "$T/small"
+mount -t tmpfs -o size=4m vmm-savecancel "$T/small"
+"$VMM" save sc "$T/small/full" >"$T/save.out" 2>"$T/save.err" &
+saver=$!
+for ((i = 0; i < 600; i++)); do
+	keeper=$(sed -n 's/.*"keeper": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/sc/save.json" 2>/dev/null || true)
+	[ -n "$keeper" ] || ! kill -0 "$saver" 2>/dev/null && break
+	sleep 0.01
+done
+rc=0
+wait "$saver" || rc=$?
+[ "$rc" = 1 ] && grep -q "save failed: cannot write '$T/small/full.partial': No space left on device" "$T/save.err" ||
+	fail "a save filling its file system: exit $rc: $(cat "$T/save.err")"
+[ -z "$(ls -A "$T/small")" ] || fail "the failed save left $(ls -A "$T/small")"
+[ -z "$keeper" ] || assert_gone "$keeper"
+expect_rc 0 qmp sc query-status
+[ "$(json_field status <"$T/last.out")" = running ] || fail "QEMU after the failed save: $(cat "$T/last.out")"
+expect_rc 0 agent sc exec echo alive
+pass "a save filling its file system fails, leaves nothing, the guest runs on: $(cat "$T/save.err")"
 
 expect_rc 0 stop sc
 assert_clean_rundir sc

@@ -1,6 +1,7 @@
 #!/bin/bash
 # vmm save with its supervisor killed (kill -9) mid-way: the save is recorded in the run directory
-# (save.json) and QEMU holds the pipe it writes into, so it waits rather than failing; the next
+# (save.json) and a process of its own keeps the pipe QEMU writes into open, so QEMU waits rather
+# than failing (and no such process is left once the save ended); the next
 # supervisor (vmm attach) asks QEMU how the save goes and finishes it as the first would have.
 # The save is kept mid-way whenever the supervisor is killed by --bandwidth 1M and a guest that
 # keeps rewriting 8 MiB (vmm.dirty=8: no convergence within the 300 ms downtime limit), so the
@@ -32,6 +33,8 @@ save_then_kill() {
 		sleep 0.05
 	done
 	[ -f "$VMM_RUN_DIR/sk/save.json" ] || fail "no save.json: $(ls "$VMM_RUN_DIR/sk")"
+	keeper=$(sed -n 's/.*"keeper": *\([0-9]*\).*/\1/p' "$VMM_RUN_DIR/sk/save.json")
+	[ -n "$keeper" ] && [ "$keeper" != 0 ] && kill -0 "$keeper" || fail "no keeper of the pipe: $(cat "$VMM_RUN_DIR/sk/save.json")"
 	kill -9 "$sup"
 	assert_gone "$sup"
 	wait "$saver" && fail "the save's client succeeded without its supervisor: $(cat "$T/save.err")"
@@ -56,6 +59,7 @@ done
 json_field last_end_message <"$T/status.json" | grep -q "saved to $T/done" || fail "status: $(cat "$T/status.json")"
 [ "$(head -n 1 "$T/done")" = "vmm-saved-vm 1" ] && [ ! -e "$T/done.partial" ] || fail "the save file: $(ls "$T")"
 assert_clean_rundir sk
+assert_gone "$keeper"
 pass "killed mid-way, the save goes on under the next supervisor and completes: $(json_field last_end_message <"$T/status.json")"
 
 expect_rc 0 restore "$T/done"
@@ -74,6 +78,7 @@ for ((i = 0; i < 600; i++)); do
 done
 [ ! -e "$T/cancelled.partial" ] && [ ! -e "$T/cancelled" ] && [ ! -e "$VMM_RUN_DIR/sk/save.json" ] ||
 	fail "the cancelled save left: $(ls "$T" "$VMM_RUN_DIR/sk")"
+assert_gone "$keeper"
 expect_rc 0 status sk --json
 [ "$(json_field state <"$T/last.out")" = running ] || fail "status after the cancel: $(cat "$T/last.out")"
 expect_rc 0 qmp sk query-status
@@ -94,6 +99,7 @@ expect_rc 0 attach sk
 wait_for "$VMM_RUN_DIR/sk/vmm.log" "save failed: QEMU's migration into the file is cancelled|save failed: the migration cancelled" 30
 [ ! -e "$T/qemu-cancelled.partial" ] && [ ! -e "$T/qemu-cancelled" ] && [ ! -e "$VMM_RUN_DIR/sk/save.json" ] ||
 	fail "the save cancelled in QEMU left: $(ls "$T" "$VMM_RUN_DIR/sk")"
+assert_gone "$keeper"
 expect_rc 0 qmp sk query-status
 [ "$(json_field status <"$T/last.out")" = running ] || fail "QEMU after its own cancel: $(cat "$T/last.out")"
 expect_rc 0 agent sk exec echo alive

@@ -3,9 +3,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "vmm/base/util.h"
@@ -16,6 +19,7 @@
 #define KEY_QEMU_PID "qemu_pid"
 #define KEY_FILE "file"
 #define KEY_PIPE "pipe"           /* the pipe's inode (/proc/PID/fd shows "pipe:[INODE]") */
+#define KEY_KEEPER "keeper"       /* the pid of the process holding its read end */
 #define KEY_WAS_RUNNING "was_running"
 #define KEY_STREAMING "streaming" /* QEMU migrates into the pipe and holds its read end */
 
@@ -32,6 +36,7 @@ int save_record_write(struct upgrade *u, bool streaming, struct verr *err)
 	json_object_object_add(o, KEY_QEMU_PID, json_object_new_int(u->s->vm.pid));
 	json_object_object_add(o, KEY_FILE, json_object_new_string(u->save_to));
 	json_object_object_add(o, KEY_PIPE, json_object_new_int64((int64_t)st.st_ino));
+	json_object_object_add(o, KEY_KEEPER, json_object_new_int(u->keeper));
 	json_object_object_add(o, KEY_WAS_RUNNING, json_object_new_boolean(u->was_running));
 	json_object_object_add(o, KEY_STREAMING, json_object_new_boolean(streaming));
 	r = rundir_write(&u->s->rd, SAVE_RECORD_FILE, json_object_to_json_string_ext(o, JSON_C_TO_STRING_PRETTY), true,
@@ -47,29 +52,82 @@ void save_record_remove(struct rundir *rd)
 	rundir_unlink(rd, SAVE_RECORD_FILE);
 }
 
-/* The pipe with inode ino that QEMU pid holds, opened again for reading through /proc, or -1. */
-static int open_stream(pid_t pid, int64_t ino)
+/* The /proc path of the descriptor of process pid on the pipe with inode ino, or NULL. */
+static char *find_pipe(pid_t pid, int64_t ino)
 {
 	_cleanup_free_ char *dir = xasprintf("/proc/%d/fd", pid);
 	char want[64], target[64];
 	struct dirent *e;
-	int fd = -1;
+	char *found = NULL;
 	DIR *d = opendir(dir);
 
 	if (!d)
-		return -1;
+		return NULL;
 	snprintf(want, sizeof(want), "pipe:[%lld]", (long long)ino);
-	while (fd < 0 && (e = readdir(d))) {
+	while (!found && (e = readdir(d))) {
 		_cleanup_free_ char *path = xasprintf("%s/%s", dir, e->d_name);
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;
 		target[n] = '\0';
-		if (!strcmp(target, want)) /* a pipe opened by its /proc link acts as a FIFO: either end reads */
-			fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+		if (!strcmp(target, want))
+			found = steal_ptr(path);
 	}
 	closedir(d);
-	return fd;
+	return found;
+}
+
+/* The save's pipe, held by its keeper or QEMU, opened again for reading through /proc (a pipe
+ * opened by its /proc link acts as a FIFO: either end's link reads), or -1. */
+static int open_stream(struct upgrade *u)
+{
+	_cleanup_free_ char *path = u->keeper > 0 ? find_pipe(u->keeper, u->pipe_ino) : NULL;
+
+	if (!path)
+		path = find_pipe(u->s->vm.pid, u->pipe_ino);
+	return path ? open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC) : -1;
+}
+
+pid_t save_keeper_start(int fd)
+{
+	sigset_t none;
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid;
+	/* The keeper: the read end as descriptor 3, nothing else; default signals; its own session. */
+	for (int sig = 1; sig < NSIG; sig++)
+		signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd != 3 && dup2(fd, 3) < 0)
+		_exit(1);
+	close(0);
+	close(1);
+	close(2);
+	close_range(4, ~0U, 0);
+	setsid();
+	prctl(PR_SET_NAME, "vmm-save-pipe");
+	for (;;)
+		pause();
+}
+
+void save_keeper_end(struct upgrade *u)
+{
+	pid_t pid = u->keeper;
+
+	if (pid <= 0)
+		return;
+	u->keeper = 0;
+	if (u->keeper_child) {
+		kill(pid, SIGKILL);
+		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	} else {
+		_cleanup_free_ char *path = find_pipe(pid, u->pipe_ino); /* still that keeper, not a reused pid */
+		if (path)
+			kill(pid, SIGKILL);
+	}
 }
 
 /* Whether a query-migrate status is a migration still under way. */
@@ -89,7 +147,7 @@ static bool take_stream(struct upgrade *u)
 {
 	if (u->copy)
 		return true;
-	u->pipe_fd = open_stream(u->s->vm.pid, u->pipe_ino);
+	u->pipe_fd = open_stream(u);
 	if (u->pipe_fd >= 0)
 		u->file_fd = open(u->partial, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (u->pipe_fd < 0 || u->file_fd < 0 || lseek(u->file_fd, 0, SEEK_END) < 0) {
@@ -133,7 +191,7 @@ static void resumed_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 		else if (lstat(u->partial, &sb) < 0 && errno == ENOENT && lstat(u->save_to, &sb) == 0)
 			save_end(u); /* the file had its name already */
 		else
-			move_fail(u, "the rest of the stream is lost (QEMU no longer holds the pipe)");
+			move_fail(u, "the rest of the stream is lost (nothing holds the pipe any more)");
 		return;
 	}
 	if (under_way(st) && take_stream(u)) {
@@ -150,7 +208,7 @@ static void resumed_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 static struct upgrade *load(struct sup *s)
 {
 	_cleanup_close_ int fd = rundir_open_file(&s->rd, SAVE_RECORD_FILE, O_RDONLY | O_CLOEXEC, 0);
-	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *file, *pipe, *was, *streaming;
+	struct json_object *o = fd < 0 ? NULL : json_object_from_fd(fd), *pid, *file, *pipe, *was, *streaming, *keeper;
 	struct upgrade *u;
 
 	if (!o)
@@ -166,11 +224,13 @@ static struct upgrade *load(struct sup *s)
 	json_object_object_get_ex(o, KEY_PIPE, &pipe);
 	json_object_object_get_ex(o, KEY_WAS_RUNNING, &was);
 	json_object_object_get_ex(o, KEY_STREAMING, &streaming);
+	json_object_object_get_ex(o, KEY_KEEPER, &keeper);
 	u = move_new(s);
 	u->save_to = xstrdup(json_object_get_string(file));
 	u->partial = xasprintf("%s.partial", u->save_to);
 	u->was_running = json_object_get_boolean(was);
 	u->pipe_ino = json_object_get_int64(pipe);
+	u->keeper = json_object_get_int(keeper); /* not our child: ended by kill once it is seen holding the pipe */
 	u->record_pid = json_object_get_int(pid);
 	u->record_streaming = json_object_get_boolean(streaming);
 	clock_gettime(CLOCK_MONOTONIC, &u->t0);
@@ -196,10 +256,9 @@ void save_record_resume(struct sup *s)
 	pid = u->record_pid;
 	u->record_pid = 0;
 	if (pid != s->vm.pid)
-		move_fail(u, "its QEMU pid %d is gone", pid);
+		move_fail(u, "its QEMU pid %d is gone", pid); /* its keeper too, if it still holds the pipe */
 	else {
 		u->migrating = true; /* a failure cancels whatever QEMU may still be doing */
-		u->kept = true;      /* ... and lets go of the pipe, which QEMU may hold */
 		if (!u->record_streaming)
 			move_fail(u, "its supervisor ended before QEMU streamed into the file");
 		else

@@ -1,8 +1,10 @@
 /* What makes a vmm save (save.h) survive its supervisor's kill -9: the save under way is
  * recorded in the run directory (SAVE_RECORD_FILE: QEMU's pid, the file, the pipe QEMU writes
- * into, whether the guest ran, and whether the stream is under way), and QEMU holds the pipe's
- * read end too (getfd SAVE_STREAM_FDNAME) once it streams, so that the pipe outlives the
- * supervisor: QEMU then waits, its migration active, rather than failing. The stream is moved
+ * into and the process keeping it, whether the guest ran, and whether the stream is under way),
+ * and a small process of its own (the keeper, forked from the supervisor: it only holds the
+ * pipe's read end) keeps the pipe alive past the supervisor: QEMU then waits, its migration
+ * active, rather than failing. A failed save ends the keeper with its own reader, so that
+ * QEMU's writes fail at once (QEMU may be blocked writing, holding its big lock). The stream is moved
  * into the file with splice, so every byte is either in the pipe or in the file whenever the
  * supervisor dies. The next supervisor of the same QEMU (vmm attach, vmm start) finishes the
  * job as the first would have: it asks QEMU (query-migrate); completed: the rest of the pipe
@@ -24,10 +26,14 @@ struct upgrade;
 
 /* The record's name in the run directory. */
 #define SAVE_RECORD_FILE "save.json"
-/* The name QEMU knows its copy of the pipe's read end by. */
-#define SAVE_STREAM_FDNAME "vmm-save-stream"
 
-/* Records save u as it is now: streaming once QEMU holds the pipe's read end. */
+/* Forks the keeper of the pipe whose read end is fd; returns its pid, or -1 with errno. */
+pid_t save_keeper_start(int fd);
+
+/* Ends save u's keeper (SIGKILL), if any. */
+void save_keeper_end(struct upgrade *u);
+
+/* Records save u as it is now: streaming once QEMU migrates into the pipe. */
 int save_record_write(struct upgrade *u, bool streaming, struct verr *err);
 
 /* Removes the record (the save ended). */

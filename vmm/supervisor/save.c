@@ -92,6 +92,7 @@ void save_end(struct upgrade *u)
 {
 	struct sup *s = u->s;
 
+	save_keeper_end(u);
 	free(steal_ptr(u->partial));
 	if (u->file_fd >= 0)
 		close(steal_fd(u->file_fd));
@@ -109,67 +110,17 @@ void save_end(struct upgrade *u)
 	move_free_when_done(u);
 }
 
-/* A reply that matters to nobody (closefd of a pipe QEMU may not hold). */
-static void ignored_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
-{
-	struct upgrade *u = arg;
-
-	(void)c;
-	(void)r;
-	u->pending--;
-	move_free_when_done(u);
-}
-
-/* QEMU holds the pipe's read end: the save survives the supervisor from now on. */
-static void kept_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
-{
-	struct upgrade *u = arg;
-	_cleanup_verr_ struct verr err = { 0 };
-
-	(void)c;
-	u->pending--;
-	if (r->failure == QMP_OK)
-		u->kept = true;
-	if (u->finished) {
-		if (u->kept && u->save_to) /* failed meanwhile (save_release did not know) */
-			save_release(u);
-		move_free_when_done(u);
-		return;
-	}
-	if (!u->kept)
-		say(&u->s->vm, "warning: QEMU did not take the save's pipe (%s): a supervisor killed during the save "
-		    "loses it", r->desc);
-	else if (save_record_write(u, true, &err) < 0)
-		say_err(&u->s->vm, &err);
-}
-
 void save_keep_stream(struct upgrade *u)
 {
-	struct json_object *cmd = json_object_new_object(), *args = json_object_new_object();
+	_cleanup_verr_ struct verr err = { 0 };
 
-	if (!u->s->qmp) {
-		json_object_put(cmd);
-		json_object_put(args);
-		return;
-	}
-	json_object_object_add(args, "fdname", json_object_new_string(SAVE_STREAM_FDNAME));
-	json_object_object_add(cmd, "execute", json_object_new_string("getfd"));
-	json_object_object_add(cmd, "arguments", args);
-	u->pending++;
-	if (qmp_send_fds(u->s->qmp, cmd, &u->pipe_fd, 1, CTL_QMP_TIMEOUT_MS, kept_cb, u) < 0)
-		u->pending--;
+	if (u->keeper > 0 && save_record_write(u, true, &err) < 0)
+		say_err(&u->s->vm, &err);
 }
 
 void save_release(struct upgrade *u)
 {
-	struct json_object *args;
-
-	if (u->kept) {
-		u->kept = false;
-		args = json_object_new_object();
-		json_object_object_add(args, "fdname", json_object_new_string(SAVE_STREAM_FDNAME));
-		move_send(u, "closefd", args, ignored_cb);
-	}
+	save_keeper_end(u);
 	save_record_remove(&u->s->rd);
 }
 
@@ -222,6 +173,12 @@ void save_request(struct sup *s, struct control_conn *conn, struct json_object *
 	u->mig_fd = pipe[1];
 	/* Recorded before the partial file is made: a supervisor killed from here on leaves no
 	 * partial file that the next one does not know of. */
+	if ((u->keeper = save_keeper_start(u->pipe_fd)) < 0) {
+		u->keeper = 0;
+		move_fail(u, "cannot start the process that holds the save's pipe: %s", strerror(errno));
+		return;
+	}
+	u->keeper_child = true;
 	if (save_record_write(u, false, &err) < 0) {
 		_cleanup_free_ char *text = move_joined(&err);
 		move_fail(u, "%s", text);

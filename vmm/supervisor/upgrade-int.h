@@ -33,7 +33,8 @@ struct upgrade {
 	bool dst_set;                /* the new QEMU's capabilities were set */
 	bool ignore_shared, was_running, migrating, handed_over, finished;
 	bool cancelled;            /* vmm save: a cancel was asked for (migrate_cancel sent) */
-	bool kept;                 /* vmm save: QEMU holds the pipe's read end too (save-record.h) */
+	pid_t keeper;              /* vmm save: the process holding the pipe's read end too (save-record.h), 0: none */
+	bool keeper_child;         /* ... and it is our child (waitpid) */
 	int64_t pipe_ino;          /* vmm save resumed (save-record.h): the recorded pipe's inode */
 	pid_t record_pid;          /* ... the QEMU the record names, until QEMU was asked (0: not resumed) */
 	bool record_streaming;     /* ... whether the record says QEMU streamed */
@@ -89,10 +90,10 @@ void save_done(struct upgrade *u);
 /* The save file has its name: the VM ends, saved (QEMU quits). */
 void save_end(struct upgrade *u);
 
-/* A save's migration runs: QEMU gets the pipe's read end too, and the record says so. */
+/* A save's migration runs: the record says so. */
 void save_keep_stream(struct upgrade *u);
 
-/* A save failed: QEMU lets go of the pipe's read end, and the record goes. */
+/* A save failed: its pipe's keeper ends (QEMU's writes then fail), and the record goes. */
 void save_release(struct upgrade *u);
 
 #endif
