@@ -4,9 +4,9 @@
  * and a small process of its own (the keeper, forked from the supervisor: it only holds the
  * pipe's read end) keeps the pipe alive past the supervisor: QEMU then waits, its migration
  * active, rather than failing. A failed save ends the keeper with its own reader, so that
- * QEMU's writes fail at once (QEMU may be blocked writing, holding its big lock). The stream is moved
- * into the file with splice, so every byte is either in the pipe or in the file whenever the
- * supervisor dies. The next supervisor of the same QEMU (vmm attach, vmm start) finishes the
+ * QEMU's writes fail at once (QEMU may be blocked writing, holding its big lock). The stream
+ * is moved into the file with splice, so every byte is either in the pipe or in the file
+ * whenever the supervisor dies. The next supervisor of the same QEMU (vmm attach, vmm start) finishes the
  * job as the first would have: it asks QEMU (query-migrate); completed: the rest of the pipe
  * (opened again through /proc) goes into the file, which takes its name, and the VM ends,
  * saved; under way: it goes on copying and watches it to the end; failed, cancelled or never
