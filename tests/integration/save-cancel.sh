@@ -64,10 +64,19 @@ pass "Ctrl-C cancels the save mid-way, nothing is left, the guest runs on: $(tai
 "$VMM" save sc "$T/other" --bandwidth 1M >"$T/save.out" 2>"$T/save.err" &
 saver=$!
 wait_saving "$T/other"
+# Meanwhile the guest's devices stay as the save has them, and it goes nowhere else.
+truncate -s 16M "$T/extra.raw"
+expect_rc 1 add sc disk id=extra file="$T/extra.raw" format=raw
+grep -q "cannot add: the guest is moving (a save or an upgrade is under way)" "$T/last.err" ||
+	fail "a hot-add during the save: $(cat "$T/last.err")"
+expect_rc 1 set sc cpus=2
+grep -q "cannot set: the guest is moving" "$T/last.err" || fail "set during the save: $(cat "$T/last.err")"
+expect_rc 1 migrate sc "unix:$T/nowhere.sock"
+grep -q "VM 'sc' is being saved or upgraded" "$T/last.err" || fail "a migration during the save: $(cat "$T/last.err")"
 expect_rc 0 save sc --cancel
 grep -q "cancelling the save of sc" "$T/last.err" || fail "--cancel said: $(cat "$T/last.err")"
 assert_cancelled "$T/other"
-pass "vmm save --cancel from elsewhere cancels it the same: $(tail -n 1 "$T/save.err")"
+pass "vmm save --cancel from elsewhere cancels it the same (a hot-add, set or migrate meanwhile refused): $(tail -n 1 "$T/save.err")"
 
 # A save that fills its file system (a 4 MiB tmpfs) fails the same way: the partial file and the
 # pipe's keeper go, the guest runs on.

@@ -130,11 +130,16 @@ static void request_kill(struct sup *s, struct control_conn *conn)
 	lifecycle_kill(s);
 }
 
-/* add, remove, set: hot-plugging needs QEMU up and its QMP connection. */
+/* add, remove, set: hot-plugging needs QEMU up and its QMP connection, and the guest staying
+ * where it is: a device changed while it moves would not be on the other side (nor in a save). */
 static void hotplug_request(struct sup *s, struct control_conn *conn, const char *request, struct json_object *args)
 {
 	if (!s->ready || !s->qmp)
 		control_fail(conn, "QEMU is not running (state %s)", s->vm.runstate);
+	else if (s->upgrade || s->migration || s->migrate_conn || s->incoming)
+		control_fail(conn, "cannot %s: the guest is moving (%s); try again once it is done", request,
+			     s->incoming ? "the VM waits for an incoming migration" :
+			     s->upgrade ? "a save or an upgrade is under way" : "a migration is under way");
 	else if (!strcmp(request, CTL_REQ_ADD))
 		hotplug_add(s->hotplug, s->qmp, conn, args);
 	else if (!strcmp(request, CTL_REQ_SET))

@@ -65,6 +65,8 @@ static char *refusal(const struct sup *s)
 		return xasprintf("VM '%s' is still waiting for its own incoming migration", s->vm.name);
 	if (s->migration || s->migrate_conn)
 		return xasprintf("VM '%s' is already migrating", s->vm.name);
+	if (s->upgrade)
+		return xasprintf("VM '%s' is being saved or upgraded", s->vm.name);
 	if (storage_mirror_busy(s->storage))
 		return xasprintf("VM '%s' is still undoing the disk mirrors of its last migration", s->vm.name);
 	if (s->migrated_to)
