@@ -83,13 +83,13 @@ assert_moved vm a b "$before" "unix:$T/mig/vm.sock"
 [ "$(acl_of "$T/mig")" = none ] || fail "QEMU's user keeps $T/mig after the migration: $(acl_of "$T/mig")"
 pass "A -> B over unix:$T/mig/vm.sock: the guest keeps counting; QEMU's user no longer reaches the socket's directory"
 
-# The VM that came by migration keeps what vmm turned on for it there (multifd): an upgrade
-# turns that off on the old QEMU (the new one could not load the stream).
+# The VM that came by migration keeps what vmm turned on for it there (multifd, on QEMU 10): an
+# upgrade turns that off on the old QEMU (the new one could not load the stream).
 before=$(counter b vm)
 on b 0 upgrade vm
 wait_count b vm "$((${before%% *} + 3))"
 ! grep -q 'vmm-guest: ready' "$(console_of b vm)" || fail "vm rebooted in the upgrade"
-pass "the VM that came by migration (multifd on) is upgraded on B: the guest keeps counting"
+pass "the VM that came by migration is upgraded on B: the guest keeps counting"
 
 # Its QEMU crashes there (lifecycle.restart on-crash): the new QEMU boots the guest afresh,
 # waiting for no migration.

@@ -2,7 +2,7 @@
 # Migration between QEMU 7.2 (Debian 12's) and 10.0 (tests/qemu10/fetch.sh, in the cache) over
 # TCP, both ways, between two hosts (migrate-lib.sh): the VM keeps its machine type pc-q35-7.2
 # (its identity, copied along), the guest keeps counting, and what vmm turns on is read from
-# each QEMU (multifd with 4 channels on both).
+# each QEMU; no multifd for a pc-q35-7.2 machine, whichever QEMU runs it (7.2's lost pages).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 [ -x "$QEMU10" ] || fail "no QEMU 10.0 in $QEMU10 (run ./bootstrap.sh or tests/qemu10/fetch.sh)"
@@ -16,7 +16,7 @@ $(side a) status vm --json | json_field qemu_version | grep -q "^7\.2\." || fail
 incoming_on b vm "tcp:$IP_b:4444"
 before=$(counter a vm)
 on a 0 migrate vm "tcp:$IP_b:4444"
-grep -q "migrating vm to tcp:$IP_b:4444: multifd (4 channels), auto-converge, downtime limit 300 ms" "$T/last.err" ||
+grep -q "migrating vm to tcp:$IP_b:4444: auto-converge, downtime limit 300 ms" "$T/last.err" ||
 	fail "7.2 -> 10.0 settings: $(cat "$T/last.err")"
 assert_moved vm a b "$before" "tcp:$IP_b:4444"
 $(side b) status vm --json | json_field qemu_version | grep -q '^10\.0\.' || fail "B does not run QEMU 10.0"

@@ -3,8 +3,8 @@
 # first (a destination not ready, one unreachable, one with another profile: a clear error,
 # the source untouched), then a cancel mid-way (Ctrl-C, a low bandwidth keeping it slow),
 # then the move A -> B over TCP (the guest keeps counting, no reboot; A says "migrated to"),
-# and back B -> A over TLS with x509 certificates made here, A -> B in post-copy; last (QEMU 7.2's multifd may not
-# clean up after it: that QEMU cannot migrate again), a destination killed mid-way.
+# and back B -> A over TLS with x509 certificates made here, A -> B in post-copy; last (a QEMU
+# whose failed migration is not cleaned up cannot migrate again), a destination killed mid-way.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/migrate-lib.sh"
 
@@ -50,7 +50,10 @@ pass "Ctrl-C cancels: the source runs on, the destination's QEMU is ended"
 incoming_on b vm "tcp:$IP_b:4444"
 before=$(counter a vm)
 on a 0 migrate vm "tcp:$IP_b:4444"
-grep -Eq "migrating vm to tcp:$IP_b:4444: (multifd \(4 channels\), )?auto-converge, downtime limit 300 ms, no bandwidth cap" \
+# Multifd for a machine type of QEMU 10 or later only (QEMU 7.2's lost pages of a busy guest).
+mf=
+[ "${VMM_TEST_QEMU:-}" = 10.0 ] && mf='multifd \(4 channels\), '
+grep -Eq "migrating vm to tcp:$IP_b:4444: ${mf}auto-converge, downtime limit 300 ms, no bandwidth cap" \
 	"$T/last.err" && grep -Eq "vm migrated to tcp:$IP_b:4444: total [0-9]+ ms, setup [0-9]+ ms, downtime [0-9]+ ms" \
 	"$T/last.err" || fail "migrate output: $(cat "$T/last.err")"
 assert_moved vm a b "$before" "tcp:$IP_b:4444"

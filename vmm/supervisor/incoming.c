@@ -168,6 +168,7 @@ void incoming_start(struct sup *s, void (*then)(struct sup *s))
 {
 	struct migrate_settings set = s->opt.incoming_settings;
 
+	set.multifd = migrate_multifd_safe(identity_machine_type(&s->plan->identity));
 	s->incoming_then = then;
 	s->incoming = true;
 	{

@@ -107,11 +107,11 @@ static void caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 		bool want;
 	} choice[] = {
 		{ "events", true },
-		/* Multifd: the pages with data go over several channels (an idle 1 GiB guest moves in
-		 * about half the time); zero pages are found first, in the migration thread or (QEMU 9.0
+		/* Multifd where it is safe (migrate_multifd_safe()): the pages with data go over
+		 * several channels; zero pages are found first, in the migration thread or (QEMU 9.0
 		 * and later, new machine types) in the channels, and never sent whole. Post-copy and
 		 * multifd do not go together in every QEMU: post-copy wins. */
-		{ "multifd", !st->set.postcopy },
+		{ "multifd", st->set.multifd && !st->set.postcopy },
 		{ "auto-converge", st->role == MIGRATE_SOURCE },
 		{ "postcopy-ram", st->set.postcopy },
 		{ "pause-before-switchover", st->role == MIGRATE_SOURCE && st->set.pause_before_switchover },
@@ -201,4 +201,14 @@ void migrate_setup(struct qmp_client *qmp, enum migrate_role role, const struct 
 	del = json_object_new_object();
 	json_object_object_add(del, "id", json_object_new_string(MIGRATE_TLS_ID));
 	qmp_send(qmp, "object-del", del, MIGRATE_QMP_TIMEOUT_MS, 0, tls_deleted_cb, st);
+}
+
+bool migrate_multifd_safe(const char *machine_type)
+{
+	const char *dash = machine_type ? strrchr(machine_type, '-') : NULL;
+	unsigned major = 0;
+
+	for (const char *d = dash ? dash + 1 : ""; *d >= '0' && *d <= '9' && major < 1000; d++)
+		major = major * 10 + (unsigned)(*d - '0');
+	return major >= MIGRATE_MULTIFD_SINCE;
 }

@@ -109,7 +109,8 @@ static void start_migration(struct sup *s)
 	static const struct migrate_hooks hooks = { .done = done_hook, .switchover = switchover_hook };
 	struct json_object *args = s->migrate_args, *v;
 	const char *uri = arg_string(args, CTL_ARG_URI), *dest = arg_string(args, CTL_ARG_DEST);
-	struct migrate_settings set = { .tls_dir = arg_string(args, CTL_ARG_TLS), .pause_before_switchover = s->storage };
+	struct migrate_settings set = { .tls_dir = arg_string(args, CTL_ARG_TLS), .pause_before_switchover = s->storage,
+					.multifd = migrate_multifd_safe(identity_machine_type(&s->plan->identity)) };
 
 	if (json_object_object_get_ex(args, CTL_ARG_BANDWIDTH, &v))
 		set.bandwidth = (uint64_t)json_object_get_int64(v);
