@@ -28,20 +28,37 @@ T=$(mktemp -d /tmp/vmm-test.XXXXXX)
 export VMM_RUN_DIR=$T/run
 VMM_PIDS=()
 
-# Kills whatever the test left running and removes its files.
-cleanup() {
-	local p
-	for p in "${VMM_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+# Sends signal SIG (default 9; 0 only looks) to the process named by FIELD (qemu_pid,
+# supervisor_pid) of every VM's state.json; prints how many were there.
+kill_field() {
+	local f p n=0
 	for f in "$VMM_RUN_DIR"/*/state.json; do
 		[ -f "$f" ] || continue
-		p=$(sed -n 's/.*"qemu_pid": *\([0-9]*\).*/\1/p' "$f")
-		[ -n "$p" ] && kill -9 "$p" 2>/dev/null || true
+		p=$(sed -n "s/.*\"$1\": *\([0-9]*\).*/\1/p" "$f")
+		[ -n "$p" ] && kill -"${2:-9}" "$p" 2>/dev/null && n=$((n + 1))
 	done
+	echo "$n"
+}
+
+# Kills whatever the test left running and removes its files.
+cleanup() {
+	local p i
+	for p in "${VMM_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+	kill_field qemu_pid >/dev/null
+	# The supervisors give back what the VMs held of the host (huge pages, CPUs) and end; one
+	# that starts its QEMU again (a restart policy) is killed with it.
+	for ((i = 0; i < 50; i++)); do
+		[ "$(kill_field supervisor_pid 0)" = 0 ] && break
+		sleep 0.1
+	done
+	kill_field supervisor_pid >/dev/null
+	kill_field qemu_pid >/dev/null
 	# Whatever the test mounted under $T (a small tmpfs as the run base).
 	awk -v t="$T/" 'index($2, t) == 1 { print $2 }' /proc/mounts | sort -r | while read -r m; do
 		umount -l "$m" || true
 	done
-	rm -rf "$T"
+	# A process that was still ending may have written one more file: once more after a moment.
+	rm -rf "$T" 2>/dev/null || { sleep 0.5; rm -rf "$T"; }
 }
 trap cleanup EXIT
 
