@@ -142,7 +142,7 @@ EOF
 sed 's/ud.yaml/missing.yaml/' "$T/own.json" >"$T/missing.json"
 expect_rc 2 start c1 -p "$T/missing.json"
 grep -q "cloud_init.user_data: cannot read '$T/missing.yaml'" "$T/last.err" || fail "missing user_data: $(cat "$T/last.err")"
-[ "$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")" = "$seed" ] && [ -z "$(pgrep -f 'guest=c1,')" ] ||
+[ "$(cat "$VMM_DATA_DIR/c1/cidata.iso.sha256")" = "$seed" ] && [ "$(qemus c1)" = 0 ] ||
 	fail "a start with a missing user_data changed the seed or runs"
 "$VMM" start c1 -p "$T/own.json" >"$T/c1.start.out" 2>"$T/c1.start.err" ||
 	fail "vmm start c1 again: $(cat "$T/c1.start.err")"

@@ -37,7 +37,7 @@ for verb in "start $PROFILES/guest.json --name rel" "run $PROFILES/guest.json --
 		fail "vmm $verb with VMM_RUN_DIR=tmp: exit $rc: $(cat "$T/rel.err")"
 done
 [ -z "$(ls -A "$T/cwd")" ] && [ "$(stat -c %a /tmp)" = "$before" ] || fail "a relative VMM_RUN_DIR changed something"
-pgrep -f "guest=rel," >/dev/null && fail "a QEMU was started"
+[ "$(qemus rel)" = 0 ] || fail "a QEMU was started"
 pass "a relative VMM_RUN_DIR is refused by every verb, nothing created or changed"
 
 # A run directory another user could swap is refused: a parent owned by someone else, or
@@ -57,7 +57,7 @@ for verb in "start $PROFILES/guest.json --name unsafe" "run $PROFILES/guest.json
 		fail "vmm $verb under a directory writable by all: exit $rc: $(cat "$T/unsafe.err")"
 done
 [ ! -e "$T/theirs/run" ] && [ ! -e "$T/open/run" ] || fail "an unsafe run directory was created"
-pgrep -f "guest=unsafe," >/dev/null && fail "a QEMU was started"
+[ "$(qemus unsafe)" = 0 ] || fail "a QEMU was started"
 VMM_RUN_DIR=$T/sticky/run "$VMM" start "$PROFILES/guest.json" --name safe >/dev/null 2>"$T/safe.err" ||
 	fail "start under a sticky directory: $(cat "$T/safe.err")"
 VMM_RUN_DIR=$T/sticky/run "$VMM" kill safe >/dev/null 2>&1 || fail "kill safe"

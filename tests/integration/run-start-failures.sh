@@ -12,7 +12,7 @@ expect_failure() {
 	[ "$rc" = "$want" ] || fail "$profile: exit $rc, expected $want: $(cat "$T/f.err")"
 	[ "$(wc -l <"$T/f.err")" -ge 1 ] && tail -n1 "$T/f.err" | grep -Eq -- "$pattern" ||
 		fail "$profile: stderr does not match '$pattern': $(cat "$T/f.err")"
-	pgrep -f "guest=$(basename "$profile" .json)," >/dev/null && fail "$profile: a QEMU is left running"
+	[ "$(qemus "$(basename "$profile" .json)")" = 0 ] || fail "$profile: a QEMU is left running"
 	if [ -d "$VMM_RUN_DIR/$(basename "$profile" .json)" ]; then
 		[ -z "$(ls -A "$VMM_RUN_DIR/$(basename "$profile" .json)" | grep -Ev '^(console.log|ended.json)$')" ] ||
 			fail "$profile: files left in the run dir"
