@@ -110,16 +110,7 @@ pass "under way: the attached supervisor follows it to its end (B ended as migra
 
 # A's QEMU migrates out without vmm (no record: a raw migrate to a sink through vmm qmp): its
 # supervisor, and one attached after a kill -9, read QEMU postmigrate (it read "paused").
-port=$((47000 + RANDOM % 1000))
-ip netns exec "$NS_a" python3 -c 'import socket, sys, threading
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
-open(sys.argv[2], "w").close()
-def drain(c):
-    while c.recv(1 << 20): pass
-while True:
-    threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()' "$port" "$T/sink.ready" &
-VMM_PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do [ -e "$T/sink.ready" ] && break; sleep 0.1; done
+start_sink a
 on a 0 qmp vm migrate-set-parameters "max-bandwidth=$UNCAPPED"
 on a 0 qmp vm migrate "uri=tcp:127.0.0.1:$port"
 for ((i = 0; i < 300; i++)); do

@@ -150,3 +150,19 @@ assert_runs_on() {
 	c=$(counter "$1" "$2")
 	wait_count "$1" "$2" "$((${c%% *} + 2))"
 }
+
+# Starts a sink in side S's namespace that reads every connection to 127.0.0.1:$port to its end
+# (a QEMU migrating there with multifd opens several), and waits until it listens; sets port.
+start_sink() {
+	local ns=NS_$1 i
+	port=$((47000 + RANDOM % 1000))
+	ip netns exec "${!ns}" python3 -c 'import socket, sys, threading
+s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
+open(sys.argv[2], "w").close()
+def drain(c):
+    while c.recv(1 << 20): pass
+while True:
+    threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()' "$port" "$T/sink.ready" &
+	VMM_PIDS+=("$!")
+	for ((i = 0; i < 100; i++)); do [ -e "$T/sink.ready" ] && break; sleep 0.1; done
+}

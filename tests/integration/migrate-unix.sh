@@ -109,17 +109,7 @@ pass "a crash after the arrival restarts the VM with a fresh boot, not waiting f
 # A migration that completed without vmm (here a raw QMP migrate to a sink reading it all; or
 # one whose supervisor was killed, then vmm attach) leaves QEMU postmigrate, the guest running
 # elsewhere: vmm resume refuses to run it a second time on the same disks.
-port=$((47000 + RANDOM % 1000))
-# (The sink drains every connection: a QEMU that was a destination keeps vmm's multifd.)
-ip netns exec "$NS_b" python3 -c 'import socket, sys, threading
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(8)
-open(sys.argv[2], "w").close()
-def drain(c):
-    while c.recv(1 << 20): pass
-while True:
-    threading.Thread(target=drain, args=(s.accept()[0],), daemon=True).start()' "$port" "$T/sink.ready" &
-VMM_PIDS+=("$!")
-for ((i = 0; i < 100; i++)); do [ -e "$T/sink.ready" ] && break; sleep 0.1; done
+start_sink b
 on b 0 qmp vm migrate "uri=tcp:127.0.0.1:$port"
 for ((i = 0; i < 300; i++)); do
 	$(side b) qmp vm query-status 2>/dev/null | grep -q '"postmigrate"' && break

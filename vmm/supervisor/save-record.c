@@ -170,15 +170,8 @@ static void resumed_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 	struct stat sb;
 
 	(void)c;
-	u->pending--;
-	if (u->finished) {
-		move_free_when_done(u);
+	if (!move_step_ok(u, r, "query-migrate"))
 		return;
-	}
-	if (r->failure != QMP_OK) {
-		move_fail(u, "query-migrate: %s", r->desc);
-		return;
-	}
 	st = json_object_object_get_ex(r->ret, "status", &status) ? json_object_get_string(status) : "";
 	say(&u->s->vm, "the save to %s its supervisor left is %s in QEMU", u->save_to, st);
 	if (!strcmp(st, "completed")) {

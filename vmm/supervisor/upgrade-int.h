@@ -65,6 +65,10 @@ int64_t move_elapsed_ms(const struct upgrade *u);
 /* Sends a command to the old QEMU (the supervisor's connection), its reply to fn with u. */
 void move_send(struct upgrade *u, const char *cmd, struct json_object *args, qmp_reply_fn fn);
 
+/* A reply of the old QEMU to step what came: true when the move goes on; false when the move
+ * had ended (u freed once nothing else is due) or the step failed (the move fails with why). */
+bool move_step_ok(struct upgrade *u, const struct qmp_result *r, const char *what);
+
 /* A reply of the old QEMU that only matters when it failed (cont, migrate_cancel, quit). */
 void move_quiet_cb(struct qmp_client *c, const struct qmp_result *r, void *arg);
 

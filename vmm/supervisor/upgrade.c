@@ -277,15 +277,8 @@ static void query_migrate_cb(struct qmp_client *c, const struct qmp_result *r, v
 	const char *st;
 
 	(void)c;
-	u->pending--;
-	if (u->finished) {
-		move_free_when_done(u);
+	if (!move_step_ok(u, r, "query-migrate"))
 		return;
-	}
-	if (r->failure != QMP_OK) {
-		move_fail(u, "query-migrate: %s", r->desc);
-		return;
-	}
 	st = json_object_object_get_ex(r->ret, "status", &status) ? json_object_get_string(status) : "";
 	if (u->cancelled && !strcmp(st, "cancelled")) {
 		move_fail(u, "cancelled");
@@ -351,8 +344,8 @@ static void poll_cb(evutil_socket_t fd, short what, void *arg)
 		qmp_send(u->dst, "query-status", NULL, CTL_QMP_TIMEOUT_MS, 0, query_status_cb, u);
 }
 
-/* A step on the old QEMU answered: fn's step done, or the upgrade failed. */
-static bool src_step_ok(struct upgrade *u, const struct qmp_result *r, const char *what)
+/* A reply of the old QEMU to step what: true when the move goes on (upgrade-int.h). */
+bool move_step_ok(struct upgrade *u, const struct qmp_result *r, const char *what)
 {
 	u->pending--;
 	if (u->finished) {
@@ -372,7 +365,7 @@ static void migrate_cb(struct qmp_client *c, const struct qmp_result *r, void *a
 	struct upgrade *u = arg;
 
 	(void)c;
-	if (!src_step_ok(u, r, "migrate"))
+	if (!move_step_ok(u, r, "migrate"))
 		return;
 	move_watch(u);
 	if (u->save_to)
@@ -392,7 +385,7 @@ static void getfd_cb(struct qmp_client *c, const struct qmp_result *r, void *arg
 	struct json_object *args;
 
 	(void)c;
-	if (!src_step_ok(u, r, "getfd"))
+	if (!move_step_ok(u, r, "getfd"))
 		return;
 	close(steal_fd(u->mig_fd));
 	args = json_object_new_object();
@@ -407,7 +400,7 @@ static void params_cb(struct qmp_client *c, const struct qmp_result *r, void *ar
 	struct json_object *cmd, *args;
 
 	(void)c;
-	if (!src_step_ok(u, r, "migrate-set-parameters"))
+	if (!move_step_ok(u, r, "migrate-set-parameters"))
 		return;
 	if (!u->s->qmp) {
 		move_fail(u, "the old QEMU's monitor is gone");
@@ -432,7 +425,7 @@ static void src_caps_set_cb(struct qmp_client *c, const struct qmp_result *r, vo
 	struct json_object *args;
 
 	(void)c;
-	if (!src_step_ok(u, r, "migrate-set-capabilities"))
+	if (!move_step_ok(u, r, "migrate-set-capabilities"))
 		return;
 	args = json_object_new_object();
 	json_object_object_add(args, "max-bandwidth",
@@ -522,7 +515,7 @@ void move_caps_cb(struct qmp_client *c, const struct qmp_result *r, void *arg)
 	struct upgrade *u = arg;
 
 	(void)c;
-	if (!src_step_ok(u, r, "query-migrate-capabilities"))
+	if (!move_step_ok(u, r, "query-migrate-capabilities"))
 		return;
 	u->src_ignore = has_capability(r->ret, "x-ignore-shared");
 	u->src_caps = json_object_get(r->ret);
